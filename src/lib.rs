@@ -1,0 +1,7 @@
+//! hubforce: a Lua plugin host with authenticated HubSpot and Salesforce primitives.
+//!
+//! The library holds everything; `main.rs` only parses the command line. Tests and
+//! benchmarks use the library directly, starting the simulator in process.
+
+pub mod demo;
+pub mod sim;

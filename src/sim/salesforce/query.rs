@@ -1,0 +1,188 @@
+//! `query` / `queryAll` with `nextRecordsUrl` paging over server-side cursors.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::errors::SfError;
+use super::ids;
+use super::sobjects::version;
+use super::soql;
+use crate::sim::SimState;
+use crate::sim::http::Params;
+
+const DEFAULT_BATCH: usize = 2000;
+const MIN_BATCH: usize = 200;
+
+struct Cursor {
+    id: String,
+    rows: Vec<Value>,
+    total: usize,
+    batch: usize,
+}
+
+/// Open query cursors. A user may hold a limited number; opening one more frees the oldest,
+/// whose locator then answers `INVALID_QUERY_LOCATOR`.
+pub struct Cursors {
+    next: u64,
+    open: VecDeque<Cursor>,
+    max: usize,
+}
+
+impl Cursors {
+    pub fn new(max: usize) -> Cursors {
+        Cursors {
+            next: 0,
+            open: VecDeque::new(),
+            max: max.max(1),
+        }
+    }
+
+    fn open(&mut self, rows: Vec<Value>, total: usize, batch: usize) -> String {
+        self.next += 1;
+        let id = ids::make("01g", self.next);
+        if self.open.len() >= self.max {
+            self.open.pop_front();
+        }
+        self.open.push_back(Cursor {
+            id: id.clone(),
+            rows,
+            total,
+            batch,
+        });
+        id
+    }
+}
+
+/// `Sforce-Query-Options: batchSize=N` (200..2000; a hint the server may lower).
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("Sforce-Query-Options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',').find_map(|kv| {
+                kv.trim()
+                    .strip_prefix("batchSize=")?
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+        })
+        .map(|n| n.clamp(MIN_BATCH, DEFAULT_BATCH))
+        .unwrap_or(DEFAULT_BATCH)
+}
+
+fn page(
+    v: &str,
+    cursor_id: Option<&str>,
+    rows: &[Value],
+    total: usize,
+    offset: usize,
+    batch: usize,
+    all: bool,
+) -> Value {
+    let end = (offset + batch).min(rows.len());
+    let mut body = json!({"totalSize": total, "done": end >= rows.len(), "records": &rows[offset.min(end)..end]});
+    if end < rows.len()
+        && let Some(c) = cursor_id
+    {
+        let resource = if all { "queryAll" } else { "query" };
+        body["nextRecordsUrl"] = json!(format!("/services/data/v{v}/{resource}/{c}-{end}"));
+    }
+    body
+}
+
+fn run(
+    sim: &SimState,
+    v: &str,
+    q: Option<&str>,
+    headers: &HeaderMap,
+    all: bool,
+) -> Result<Response, SfError> {
+    let v = version(v)?;
+    let text = Params::parse(q)
+        .get("q")
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            SfError::bad_request("MALFORMED_QUERY", "A query string has to be specified")
+        })?;
+    let parsed = soql::parse(&text).map_err(|e| SfError::bad_request(e.code, e.message))?;
+    let batch = batch_size(headers);
+    let mut sf = sim.salesforce();
+    let result = soql::run(&sf.store, &parsed, &text, all, &v, Utc::now())
+        .map_err(|e| SfError::bad_request(e.code, e.message))?;
+    if result.records.len() <= batch {
+        return Ok(axum::Json(page(
+            &v,
+            None,
+            &result.records,
+            result.total_size,
+            0,
+            batch,
+            all,
+        ))
+        .into_response());
+    }
+    let mut body = page(&v, None, &result.records, result.total_size, 0, batch, all);
+    let id = sf.cursors.open(result.records, result.total_size, batch);
+    body["nextRecordsUrl"] = json!(format!(
+        "/services/data/v{v}/{}/{id}-{batch}",
+        if all { "queryAll" } else { "query" }
+    ));
+    Ok(axum::Json(body).into_response())
+}
+
+/// `GET /query?q=`
+pub async fn query(
+    State(sim): State<Arc<SimState>>,
+    Path(v): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, SfError> {
+    run(&sim, &v, q.as_deref(), &headers, false)
+}
+
+/// `GET /queryAll?q=` (deleted and archived rows too)
+pub async fn query_all(
+    State(sim): State<Arc<SimState>>,
+    Path(v): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, SfError> {
+    run(&sim, &v, q.as_deref(), &headers, true)
+}
+
+/// `GET /query/{cursor}-{offset}`: the next page of an open cursor.
+pub async fn more(
+    State(sim): State<Arc<SimState>>,
+    Path((v, locator)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, SfError> {
+    let v = version(&v)?;
+    let all = uri.path().contains("/queryAll/");
+    let invalid = || SfError::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (cursor_id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let mut sf = sim.salesforce();
+    let pos = sf
+        .cursors
+        .open
+        .iter()
+        .position(|c| c.id == cursor_id)
+        .ok_or_else(invalid)?;
+    let c = &sf.cursors.open[pos];
+    if offset > c.rows.len() {
+        return Err(invalid());
+    }
+    let body = page(&v, Some(cursor_id), &c.rows, c.total, offset, c.batch, all);
+    if body["done"] == json!(true) {
+        sf.cursors.open.remove(pos);
+    }
+    Ok(axum::Json(body).into_response())
+}

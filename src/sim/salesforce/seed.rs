@@ -1,0 +1,275 @@
+//! A seeded org: users, the Organization row, Accounts, Contacts, Leads (a few converted),
+//! Opportunities and Tasks, overlapping the HubSpot portal's data through the universe.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use super::ids;
+use super::oauth::OAuthState;
+use super::query::Cursors;
+use super::schema::{
+    INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES, OPPORTUNITY_STAGES, PRODUCT_INTERESTS,
+    standard_objects,
+};
+use super::store::Store;
+use super::{ApiUsage, SalesforceWorld};
+use crate::sim::Urls;
+use crate::sim::clock::date_string;
+use crate::sim::config::SimConfig;
+use crate::sim::universe::{Universe, seeded_time};
+
+fn vals(pairs: Vec<(&str, Value)>) -> Vec<(String, Value)> {
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
+    let settings = config.salesforce.clone();
+    let u = Universe::new(
+        config.seed,
+        config.contacts + config.leads,
+        config.companies,
+    );
+    let mut rng = fastrand::Rng::with_seed(config.seed ^ 0x5A1E);
+    let mut store = Store::new(standard_objects(), config.seed);
+    store.duplicate_rule = settings.duplicate_rule;
+    let def = |store: &Store, name: &str| {
+        store
+            .object(name)
+            .cloned()
+            .unwrap_or_else(|| unreachable!("standard object {name}"))
+    };
+    let (user_def, org_def) = (def(&store, "User"), def(&store, "Organization"));
+
+    let start = seeded_time(&mut fastrand::Rng::with_seed(config.seed));
+    let org_id = ids::to18(&settings.org_id);
+    let edition = match settings.edition {
+        super::super::config::SalesforceEdition::Developer => "Developer Edition",
+        super::super::config::SalesforceEdition::Professional => "Professional Edition",
+        super::super::config::SalesforceEdition::Enterprise => "Enterprise Edition",
+        super::super::config::SalesforceEdition::Unlimited => "Unlimited Edition",
+    };
+    store.insert_as(
+        &org_def,
+        org_id.clone(),
+        vals(vec![
+            ("Name", json!("Acme Sim")),
+            ("IsSandbox", json!(settings.sandbox)),
+            ("OrganizationType", json!(edition)),
+            (
+                "InstanceName",
+                json!(if settings.sandbox { "CS42" } else { "NA99" }),
+            ),
+        ]),
+        start,
+    );
+    let username = settings.username();
+    store.user_id = store.insert(
+        &user_def,
+        vals(vec![
+            ("Username", json!(username)),
+            ("Email", json!(settings.username_base)),
+            ("FirstName", json!("Integration")),
+            ("LastName", json!("User")),
+            ("IsActive", json!(true)),
+        ]),
+        start,
+    );
+    let suffix = if settings.sandbox {
+        format!(".{}", settings.sandbox_name)
+    } else {
+        String::new()
+    };
+    let rep_ids: Vec<String> = u
+        .reps
+        .iter()
+        .map(|r| {
+            store.insert(
+                &user_def,
+                vals(vec![
+                    ("Username", json!(format!("{}{suffix}", r.email))),
+                    ("Email", json!(r.email)),
+                    ("FirstName", json!(r.first)),
+                    ("LastName", json!(r.last)),
+                    ("Title", json!("Account Executive")),
+                    ("IsActive", json!(true)),
+                ]),
+                start,
+            )
+        })
+        .collect();
+
+    let account_def = def(&store, "Account");
+    let mut accounts: HashMap<usize, String> = HashMap::new();
+    for (i, org) in u.orgs.iter().enumerate().take(config.companies / 2) {
+        let id = store.insert(
+            &account_def,
+            vals(vec![
+                ("Name", json!(org.name)),
+                ("Website", json!(format!("https://www.{}", org.domain))),
+                ("Industry", json!(INDUSTRIES[org.industry])),
+                (
+                    "Type",
+                    json!(["Prospect", "Customer - Direct", "Other"][i % 3]),
+                ),
+                ("NumberOfEmployees", json!(org.employees)),
+                ("AnnualRevenue", json!(org.revenue as f64)),
+                ("BillingCity", json!(org.city)),
+                ("BillingCountry", json!(org.country)),
+                ("OwnerId", json!(rep_ids[org.owner])),
+            ]),
+            org.created,
+        );
+        accounts.insert(i, id);
+    }
+
+    let contact_def = def(&store, "Contact");
+    for p in u.people.iter().take(config.contacts / 5) {
+        store.insert(
+            &contact_def,
+            vals(vec![
+                (
+                    "AccountId",
+                    accounts
+                        .get(&p.org)
+                        .map(|a| json!(a))
+                        .unwrap_or(Value::Null),
+                ),
+                ("FirstName", json!(p.first)),
+                ("LastName", json!(p.last)),
+                ("Email", json!(p.email)),
+                ("Phone", json!(p.phone)),
+                ("Title", json!(p.title)),
+                ("MailingCity", json!(p.city)),
+                ("MailingCountry", json!(p.country)),
+                (
+                    "LeadSource",
+                    json!(LEAD_SOURCES[rng.usize(..LEAD_SOURCES.len())]),
+                ),
+                ("OwnerId", json!(rep_ids[p.owner])),
+            ]),
+            p.created,
+        );
+    }
+
+    let lead_def = def(&store, "Lead");
+    let overlap = (config.contacts / 4).min(config.leads / 2);
+    let first_lead = config.contacts - overlap;
+    let mut lead_ids = Vec::new();
+    for p in u.people.iter().skip(first_lead).take(config.leads) {
+        let org = &u.orgs[p.org];
+        let converted = rng.u8(..20) == 0;
+        let mut v = vec![
+            ("FirstName", json!(p.first)),
+            ("LastName", json!(p.last)),
+            ("Company", json!(org.name)),
+            ("Email", json!(p.email)),
+            ("Phone", json!(p.phone)),
+            ("Title", json!(p.title)),
+            ("City", json!(p.city)),
+            ("Country", json!(p.country)),
+            ("Industry", json!(INDUSTRIES[org.industry])),
+            (
+                "LeadSource",
+                json!(LEAD_SOURCES[rng.usize(..LEAD_SOURCES.len())]),
+            ),
+            (
+                "Status",
+                json!(if converted {
+                    "Closed - Converted"
+                } else {
+                    LEAD_STATUSES[rng.usize(..2)]
+                }),
+            ),
+            ("Rating", json!(["Hot", "Warm", "Cold"][rng.usize(..3)])),
+            ("OwnerId", json!(rep_ids[p.owner])),
+        ];
+        if rng.u8(..4) == 0 {
+            v.push((
+                "Product_Interest__c",
+                json!(format!("{};{}", PRODUCT_INTERESTS[0], PRODUCT_INTERESTS[2])),
+            ));
+        }
+        if converted {
+            v.push(("IsConverted", json!(true)));
+            v.push((
+                "ConvertedDate",
+                json!(date_string((p.created + Duration::days(20)).date_naive())),
+            ));
+        }
+        lead_ids.push(store.insert(&lead_def, vals(v), p.created));
+    }
+
+    let opp_def = def(&store, "Opportunity");
+    let account_ids: Vec<&String> = accounts.values().collect::<Vec<_>>();
+    let mut account_ids: Vec<&String> = account_ids;
+    account_ids.sort();
+    for i in 0..config.deals / 2 {
+        let created = seeded_time(&mut rng);
+        let stage = OPPORTUNITY_STAGES[rng.usize(..OPPORTUNITY_STAGES.len())];
+        store.insert(
+            &opp_def,
+            vals(vec![
+                ("Name", json!(format!("Opportunity {}", i + 1))),
+                (
+                    "AccountId",
+                    account_ids
+                        .get(i % account_ids.len().max(1))
+                        .map(|a| json!(a))
+                        .unwrap_or(Value::Null),
+                ),
+                ("StageName", json!(stage)),
+                (
+                    "CloseDate",
+                    json!(date_string(
+                        (created + Duration::days(rng.i64(10..120))).date_naive()
+                    )),
+                ),
+                ("Amount", json!(f64::from(rng.u32(5..500) * 100))),
+                ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+            ]),
+            created,
+        );
+    }
+
+    let task_def = def(&store, "Task");
+    for (i, lead) in lead_ids.iter().enumerate().step_by(10) {
+        let created = seeded_time(&mut rng);
+        store.insert(
+            &task_def,
+            vals(vec![
+                ("Subject", json!("Call")),
+                ("WhoId", json!(lead)),
+                (
+                    "ActivityDate",
+                    json!(date_string((created + Duration::days(3)).date_naive())),
+                ),
+                ("Status", json!(["Not Started", "Completed"][i % 2])),
+                ("Priority", json!("Normal")),
+                ("TaskSubtype", json!("Call")),
+                ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+            ]),
+            created,
+        );
+    }
+
+    SalesforceWorld {
+        org_id,
+        store,
+        oauth: OAuthState::new(config.seed),
+        usage: ApiUsage {
+            used: 0,
+            window_start: Instant::now(),
+        },
+        cursors: Cursors::new(settings.max_query_cursors),
+        inflight: BTreeMap::new(),
+        next_request: 0,
+        settings,
+    }
+}

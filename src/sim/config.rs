@@ -163,6 +163,7 @@ pub const DEFAULT_HUBSPOT_SCOPES: &[&str] = &[
     "crm.lists.read",
     "crm.lists.write",
     "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
     "crm.schemas.companies.read",
     "crm.schemas.deals.read",
 ];

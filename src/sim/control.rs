@@ -88,19 +88,19 @@ struct ProviderFilter {
     provider: Option<String>,
 }
 
-fn parse_filter(body: &[u8]) -> Result<(bool, bool), Response> {
+fn parse_filter(body: &[u8]) -> Result<(bool, bool), String> {
     let f: ProviderFilter = if body.is_empty() {
         ProviderFilter::default()
     } else {
-        serde_json::from_slice(body).map_err(|e| bad_request(format!("bad body: {e}")))?
+        serde_json::from_slice(body).map_err(|e| format!("bad body: {e}"))?
     };
     match f.provider.as_deref() {
         None => Ok((true, true)),
         Some("hubspot") => Ok((true, false)),
         Some("salesforce") => Ok((false, true)),
-        Some(other) => Err(bad_request(format!(
+        Some(other) => Err(format!(
             "unknown provider {other}; use hubspot or salesforce"
-        ))),
+        )),
     }
 }
 
@@ -108,7 +108,7 @@ fn parse_filter(body: &[u8]) -> Result<(bool, bool), Response> {
 async fn expire_tokens(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> Response {
     let (hs, sf) = match parse_filter(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if hs {
         sim.hubspot().oauth.expire_all();
@@ -126,7 +126,7 @@ async fn revoke_refresh_tokens(
 ) -> Response {
     let (hs, sf) = match parse_filter(&body) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if hs {
         sim.hubspot().oauth.revoke_all_refresh();

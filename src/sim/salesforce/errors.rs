@@ -12,7 +12,7 @@ pub struct Issue {
     pub message: String,
     pub fields: Vec<String>,
     /// Extra keys (e.g. `duplicateResult`) merged into the error object.
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
 }
 
 impl Issue {
@@ -32,7 +32,8 @@ impl Issue {
 
     fn object(&self, code_key: &str) -> Value {
         let mut v = json!({"message": self.message, code_key: self.code, "fields": self.fields});
-        if let (Some(Value::Object(extra)), Some(obj)) = (&self.extra, v.as_object_mut()) {
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra.as_deref(), v.as_object_mut())
+        {
             for (k, x) in extra {
                 obj.insert(k.clone(), x.clone());
             }

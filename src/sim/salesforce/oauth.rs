@@ -268,6 +268,15 @@ fn bad(code: &str, desc: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, code, desc)
 }
 
+/// A refused grant: the OAuth `error` and `error_description`.
+struct Refusal(&'static str, &'static str);
+
+impl Refusal {
+    fn response(&self) -> Response {
+        bad(self.0, self.1)
+    }
+}
+
 /// `POST /services/oauth2/token`
 pub async fn token(
     State(sim): State<Arc<SimState>>,
@@ -300,7 +309,7 @@ pub async fn token(
             sim.stats.record_grant("salesforce", &grant);
             axum::Json(body).into_response()
         }
-        Err(r) => r,
+        Err(r) => r.response(),
     }
 }
 
@@ -336,28 +345,28 @@ fn org15(org_id: &str) -> String {
     org_id.chars().take(15).collect()
 }
 
-fn code_grant(sim: &SimState, f: &TokenForm) -> Result<Value, Response> {
+fn code_grant(sim: &SimState, f: &TokenForm) -> Result<Value, Refusal> {
     let (access, issued, scope, refresh) = {
         let mut sf = sim.salesforce();
         let code = f.code.as_deref().unwrap_or_default();
         let Some(c) = sf.oauth.codes.remove(code) else {
-            return Err(bad("invalid_grant", "expired authorization code"));
+            return Err(Refusal("invalid_grant", "expired authorization code"));
         };
         if c.issued.elapsed() >= CODE_TTL {
-            return Err(bad("invalid_grant", "expired authorization code"));
+            return Err(Refusal("invalid_grant", "expired authorization code"));
         }
         if f.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
-            return Err(bad(
+            return Err(Refusal(
                 "redirect_uri_mismatch",
                 "redirect_uri must match configuration",
             ));
         }
         match (&c.challenge, &f.code_verifier) {
-            (Some(_), None) => return Err(bad("invalid_grant", "invalid code verifier")),
+            (Some(_), None) => return Err(Refusal("invalid_grant", "invalid code verifier")),
             (Some(challenge), Some(verifier)) => {
                 let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
                 if &computed != challenge {
-                    return Err(bad("invalid_request", "invalid code verifier"));
+                    return Err(Refusal("invalid_request", "invalid code verifier"));
                 }
             }
             _ => {}
@@ -378,13 +387,13 @@ async fn refresh_grant(
     sim: &SimState,
     f: &TokenForm,
     processing: Duration,
-) -> Result<Value, Response> {
+) -> Result<Value, Refusal> {
     let token = f.refresh_token.clone().unwrap_or_default();
     {
         let mut sf = sim.salesforce();
         if !sf.oauth.in_process.insert(token.clone()) {
             // Summer '24: simultaneous requests with one refresh token are refused.
-            return Err(bad(
+            return Err(Refusal(
                 "invalid_grant",
                 "token request is already being processed",
             ));
@@ -396,12 +405,12 @@ async fn refresh_grant(
     let mut sf = sim.salesforce();
     sf.oauth.in_process.remove(&token);
     let Some(r) = sf.oauth.refresh.get(&token).cloned() else {
-        return Err(bad("invalid_grant", "expired access/refresh token"));
+        return Err(Refusal("invalid_grant", "expired access/refresh token"));
     };
     if !r.current {
         // A rotated-out token was replayed: revoke the whole family.
         sf.oauth.revoke(&token);
-        return Err(bad("invalid_grant", "expired access/refresh token"));
+        return Err(Refusal("invalid_grant", "expired access/refresh token"));
     }
     let rotated = if sf.settings.rotate_refresh_tokens {
         if let Some(old) = sf.oauth.refresh.get_mut(&token) {
@@ -425,7 +434,7 @@ async fn refresh_grant(
     ))
 }
 
-fn password_grant(sim: &SimState, f: &TokenForm) -> Result<Value, Response> {
+fn password_grant(sim: &SimState, f: &TokenForm) -> Result<Value, Refusal> {
     let (access, issued) = {
         let mut sf = sim.salesforce();
         let expected = format!("{}{}", sf.settings.password, sf.settings.security_token);
@@ -434,7 +443,7 @@ fn password_grant(sim: &SimState, f: &TokenForm) -> Result<Value, Response> {
             .as_deref()
             .is_some_and(|u| u.eq_ignore_ascii_case(&sf.settings.username()));
         if !user_ok || f.password.as_deref() != Some(expected.as_str()) {
-            return Err(bad("invalid_grant", "authentication failure"));
+            return Err(Refusal("invalid_grant", "authentication failure"));
         }
         let org = org15(&sf.org_id);
         sf.oauth.new_session(&org, "api", None)

@@ -359,21 +359,20 @@ impl Store {
             let (Some(f), Some(s)) = (def.field(name), v.as_str()) else {
                 continue;
             };
-            if f.unique {
-                if let Some(other) = self
+            if f.unique
+                && let Some(other) = self
                     .lookup(def.name, &f.name, s)
                     .into_iter()
                     .find(|o| Some(o.as_str()) != own)
-                {
-                    return Err(Issue::new(
-                        "DUPLICATE_VALUE",
-                        format!(
-                            "duplicate value found: {} duplicates value on record with id: {other}",
-                            f.name
-                        ),
-                    )
-                    .fields(vec![f.name.clone()]));
-                }
+            {
+                return Err(Issue::new(
+                    "DUPLICATE_VALUE",
+                    format!(
+                        "duplicate value found: {} duplicates value on record with id: {other}",
+                        f.name
+                    ),
+                )
+                .fields(vec![f.name.clone()]));
             }
             if f.name == "Email"
                 && self.duplicate_rule
@@ -388,7 +387,7 @@ impl Store {
                     {
                         let mut issue =
                             Issue::new("DUPLICATES_DETECTED", "Use one of these records?");
-                        issue.extra = Some(json!({"duplicateResult": {
+                        issue.extra = Some(Box::new(json!({"duplicateResult": {
                             "allowSave": false,
                             "duplicateRule": format!("Standard_{}_Duplicate_Rule", def.name),
                             "duplicateRuleEntityType": def.name,
@@ -399,7 +398,7 @@ impl Store {
                                                   "record": {"attributes": {"type": t}, "Id": other}}],
                                 "rule": format!("Standard_{t}_Match_Rule_v1_1"), "size": 1, "success": true,
                             }],
-                        }}));
+                        }})));
                         return Err(issue);
                     }
                 }

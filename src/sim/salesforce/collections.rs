@@ -205,6 +205,13 @@ pub async fn update(
                     Issue::new("MISSING_ARGUMENT", "Id not specified in an update call"),
                 )
             })?;
+            if super::ids::normalize(&id).is_none() {
+                let issue = Issue::new(
+                    "MALFORMED_ID",
+                    format!("Record ID: id value of incorrect type: {id}"),
+                );
+                return Err((Some(id), issue));
+            }
             let t = record_type(rec);
             sf.store
                 .update(t.as_deref(), &id, rec, opts)

@@ -528,7 +528,7 @@ impl Store {
     /// Find a live record of type `t` (any type when `t` is None) or say why not.
     pub fn live(&self, t: Option<&str>, id: &str) -> Result<&SfRecord, Issue> {
         let id18 = ids::normalize(id)
-            .ok_or_else(|| Issue::new("MALFORMED_ID", format!("malformed id {id}")))?;
+            .ok_or_else(|| Issue::new("NOT_FOUND", "The requested resource does not exist"))?;
         let rec = self
             .get(&id18)
             .ok_or_else(|| Issue::new("NOT_FOUND", "The requested resource does not exist"))?;

@@ -1,0 +1,994 @@
+//! The simulator's Salesforce side against the documented behaviour (reference/salesforce-api.md).
+
+mod common;
+
+use common::{Fixture, error_code, json, small_config, start};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn connected() -> (Fixture, String) {
+    let f = start(small_config()).await;
+    let (t, _, _) = f.sf_connect().await;
+    (f, t)
+}
+
+#[tokio::test]
+async fn the_code_flow_returns_salesforce_token_fields_and_no_expires_in() {
+    let f = start(small_config()).await;
+    let (access, refresh, instance) = f.sf_connect().await;
+    assert_eq!(instance, f.info.salesforce.instance_url);
+    assert_ne!(
+        instance, f.info.salesforce.login_url,
+        "data calls go to instance_url, not the login host"
+    );
+    assert!(access.starts_with("00D") && access.contains('!'));
+    assert!(!refresh.is_empty());
+    // Refresh: new access token, no refresh token unless rotation is on, still no expires_in.
+    let sf = &f.info.salesforce;
+    let (s, v) = f
+        .sf_token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for k in [
+        "access_token",
+        "instance_url",
+        "id",
+        "issued_at",
+        "signature",
+        "token_type",
+        "scope",
+    ] {
+        assert!(v[k].is_string(), "{k} in {v}");
+    }
+    assert!(v.get("expires_in").is_none());
+    assert!(v.get("refresh_token").is_none());
+    assert!(
+        v["issued_at"].as_str().unwrap().parse::<i64>().unwrap() > 1_600_000_000_000,
+        "epoch milliseconds"
+    );
+    // The identity URL and userinfo answer with the session.
+    let t = v["access_token"].as_str().unwrap();
+    let r = f
+        .http
+        .get(v["id"].as_str().unwrap())
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    let (s, id) = json(r).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(id["username"], sf.username);
+    let r = f
+        .http
+        .get(format!("{}/services/oauth2/userinfo", sf.login_url))
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r).await.1["preferred_username"], sf.username);
+}
+
+#[tokio::test]
+async fn pkce_and_client_errors_use_the_oauth_error_codes() {
+    let f = start(small_config()).await;
+    let sf = f.info.salesforce.clone();
+    let authorize = |challenge: &str| {
+        let mut u =
+            url::Url::parse(&format!("{}/services/oauth2/authorize", sf.login_url)).unwrap();
+        u.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &sf.client_id)
+            .append_pair("redirect_uri", &sf.redirect_uri)
+            .append_pair("code_challenge", challenge);
+        u
+    };
+    let r = f.http.get(authorize("abc")).send().await.unwrap();
+    let code = common::param(r.headers()["location"].to_str().unwrap(), "code").unwrap();
+    let (s, v) = f
+        .sf_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("redirect_uri", &sf.redirect_uri),
+            ("code", &code),
+            ("code_verifier", "wrong"),
+        ])
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    let (_, v) = f
+        .sf_token(&[
+            ("grant_type", "password"),
+            ("client_id", "nope"),
+            ("client_secret", "x"),
+        ])
+        .await;
+    assert_eq!(
+        (v["error"].as_str(), v["error_description"].as_str()),
+        (Some("invalid_client_id"), Some("client identifier invalid"))
+    );
+    let (_, v) = f
+        .sf_token(&[
+            ("grant_type", "password"),
+            ("client_id", &sf.client_id),
+            ("client_secret", "wrong"),
+        ])
+        .await;
+    assert_eq!(v["error"], "invalid_client");
+    let r = f
+        .http
+        .get(authorize("abc").as_str().replace("8976", "1234"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("redirect_uri_mismatch"));
+    f.control_post("/settings", json!({"salesforce": {"deny_consent": true}}))
+        .await;
+    let r = f.http.get(authorize("abc")).send().await.unwrap();
+    assert_eq!(
+        common::param(r.headers()["location"].to_str().unwrap(), "error").as_deref(),
+        Some("access_denied")
+    );
+}
+
+#[tokio::test]
+async fn the_password_grant_needs_the_security_token_and_gives_no_refresh_token() {
+    let f = start(small_config()).await;
+    let sf = f.info.salesforce.clone();
+    let (s, v) = f
+        .sf_token(&[
+            ("grant_type", "password"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("username", &sf.username),
+            ("password", &sf.password),
+        ])
+        .await;
+    assert_eq!(
+        (s, v["error_description"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("authentication failure"))
+    );
+    let full = format!("{}{}", sf.password, sf.security_token);
+    let (s, v) = f
+        .sf_token(&[
+            ("grant_type", "password"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("username", &sf.username),
+            ("password", &full),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.get("refresh_token").is_none());
+    let (s, stats) = (StatusCode::OK, f.stats().await);
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(stats["token_grants"]["salesforce"]["password"], 1);
+}
+
+#[tokio::test]
+async fn a_sandbox_org_wants_its_sandbox_username_and_says_it_is_a_sandbox() {
+    let mut c = small_config();
+    c.salesforce.sandbox = true;
+    let f = start(c).await;
+    let sf = f.info.salesforce.clone();
+    assert!(sf.username.ends_with(".uat"));
+    let full = format!("{}{}", sf.password, sf.security_token);
+    let prod_user = sf.username.trim_end_matches(".uat").to_string();
+    let (s, _) = f
+        .sf_token(&[
+            ("grant_type", "password"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("username", &prod_user),
+            ("password", &full),
+        ])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (t, _, _) = f.sf_connect().await;
+    let (_, v) = f
+        .sf_query(&t, "SELECT IsSandbox, OrganizationType FROM Organization")
+        .await;
+    assert_eq!(v["records"][0]["IsSandbox"], true);
+}
+
+#[tokio::test]
+async fn rotation_replaces_refresh_tokens_and_replay_kills_the_family() {
+    let mut c = small_config();
+    c.salesforce.rotate_refresh_tokens = true;
+    let f = start(c).await;
+    let sf = f.info.salesforce.clone();
+    let (_, r1, _) = f.sf_connect().await;
+    let grant = |r: String| {
+        let sf = sf.clone();
+        let f = &f;
+        async move {
+            f.sf_token(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", &sf.client_id),
+                ("client_secret", &sf.client_secret),
+                ("refresh_token", &r),
+            ])
+            .await
+        }
+    };
+    let (s, v) = grant(r1.clone()).await;
+    assert_eq!(s, StatusCode::OK);
+    let r2 = v["refresh_token"]
+        .as_str()
+        .expect("rotated token")
+        .to_string();
+    assert_ne!(r1, r2);
+    let (s, v) = grant(r1).await;
+    assert_eq!(
+        (s, v["error_description"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("expired access/refresh token")
+        )
+    );
+    let (s, _) = grant(r2).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "replaying a rotated-out token revokes the current one too"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_are_refused_while_one_is_processed() {
+    let mut c = small_config();
+    c.salesforce.refresh_processing_ms = 300;
+    let f = start(c).await;
+    let sf = f.info.salesforce.clone();
+    let (_, r, _) = f.sf_connect().await;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", sf.client_id.as_str()),
+        ("client_secret", sf.client_secret.as_str()),
+        ("refresh_token", r.as_str()),
+    ];
+    let (a, b) = tokio::join!(f.sf_token(&form), f.sf_token(&form));
+    let mut results = [a, b];
+    results.sort_by_key(|(s, _)| s.as_u16());
+    assert_eq!(results[0].0, StatusCode::OK);
+    assert_eq!(
+        results[1].1["error_description"],
+        "token request is already being processed"
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_into_invalid_session_id_and_revoke_ends_them() {
+    let (f, t) = connected().await;
+    assert_eq!(f.sf_get(&t, "/limits").await.0, StatusCode::OK);
+    f.control_post("/expire-tokens", json!({"provider": "salesforce"}))
+        .await;
+    let (s, v) = f.sf_get(&t, "/limits").await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID".into())
+    );
+    assert_eq!(v[0]["message"], "Session expired or invalid");
+    let (t, r, _) = f.sf_connect().await;
+    let revoke = f
+        .http
+        .post(format!(
+            "{}/services/oauth2/revoke",
+            f.info.salesforce.login_url
+        ))
+        .form(&[("token", r.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    assert_eq!(
+        f.sf_get(&t, "/limits").await.0,
+        StatusCode::UNAUTHORIZED,
+        "revoking the refresh token ends its sessions"
+    );
+}
+
+#[tokio::test]
+async fn versions_need_no_auth_and_carry_no_limit_header_but_calls_do() {
+    let (f, t) = connected().await;
+    let r = f
+        .http
+        .get(format!("{}/services/data/", f.info.salesforce.instance_url))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("sforce-limit-info").is_none());
+    let versions = json(r).await.1;
+    assert!(
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["version"] == "62.0" && v["label"] == "Winter '25")
+    );
+    let r = f
+        .http
+        .get(f.sf_url("/sobjects/Lead/describe"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let info = r.headers()["sforce-limit-info"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        info.starts_with("api-usage=") && info.ends_with("/150000"),
+        "{info}"
+    );
+    let d = json(r).await.1;
+    let field = |n: &str| {
+        d["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == n)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(field("LastName")["nillable"], false);
+    assert_eq!(field("HubSpot_Id__c")["externalId"], true);
+    assert_eq!(field("Status")["restrictedPicklist"], true);
+    assert_eq!(field("IsConverted")["createable"], false);
+    assert_eq!(field("Product_Interest__c")["type"], "multipicklist");
+    let r = f
+        .http
+        .get(f.sf_url("/sobjects/Lead/describe"))
+        .bearer_auth(&t)
+        .header("If-Modified-Since", "Mon, 01 Jun 2026 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn crud_follows_the_documented_status_codes_and_errors() {
+    let (f, t) = connected().await;
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Lead/",
+            json!({"LastName": "Solo"}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING".into())
+    );
+    assert_eq!(v[0]["fields"], json!(["Company"]));
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Lead/",
+            json!({"LastName": "X", "Company": "Y", "Nope__c": 1}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "INVALID_FIELD".into())
+    );
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Lead/",
+            json!({"LastName": "X", "Company": "Y", "Status": "Bogus"}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Lead/",
+            json!({"LastName": "X", "Company": "Y", "IsConverted": true}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "INVALID_FIELD_FOR_INSERT_UPDATE");
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Lead/",
+            json!({"LastName": "X", "Company": "Y", "Email": "nope"}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "INVALID_EMAIL_ADDRESS");
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Opportunity/",
+            json!({"Name": "O", "StageName": "Prospecting", "CloseDate": "2026/01/01"}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "JSON_PARSER_ERROR");
+    let (s, v) = f
+        .sf_send(&t, Method::POST, "/sobjects/Lead/", json!({"LastName": "Round", "FirstName": "Trip", "Company": "RT", "NumberOfEmployees": 12,
+            "AnnualRevenue": 1234.5, "HasOptedOutOfEmail": true, "Product_Interest__c": "Analytics;Support", "Email": "rt@trip.example"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["success"].as_bool(), v["errors"].clone()),
+        (Some(true), json!([]))
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 18);
+    let (s, rec) = f.sf_get(&t, &format!("/sobjects/Lead/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rec["attributes"]["type"], "Lead");
+    assert_eq!(rec["Name"], "Trip Round");
+    assert_eq!(rec["NumberOfEmployees"], 12);
+    assert_eq!(rec["AnnualRevenue"], 1234.5);
+    assert_eq!(rec["HasOptedOutOfEmail"], true);
+    assert_eq!(rec["Product_Interest__c"], "Analytics;Support");
+    assert_eq!(rec["Phone"], Value::Null);
+    assert_eq!(rec["Status"], "Open - Not Contacted", "defaulted on create");
+    assert!(rec["SystemModstamp"].as_str().unwrap().ends_with("+0000"));
+    let (s, _) = f
+        .sf_send(
+            &t,
+            Method::PATCH,
+            &format!("/sobjects/Lead/{id}"),
+            json!({"Title": "CTO"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, after) = f
+        .sf_get(
+            &t,
+            &format!("/sobjects/Lead/{id}?fields=Title,SystemModstamp"),
+        )
+        .await;
+    assert_eq!(after["Title"], "CTO");
+    assert!(
+        after["SystemModstamp"].as_str() > rec["SystemModstamp"].as_str(),
+        "SystemModstamp moves on every write"
+    );
+    assert!(after.get("Company").is_none());
+    let r = f
+        .http
+        .delete(f.sf_url(&format!("/sobjects/Lead/{id}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (s, v) = f.sf_get(&t, &format!("/sobjects/Lead/{id}")).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::NOT_FOUND, "ENTITY_IS_DELETED".into())
+    );
+    let (s, v) = f.sf_get(&t, "/sobjects/Lead/00Q5g00000ZZZZZZZZ").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let r = f
+        .http
+        .post(f.sf_url("/sobjects/Lead/"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = json(r).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR".into())
+    );
+}
+
+#[tokio::test]
+async fn upsert_by_external_id_answers_201_200_204_and_300() {
+    let (f, t) = connected().await;
+    let path = "/sobjects/Account/HubSpot_Id__c/hs-1";
+    let (s, v) = f
+        .sf_send(&t, Method::PATCH, path, json!({"Name": "Upserted"}))
+        .await;
+    assert_eq!(
+        (s, v["created"].as_bool()),
+        (StatusCode::CREATED, Some(true))
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, v) = f
+        .sf_send(&t, Method::PATCH, path, json!({"Name": "Upserted again"}))
+        .await;
+    assert_eq!(
+        (s, v["created"].as_bool(), v["id"].as_str()),
+        (StatusCode::OK, Some(false), Some(id.as_str()))
+    );
+    let old = format!(
+        "{}/services/data/v45.0{path}",
+        f.info.salesforce.instance_url
+    );
+    let r = f
+        .http
+        .patch(old)
+        .bearer_auth(&t)
+        .json(&json!({"Name": "v45"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Account/",
+            json!({"Name": "Dup", "HubSpot_Id__c": "hs-1"}),
+        )
+        .await;
+    assert_eq!(error_code(&v), "DUPLICATE_VALUE");
+    // Task's external id is not unique: two matches → 300.
+    for _ in 0..2 {
+        let (s, _) = f
+            .sf_send(
+                &t,
+                Method::POST,
+                "/sobjects/Task/",
+                json!({"Subject": "Call", "HubSpot_Id__c": "task-7"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::PATCH,
+            "/sobjects/Task/HubSpot_Id__c/task-7",
+            json!({"Subject": "Other"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::MULTIPLE_CHOICES);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn soql_filters_orders_pages_and_counts() {
+    let (f, t) = connected().await;
+    let (s, v) = f.sf_query(&t, "SELECT COUNT() FROM Lead").await;
+    assert_eq!((s, v["totalSize"].as_u64()), (StatusCode::OK, Some(40)));
+    let (_, v) = f.sf_query(&t, "SELECT Id, Email, Status FROM Lead WHERE Status IN ('Open - Not Contacted', 'Working - Contacted') AND Email LIKE '%.example' ORDER BY Email DESC LIMIT 5").await;
+    let emails: Vec<&str> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 5);
+    assert!(
+        emails
+            .windows(2)
+            .all(|w| w[0].to_lowercase() >= w[1].to_lowercase())
+    );
+    let (_, v) = f
+        .sf_query(
+            &t,
+            "SELECT Name, Account.Name, Owner.Email FROM Contact WHERE AccountId != null LIMIT 1",
+        )
+        .await;
+    let rec = &v["records"][0];
+    assert_eq!(rec["Account"]["attributes"]["type"], "Account");
+    assert!(rec["Account"]["Name"].is_string());
+    assert!(rec["Owner"]["Email"].as_str().unwrap().contains('@'));
+    let (_, v) = f.sf_query(&t, "SELECT Id FROM Account WHERE CreatedDate < TODAY AND (NOT Name LIKE 'zzz%') AND NumberOfEmployees >= 0").await;
+    assert_eq!(v["totalSize"], 10);
+    let (_, v) = f
+        .sf_query(
+            &t,
+            "SELECT COUNT(Id) n FROM Opportunity WHERE CloseDate > 2020-01-01",
+        )
+        .await;
+    assert_eq!(v["records"][0]["n"], 10);
+    let (_, v) = f
+        .sf_query(
+            &t,
+            "SELECT Id FROM Lead WHERE Product_Interest__c INCLUDES ('Analytics;Integrations')",
+        )
+        .await;
+    assert!(v["totalSize"].as_u64().unwrap() > 0);
+    let (_, v) = f
+        .sf_query(
+            &t,
+            "SELECT Id FROM Lead ORDER BY CreatedDate LIMIT 3 OFFSET 2",
+        )
+        .await;
+    assert_eq!(v["records"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn bad_soql_answers_with_the_salesforce_error_codes() {
+    let (f, t) = connected().await;
+    let (s, v) = f.sf_query(&t, "SELECT Id FRM Lead").await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "MALFORMED_QUERY".into())
+    );
+    assert!(
+        v[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ERROR at Row:1:Column:11")
+    );
+    let (_, v) = f.sf_query(&t, "SELECT Foo FROM Lead").await;
+    assert_eq!(error_code(&v), "INVALID_FIELD");
+    assert!(
+        v[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No such column 'Foo' on entity 'Lead'")
+    );
+    let (_, v) = f.sf_query(&t, "SELECT Id FROM Nope").await;
+    assert_eq!(error_code(&v), "INVALID_TYPE");
+    let (_, v) = f
+        .sf_query(&t, "SELECT Id FROM Lead WHERE CreatedDate > '2020-01-01'")
+        .await;
+    assert_eq!(error_code(&v), "INVALID_QUERY_FILTER_OPERATOR");
+    let (_, v) = f.sf_query(&t, "SELECT Id FROM Lead OFFSET 2001").await;
+    assert_eq!(error_code(&v), "NUMBER_OUTSIDE_VALID_RANGE");
+}
+
+#[tokio::test]
+async fn query_pages_through_next_records_url_and_query_all_sees_deleted_rows() {
+    let mut c = small_config();
+    c.leads = 450;
+    c.contacts = 600;
+    let f = start(c).await;
+    let (t, _, _) = f.sf_connect().await;
+    let r = f
+        .http
+        .get(f.sf_url("/query"))
+        .query(&[("q", "SELECT Id FROM Lead")])
+        .header("Sforce-Query-Options", "batchSize=200")
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let (_, mut page) = json(r).await;
+    let mut ids = Vec::new();
+    loop {
+        assert_eq!(page["totalSize"], 450);
+        ids.extend(
+            page["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["Id"].as_str().unwrap().to_string()),
+        );
+        if page["done"] == true {
+            assert!(page.get("nextRecordsUrl").is_none());
+            break;
+        }
+        let next = page["nextRecordsUrl"].as_str().unwrap().to_string();
+        let r = f
+            .http
+            .get(format!("{}{next}", f.info.salesforce.instance_url))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        page = json(r).await.1;
+    }
+    assert_eq!(ids.len(), 450);
+    let id = &ids[0];
+    f.http
+        .delete(f.sf_url(&format!("/sobjects/Lead/{id}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let q = format!("SELECT Id, IsDeleted FROM Lead WHERE Id = '{id}'");
+    assert_eq!(f.sf_query(&t, &q).await.1["totalSize"], 0);
+    let r = f
+        .http
+        .get(f.sf_url("/queryAll"))
+        .query(&[("q", q.as_str())])
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let v = json(r).await.1;
+    assert_eq!(v["records"][0]["IsDeleted"], true);
+    let r = f
+        .http
+        .get(f.sf_url("/query/01g5g0000000000AAA-200"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&json(r).await.1), "INVALID_QUERY_LOCATOR");
+}
+
+#[tokio::test]
+async fn collections_report_per_record_and_all_or_none_rolls_back() {
+    let (f, t) = connected().await;
+    let records: Vec<Value> = (0..3)
+        .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("Coll {i}")}))
+        .collect();
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/composite/sobjects",
+            json!({"allOrNone": false, "records": records}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v.as_array().unwrap().iter().all(|r| r["success"] == true));
+    let ids: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let mixed = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Ok"},
+        {"attributes": {"type": "Contact"}, "FirstName": "NoLast"},
+    ]});
+    let (_, v) = f
+        .sf_send(&t, Method::POST, "/composite/sobjects", mixed.clone())
+        .await;
+    assert_eq!(v[0]["success"], true);
+    assert_eq!(
+        v[1]["errors"][0]["statusCode"], "REQUIRED_FIELD_MISSING",
+        "collections use statusCode: {v}"
+    );
+    let mut strict = mixed;
+    strict["allOrNone"] = json!(true);
+    let before = f.sf_query(&t, "SELECT COUNT() FROM Contact").await.1["totalSize"].clone();
+    let (_, v) = f
+        .sf_send(&t, Method::POST, "/composite/sobjects", strict)
+        .await;
+    assert_eq!(
+        v[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(
+        f.sf_query(&t, "SELECT COUNT() FROM Contact").await.1["totalSize"],
+        before,
+        "nothing written"
+    );
+    let updates: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"attributes": {"type": "Account"}, "id": id, "Phone": "+1"}))
+        .collect();
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::PATCH,
+            "/composite/sobjects",
+            json!({"records": updates}),
+        )
+        .await;
+    assert!(
+        v.as_array().unwrap().iter().all(|r| r["success"] == true),
+        "{v}"
+    );
+    let r = f
+        .http
+        .get(f.sf_url(&format!(
+            "/composite/sobjects/Account?ids={},001000000000000AAA&fields=Name,Phone",
+            ids[0]
+        )))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let v = json(r).await.1;
+    assert_eq!(
+        (v[0]["Phone"].as_str(), v[1].clone()),
+        (Some("+1"), Value::Null)
+    );
+    let ups = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Account"}, "HubSpot_Id__c": "c-1", "Name": "New via upsert"},
+        {"attributes": {"type": "Account"}, "HubSpot_Id__c": "c-1", "Name": "Same key again"},
+    ]});
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::PATCH,
+            "/composite/sobjects/Account/HubSpot_Id__c",
+            ups,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v[0]["created"].as_bool(), v[1]["created"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let r = f
+        .http
+        .delete(f.sf_url(&format!(
+            "/composite/sobjects?ids={}&allOrNone=false",
+            ids.join(",")
+        )))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        json(r)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["success"] == true)
+    );
+    let too_many: Vec<Value> = (0..201)
+        .map(|_| json!({"attributes": {"type": "Account"}, "Name": "x"}))
+        .collect();
+    let (s, _) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/composite/sobjects",
+            json!({"records": too_many}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn composite_chains_references_and_counts_as_one_call() {
+    let (f, t) = connected().await;
+    let before = f.stats().await["api_usage"]["salesforce"]["used"]
+        .as_u64()
+        .unwrap();
+    let v = format!("/services/data/v{}", f.info.salesforce.api_version);
+    let body = json!({"allOrNone": true, "compositeRequest": [
+        {"method": "POST", "url": format!("{v}/sobjects/Account"), "referenceId": "acct", "body": {"Name": "Composite Co"}},
+        {"method": "POST", "url": format!("{v}/sobjects/Contact"), "referenceId": "ct", "body": {"LastName": "Linked", "AccountId": "@{acct.id}"}},
+        {"method": "GET", "url": format!("{v}/sobjects/Contact/@{{ct.id}}?fields=AccountId"), "referenceId": "read"},
+    ]});
+    let (s, out) = f.sf_send(&t, Method::POST, "/composite", body).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = out["compositeResponse"].as_array().unwrap();
+    assert_eq!(r[0]["httpStatusCode"], 201);
+    assert_eq!(r[2]["body"]["AccountId"], r[0]["body"]["id"]);
+    let after = f.stats().await["api_usage"]["salesforce"]["used"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after - before, 1);
+    let failing = json!({"allOrNone": true, "compositeRequest": [
+        {"method": "POST", "url": format!("{v}/sobjects/Account"), "referenceId": "a", "body": {"Name": "Rolled back"}},
+        {"method": "POST", "url": format!("{v}/sobjects/Account"), "referenceId": "b", "body": {"Nope": 1}},
+    ]});
+    let (_, out) = f.sf_send(&t, Method::POST, "/composite", failing).await;
+    assert_eq!(out["compositeResponse"][0]["httpStatusCode"], 400);
+    assert_eq!(
+        f.sf_query(&t, "SELECT COUNT() FROM Account WHERE Name = 'Rolled back'")
+            .await
+            .1["totalSize"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_duplicate_rule_blocks_same_email_unless_the_header_allows_it() {
+    let (f, t) = connected().await;
+    let (_, v) = f
+        .sf_query(&t, "SELECT Email FROM Lead WHERE Email != null LIMIT 1")
+        .await;
+    let email = v["records"][0]["Email"].as_str().unwrap().to_string();
+    let body = json!({"LastName": "Twin", "Company": "Twin Co", "Email": email});
+    let (s, v) = f
+        .sf_send(&t, Method::POST, "/sobjects/Lead/", body.clone())
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "DUPLICATES_DETECTED".into())
+    );
+    assert_eq!(v[0]["duplicateResult"]["allowSave"], false);
+    let r = f
+        .http
+        .post(f.sf_url("/sobjects/Lead/"))
+        .bearer_auth(&t)
+        .header("Sforce-Duplicate-Rule-Header", "allowSave=true")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    f.control_post(
+        "/settings",
+        json!({"salesforce": {"duplicate_rule": false}}),
+    )
+    .await;
+    let (s, _) = f.sf_send(&t, Method::POST, "/sobjects/Lead/", body).await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_daily_allocation_runs_out_with_403_request_limit_exceeded() {
+    let mut c = small_config();
+    c.salesforce.daily_api_limit = Some(3);
+    let f = start(c).await;
+    let (t, _, _) = f.sf_connect().await;
+    for i in 1..=3 {
+        let r = f
+            .http
+            .get(f.sf_url("/limits"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["sforce-limit-info"],
+            format!("api-usage={i}/3").as_str()
+        );
+    }
+    let (s, v) = f.sf_get(&t, "/limits").await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED".into())
+    );
+    assert_eq!(v[0]["message"], "TotalRequests Limit exceeded.");
+}
+
+#[tokio::test]
+async fn get_updated_and_get_deleted_cover_the_window() {
+    let (f, t) = connected().await;
+    let start_at = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let (_, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Account/",
+            json!({"Name": "Window"}),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    f.http
+        .delete(f.sf_url(&format!("/sobjects/Account/{id}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let (_, v2) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Account/",
+            json!({"Name": "Window 2"}),
+        )
+        .await;
+    let end = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let q = [("start", start_at.to_rfc3339()), ("end", end.to_rfc3339())];
+    let r = f
+        .http
+        .get(f.sf_url("/sobjects/Account/updated/"))
+        .query(&q)
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let v = json(r).await.1;
+    assert_eq!(v["ids"], json!([v2["id"]]));
+    assert!(v["latestDateCovered"].is_string());
+    let r = f
+        .http
+        .get(f.sf_url("/sobjects/Account/deleted/"))
+        .query(&q)
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let v = json(r).await.1;
+    assert_eq!(v["deletedRecords"][0]["id"], id);
+}

@@ -289,7 +289,12 @@ async fn written_values_read_back_exactly() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, got) = f.hs_get(&t, &format!("/crm/v3/objects/contacts/exact@readback.example?idProperty=email&properties=firstname")).await;
+    let (_, got) = f
+        .hs_get(
+            &t,
+            "/crm/v3/objects/contacts/exact@readback.example?idProperty=email&properties=firstname",
+        )
+        .await;
     assert_eq!(got["properties"]["firstname"], Value::Null);
     assert_ne!(
         got["updatedAt"], created["updatedAt"],
@@ -644,7 +649,7 @@ async fn associations_v3_and_v4_agree() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|x| x["toObjectId"].to_string() == id)
+            .any(|x| x["toObjectId"].as_u64().map(|n| n.to_string()).as_deref() == Some(id))
     );
     let (_, deal) = f.hs_post(&t, "/crm/v3/objects/deals", json!({"properties": {"dealname": "Assoc", "dealstage": "closedwon", "pipeline": "default"},
         "associations": [{"to": {"id": company}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}]}]})).await;

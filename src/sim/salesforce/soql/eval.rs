@@ -109,15 +109,16 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    fn value(&self, rec: &'a SfRecord, r: &Resolved) -> Value {
-        let target = if r.hops.is_empty() {
-            Some(rec)
-        } else {
-            self.parent_chain(rec, &r.hops).last().copied().flatten()
-        };
-        target
-            .map(|t| t.get(&r.leaf.name).clone())
-            .unwrap_or(Value::Null)
+    fn value(&self, rec: &'a SfRecord, r: &Resolved) -> &'a Value {
+        static NULL: Value = Value::Null;
+        let mut cur = rec;
+        for (field, _) in &r.hops {
+            match cur.get(field).as_str().and_then(|id| self.store.get(id)) {
+                Some(parent) => cur = parent,
+                None => return &NULL,
+            }
+        }
+        cur.get(&r.leaf.name)
     }
 }
 
@@ -227,70 +228,59 @@ fn check_literal(ctx: &Ctx, leaf: &FieldDef, lit: &Lit, pos: usize) -> Result<()
     ))
 }
 
-fn check_cond(ctx: &Ctx, c: &Cond) -> Result<(), SoqlError> {
-    match c {
-        Cond::And(a, b) | Cond::Or(a, b) => {
-            check_cond(ctx, a)?;
-            check_cond(ctx, b)
-        }
-        Cond::Not(a) => check_cond(ctx, a),
-        Cond::Cmp {
-            path,
-            value,
-            pos,
-            op,
-        } => {
-            let r = ctx.resolve(path)?;
-            check_literal(ctx, &r.leaf, value, *pos)?;
-            if r.leaf.ftype == FType::Boolean && !matches!(*op, "=" | "!=") {
-                return Err(SoqlError::at(
-                    "INVALID_QUERY_FILTER_OPERATOR",
-                    ctx.text,
-                    *pos,
-                    &format!("invalid operator on boolean field: {}", r.leaf.name),
-                ));
+/// A WHERE clause with every path resolved and every literal checked, once per query.
+enum Filter {
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    Cmp { field: Resolved, op: &'static str, value: Lit },
+    In { field: Resolved, negated: bool, values: Vec<Lit> },
+    Like { field: Resolved, pattern: String },
+    Includes { field: Resolved, excludes: bool, groups: Vec<Vec<String>> },
+}
+
+fn invalid_operator(ctx: &Ctx, pos: usize, text: String) -> SoqlError {
+    SoqlError::at("INVALID_QUERY_FILTER_OPERATOR", ctx.text, pos, &text)
+}
+
+fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
+    Ok(match c {
+        Cond::And(a, b) => Filter::And(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
+        Cond::Or(a, b) => Filter::Or(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
+        Cond::Not(a) => Filter::Not(Box::new(compile(ctx, a)?)),
+        Cond::Cmp { path, value, pos, op } => {
+            let field = ctx.resolve(path)?;
+            check_literal(ctx, &field.leaf, value, *pos)?;
+            if field.leaf.ftype == FType::Boolean && !matches!(*op, "=" | "!=") {
+                return Err(invalid_operator(ctx, *pos, format!("invalid operator on boolean field: {}", field.leaf.name)));
             }
-            Ok(())
+            Filter::Cmp { field, op, value: value.clone() }
         }
-        Cond::In {
-            path, values, pos, ..
-        } => {
-            let r = ctx.resolve(path)?;
-            values
-                .iter()
-                .try_for_each(|v| check_literal(ctx, &r.leaf, v, *pos))
+        Cond::In { path, values, pos, negated } => {
+            let field = ctx.resolve(path)?;
+            values.iter().try_for_each(|v| check_literal(ctx, &field.leaf, v, *pos))?;
+            Filter::In { field, negated: *negated, values: values.clone() }
         }
-        Cond::Like { path, .. } => {
-            let r = ctx.resolve(path)?;
-            if !r.leaf.ftype.textual() {
-                return Err(SoqlError::at(
-                    "INVALID_QUERY_FILTER_OPERATOR",
-                    ctx.text,
+        Cond::Like { path, pattern } => {
+            let field = ctx.resolve(path)?;
+            if !field.leaf.ftype.textual() {
+                return Err(invalid_operator(ctx, path.pos, format!("invalid operator on field: {}: LIKE is for text fields", field.leaf.name)));
+            }
+            Filter::Like { field, pattern: pattern.to_lowercase() }
+        }
+        Cond::Includes { path, excludes, values } => {
+            let field = ctx.resolve(path)?;
+            if field.leaf.ftype != FType::MultiPicklist {
+                return Err(invalid_operator(
+                    ctx,
                     path.pos,
-                    &format!(
-                        "invalid operator on field: {}: LIKE is for text fields",
-                        r.leaf.name
-                    ),
+                    format!("includes or excludes operator only valid on multipicklist field: {}", field.leaf.name),
                 ));
             }
-            Ok(())
+            let groups = values.iter().map(|g| g.split(';').map(str::to_lowercase).collect()).collect();
+            Filter::Includes { field, excludes: *excludes, groups }
         }
-        Cond::Includes { path, .. } => {
-            let r = ctx.resolve(path)?;
-            if r.leaf.ftype != FType::MultiPicklist {
-                return Err(SoqlError::at(
-                    "INVALID_QUERY_FILTER_OPERATOR",
-                    ctx.text,
-                    path.pos,
-                    &format!(
-                        "includes or excludes operator only valid on multipicklist field: {}",
-                        r.leaf.name
-                    ),
-                ));
-            }
-            Ok(())
-        }
-    }
+    })
 }
 
 /// Compare a stored value with a literal of a compatible type.
@@ -378,70 +368,48 @@ fn like(pattern: &str, value: &str) -> bool {
     go(&p, &v)
 }
 
-fn matches(ctx: &Ctx, rec: &SfRecord, c: &Cond, now: DateTime<Utc>) -> Result<bool, SoqlError> {
-    Ok(match c {
-        Cond::And(a, b) => matches(ctx, rec, a, now)? && matches(ctx, rec, b, now)?,
-        Cond::Or(a, b) => matches(ctx, rec, a, now)? || matches(ctx, rec, b, now)?,
-        Cond::Not(a) => !matches(ctx, rec, a, now)?,
-        Cond::Cmp {
-            path, op, value, ..
-        } => {
-            let r = ctx.resolve(path)?;
-            cmp_matches(&r.leaf, &ctx.value(rec, &r), op, value, now)
-        }
-        Cond::In {
-            path,
-            negated,
-            values,
-            ..
-        } => {
-            let r = ctx.resolve(path)?;
-            let v = ctx.value(rec, &r);
-            let hit = values
-                .iter()
-                .any(|l| *l != Lit::Null && cmp_matches(&r.leaf, &v, "=", l, now));
+fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
+    match f {
+        Filter::And(a, b) => matches(ctx, rec, a, now) && matches(ctx, rec, b, now),
+        Filter::Or(a, b) => matches(ctx, rec, a, now) || matches(ctx, rec, b, now),
+        Filter::Not(a) => !matches(ctx, rec, a, now),
+        Filter::Cmp { field, op, value } => cmp_matches(&field.leaf, ctx.value(rec, field), op, value, now),
+        Filter::In { field, negated, values } => {
+            let v = ctx.value(rec, field);
+            let hit = values.iter().any(|l| *l != Lit::Null && cmp_matches(&field.leaf, v, "=", l, now));
             hit != *negated
         }
-        Cond::Like { path, pattern } => {
-            let r = ctx.resolve(path)?;
-            ctx.value(rec, &r)
-                .as_str()
-                .is_some_and(|s| like(pattern, s))
-        }
-        Cond::Includes {
-            path,
-            excludes,
-            values,
-        } => {
-            let r = ctx.resolve(path)?;
+        Filter::Like { field, pattern } => ctx.value(rec, field).as_str().is_some_and(|s| like(pattern, s)),
+        Filter::Includes { field, excludes, groups } => {
             let stored: Vec<String> = ctx
-                .value(rec, &r)
+                .value(rec, field)
                 .as_str()
                 .map(|s| s.split(';').map(str::to_lowercase).collect())
                 .unwrap_or_default();
-            let hit = values.iter().any(|group| {
-                group
-                    .split(';')
-                    .all(|want| stored.contains(&want.to_lowercase()))
-            });
+            let hit = groups.iter().any(|g| g.iter().all(|want| stored.contains(want)));
             hit != *excludes
         }
-    })
+    }
 }
 
-fn order_values(leaf: &FieldDef, a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) if leaf.ftype.textual() => {
-            x.to_lowercase().cmp(&y.to_lowercase())
-        }
-        (Value::String(x), Value::String(y)) => x.cmp(y),
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        _ => Ordering::Equal,
-    }
+/// A sort key computed once per row (text folded to lower case, except ids).
+#[derive(PartialEq, PartialOrd)]
+enum SortKey {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    Other,
+}
+
+fn sort_key(leaf: &FieldDef, v: &Value) -> Option<SortKey> {
+    Some(match v {
+        Value::Null => return None,
+        Value::String(x) if leaf.ftype.textual() && !matches!(leaf.ftype, FType::Id | FType::Reference) => SortKey::Text(x.to_lowercase()),
+        Value::String(x) => SortKey::Text(x.clone()),
+        Value::Number(n) => SortKey::Number(n.as_f64().unwrap_or(0.0)),
+        Value::Bool(b) => SortKey::Bool(*b),
+        _ => SortKey::Other,
+    })
 }
 
 /// Put one selected path into the row, nesting parent relationships as Salesforce does.
@@ -526,9 +494,7 @@ pub fn run(
             "COUNT() must be the only element in the SELECT list",
         ));
     }
-    if let Some(c) = &q.filter {
-        check_cond(&ctx, c)?;
-    }
+    let filter = q.filter.as_ref().map(|c| compile(&ctx, c)).transpose()?;
     let order: Vec<(Resolved, bool, bool)> = q
         .order
         .iter()
@@ -550,35 +516,26 @@ pub fn run(
         if rec.deleted_at.is_some() && !all_rows {
             continue;
         }
-        if let Some(c) = &q.filter
-            && !matches(&ctx, rec, c, now)?
+        if let Some(f) = &filter
+            && !matches(&ctx, rec, f, now)
         {
             continue;
         }
         hits.push(rec);
     }
     if !order.is_empty() {
-        hits.sort_by(|a, b| {
-            for (r, desc, nulls_last) in &order {
-                let (va, vb) = (ctx.value(a, r), ctx.value(b, r));
-                let o = match (va.is_null(), vb.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if *nulls_last {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    (false, true) => {
-                        if *nulls_last {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, false) => {
-                        let o = order_values(&r.leaf, &va, &vb);
+        let mut keyed: Vec<(Vec<Option<SortKey>>, &SfRecord)> = hits
+            .into_iter()
+            .map(|rec| (order.iter().map(|(r, _, _)| sort_key(&r.leaf, ctx.value(rec, r))).collect(), rec))
+            .collect();
+        keyed.sort_by(|(ka, _), (kb, _)| {
+            for ((a, b), (_, desc, nulls_last)) in ka.iter().zip(kb).zip(&order) {
+                let o = match (a, b) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(_)) => if *nulls_last { Ordering::Greater } else { Ordering::Less },
+                    (Some(_), None) => if *nulls_last { Ordering::Less } else { Ordering::Greater },
+                    (Some(x), Some(y)) => {
+                        let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
                         if *desc { o.reverse() } else { o }
                     }
                 };
@@ -588,6 +545,7 @@ pub fn run(
             }
             Ordering::Equal
         });
+        hits = keyed.into_iter().map(|(_, rec)| rec).collect();
     }
     let offset = q.offset.unwrap_or(0);
     let limited: Vec<&SfRecord> = hits

@@ -28,13 +28,21 @@ struct Session {
 fn param(url: &str, key: &str) -> String {
     url::Url::parse(url)
         .ok()
-        .and_then(|u| u.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()))
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        })
         .unwrap_or_default()
 }
 
 async fn connect(sim: &Simulator) -> Session {
     let info = sim.ready_info().clone();
-    let http = Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build().expect("client");
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
     let hs = &info.hubspot;
     let mut u = url::Url::parse(&hs.authorize_url).expect("url");
     u.query_pairs_mut()
@@ -42,11 +50,20 @@ async fn connect(sim: &Simulator) -> Session {
         .append_pair("redirect_uri", &hs.redirect_uri)
         .append_pair("scope", &hs.scopes.join(" "))
         .append_pair("state", "b");
-    let loc = http.get(u).send().await.expect("authorize").headers()["location"].to_str().expect("loc").to_string();
+    let loc = http.get(u).send().await.expect("authorize").headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
     let code = param(&loc, "code");
     let t: Value = http
         .post(&hs.token_url)
-        .form(&[("grant_type", "authorization_code"), ("client_id", &hs.client_id), ("client_secret", &hs.client_secret), ("redirect_uri", &hs.redirect_uri), ("code", &code)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &hs.client_id),
+            ("client_secret", &hs.client_secret),
+            ("redirect_uri", &hs.redirect_uri),
+            ("code", &code),
+        ])
         .send()
         .await
         .expect("token")
@@ -55,17 +72,31 @@ async fn connect(sim: &Simulator) -> Session {
         .expect("json");
     let sf = &info.salesforce;
     let verifier = "b".repeat(48);
-    let mut u = url::Url::parse(&format!("{}/services/oauth2/authorize", sf.login_url)).expect("url");
+    let mut u =
+        url::Url::parse(&format!("{}/services/oauth2/authorize", sf.login_url)).expect("url");
     u.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &sf.client_id)
         .append_pair("redirect_uri", &sf.redirect_uri)
-        .append_pair("code_challenge", &URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())));
-    let loc = http.get(u).send().await.expect("authorize").headers()["location"].to_str().expect("loc").to_string();
+        .append_pair(
+            "code_challenge",
+            &URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+        );
+    let loc = http.get(u).send().await.expect("authorize").headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_string();
     let code = param(&loc, "code");
     let s: Value = http
         .post(format!("{}/services/oauth2/token", sf.login_url))
-        .form(&[("grant_type", "authorization_code"), ("client_id", &sf.client_id), ("client_secret", &sf.client_secret), ("redirect_uri", &sf.redirect_uri), ("code", &code), ("code_verifier", &verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &sf.client_id),
+            ("client_secret", &sf.client_secret),
+            ("redirect_uri", &sf.redirect_uri),
+            ("code", &code),
+            ("code_verifier", &verifier),
+        ])
         .send()
         .await
         .expect("token")
@@ -108,7 +139,10 @@ where
         let _ = t.await;
     }
     let el = start.elapsed().as_secs_f64();
-    (ops.load(Ordering::Relaxed) as f64 / el, units.load(Ordering::Relaxed) as f64 / el)
+    (
+        ops.load(Ordering::Relaxed) as f64 / el,
+        units.load(Ordering::Relaxed) as f64 / el,
+    )
 }
 
 fn main() {

@@ -992,3 +992,48 @@ async fn get_updated_and_get_deleted_cover_the_window() {
     let v = json(r).await.1;
     assert_eq!(v["deletedRecords"][0]["id"], id);
 }
+
+#[tokio::test]
+async fn long_running_requests_beyond_the_concurrency_limit_are_refused() {
+    let mut c = small_config();
+    c.salesforce.long_request_secs = 0; // every request in flight counts as long-running
+    c.salesforce.max_long_requests = 1;
+    let f = start(c).await;
+    let (t, _, _) = f.sf_connect().await;
+    f.control_post("/faults", json!({"provider": "salesforce", "kind": "latency", "route": "/limits", "latency_ms": 500, "count": 1})).await;
+    let slow = f.sf_get(&t, "/limits");
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        f.sf_query(&t, "SELECT Id FROM Lead LIMIT 1").await
+    };
+    let ((s1, _), (s2, v2)) = tokio::join!(slow, second);
+    assert_eq!(s1, StatusCode::OK);
+    assert_eq!(
+        (s2, error_code(&v2)),
+        (StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED".into())
+    );
+    assert!(
+        v2[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ConcurrentPerOrgLongTxn")
+    );
+    assert_eq!(
+        f.sf_query(&t, "SELECT Id FROM Lead LIMIT 1").await.0,
+        StatusCode::OK,
+        "free again once the slow one ended"
+    );
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_org() {
+    let read = |f: Fixture| async move {
+        let (t, _, _) = f.sf_connect().await;
+        f.sf_query(&t, "SELECT Id, Email, Company, Status, Product_Interest__c, CreatedDate FROM Lead ORDER BY Id").await.1["records"].clone()
+    };
+    let (a, b) = (
+        read(start(small_config()).await).await,
+        read(start(small_config()).await).await,
+    );
+    assert_eq!(a, b);
+}

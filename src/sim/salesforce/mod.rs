@@ -255,7 +255,13 @@ async fn faults_and_stats(
         req.uri().path(),
     );
     if let Some(d) = draw.latency {
-        tokio::time::sleep(d).await;
+        if gated(req.uri().path()) {
+            // Server time: the gate sleeps after registering the request, so injected
+            // latency counts toward the concurrent long-running request limit.
+            req.extensions_mut().insert(InjectedLatency(d));
+        } else {
+            tokio::time::sleep(d).await;
+        }
     }
     let collections = req.uri().path().contains("/composite/sobjects");
     let resp = match draw.fault {
@@ -352,12 +358,24 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
         sim: sim.clone(),
         id: request_id,
     };
+    if let Some(InjectedLatency(d)) = req.extensions().get::<InjectedLatency>().cloned() {
+        tokio::time::sleep(d).await;
+    }
     let mut resp = next.run(req).await;
     let info = sim.salesforce().limit_info();
     if let Ok(v) = HeaderValue::from_str(&info) {
         resp.headers_mut().insert("Sforce-Limit-Info", v);
     }
     resp
+}
+
+/// Latency drawn from the fault table, served inside the gate.
+#[derive(Clone)]
+struct InjectedLatency(Duration);
+
+/// Paths behind the API gate (everything on the instance but the versions list).
+fn gated(path: &str) -> bool {
+    path.starts_with("/services/data/") && path.trim_end_matches('/') != "/services/data"
 }
 
 struct InflightGuard {

@@ -233,10 +233,25 @@ enum Filter {
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
-    Cmp { field: Resolved, op: &'static str, value: Lit },
-    In { field: Resolved, negated: bool, values: Vec<Lit> },
-    Like { field: Resolved, pattern: String },
-    Includes { field: Resolved, excludes: bool, groups: Vec<Vec<String>> },
+    Cmp {
+        field: Resolved,
+        op: &'static str,
+        value: Lit,
+    },
+    In {
+        field: Resolved,
+        negated: bool,
+        values: Vec<Lit>,
+    },
+    Like {
+        field: Resolved,
+        pattern: String,
+    },
+    Includes {
+        field: Resolved,
+        excludes: bool,
+        groups: Vec<Vec<String>>,
+    },
 }
 
 fn invalid_operator(ctx: &Ctx, pos: usize, text: String) -> SoqlError {
@@ -248,37 +263,85 @@ fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
         Cond::And(a, b) => Filter::And(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
         Cond::Or(a, b) => Filter::Or(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
         Cond::Not(a) => Filter::Not(Box::new(compile(ctx, a)?)),
-        Cond::Cmp { path, value, pos, op } => {
+        Cond::Cmp {
+            path,
+            value,
+            pos,
+            op,
+        } => {
             let field = ctx.resolve(path)?;
             check_literal(ctx, &field.leaf, value, *pos)?;
             if field.leaf.ftype == FType::Boolean && !matches!(*op, "=" | "!=") {
-                return Err(invalid_operator(ctx, *pos, format!("invalid operator on boolean field: {}", field.leaf.name)));
+                return Err(invalid_operator(
+                    ctx,
+                    *pos,
+                    format!("invalid operator on boolean field: {}", field.leaf.name),
+                ));
             }
-            Filter::Cmp { field, op, value: value.clone() }
+            Filter::Cmp {
+                field,
+                op,
+                value: value.clone(),
+            }
         }
-        Cond::In { path, values, pos, negated } => {
+        Cond::In {
+            path,
+            values,
+            pos,
+            negated,
+        } => {
             let field = ctx.resolve(path)?;
-            values.iter().try_for_each(|v| check_literal(ctx, &field.leaf, v, *pos))?;
-            Filter::In { field, negated: *negated, values: values.clone() }
+            values
+                .iter()
+                .try_for_each(|v| check_literal(ctx, &field.leaf, v, *pos))?;
+            Filter::In {
+                field,
+                negated: *negated,
+                values: values.clone(),
+            }
         }
         Cond::Like { path, pattern } => {
             let field = ctx.resolve(path)?;
             if !field.leaf.ftype.textual() {
-                return Err(invalid_operator(ctx, path.pos, format!("invalid operator on field: {}: LIKE is for text fields", field.leaf.name)));
+                return Err(invalid_operator(
+                    ctx,
+                    path.pos,
+                    format!(
+                        "invalid operator on field: {}: LIKE is for text fields",
+                        field.leaf.name
+                    ),
+                ));
             }
-            Filter::Like { field, pattern: pattern.to_lowercase() }
+            Filter::Like {
+                field,
+                pattern: pattern.to_lowercase(),
+            }
         }
-        Cond::Includes { path, excludes, values } => {
+        Cond::Includes {
+            path,
+            excludes,
+            values,
+        } => {
             let field = ctx.resolve(path)?;
             if field.leaf.ftype != FType::MultiPicklist {
                 return Err(invalid_operator(
                     ctx,
                     path.pos,
-                    format!("includes or excludes operator only valid on multipicklist field: {}", field.leaf.name),
+                    format!(
+                        "includes or excludes operator only valid on multipicklist field: {}",
+                        field.leaf.name
+                    ),
                 ));
             }
-            let groups = values.iter().map(|g| g.split(';').map(str::to_lowercase).collect()).collect();
-            Filter::Includes { field, excludes: *excludes, groups }
+            let groups = values
+                .iter()
+                .map(|g| g.split(';').map(str::to_lowercase).collect())
+                .collect();
+            Filter::Includes {
+                field,
+                excludes: *excludes,
+                groups,
+            }
         }
     })
 }
@@ -373,20 +436,37 @@ fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
         Filter::And(a, b) => matches(ctx, rec, a, now) && matches(ctx, rec, b, now),
         Filter::Or(a, b) => matches(ctx, rec, a, now) || matches(ctx, rec, b, now),
         Filter::Not(a) => !matches(ctx, rec, a, now),
-        Filter::Cmp { field, op, value } => cmp_matches(&field.leaf, ctx.value(rec, field), op, value, now),
-        Filter::In { field, negated, values } => {
+        Filter::Cmp { field, op, value } => {
+            cmp_matches(&field.leaf, ctx.value(rec, field), op, value, now)
+        }
+        Filter::In {
+            field,
+            negated,
+            values,
+        } => {
             let v = ctx.value(rec, field);
-            let hit = values.iter().any(|l| *l != Lit::Null && cmp_matches(&field.leaf, v, "=", l, now));
+            let hit = values
+                .iter()
+                .any(|l| *l != Lit::Null && cmp_matches(&field.leaf, v, "=", l, now));
             hit != *negated
         }
-        Filter::Like { field, pattern } => ctx.value(rec, field).as_str().is_some_and(|s| like(pattern, s)),
-        Filter::Includes { field, excludes, groups } => {
+        Filter::Like { field, pattern } => ctx
+            .value(rec, field)
+            .as_str()
+            .is_some_and(|s| like(pattern, s)),
+        Filter::Includes {
+            field,
+            excludes,
+            groups,
+        } => {
             let stored: Vec<String> = ctx
                 .value(rec, field)
                 .as_str()
                 .map(|s| s.split(';').map(str::to_lowercase).collect())
                 .unwrap_or_default();
-            let hit = groups.iter().any(|g| g.iter().all(|want| stored.contains(want)));
+            let hit = groups
+                .iter()
+                .any(|g| g.iter().all(|want| stored.contains(want)));
             hit != *excludes
         }
     }
@@ -404,7 +484,11 @@ enum SortKey {
 fn sort_key(leaf: &FieldDef, v: &Value) -> Option<SortKey> {
     Some(match v {
         Value::Null => return None,
-        Value::String(x) if leaf.ftype.textual() && !matches!(leaf.ftype, FType::Id | FType::Reference) => SortKey::Text(x.to_lowercase()),
+        Value::String(x)
+            if leaf.ftype.textual() && !matches!(leaf.ftype, FType::Id | FType::Reference) =>
+        {
+            SortKey::Text(x.to_lowercase())
+        }
         Value::String(x) => SortKey::Text(x.clone()),
         Value::Number(n) => SortKey::Number(n.as_f64().unwrap_or(0.0)),
         Value::Bool(b) => SortKey::Bool(*b),
@@ -526,14 +610,34 @@ pub fn run(
     if !order.is_empty() {
         let mut keyed: Vec<(Vec<Option<SortKey>>, &SfRecord)> = hits
             .into_iter()
-            .map(|rec| (order.iter().map(|(r, _, _)| sort_key(&r.leaf, ctx.value(rec, r))).collect(), rec))
+            .map(|rec| {
+                (
+                    order
+                        .iter()
+                        .map(|(r, _, _)| sort_key(&r.leaf, ctx.value(rec, r)))
+                        .collect(),
+                    rec,
+                )
+            })
             .collect();
         keyed.sort_by(|(ka, _), (kb, _)| {
             for ((a, b), (_, desc, nulls_last)) in ka.iter().zip(kb).zip(&order) {
                 let o = match (a, b) {
                     (None, None) => Ordering::Equal,
-                    (None, Some(_)) => if *nulls_last { Ordering::Greater } else { Ordering::Less },
-                    (Some(_), None) => if *nulls_last { Ordering::Less } else { Ordering::Greater },
+                    (None, Some(_)) => {
+                        if *nulls_last {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    (Some(_), None) => {
+                        if *nulls_last {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
                     (Some(x), Some(y)) => {
                         let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
                         if *desc { o.reverse() } else { o }

@@ -1,0 +1,523 @@
+//! Classification of every failure from either provider into the taxonomy: it reads the
+//! status AND the body (Salesforce reports a spent quota as 403; HubSpot's 429 body names
+//! the policy; outage pages are HTML), and attaches a hint a person can act on.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// What kind of token request failed, since `invalid_grant` means different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    AuthorizationCode,
+    Refresh,
+    Password,
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Retry-After` in seconds (the only form either provider is known to send).
+pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    header(h, "retry-after")?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 200 {
+        format!("{}…", flat.chars().take(200).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+/// The class of a provider error code (also used for per-record errors in batch answers).
+pub fn classify_code(provider: Provider, code: &str, message: &str) -> ErrorClass {
+    use ErrorClass::*;
+    match provider {
+        Provider::Hubspot => match code {
+            "EXPIRED_AUTHENTICATION" | "INVALID_AUTHENTICATION" => AuthExpired,
+            "MISSING_SCOPES" => AuthScope,
+            "USER_DOES_NOT_HAVE_PERMISSIONS" | "FORBIDDEN" => Permission,
+            "TEN_SECONDLY_ROLLING" | "SECONDLY" | "RATE_LIMIT" | "RATE_LIMITS" => RateBurst,
+            "DAILY" => RateDaily,
+            "CONFLICT" | "OBJECT_ALREADY_EXISTS" => Duplicate,
+            "OBJECT_NOT_FOUND" | "NOT_FOUND" => NotFound,
+            "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE" | "TIMEOUT" | "UNABLE_TO_LOCK_ROW" => {
+                Transient
+            }
+            "BAD_REFRESH_TOKEN" => AuthRevoked,
+            "BAD_CLIENT_ID" | "BAD_CLIENT_SECRET" | "BAD_REDIRECT_URI" | "BAD_AUTH_CODE"
+            | "EXPIRED_AUTH_CODE" => AuthClient,
+            _ => Validation,
+        },
+        Provider::Salesforce => match code {
+            "INVALID_SESSION_ID" | "INVALID_AUTH_HEADER" => AuthExpired,
+            "REQUEST_LIMIT_EXCEEDED" if message.contains("TotalRequests") => RateDaily,
+            "REQUEST_LIMIT_EXCEEDED" => RateBurst,
+            "API_DISABLED_FOR_ORG"
+            | "INSUFFICIENT_ACCESS_OR_READONLY"
+            | "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
+            | "INVALID_FIELD_FOR_INSERT_UPDATE"
+            | "API_CURRENTLY_DISABLED" => Permission,
+            "UNABLE_TO_LOCK_ROW"
+            | "SERVER_UNAVAILABLE"
+            | "QUERY_TIMEOUT"
+            | "UNKNOWN_EXCEPTION"
+            | "INVALID_QUERY_LOCATOR" => Transient,
+            "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY" if message.contains("UNABLE_TO_LOCK_ROW") => {
+                Transient
+            }
+            "DUPLICATE_VALUE"
+            | "DUPLICATES_DETECTED"
+            | "DUPLICATE_EXTERNAL_ID"
+            | "MULTIPLE_CHOICES" => Duplicate,
+            "NOT_FOUND" | "ENTITY_IS_DELETED" => NotFound,
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK" | "PROCESSING_HALTED" => Transient,
+            _ => Validation,
+        },
+    }
+}
+
+/// A hint specific to a code, when there is a better one than the class's.
+fn specific_hint(provider: Provider, code: &str, message: &str, body: &Value) -> Option<String> {
+    let p = provider.as_str();
+    Some(match (provider, code) {
+        (Provider::Hubspot, "MISSING_SCOPES") => {
+            let scopes: Vec<String> = body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|e| e["context"]["requiredScopes"].as_array().cloned().unwrap_or_default())
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect();
+            format!(
+                "add {} to the app's scopes in HubSpot and to `scopes` in hubforce.toml, then run `hubforce connect hubspot` again",
+                if scopes.is_empty() { "the required scope".to_string() } else { scopes.join(", ") }
+            )
+        }
+        (Provider::Hubspot, "CONFLICT") => match message.rsplit_once("Existing ID: ") {
+            Some((_, id)) => format!("the record exists already as {}; update or link it instead of creating", id.trim()),
+            None => return None,
+        },
+        (Provider::Hubspot, "VALIDATION_ERROR") => {
+            let names: Vec<&str> = body["context"]["propertyName"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+            if names.is_empty() {
+                return None;
+            }
+            format!("check the values of {} against the property definitions (`hubforce api hubspot GET /crm/v3/properties/…`)", names.join(", "))
+        }
+        (Provider::Salesforce, "REQUEST_LIMIT_EXCEEDED") if message.contains("TotalRequests") => {
+            "the org's daily API allocation is spent; work pauses until the rolling 24-hour window frees capacity (raise the share in hubforce.toml or buy more calls)".into()
+        }
+        (Provider::Salesforce, "API_DISABLED_FOR_ORG") => "the org has no API access: use Enterprise/Unlimited/Developer edition or the Professional API add-on, and give the user \"API Enabled\"".into(),
+        (Provider::Salesforce, "INSUFFICIENT_ACCESS_OR_READONLY") => "give the connected user edit access to this record or object (profile, permission set or sharing)".into(),
+        (Provider::Salesforce, "INVALID_FIELD_FOR_INSERT_UPDATE") => "the field is read-only for the connected user: grant edit access in field-level security or stop mapping it".into(),
+        (Provider::Salesforce, "DUPLICATES_DETECTED") => "a Salesforce duplicate rule blocked the save: match to the existing record or adjust the rule".into(),
+        (Provider::Salesforce, "UNABLE_TO_LOCK_ROW") => "another process holds the record (triggers, flows, rollups); hubforce retries with jitter".into(),
+        (Provider::Salesforce, "INVALID_FIELD" | "MALFORMED_QUERY" | "INVALID_TYPE") => format!("check field and object names with `hubforce api {p} GET /sobjects/<Type>/describe`"),
+        _ => return None,
+    })
+}
+
+/// Classify an HTTP answer that is not a success.
+pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8]) -> ApiError {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let html = header(headers, "content-type").is_some_and(|c| c.contains("text/html"))
+        || body.trim_ascii_start().starts_with(b"<");
+    let (code, message, correlation) = match (provider, &json) {
+        (Provider::Hubspot, Some(v)) => (
+            v["policyName"]
+                .as_str()
+                .or(v["category"].as_str())
+                .or(v["status"].as_str().filter(|s| *s != "error"))
+                .map(String::from),
+            v["message"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| snippet(body)),
+            v["correlationId"]
+                .as_str()
+                .map(String::from)
+                .or_else(|| header(headers, "x-hubspot-correlation-id").map(String::from)),
+        ),
+        (Provider::Salesforce, Some(Value::Array(items))) => {
+            let first = items.first().cloned().unwrap_or(Value::Null);
+            let code = first["errorCode"]
+                .as_str()
+                .or(first["statusCode"].as_str())
+                .map(String::from);
+            let msg = items
+                .iter()
+                .filter_map(|i| i["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            (code, if msg.is_empty() { snippet(body) } else { msg }, None)
+        }
+        (Provider::Salesforce, Some(v)) => (
+            v["error"]
+                .as_str()
+                .or(v["errorCode"].as_str())
+                .map(String::from),
+            v["error_description"]
+                .as_str()
+                .or(v["message"].as_str())
+                .map(String::from)
+                .unwrap_or_else(|| snippet(body)),
+            None,
+        ),
+        (_, None) => (
+            None,
+            if html {
+                format!("an HTML error page (HTTP {status}) instead of an API answer")
+            } else {
+                snippet(body)
+            },
+            None,
+        ),
+    };
+    let class = match (status, code.as_deref()) {
+        (_, _) if status >= 500 || html => ErrorClass::Transient,
+        (300, _) if provider == Provider::Salesforce => ErrorClass::Duplicate,
+        (408, _) => ErrorClass::Transient,
+        (429, Some(c)) => classify_code(provider, c, &message),
+        (429, None) => ErrorClass::RateBurst,
+        (401, Some(c)) => match classify_code(provider, c, &message) {
+            ErrorClass::Validation => ErrorClass::AuthExpired,
+            other => other,
+        },
+        (401, None) => ErrorClass::AuthExpired,
+        (403, Some(c)) => match classify_code(provider, c, &message) {
+            ErrorClass::Validation => ErrorClass::Permission,
+            other => other,
+        },
+        (403, None) => ErrorClass::Permission,
+        (404, Some(c)) => match classify_code(provider, c, &message) {
+            ErrorClass::Validation => ErrorClass::NotFound,
+            other => other,
+        },
+        (404, None) => ErrorClass::NotFound,
+        (409, Some(c)) => match classify_code(provider, c, &message) {
+            ErrorClass::Validation => ErrorClass::Duplicate,
+            other => other,
+        },
+        (_, Some(c)) => classify_code(provider, c, &message),
+        (_, None) => ErrorClass::Validation,
+    };
+    let mut e = ApiError::new(provider, class, message.clone()).with_status(status);
+    e.correlation_id = correlation;
+    e.retry_after = retry_after(headers).or(match code.as_deref() {
+        Some("SECONDLY") => Some(Duration::from_secs(1)),
+        _ => None,
+    });
+    if let Some(c) = code {
+        if let Some(h) = specific_hint(
+            provider,
+            &c,
+            &message,
+            json.as_ref().unwrap_or(&Value::Null),
+        ) {
+            e.hint = h;
+        }
+        e.code = Some(c);
+    }
+    e
+}
+
+/// Classify a refused token request (`{error, error_description}`, plus HubSpot's legacy
+/// `status`/`message`).
+pub fn classify_oauth(provider: Provider, grant: Grant, status: u16, body: &[u8]) -> ApiError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if v.is_null() && status >= 500 {
+        return classify(provider, status, &HeaderMap::new(), body);
+    }
+    let error = v["error"].as_str().unwrap_or_default();
+    let legacy = v["status"].as_str().unwrap_or_default();
+    let description = v["error_description"]
+        .as_str()
+        .or(v["message"].as_str())
+        .map(String::from)
+        .unwrap_or_else(|| snippet(body));
+    let p = provider.as_str();
+    let label = provider.label();
+    let (class, hint): (ErrorClass, String) = match (error, legacy) {
+        (_, "BAD_REFRESH_TOKEN") => (ErrorClass::AuthRevoked, format!("the refresh token was revoked or belongs to another app: run `hubforce connect {p}` again")),
+        ("invalid_grant", _) if description.contains("already being processed") => {
+            (ErrorClass::Transient, "another refresh of the same token is under way; retry in a moment".into())
+        }
+        ("invalid_grant", _) if grant == Grant::Refresh => {
+            (ErrorClass::AuthRevoked, format!("the {label} refresh token is expired or revoked: run `hubforce connect {p}` again"))
+        }
+        ("invalid_grant", _) if grant == Grant::Password => (
+            ErrorClass::AuthClient,
+            "Salesforce refused the username, password or security token: check all three (the password is followed directly by the security token), and that the login host matches production or sandbox".into(),
+        ),
+        ("invalid_grant", _) | (_, "BAD_AUTH_CODE" | "EXPIRED_AUTH_CODE") => {
+            (ErrorClass::AuthClient, format!("the authorization code was refused (codes are single-use and short-lived): run `hubforce connect {p}` again"))
+        }
+        (_, "BAD_REDIRECT_URI") | ("redirect_uri_mismatch" | "redirect_uri_missing", _) => (
+            ErrorClass::AuthClient,
+            format!("the redirect URI must equal, character for character, the one registered in the {label} app; set it in hubforce.toml"),
+        ),
+        (_, "BAD_CLIENT_ID") | ("invalid_client_id", _) => (ErrorClass::AuthClient, format!("the client id is unknown to {label}: copy it again from the app's settings into hubforce.toml")),
+        (_, "BAD_CLIENT_SECRET") | ("invalid_client", _) => (
+            ErrorClass::AuthClient,
+            format!("the client secret is wrong: set the environment variable hubforce.toml names for the {label} client secret to the app's current secret"),
+        ),
+        ("unsupported_grant_type", _) => (ErrorClass::AuthClient, format!("this grant is not enabled for the {label} app; enable it in the app's OAuth settings")),
+        ("inactive_user" | "inactive_org", _) => (ErrorClass::Permission, format!("the {label} user or org is inactive; ask an administrator to reactivate it")),
+        ("invalid_app_access", _) => (ErrorClass::Permission, "the user is not admin-approved for this connected app: add them to a permitted profile or permission set".into()),
+        ("rate_limit_exceeded", _) => (ErrorClass::RateBurst, "too many logins in a short time; wait a minute".into()),
+        _ if status >= 500 => (ErrorClass::Transient, ErrorClass::Transient.generic_hint(provider)),
+        _ => (ErrorClass::AuthClient, ErrorClass::AuthClient.generic_hint(provider)),
+    };
+    let code = if !legacy.is_empty() && legacy != "error" {
+        legacy
+    } else {
+        error
+    };
+    let mut e = ApiError::new(provider, class, description)
+        .with_status(status)
+        .with_hint(hint);
+    if !code.is_empty() {
+        e.code = Some(code.to_string());
+    }
+    e.correlation_id = v["correlationId"].as_str().map(String::from);
+    e
+}
+
+/// A request that got no HTTP answer: connection refused or reset, timeout, TLS failure.
+pub fn classify_network(provider: Provider, err: &reqwest::Error) -> ApiError {
+    let what = if err.is_timeout() {
+        "the request timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "the connection failed before a complete answer"
+    };
+    // reqwest's Display includes the URL, whose query may carry data; keep only the kind.
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    let message = if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {detail}")
+    };
+    ApiError::new(provider, ErrorClass::Transient, message).with_hint(format!(
+        "check the network path to {}; hubforce retries with backoff",
+        provider.label()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{CONTENT_TYPE, HeaderValue};
+
+    fn h(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    fn class(p: Provider, status: u16, body: &str) -> ErrorClass {
+        classify(p, status, &HeaderMap::new(), body.as_bytes()).class
+    }
+
+    #[test]
+    fn salesforce_quota_403_is_daily_and_concurrency_403_is_burst() {
+        let daily =
+            r#"[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        let e = classify(
+            Provider::Salesforce,
+            403,
+            &HeaderMap::new(),
+            daily.as_bytes(),
+        );
+        assert_eq!(e.class, ErrorClass::RateDaily);
+        assert!(e.hint.contains("daily API allocation"));
+        let burst = r#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        assert_eq!(
+            class(Provider::Salesforce, 403, burst),
+            ErrorClass::RateBurst
+        );
+        let perm = r#"[{"message":"insufficient access rights on object id","errorCode":"INSUFFICIENT_ACCESS_OR_READONLY"}]"#;
+        assert_eq!(
+            class(Provider::Salesforce, 400, perm),
+            ErrorClass::Permission
+        );
+    }
+
+    #[test]
+    fn hubspot_429_bodies_name_the_policy() {
+        let daily = r#"{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","policyName":"DAILY"}"#;
+        assert_eq!(class(Provider::Hubspot, 429, daily), ErrorClass::RateDaily);
+        let ten = r#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","policyName":"TEN_SECONDLY_ROLLING"}"#;
+        let e = classify(
+            Provider::Hubspot,
+            429,
+            &h(&[("retry-after", "3")]),
+            ten.as_bytes(),
+        );
+        assert_eq!(
+            (e.class, e.retry_after),
+            (ErrorClass::RateBurst, Some(Duration::from_secs(3)))
+        );
+        let secondly = r#"{"status":"error","message":"You have reached your secondly limit.","policyName":"SECONDLY"}"#;
+        assert_eq!(
+            classify(
+                Provider::Hubspot,
+                429,
+                &HeaderMap::new(),
+                secondly.as_bytes()
+            )
+            .retry_after,
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn html_pages_and_5xx_are_transient_and_garbage_is_not_trusted() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        let e = classify(
+            Provider::Hubspot,
+            502,
+            &headers,
+            b"<html><body>502 Bad Gateway</body></html>",
+        );
+        assert_eq!(e.class, ErrorClass::Transient);
+        assert!(e.message.contains("HTML"));
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                400,
+                "<!DOCTYPE html><p>maintenance</p>"
+            ),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                503,
+                r#"[{"errorCode":"SERVER_UNAVAILABLE","message":"Server Unavailable"}]"#
+            ),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            class(Provider::Hubspot, 400, "\u{0}\u{1}garbage"),
+            ErrorClass::Validation
+        );
+    }
+
+    #[test]
+    fn scope_validation_conflict_and_not_found_carry_specific_hints() {
+        let scopes = r#"{"status":"error","message":"This app hasn't been granted all required scopes","category":"MISSING_SCOPES","errors":[{"context":{"requiredScopes":["crm.lists.read"]}}]}"#;
+        let e = classify(Provider::Hubspot, 403, &HeaderMap::new(), scopes.as_bytes());
+        assert_eq!(e.class, ErrorClass::AuthScope);
+        assert!(e.hint.contains("crm.lists.read"), "{}", e.hint);
+        let conflict = r#"{"status":"error","message":"Contact already exists. Existing ID: 901","category":"CONFLICT"}"#;
+        let e = classify(
+            Provider::Hubspot,
+            409,
+            &HeaderMap::new(),
+            conflict.as_bytes(),
+        );
+        assert_eq!(e.class, ErrorClass::Duplicate);
+        assert!(e.hint.contains("901"));
+        assert_eq!(
+            class(
+                Provider::Hubspot,
+                404,
+                r#"{"status":"error","message":"resource not found","category":"OBJECT_NOT_FOUND"}"#
+            ),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                404,
+                r#"[{"errorCode":"ENTITY_IS_DELETED","message":"entity is deleted"}]"#
+            ),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                401,
+                r#"[{"errorCode":"INVALID_SESSION_ID","message":"Session expired or invalid"}]"#
+            ),
+            ErrorClass::AuthExpired
+        );
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                300,
+                r#"["/services/data/v62.0/sobjects/Task/00T1"]"#
+            ),
+            ErrorClass::Duplicate
+        );
+        assert_eq!(
+            class(
+                Provider::Salesforce,
+                400,
+                r#"[{"errorCode":"UNABLE_TO_LOCK_ROW","message":"unable to obtain exclusive access"}]"#
+            ),
+            ErrorClass::Transient
+        );
+    }
+
+    #[test]
+    fn token_endpoint_refusals_depend_on_the_grant() {
+        let revoked =
+            br#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#;
+        assert_eq!(
+            classify_oauth(Provider::Salesforce, Grant::Refresh, 400, revoked).class,
+            ErrorClass::AuthRevoked
+        );
+        assert_eq!(
+            classify_oauth(Provider::Salesforce, Grant::AuthorizationCode, 400, revoked).class,
+            ErrorClass::AuthClient
+        );
+        let busy = br#"{"error":"invalid_grant","error_description":"token request is already being processed"}"#;
+        assert_eq!(
+            classify_oauth(Provider::Salesforce, Grant::Refresh, 400, busy).class,
+            ErrorClass::Transient
+        );
+        let hs = br#"{"status":"BAD_REFRESH_TOKEN","message":"missing or invalid refresh token","error":"invalid_grant"}"#;
+        let e = classify_oauth(Provider::Hubspot, Grant::Refresh, 400, hs);
+        assert_eq!(
+            (e.class, e.code.as_deref()),
+            (ErrorClass::AuthRevoked, Some("BAD_REFRESH_TOKEN"))
+        );
+        assert!(e.hint.contains("hubforce connect hubspot"));
+        let secret = br#"{"status":"BAD_CLIENT_SECRET","message":"missing or invalid client secret","error":"invalid_client"}"#;
+        assert!(
+            classify_oauth(Provider::Hubspot, Grant::AuthorizationCode, 400, secret)
+                .hint
+                .contains("client secret")
+        );
+        let auth = br#"{"error":"invalid_grant","error_description":"authentication failure"}"#;
+        assert!(
+            classify_oauth(Provider::Salesforce, Grant::Password, 400, auth)
+                .hint
+                .contains("security token")
+        );
+    }
+}

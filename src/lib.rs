@@ -4,6 +4,8 @@
 //! benchmarks use the library directly, starting the simulator in process.
 
 pub mod api;
+pub mod config;
 pub mod demo;
 pub mod error;
+pub mod secret;
 pub mod sim;

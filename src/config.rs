@@ -101,7 +101,7 @@ impl<'de> Deserialize<'de> for SecretRef {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Form {
-            Literal(String),
+            Literal(#[allow(dead_code)] String),
             Table(Table),
         }
         match Form::deserialize(d)? {

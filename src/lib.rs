@@ -4,6 +4,7 @@
 //! benchmarks use the library directly, starting the simulator in process.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;

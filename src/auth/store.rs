@@ -1,0 +1,140 @@
+//! Token files: one per provider in the profile's state directory, mode 0600, written
+//! atomically (temp file, fsync, rename, fsync of the directory), so a crash leaves either
+//! the old tokens or the new ones, never half of either.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot write the token file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read the token file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the token file {path} is damaged ({detail}); run `hubforce connect` again to replace it")]
+    Damaged { path: PathBuf, detail: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HubspotTokens {
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Vec<String>,
+    pub hub_id: Option<u64>,
+    pub user_id: Option<u64>,
+    pub obtained_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SalesforceTokens {
+    pub access_token: Secret,
+    /// None after the password grant, which gives no refresh token.
+    pub refresh_token: Option<Secret>,
+    pub instance_url: String,
+    /// The identity URL (`https://login…/id/<org>/<user>`).
+    pub id_url: String,
+    pub org_id: String,
+    pub user_id: String,
+    pub scope: Option<String>,
+    pub login_url: String,
+    pub sandbox: bool,
+    /// When the session was issued (Salesforce's `issued_at`); no expiry is given.
+    pub issued_at: DateTime<Utc>,
+}
+
+/// One provider's token file.
+#[derive(Debug, Clone)]
+pub struct TokenFile {
+    path: PathBuf,
+}
+
+impl TokenFile {
+    pub fn new(state_dir: &Path, provider: &str) -> TokenFile {
+        TokenFile { path: state_dir.join(format!("{provider}.tokens.json")) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn load<T: DeserializeOwned>(&self) -> Result<Option<T>, StoreError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { path: self.path.clone(), source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            // serde's message names the field, never its value.
+            .map_err(|e| StoreError::Damaged { path: self.path.clone(), detail: e.to_string() })
+    }
+
+    pub fn save<T: Serialize>(&self, value: &T) -> Result<(), StoreError> {
+        let err = |source| StoreError::Write { path: self.path.clone(), source };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let json = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
+        let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
+        {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&tmp).map_err(err)?;
+            f.write_all(&json).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(err)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn remove(&self) -> Result<(), StoreError> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Write { path: self.path.clone(), source: e }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_files_are_private_and_round_trip() {
+        let dir = std::env::temp_dir().join(format!("hubforce-store-{}", std::process::id()));
+        let f = TokenFile::new(&dir, "hubspot");
+        assert!(f.load::<HubspotTokens>().unwrap().is_none());
+        let t = HubspotTokens {
+            access_token: Secret::new("a-token"),
+            refresh_token: Secret::new("r-token"),
+            expires_at: Utc::now(),
+            scopes: vec!["oauth".into()],
+            hub_id: Some(1),
+            user_id: None,
+            obtained_at: Utc::now(),
+        };
+        f.save(&t).unwrap();
+        let back: HubspotTokens = f.load().unwrap().unwrap();
+        assert_eq!(back.refresh_token.expose(), "r-token");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(f.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(f.path(), "{\"access_token\": 1").unwrap();
+        let e = f.load::<HubspotTokens>().unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("hubforce connect"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod secret;
 pub mod sim;
+pub mod store;

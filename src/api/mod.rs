@@ -2,3 +2,4 @@
 //! and the typed primitives of each provider on top of it.
 
 pub mod classify;
+pub mod transport;

@@ -26,22 +26,43 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-async fn callback(State((tx, state)): State<(mpsc::Sender<Outcome>, String)>, RawQuery(q): RawQuery) -> impl IntoResponse {
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+async fn callback(
+    State((tx, state)): State<(mpsc::Sender<Outcome>, String)>,
+    RawQuery(q): RawQuery,
+) -> impl IntoResponse {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let outcome = if let Some(error) = get("error") {
-        Outcome::Refused { error, description: get("error_description").unwrap_or_default() }
+        Outcome::Refused {
+            error,
+            description: get("error_description").unwrap_or_default(),
+        }
     } else if get("state").as_deref() != Some(state.as_str()) {
         Outcome::StateMismatch
     } else if let Some(code) = get("code") {
         Outcome::Code(code)
     } else {
-        Outcome::Refused { error: "no_code".into(), description: "the redirect carried neither a code nor an error".into() }
+        Outcome::Refused {
+            error: "no_code".into(),
+            description: "the redirect carried neither a code nor an error".into(),
+        }
     };
     let reply = match &outcome {
-        Outcome::Code(_) => page("Connected", "hubforce received the authorization. You can close this tab."),
-        Outcome::Refused { error, .. } => page("Not connected", &format!("The provider answered {error}. See the terminal for what to do.")),
-        Outcome::StateMismatch => page("Not connected", "This answer does not belong to the request hubforce started. See the terminal."),
+        Outcome::Code(_) => page(
+            "Connected",
+            "hubforce received the authorization. You can close this tab.",
+        ),
+        Outcome::Refused { error, .. } => page(
+            "Not connected",
+            &format!("The provider answered {error}. See the terminal for what to do."),
+        ),
+        Outcome::StateMismatch => page(
+            "Not connected",
+            "This answer does not belong to the request hubforce started. See the terminal.",
+        ),
     };
     let _ = tx.send(outcome).await;
     reply
@@ -62,7 +83,13 @@ pub async fn receive_code(
     open: impl FnOnce(&url::Url),
 ) -> Result<String, ApiError> {
     let p = provider.as_str();
-    let redirect = url::Url::parse(redirect_uri).map_err(|e| flow_error(provider, format!("redirect URI {redirect_uri}: {e}"), "fix redirect_uri in hubforce.toml".into()))?;
+    let redirect = url::Url::parse(redirect_uri).map_err(|e| {
+        flow_error(
+            provider,
+            format!("redirect URI {redirect_uri}: {e}"),
+            "fix redirect_uri in hubforce.toml".into(),
+        )
+    })?;
     let port = redirect.port().unwrap_or(80);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -73,7 +100,9 @@ pub async fn receive_code(
         )
     })?;
     let (tx, mut rx) = mpsc::channel(4);
-    let app = Router::new().route(redirect.path(), get(callback)).with_state((tx, state.to_string()));
+    let app = Router::new()
+        .route(redirect.path(), get(callback))
+        .with_state((tx, state.to_string()));
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -31,20 +31,33 @@ struct State<T> {
 }
 
 fn not_connected(provider: Provider) -> ApiError {
-    ApiError::new(provider, ErrorClass::AuthRevoked, format!("not connected to {}", provider.label()))
-        .with_hint(format!("run `hubforce connect {}` first", provider.as_str()))
+    ApiError::new(
+        provider,
+        ErrorClass::AuthRevoked,
+        format!("not connected to {}", provider.label()),
+    )
+    .with_hint(format!(
+        "run `hubforce connect {}` first",
+        provider.as_str()
+    ))
 }
 
 fn save<T: serde::Serialize>(file: &TokenFile, tokens: &T, provider: Provider) {
     if let Err(e) = file.save(tokens) {
         // The new tokens still serve this process; the next start may need a reconnect.
-        tracing::warn!(provider = provider.as_str(), "could not save refreshed tokens: {e}");
+        tracing::warn!(
+            provider = provider.as_str(),
+            "could not save refreshed tokens: {e}"
+        );
     }
 }
 
 /// Remember a refusal that no retry can fix, so the token endpoint is not asked again.
 fn remember_refusal<T>(st: &mut State<T>, e: &ApiError) {
-    if matches!(e.class, ErrorClass::AuthRevoked | ErrorClass::AuthClient | ErrorClass::Permission) {
+    if matches!(
+        e.class,
+        ErrorClass::AuthRevoked | ErrorClass::AuthClient | ErrorClass::Permission
+    ) {
         let mut revoked = e.clone();
         revoked.class = ErrorClass::AuthRevoked;
         st.revoked = Some(revoked);
@@ -60,9 +73,22 @@ pub struct HubspotAuth {
 }
 
 impl HubspotAuth {
-    pub fn load(app: OAuthApp, http: reqwest::Client, file: TokenFile) -> Result<HubspotAuth, store::StoreError> {
+    pub fn load(
+        app: OAuthApp,
+        http: reqwest::Client,
+        file: TokenFile,
+    ) -> Result<HubspotAuth, store::StoreError> {
         let tokens = file.load()?;
-        Ok(HubspotAuth { app, http, file, state: Mutex::new(State { tokens, revoked: None }), refreshes: AtomicU64::new(0) })
+        Ok(HubspotAuth {
+            app,
+            http,
+            file,
+            state: Mutex::new(State {
+                tokens,
+                revoked: None,
+            }),
+            refreshes: AtomicU64::new(0),
+        })
     }
 
     /// How many refresh grants this connection has made.
@@ -80,7 +106,10 @@ impl HubspotAuth {
         if let Some(e) = &st.revoked {
             return Err(e.clone());
         }
-        let t = st.tokens.as_ref().ok_or_else(|| not_connected(Provider::Hubspot))?;
+        let t = st
+            .tokens
+            .as_ref()
+            .ok_or_else(|| not_connected(Provider::Hubspot))?;
         let life = (t.expires_at - t.obtained_at).to_std().unwrap_or_default();
         let ahead = HUBSPOT_REFRESH_AHEAD.min(life / 4);
         if t.expires_at - chrono::Duration::from_std(ahead).unwrap_or_default() > Utc::now() {
@@ -103,7 +132,9 @@ impl HubspotAuth {
     }
 
     async fn refresh(&self, st: &mut State<HubspotTokens>) -> Result<Secret, ApiError> {
-        let Some(current) = st.tokens.clone() else { return Err(not_connected(Provider::Hubspot)) };
+        let Some(current) = st.tokens.clone() else {
+            return Err(not_connected(Provider::Hubspot));
+        };
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         match oauth::hubspot_refresh(&self.http, &self.app, &current.refresh_token).await {
             Ok(g) => {
@@ -112,8 +143,13 @@ impl HubspotAuth {
                     access_token: g.access_token,
                     // Persist whatever comes back: rotation is undocumented but possible.
                     refresh_token: g.refresh_token.unwrap_or(current.refresh_token),
-                    expires_at: now + chrono::Duration::seconds(g.expires_in.unwrap_or(1800) as i64),
-                    scopes: if g.scopes.is_empty() { current.scopes } else { g.scopes },
+                    expires_at: now
+                        + chrono::Duration::seconds(g.expires_in.unwrap_or(1800) as i64),
+                    scopes: if g.scopes.is_empty() {
+                        current.scopes
+                    } else {
+                        g.scopes
+                    },
                     hub_id: g.hub_id.or(current.hub_id),
                     user_id: g.user_id.or(current.user_id),
                     obtained_at: now,
@@ -158,9 +194,24 @@ pub struct SalesforceAuth {
 }
 
 impl SalesforceAuth {
-    pub fn load(app: OAuthApp, http: reqwest::Client, file: TokenFile, password: Option<PasswordLogin>) -> Result<SalesforceAuth, store::StoreError> {
+    pub fn load(
+        app: OAuthApp,
+        http: reqwest::Client,
+        file: TokenFile,
+        password: Option<PasswordLogin>,
+    ) -> Result<SalesforceAuth, store::StoreError> {
         let tokens = file.load()?;
-        Ok(SalesforceAuth { app, http, file, state: Mutex::new(State { tokens, revoked: None }), password, refreshes: AtomicU64::new(0) })
+        Ok(SalesforceAuth {
+            app,
+            http,
+            file,
+            state: Mutex::new(State {
+                tokens,
+                revoked: None,
+            }),
+            password,
+            refreshes: AtomicU64::new(0),
+        })
     }
 
     pub fn refresh_count(&self) -> u64 {
@@ -177,7 +228,10 @@ impl SalesforceAuth {
         if let Some(e) = &st.revoked {
             return Err(e.clone());
         }
-        let t = st.tokens.as_ref().ok_or_else(|| not_connected(Provider::Salesforce))?;
+        let t = st
+            .tokens
+            .as_ref()
+            .ok_or_else(|| not_connected(Provider::Salesforce))?;
         Ok((t.access_token.clone(), t.instance_url.clone()))
     }
 
@@ -187,7 +241,9 @@ impl SalesforceAuth {
         if let Some(e) = &st.revoked {
             return Err(e.clone());
         }
-        let Some(current) = st.tokens.clone() else { return Err(not_connected(Provider::Salesforce)) };
+        let Some(current) = st.tokens.clone() else {
+            return Err(not_connected(Provider::Salesforce));
+        };
         if current.access_token != *used {
             return Ok((current.access_token, current.instance_url));
         }

@@ -6,11 +6,15 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
-    ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, ExtraTokenFields, HttpRequest, HttpResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername,
+    Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -93,9 +97,12 @@ fn config_error(provider: Provider, message: impl Into<String>) -> ApiError {
 
 fn client<EF: ExtraTokenFields>(app: &OAuthApp) -> Result<ProviderClient<EF>, ApiError> {
     let p = app.provider;
-    let auth = AuthUrl::new(app.authorize_url.clone()).map_err(|e| config_error(p, format!("authorize URL: {e}")))?;
-    let token = TokenUrl::new(app.token_url.clone()).map_err(|e| config_error(p, format!("token URL: {e}")))?;
-    let redirect = RedirectUrl::new(app.redirect_uri.clone()).map_err(|e| config_error(p, format!("redirect URI: {e}")))?;
+    let auth = AuthUrl::new(app.authorize_url.clone())
+        .map_err(|e| config_error(p, format!("authorize URL: {e}")))?;
+    let token = TokenUrl::new(app.token_url.clone())
+        .map_err(|e| config_error(p, format!("token URL: {e}")))?;
+    let redirect = RedirectUrl::new(app.redirect_uri.clone())
+        .map_err(|e| config_error(p, format!("redirect URI: {e}")))?;
     Ok(oauth2::Client::new(ClientId::new(app.client_id.clone()))
         .set_client_secret(ClientSecret::new(app.client_secret.expose().to_string()))
         .set_auth_uri(auth)
@@ -112,7 +119,12 @@ pub struct Authorization {
     pub pkce: Option<PkceCodeVerifier>,
 }
 
-pub fn authorize(app: &OAuthApp, scopes: &[String], optional_scopes: &[String], pkce: bool) -> Result<Authorization, ApiError> {
+pub fn authorize(
+    app: &OAuthApp,
+    scopes: &[String],
+    optional_scopes: &[String],
+    pkce: bool,
+) -> Result<Authorization, ApiError> {
     let c = client::<HubspotExtra>(app)?;
     let mut req = c.authorize_url(CsrfToken::new_random);
     for s in scopes {
@@ -129,7 +141,11 @@ pub fn authorize(app: &OAuthApp, scopes: &[String], optional_scopes: &[String], 
         None
     };
     let (url, state) = req.url();
-    Ok(Authorization { url, state, pkce: verifier })
+    Ok(Authorization {
+        url,
+        state,
+        pkce: verifier,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +159,11 @@ enum HttpFail {
 }
 
 /// Send one token request, keeping the raw answer for classification.
-async fn send(http: &reqwest::Client, req: HttpRequest, slot: Arc<Mutex<Option<(u16, Vec<u8>)>>>) -> Result<HttpResponse, HttpFail> {
+async fn send(
+    http: &reqwest::Client,
+    req: HttpRequest,
+    slot: Arc<Mutex<Option<(u16, Vec<u8>)>>>,
+) -> Result<HttpResponse, HttpFail> {
     token_safe_url(&req.uri().to_string()).map_err(HttpFail::Refused)?;
     let (parts, body) = req.into_parts();
     let resp = http
@@ -166,7 +186,12 @@ async fn send(http: &reqwest::Client, req: HttpRequest, slot: Arc<Mutex<Option<(
     out.body(bytes).map_err(|e| HttpFail::Build(e.to_string()))
 }
 
-fn failure(provider: Provider, grant: Grant, err: RequestTokenError<HttpFail, BasicErrorResponse>, slot: &Mutex<Option<(u16, Vec<u8>)>>) -> ApiError {
+fn failure(
+    provider: Provider,
+    grant: Grant,
+    err: RequestTokenError<HttpFail, BasicErrorResponse>,
+    slot: &Mutex<Option<(u16, Vec<u8>)>>,
+) -> ApiError {
     if let RequestTokenError::Request(HttpFail::Network(e)) = &err {
         return classify_network(provider, e);
     }
@@ -177,11 +202,17 @@ fn failure(provider: Provider, grant: Grant, err: RequestTokenError<HttpFail, Ba
         Some((status, _)) if (200..300).contains(&status) => ApiError::new(
             provider,
             ErrorClass::Transient,
-            format!("the token endpoint answered {status} with a body that is not a token response"),
+            format!(
+                "the token endpoint answered {status} with a body that is not a token response"
+            ),
         )
         .with_status(status),
         Some((status, body)) => classify_oauth(provider, grant, status, &body),
-        None => ApiError::new(provider, ErrorClass::Transient, "the token request failed before an answer"),
+        None => ApiError::new(
+            provider,
+            ErrorClass::Transient,
+            "the token request failed before an answer",
+        ),
     }
 }
 
@@ -193,10 +224,17 @@ async fn token_call<EF, Fut>(
 ) -> Result<StandardTokenResponse<EF, BasicTokenType>, ApiError>
 where
     EF: ExtraTokenFields,
-    Fut: std::future::Future<Output = Result<StandardTokenResponse<EF, BasicTokenType>, RequestTokenError<HttpFail, BasicErrorResponse>>>,
+    Fut: std::future::Future<
+            Output = Result<
+                StandardTokenResponse<EF, BasicTokenType>,
+                RequestTokenError<HttpFail, BasicErrorResponse>,
+            >,
+        >,
 {
     let slot = Arc::new(Mutex::new(None));
-    run(slot.clone()).await.map_err(|e| failure(provider, grant, e, &slot))
+    run(slot.clone())
+        .await
+        .map_err(|e| failure(provider, grant, e, &slot))
 }
 
 fn hubspot_grant(t: StandardTokenResponse<HubspotExtra, BasicTokenType>) -> HubspotGrant {
@@ -211,15 +249,22 @@ fn hubspot_grant(t: StandardTokenResponse<HubspotExtra, BasicTokenType>) -> Hubs
     }
 }
 
-fn salesforce_grant(t: StandardTokenResponse<SalesforceExtra, BasicTokenType>) -> Result<SalesforceGrant, ApiError> {
+fn salesforce_grant(
+    t: StandardTokenResponse<SalesforceExtra, BasicTokenType>,
+) -> Result<SalesforceGrant, ApiError> {
     let extra = t.extra_fields().clone();
     let mut ids = extra.id.trim_end_matches('/').rsplit('/');
     let user_id = ids.next().unwrap_or_default().to_string();
     let org_id = ids.next().unwrap_or_default().to_string();
     if org_id.is_empty() || user_id.is_empty() || extra.instance_url.is_empty() {
-        return Err(ApiError::new(Provider::Salesforce, ErrorClass::Transient, "the token response lacks instance_url or the identity URL"));
+        return Err(ApiError::new(
+            Provider::Salesforce,
+            ErrorClass::Transient,
+            "the token response lacks instance_url or the identity URL",
+        ));
     }
-    token_safe_url(&extra.instance_url).map_err(|m| config_error(Provider::Salesforce, format!("instance_url: {m}")))?;
+    token_safe_url(&extra.instance_url)
+        .map_err(|m| config_error(Provider::Salesforce, format!("instance_url: {m}")))?;
     let issued_at = extra
         .issued_at
         .as_deref()
@@ -233,22 +278,39 @@ fn salesforce_grant(t: StandardTokenResponse<SalesforceExtra, BasicTokenType>) -
         id_url: extra.id,
         org_id,
         user_id,
-        scope: t.scopes().map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")),
+        scope: t.scopes().map(|s| {
+            s.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         issued_at,
     })
 }
 
-pub async fn hubspot_exchange(http: &reqwest::Client, app: &OAuthApp, code: &str) -> Result<HubspotGrant, ApiError> {
+pub async fn hubspot_exchange(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    code: &str,
+) -> Result<HubspotGrant, ApiError> {
     let c = client::<HubspotExtra>(app)?;
     let t = token_call(Provider::Hubspot, Grant::AuthorizationCode, |slot| {
         let call = move |r: HttpRequest| send(http, r, slot.clone());
-        async move { c.exchange_code(AuthorizationCode::new(code.to_string())).request_async(&call).await }
+        async move {
+            c.exchange_code(AuthorizationCode::new(code.to_string()))
+                .request_async(&call)
+                .await
+        }
     })
     .await?;
     Ok(hubspot_grant(t))
 }
 
-pub async fn hubspot_refresh(http: &reqwest::Client, app: &OAuthApp, refresh: &Secret) -> Result<HubspotGrant, ApiError> {
+pub async fn hubspot_refresh(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    refresh: &Secret,
+) -> Result<HubspotGrant, ApiError> {
     let c = client::<HubspotExtra>(app)?;
     let rt = RefreshToken::new(refresh.expose().to_string());
     let t = token_call(Provider::Hubspot, Grant::Refresh, |slot| {
@@ -259,17 +321,31 @@ pub async fn hubspot_refresh(http: &reqwest::Client, app: &OAuthApp, refresh: &S
     Ok(hubspot_grant(t))
 }
 
-pub async fn salesforce_exchange(http: &reqwest::Client, app: &OAuthApp, code: &str, verifier: PkceCodeVerifier) -> Result<SalesforceGrant, ApiError> {
+pub async fn salesforce_exchange(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    code: &str,
+    verifier: PkceCodeVerifier,
+) -> Result<SalesforceGrant, ApiError> {
     let c = client::<SalesforceExtra>(app)?;
     let t = token_call(Provider::Salesforce, Grant::AuthorizationCode, |slot| {
         let call = move |r: HttpRequest| send(http, r, slot.clone());
-        async move { c.exchange_code(AuthorizationCode::new(code.to_string())).set_pkce_verifier(verifier).request_async(&call).await }
+        async move {
+            c.exchange_code(AuthorizationCode::new(code.to_string()))
+                .set_pkce_verifier(verifier)
+                .request_async(&call)
+                .await
+        }
     })
     .await?;
     salesforce_grant(t)
 }
 
-pub async fn salesforce_refresh(http: &reqwest::Client, app: &OAuthApp, refresh: &Secret) -> Result<SalesforceGrant, ApiError> {
+pub async fn salesforce_refresh(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    refresh: &Secret,
+) -> Result<SalesforceGrant, ApiError> {
     let c = client::<SalesforceExtra>(app)?;
     let rt = RefreshToken::new(refresh.expose().to_string());
     let t = token_call(Provider::Salesforce, Grant::Refresh, |slot| {
@@ -282,10 +358,17 @@ pub async fn salesforce_refresh(http: &reqwest::Client, app: &OAuthApp, refresh:
 
 /// The username + password + security token grant (the password immediately followed by
 /// the token, as Salesforce expects).
-pub async fn salesforce_password(http: &reqwest::Client, app: &OAuthApp, username: &str, password: &Secret, security_token: &Secret) -> Result<SalesforceGrant, ApiError> {
+pub async fn salesforce_password(
+    http: &reqwest::Client,
+    app: &OAuthApp,
+    username: &str,
+    password: &Secret,
+    security_token: &Secret,
+) -> Result<SalesforceGrant, ApiError> {
     let c = client::<SalesforceExtra>(app)?;
     let user = ResourceOwnerUsername::new(username.to_string());
-    let pass = ResourceOwnerPassword::new(format!("{}{}", password.expose(), security_token.expose()));
+    let pass =
+        ResourceOwnerPassword::new(format!("{}{}", password.expose(), security_token.expose()));
     let t = token_call(Provider::Salesforce, Grant::Password, |slot| {
         let call = move |r: HttpRequest| send(http, r, slot.clone());
         async move { c.exchange_password(&user, &pass).request_async(&call).await }

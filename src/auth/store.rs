@@ -13,10 +13,18 @@ use crate::secret::Secret;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot write the token file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read the token file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("the token file {path} is damaged ({detail}); run `hubforce connect` again to replace it")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the token file {path} is damaged ({detail}); run `hubforce connect` again to replace it"
+    )]
     Damaged { path: PathBuf, detail: String },
 }
 
@@ -56,7 +64,9 @@ pub struct TokenFile {
 
 impl TokenFile {
     pub fn new(state_dir: &Path, provider: &str) -> TokenFile {
-        TokenFile { path: state_dir.join(format!("{provider}.tokens.json")) }
+        TokenFile {
+            path: state_dir.join(format!("{provider}.tokens.json")),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -67,20 +77,33 @@ impl TokenFile {
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StoreError::Read { path: self.path.clone(), source }),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
         };
         serde_json::from_slice(&bytes)
             .map(Some)
             // serde's message names the field, never its value.
-            .map_err(|e| StoreError::Damaged { path: self.path.clone(), detail: e.to_string() })
+            .map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })
     }
 
     pub fn save<T: Serialize>(&self, value: &T) -> Result<(), StoreError> {
-        let err = |source| StoreError::Write { path: self.path.clone(), source };
+        let err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(err)?;
         let json = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
-        let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tmp.{}", std::process::id()));
         {
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create(true).truncate(true);
@@ -99,7 +122,10 @@ impl TokenFile {
 
     pub fn remove(&self) -> Result<(), StoreError> {
         match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Write { path: self.path.clone(), source: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Write {
+                path: self.path.clone(),
+                source: e,
+            }),
             _ => Ok(()),
         }
     }
@@ -134,7 +160,10 @@ mod tests {
         }
         std::fs::write(f.path(), "{\"access_token\": 1").unwrap();
         let e = f.load::<HubspotTokens>().unwrap_err().to_string();
-        assert!(e.contains("damaged") && e.contains("hubforce connect"), "{e}");
+        assert!(
+            e.contains("damaged") && e.contains("hubforce connect"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,307 @@
+//! API budgets: client-side pacing so that a lone hubforce never sees a 429, daily quotas
+//! that pause work when spent, and attribution of every call to a caller tag.
+//!
+//! HubSpot: a rolling ten-second window (tier limit, corrected by `X-HubSpot-RateLimit-*`),
+//! the search API's own per-second window, and the daily quota. Salesforce: the daily
+//! allocation (edition base + per-licence × seats) capped by the profile's share, corrected
+//! by `Sforce-Limit-Info`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveTime, Utc};
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// Which limit a request draws on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Normal,
+    /// HubSpot CRM search: its own per-second limit, outside the ten-second window.
+    Search,
+}
+
+#[derive(Debug, Clone)]
+pub struct BudgetConfig {
+    pub provider: Provider,
+    /// Requests per window (HubSpot burst); None for no short-window pacing.
+    pub window_max: Option<u32>,
+    pub window: Duration,
+    /// HubSpot search requests per second.
+    pub search_per_second: Option<u32>,
+    /// Calls hubforce may make per day (HubSpot daily quota; Salesforce allocation × share).
+    pub daily_max: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    window: VecDeque<Instant>,
+    search: VecDeque<Instant>,
+    day_start: Option<DateTime<Utc>>,
+    used_today: u64,
+    /// The provider's own view: (used, max) from Sforce-Limit-Info or HubSpot daily headers.
+    provider_daily: Option<(u64, u64)>,
+    /// Window size learned from `X-HubSpot-RateLimit-Max`.
+    learned_window_max: Option<u32>,
+    by_caller: BTreeMap<String, u64>,
+    caller_caps: BTreeMap<String, u64>,
+}
+
+pub struct Budget {
+    pub config: BudgetConfig,
+    state: Mutex<State>,
+}
+
+/// A snapshot for `hubforce status` and Lua's `budget` module.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetReport {
+    pub provider: Provider,
+    pub used_today: u64,
+    pub daily_max: u64,
+    pub provider_used: Option<u64>,
+    pub provider_max: Option<u64>,
+    pub window_max: Option<u32>,
+    pub by_caller: BTreeMap<String, u64>,
+}
+
+fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        q.pop_front();
+    }
+}
+
+fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+    (now.date_naive() + chrono::Days::new(1))
+        .and_time(NaiveTime::MIN)
+        .and_utc()
+}
+
+impl Budget {
+    pub fn new(config: BudgetConfig) -> Budget {
+        Budget {
+            config,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cap one caller's calls per day (a plugin's declared share).
+    pub fn set_caller_cap(&self, caller: &str, per_day: u64) {
+        self.lock().caller_caps.insert(caller.to_string(), per_day);
+    }
+
+    fn daily_spent(&self, provider: Provider, message: String) -> ApiError {
+        let now = Utc::now();
+        let mut e = ApiError::new(provider, ErrorClass::RateDaily, message).with_hint(format!(
+            "work pauses until the quota resets ({} UTC); raise the budget in hubforce.toml if this is too tight",
+            next_midnight(now).format("%Y-%m-%d %H:%M")
+        ));
+        e.retry_after = (next_midnight(now) - now).to_std().ok();
+        e
+    }
+
+    /// Take one call from the budget, waiting as long as pacing requires. A spent daily
+    /// budget is an error (`rate.daily`, with the time until reset), not a wait.
+    pub async fn acquire(&self, kind: CallKind, caller: &str) -> Result<(), ApiError> {
+        let provider = self.config.provider;
+        loop {
+            let wait = {
+                let mut st = self.lock();
+                let now_utc = Utc::now();
+                let today = now_utc.date_naive().and_time(NaiveTime::MIN).and_utc();
+                if st.day_start.is_some_and(|d| d != today) {
+                    st.used_today = 0;
+                    st.by_caller.clear();
+                    st.provider_daily = None;
+                }
+                st.day_start = Some(today);
+                if st.used_today >= self.config.daily_max {
+                    return Err(self.daily_spent(
+                        provider,
+                        format!(
+                            "hubforce's daily budget of {} {} calls is spent",
+                            self.config.daily_max,
+                            provider.label()
+                        ),
+                    ));
+                }
+                if let Some((used, max)) = st.provider_daily
+                    && used >= max
+                {
+                    return Err(self.daily_spent(
+                        provider,
+                        format!(
+                            "the {} daily quota is spent ({used}/{max})",
+                            provider.label()
+                        ),
+                    ));
+                }
+                if let Some(cap) = st.caller_caps.get(caller).copied()
+                    && st.by_caller.get(caller).copied().unwrap_or(0) >= cap
+                {
+                    return Err(self.daily_spent(
+                        provider,
+                        format!(
+                            "{caller}'s daily budget of {cap} {} calls is spent",
+                            provider.label()
+                        ),
+                    ));
+                }
+                let now = Instant::now();
+                let (queue, max, window) = match (kind, self.config.search_per_second) {
+                    (CallKind::Search, Some(n)) => {
+                        (&mut st.search, Some(n), Duration::from_secs(1))
+                    }
+                    _ => {
+                        let max = st.learned_window_max.or(self.config.window_max);
+                        (&mut st.window, max, self.config.window)
+                    }
+                };
+                prune(queue, now, window);
+                match max {
+                    Some(m) if queue.len() >= m as usize => {
+                        // Wait until the oldest call leaves the window.
+                        queue
+                            .front()
+                            .map(|t| window.saturating_sub(now.duration_since(*t)))
+                            .unwrap_or_default()
+                            + Duration::from_millis(2)
+                    }
+                    _ => {
+                        queue.push_back(now);
+                        st.used_today += 1;
+                        *st.by_caller.entry(caller.to_string()).or_default() += 1;
+                        return Ok(());
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Learn from a response's headers.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::trim);
+        let mut st = self.lock();
+        match self.config.provider {
+            Provider::Hubspot => {
+                if let Some(max) = h("x-hubspot-ratelimit-max").and_then(|v| v.parse::<u32>().ok())
+                {
+                    // Never pace above what the configuration allows.
+                    st.learned_window_max =
+                        Some(self.config.window_max.map_or(max, |c| c.min(max)));
+                }
+                if let (Some(max), Some(left)) = (
+                    h("x-hubspot-ratelimit-daily").and_then(|v| v.parse::<u64>().ok()),
+                    h("x-hubspot-ratelimit-daily-remaining").and_then(|v| v.parse::<u64>().ok()),
+                ) {
+                    st.provider_daily = Some((max.saturating_sub(left), max));
+                }
+            }
+            Provider::Salesforce => {
+                if let Some(v) = h("sforce-limit-info").and_then(|v| {
+                    v.split(';')
+                        .find_map(|p| p.trim().strip_prefix("api-usage="))
+                }) && let Some((used, max)) = v.split_once('/')
+                    && let (Ok(used), Ok(max)) =
+                        (used.trim().parse::<u64>(), max.trim().parse::<u64>())
+                {
+                    st.provider_daily = Some((used, max));
+                }
+            }
+        }
+    }
+
+    pub fn report(&self) -> BudgetReport {
+        let st = self.lock();
+        BudgetReport {
+            provider: self.config.provider,
+            used_today: st.used_today,
+            daily_max: self.config.daily_max,
+            provider_used: st.provider_daily.map(|p| p.0),
+            provider_max: st.provider_daily.map(|p| p.1),
+            window_max: st.learned_window_max.or(self.config.window_max),
+            by_caller: st.by_caller.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hubspot(window_max: u32, daily: u64) -> Budget {
+        Budget::new(BudgetConfig {
+            provider: Provider::Hubspot,
+            window_max: Some(window_max),
+            window: Duration::from_millis(300),
+            search_per_second: Some(2),
+            daily_max: daily,
+        })
+    }
+
+    #[tokio::test]
+    async fn the_window_paces_instead_of_overrunning() {
+        let b = hubspot(3, 100);
+        let t0 = Instant::now();
+        for _ in 0..6 {
+            b.acquire(CallKind::Normal, "host").await.unwrap();
+        }
+        // Three fit in the first 300 ms window; the next three had to wait for it to roll.
+        assert!(
+            t0.elapsed() >= Duration::from_millis(290),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(b.report().by_caller["host"], 6);
+    }
+
+    #[tokio::test]
+    async fn a_spent_daily_budget_is_rate_daily_with_time_to_reset() {
+        let b = hubspot(100, 2);
+        b.acquire(CallKind::Normal, "a").await.unwrap();
+        b.acquire(CallKind::Search, "a").await.unwrap();
+        let e = b.acquire(CallKind::Normal, "a").await.unwrap_err();
+        assert_eq!(e.class, ErrorClass::RateDaily);
+        assert!(e.retry_after.is_some());
+        assert!(e.hint.contains("resets"));
+    }
+
+    #[tokio::test]
+    async fn caller_caps_and_provider_usage_stop_calls() {
+        let b = hubspot(100, 1000);
+        b.set_caller_cap("plugin:x", 1);
+        b.acquire(CallKind::Normal, "plugin:x").await.unwrap();
+        assert!(
+            b.acquire(CallKind::Normal, "plugin:x")
+                .await
+                .unwrap_err()
+                .message
+                .contains("plugin:x")
+        );
+        b.acquire(CallKind::Normal, "host").await.unwrap();
+        let sf = Budget::new(BudgetConfig {
+            provider: Provider::Salesforce,
+            window_max: None,
+            window: Duration::from_secs(1),
+            search_per_second: None,
+            daily_max: 1000,
+        });
+        let mut h = HeaderMap::new();
+        h.insert("sforce-limit-info", "api-usage=5000/5000".parse().unwrap());
+        sf.observe(&h);
+        assert_eq!(
+            sf.acquire(CallKind::Normal, "host")
+                .await
+                .unwrap_err()
+                .class,
+            ErrorClass::RateDaily
+        );
+    }
+}

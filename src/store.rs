@@ -1,0 +1,232 @@
+//! SQLite state. This issue's part: the request log (method, path, status, duration, class,
+//! caller, budget left), bounded in size, summarised by `hubforce status`.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::error::{ErrorClass, Provider};
+
+/// Rows kept; older ones are dropped.
+const MAX_ROWS: i64 = 200_000;
+
+#[derive(Debug, thiserror::Error)]
+#[error("request log {path}: {source}")]
+pub struct StoreError {
+    path: String,
+    source: rusqlite::Error,
+}
+
+pub struct RequestLog {
+    conn: Mutex<Connection>,
+    inserts: Mutex<u64>,
+}
+
+/// Calls of one provider and caller over a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSummary {
+    pub provider: String,
+    pub caller: String,
+    pub calls: u64,
+    pub errors: u64,
+    pub p95_ms: Option<u64>,
+}
+
+/// Paths that carry a token in them (HubSpot token introspection) are logged without it.
+fn loggable_path(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    match path.find("-tokens/") {
+        Some(i) => format!("{}-tokens/[redacted]", &path[..i]),
+        None => path.to_string(),
+    }
+}
+
+impl RequestLog {
+    pub fn open(path: &Path) -> Result<RequestLog, StoreError> {
+        let err = |source| StoreError {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+             CREATE TABLE IF NOT EXISTS request_log (
+               id INTEGER PRIMARY KEY, at TEXT NOT NULL, provider TEXT NOT NULL, method TEXT NOT NULL,
+               path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL, class TEXT,
+               caller TEXT NOT NULL, budget_left INTEGER);
+             CREATE INDEX IF NOT EXISTS request_log_at ON request_log(at);",
+        )
+        .map_err(err)?;
+        Ok(RequestLog {
+            conn: Mutex::new(conn),
+            inserts: Mutex::new(0),
+        })
+    }
+
+    pub fn in_memory() -> RequestLog {
+        // An in-memory database cannot fail to open short of allocation failure.
+        match Connection::open_in_memory().and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE request_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, provider TEXT NOT NULL, method TEXT NOT NULL,
+                 path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL, class TEXT, caller TEXT NOT NULL, budget_left INTEGER);",
+            )?;
+            Ok(c)
+        }) {
+            Ok(conn) => RequestLog { conn: Mutex::new(conn), inserts: Mutex::new(0) },
+            Err(e) => panic!("in-memory SQLite failed: {e}"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &self,
+        provider: Provider,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        class: Option<ErrorClass>,
+        took: Duration,
+        caller: &str,
+        budget_left: u64,
+    ) {
+        let Ok(conn) = self.conn.lock() else { return };
+        let r = conn.execute(
+            "INSERT INTO request_log (at, provider, method, path, status, duration_ms, class, caller, budget_left) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                Utc::now().to_rfc3339(),
+                provider.as_str(),
+                method,
+                loggable_path(path),
+                status,
+                took.as_secs_f64() * 1000.0,
+                class.map(|c| c.as_str()),
+                caller,
+                budget_left as i64
+            ],
+        );
+        if let Err(e) = r {
+            tracing::warn!("request log write failed: {e}");
+            return;
+        }
+        let mut n = self.inserts.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
+        if (*n).is_multiple_of(1000) {
+            let _ = conn.execute(
+                "DELETE FROM request_log WHERE id <= (SELECT MAX(id) FROM request_log) - ?1",
+                params![MAX_ROWS],
+            );
+        }
+    }
+
+    /// Calls per provider and caller since `hours` ago.
+    pub fn summary(&self, hours: i64) -> Vec<CallSummary> {
+        let Ok(conn) = self.conn.lock() else {
+            return Vec::new();
+        };
+        let since = (Utc::now() - chrono::Duration::hours(hours)).to_rfc3339();
+        let mut out = Vec::new();
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT provider, caller, COUNT(*), SUM(class IS NOT NULL) FROM request_log WHERE at >= ?1 GROUP BY provider, caller ORDER BY provider, caller",
+        ) else {
+            return out;
+        };
+        let rows = stmt.query_map(params![since], |r| {
+            Ok(CallSummary {
+                provider: r.get(0)?,
+                caller: r.get(1)?,
+                calls: r.get::<_, i64>(2)? as u64,
+                errors: r.get::<_, i64>(3)? as u64,
+                p95_ms: None,
+            })
+        });
+        if let Ok(rows) = rows {
+            out.extend(rows.flatten());
+        }
+        for s in out.iter_mut() {
+            let offset = (s.calls as f64 * 0.95).floor() as i64;
+            s.p95_ms = conn
+                .query_row(
+                    "SELECT duration_ms FROM request_log WHERE at >= ?1 AND provider = ?2 AND caller = ?3 ORDER BY duration_ms LIMIT 1 OFFSET ?4",
+                    params![since, s.provider, s.caller, offset.min(s.calls as i64 - 1)],
+                    |r| r.get::<_, f64>(0),
+                )
+                .ok()
+                .map(|ms| ms.round() as u64);
+        }
+        out
+    }
+
+    /// Every logged path (for tests that check nothing secret was written).
+    pub fn paths(&self) -> Vec<String> {
+        let Ok(conn) = self.conn.lock() else {
+            return Vec::new();
+        };
+        let Ok(mut stmt) = conn.prepare("SELECT path FROM request_log") else {
+            return Vec::new();
+        };
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .map(|rows| rows.flatten().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_summarise_by_provider_and_caller_and_hide_tokens_in_paths() {
+        let log = RequestLog::in_memory();
+        for i in 0..20 {
+            log.record(
+                Provider::Hubspot,
+                "GET",
+                "/crm/v3/objects/contacts?after=5",
+                Some(200),
+                None,
+                Duration::from_millis(i),
+                "host",
+                100,
+            );
+        }
+        log.record(
+            Provider::Hubspot,
+            "GET",
+            "/oauth/v1/access-tokens/CJSP5qf1KhICAQEY",
+            Some(200),
+            None,
+            Duration::from_millis(1),
+            "host",
+            99,
+        );
+        log.record(
+            Provider::Salesforce,
+            "GET",
+            "/services/data/v62.0/query",
+            Some(400),
+            Some(ErrorClass::Validation),
+            Duration::from_millis(5),
+            "plugin:x",
+            9,
+        );
+        let s = log.summary(24);
+        assert_eq!(s.len(), 2);
+        assert_eq!((s[0].calls, s[0].errors), (21, 0));
+        assert_eq!(s[0].p95_ms, Some(18));
+        assert_eq!((s[1].caller.as_str(), s[1].errors), ("plugin:x", 1));
+        let paths = log.paths();
+        assert!(
+            paths
+                .iter()
+                .all(|p| !p.contains("CJSP5") && !p.contains('?')),
+            "{paths:?}"
+        );
+    }
+}

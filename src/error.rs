@@ -246,7 +246,15 @@ impl fmt::Display for ApiError {
         if let Some(r) = &self.request {
             write!(f, " on {r}")?;
         }
-        write!(f, ": {}", self.message.trim())?;
+        // Multi-line provider messages (SOQL errors) fold into the one line.
+        write!(
+            f,
+            ": {}",
+            self.message
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        )?;
         if !self.hint.is_empty() {
             write!(f, " — {}", self.hint)?;
         }

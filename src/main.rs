@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use hubforce::config::Config;
+use hubforce::session::Session;
 use hubforce::sim::{SalesforceEdition, SimConfig, Simulator};
 
 #[derive(Parser)]
@@ -15,6 +17,12 @@ use hubforce::sim::{SalesforceEdition, SimConfig, Simulator};
                   OAuth with token refresh, API budgets, retries and one error classification over both APIs."
 )]
 struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "hubforce.toml")]
+    config: PathBuf,
+    /// The profile (client) to use; default: `default_profile`, or the only one.
+    #[arg(long, global = true)]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -23,8 +31,68 @@ struct Cli {
 enum Command {
     /// Start the embedded simulator, connect to both sides and show a first look at the data.
     Demo(DemoArgs),
+    /// Write a commented starter hubforce.toml (or one for a running `hubforce sim`).
+    Init(InitArgs),
+    /// Connect a provider: OAuth in the browser (or Salesforce's password login); stores tokens.
+    Connect(ConnectArgs),
+    /// Connection state of the profile and its API calls in the last 24 h (never a token).
+    Status(StatusArgs),
+    /// One authenticated API call with refresh, budget and retries; JSON to stdout.
+    Api(ApiArgs),
     /// Serve the HubSpot + Salesforce simulator on 127.0.0.1 until interrupted.
     Sim(SimArgs),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The ready file of a running `hubforce sim`: write a profile that points at it.
+    #[arg(long)]
+    from_sim: Option<PathBuf>,
+    /// Replace an existing hubforce.toml.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProviderArg {
+    Hubspot,
+    Salesforce,
+}
+
+#[derive(Args)]
+struct ConnectArgs {
+    provider: ProviderArg,
+    /// Salesforce: log in to a sandbox (test.salesforce.com).
+    #[arg(long)]
+    sandbox: bool,
+    /// Salesforce: the username + password + security token grant instead of the browser.
+    #[arg(long)]
+    password: bool,
+    /// Open the authorization URL in the browser.
+    #[arg(long)]
+    open: bool,
+    /// How long to wait for the browser to come back, in seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ApiArgs {
+    provider: ProviderArg,
+    /// GET, POST, PATCH, PUT or DELETE.
+    method: String,
+    /// HubSpot: a path like /crm/v3/objects/contacts; Salesforce: below /services/data/vNN.0/ (e.g. query?q=…) or a full /services/… path.
+    path: String,
+    /// A JSON body, or @FILE to read it from a file.
+    #[arg(long)]
+    data: Option<String>,
 }
 
 #[derive(Args)]
@@ -109,7 +177,7 @@ fn base_config(d: &DataArgs) -> SimConfig {
     c
 }
 
-async fn sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn sim(args: &SimArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut c = base_config(&args.data);
     c.hubspot_port = args.hubspot_port;
     c.salesforce_login_port = args.salesforce_login_port;
@@ -141,12 +209,174 @@ async fn sim(args: SimArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn demo(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(base_config(&args.data)).await?;
     let report = hubforce::demo::run(&sim).await?;
     print!("{report}");
     sim.shutdown().await;
     Ok(())
+}
+
+fn open_session(
+    cli_config: &std::path::Path,
+    profile: Option<&str>,
+    caller: &str,
+) -> Result<Session, Box<dyn std::error::Error>> {
+    let config = Config::load(cli_config).map_err(|e| match e {
+        hubforce::config::ConfigError::Read { path, .. } if !path.exists() => format!(
+            "{} not found: run `hubforce init` to write a starter file (or pass --config)",
+            path.display()
+        )
+        .into(),
+        other => Box::<dyn std::error::Error>::from(other),
+    })?;
+    Ok(Session::open(config, profile, caller)?)
+}
+
+async fn init(cli: &Cli, args: &InitArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = cli
+        .config
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."));
+    match &args.from_sim {
+        Some(ready) => {
+            let text = std::fs::read_to_string(ready)
+                .map_err(|e| format!("cannot read the ready file {}: {e}", ready.display()))?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a simulator ready file: {e}", ready.display()))?;
+            let written = hubforce::connect::init_from_sim(dir, &v, args.force)?;
+            println!(
+                "wrote {written} with profile `sim` (secrets in .hubforce/sim.env, mode 0600)"
+            );
+            println!("next: hubforce connect hubspot && hubforce connect salesforce");
+        }
+        None => {
+            if cli.config.exists() && !args.force {
+                return Err(format!(
+                    "{} exists; pass --force to replace it",
+                    cli.config.display()
+                )
+                .into());
+            }
+            std::fs::write(&cli.config, hubforce::config::STARTER)?;
+            println!(
+                "wrote {} — fill in the client ids, set the secret variables, then run `hubforce connect hubspot`",
+                cli.config.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_browser(url: &url::Url, open: bool) {
+    eprintln!("Open this URL in a browser to authorize hubforce:\n\n  {url}\n");
+    if open {
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        if let Err(e) = std::process::Command::new(opener).arg(url.as_str()).spawn() {
+            eprintln!("(could not start {opener}: {e}; open the URL yourself)");
+        }
+    }
+}
+
+async fn connect(cli: &Cli, args: &ConnectArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let session = open_session(&cli.config, cli.profile.as_deref(), "connect")?;
+    let timeout = std::time::Duration::from_secs(args.timeout);
+    let status = match (args.provider, args.password) {
+        (ProviderArg::Hubspot, _) => {
+            hubforce::connect::hubspot(&session, timeout, |u| open_browser(u, args.open)).await?
+        }
+        (ProviderArg::Salesforce, true) => {
+            hubforce::connect::salesforce_password(&session, args.sandbox).await?
+        }
+        (ProviderArg::Salesforce, false) => {
+            hubforce::connect::salesforce(&session, args.sandbox, timeout, |u| {
+                open_browser(u, args.open)
+            })
+            .await?
+        }
+    };
+    print!(
+        "{}",
+        hubforce::connect::render_status(&session.profile, &[status], &[])
+    );
+    Ok(())
+}
+
+async fn status(cli: &Cli, args: &StatusArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let session = open_session(&cli.config, cli.profile.as_deref(), "status")?;
+    let statuses = hubforce::connect::status(&session).await;
+    let calls = session.log.summary(24);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"profile": session.profile, "connections": statuses, "calls_24h": calls})
+            )?
+        );
+    } else {
+        print!(
+            "{}",
+            hubforce::connect::render_status(&session.profile, &statuses, &calls)
+        );
+        if calls.is_empty() {
+            println!("  no API calls in the last 24 h");
+        }
+    }
+    Ok(())
+}
+
+async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("{} is not an HTTP method", args.method))?;
+    let body = match &args.data {
+        None => None,
+        Some(d) => {
+            let text = match d.strip_prefix('@') {
+                Some(file) => {
+                    std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+                }
+                None => d.clone(),
+            };
+            Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| format!("--data is not JSON: {e}"))?,
+            )
+        }
+    };
+    let session = open_session(&cli.config, cli.profile.as_deref(), "cli")?;
+    let value = match args.provider {
+        ProviderArg::Hubspot => session.hubspot()?.request(method, &args.path, body).await?,
+        ProviderArg::Salesforce => {
+            session
+                .salesforce()?
+                .request(method, &args.path, body)
+                .await?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+/// The exit code for a failure: one per error-class family, 1 otherwise.
+fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
+    if let Some(a) = e.downcast_ref::<hubforce::error::ApiError>() {
+        return a.class.exit_code();
+    }
+    if let Some(c) = e.downcast_ref::<hubforce::connect::ConnectError>() {
+        return c.exit_code();
+    }
+    1
 }
 
 fn main() -> ExitCode {
@@ -163,9 +393,13 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match &cli.command {
             Command::Demo(a) => demo(a).await,
             Command::Sim(a) => sim(a).await,
+            Command::Init(a) => init(&cli, a).await,
+            Command::Connect(a) => connect(&cli, a).await,
+            Command::Status(a) => status(&cli, a).await,
+            Command::Api(a) => api(&cli, a).await,
         }
     });
     match result {
@@ -177,7 +411,7 @@ fn main() -> ExitCode {
                 eprintln!("  caused by: {s}");
                 source = s.source();
             }
-            ExitCode::FAILURE
+            ExitCode::from(exit_code_of(e.as_ref()))
         }
     }
 }

@@ -2,4 +2,6 @@
 //! and the typed primitives of each provider on top of it.
 
 pub mod classify;
+pub mod hubspot;
+pub mod salesforce;
 pub mod transport;

@@ -1,0 +1,414 @@
+//! HubSpot primitives on the transport: objects (get, paged list, search that windows past
+//! the 10,000-result cap, create, update, archive), batches auto-chunked to 100 with
+//! per-record results, properties, list memberships, associations, token introspection.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::transport::{ApiRequest, Transport};
+use crate::auth::HubspotAuth;
+use crate::budget::CallKind;
+use crate::error::{ApiError, ErrorClass, Provider};
+
+pub const BATCH_MAX: usize = 100;
+const SEARCH_PAGE: usize = 200;
+const SEARCH_CAP: usize = 10_000;
+
+/// One input's outcome in a batch: the record, or why it failed.
+#[derive(Debug, Clone)]
+pub enum ItemResult {
+    Ok(Value),
+    Failed(ApiError),
+}
+
+pub struct HubspotApi {
+    pub transport: Transport,
+    pub auth: Arc<HubspotAuth>,
+    /// The caller tag for calls made through this handle.
+    pub caller: String,
+}
+
+fn p() -> Provider {
+    Provider::Hubspot
+}
+
+impl HubspotApi {
+    fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
+        ApiRequest::new(method, path).caller(self.caller.clone())
+    }
+
+    /// A raw authenticated call (`hubforce api hubspot …`, Lua's `hubspot.request`).
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
+        let mut r = self.req(method, path);
+        if path.ends_with("/search") {
+            r = r.kind(CallKind::Search);
+        }
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        self.transport.json(&r).await
+    }
+
+    pub async fn get(
+        &self,
+        object: &str,
+        id: &str,
+        properties: &[&str],
+        id_property: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut r = self.req(Method::GET, format!("/crm/v3/objects/{object}/{id}"));
+        if !properties.is_empty() {
+            r = r.query("properties", properties.join(","));
+        }
+        if let Some(ip) = id_property {
+            r = r.query("idProperty", ip);
+        }
+        self.transport.json(&r).await
+    }
+
+    /// One page of a list; returns (records, next cursor).
+    pub async fn list_page(
+        &self,
+        object: &str,
+        properties: &[&str],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let mut r = self
+            .req(Method::GET, format!("/crm/v3/objects/{object}"))
+            .query("limit", limit.clamp(1, 100).to_string());
+        if !properties.is_empty() {
+            r = r.query("properties", properties.join(","));
+        }
+        if let Some(a) = after {
+            r = r.query("after", a);
+        }
+        let v = self.transport.json(&r).await?;
+        let next = v["paging"]["next"]["after"].as_str().map(String::from);
+        Ok((v["results"].as_array().cloned().unwrap_or_default(), next))
+    }
+
+    /// Every record of an object type, page after page.
+    pub async fn list_all(
+        &self,
+        object: &str,
+        properties: &[&str],
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self
+                .list_page(object, properties, after.as_deref(), 100)
+                .await?;
+            out.extend(page);
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Search with the caller's filters, ascending by record id, past the 10,000 cap: when a
+    /// query nears the cap it restarts from `hs_object_id > last seen` (ties on a timestamp
+    /// cannot loop, since ids are unique). `on_page` gets each page; return false to stop.
+    pub async fn search_all(
+        &self,
+        object: &str,
+        filters: Vec<Value>,
+        properties: &[&str],
+        mut on_page: impl FnMut(Vec<Value>) -> bool,
+    ) -> Result<usize, ApiError> {
+        let mut last_id: Option<u64> = None;
+        let mut seen = 0usize;
+        loop {
+            let mut window_filters = filters.clone();
+            if let Some(id) = last_id {
+                window_filters.push(json!({"propertyName": "hs_object_id", "operator": "GT", "value": id.to_string()}));
+            }
+            let mut after = 0usize;
+            loop {
+                let body = json!({
+                    "filterGroups": if window_filters.is_empty() { json!([]) } else { json!([{"filters": window_filters}]) },
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": properties,
+                    "limit": SEARCH_PAGE,
+                    "after": after.to_string(),
+                });
+                let v = self
+                    .transport
+                    .json(
+                        &self
+                            .req(Method::POST, format!("/crm/v3/objects/{object}/search"))
+                            .kind(CallKind::Search)
+                            .json(body),
+                    )
+                    .await?;
+                let results = v["results"].as_array().cloned().unwrap_or_default();
+                let n = results.len();
+                if let Some(id) = results
+                    .last()
+                    .and_then(|r| r["id"].as_str())
+                    .and_then(|s| s.parse().ok())
+                {
+                    last_id = Some(id);
+                }
+                seen += n;
+                if n > 0 && !on_page(results) {
+                    return Ok(seen);
+                }
+                let next = v["paging"]["next"]["after"]
+                    .as_str()
+                    .and_then(|a| a.parse::<usize>().ok());
+                match next {
+                    None => return Ok(seen),
+                    Some(a) if a + SEARCH_PAGE > SEARCH_CAP => break, // restart the window from last_id
+                    Some(a) => after = a,
+                }
+            }
+        }
+    }
+
+    pub async fn create(&self, object: &str, properties: Value) -> Result<Value, ApiError> {
+        self.transport
+            .json(
+                &self
+                    .req(Method::POST, format!("/crm/v3/objects/{object}"))
+                    .json(json!({"properties": properties})),
+            )
+            .await
+    }
+
+    pub async fn update(
+        &self,
+        object: &str,
+        id: &str,
+        properties: Value,
+    ) -> Result<Value, ApiError> {
+        self.transport
+            .json(
+                &self
+                    .req(Method::PATCH, format!("/crm/v3/objects/{object}/{id}"))
+                    .json(json!({"properties": properties})),
+            )
+            .await
+    }
+
+    pub async fn archive(&self, object: &str, id: &str) -> Result<(), ApiError> {
+        self.transport
+            .send(&self.req(Method::DELETE, format!("/crm/v3/objects/{object}/{id}")))
+            .await
+            .map(|_| ())
+    }
+
+    /// A batch operation over any number of inputs, 100 per call. Results come back per
+    /// input, in input order, where the answer allows matching them (ids for read/update/
+    /// upsert, order and `objectWriteTraceId` for create).
+    pub async fn batch(
+        &self,
+        object: &str,
+        op: &str,
+        inputs: Vec<Value>,
+        extra: Value,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(BATCH_MAX) {
+            let mut body = extra.clone();
+            let chunk: Vec<Value> = if op == "create" {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let mut c = c.clone();
+                        c["objectWriteTraceId"] = json!(i.to_string());
+                        c
+                    })
+                    .collect()
+            } else {
+                chunk.to_vec()
+            };
+            body["inputs"] = json!(chunk);
+            let resp = self
+                .transport
+                .send(
+                    &self
+                        .req(Method::POST, format!("/crm/v3/objects/{object}/batch/{op}"))
+                        .json(body),
+                )
+                .await?;
+            if op == "archive" {
+                out.extend(chunk.iter().map(|c| ItemResult::Ok(c.clone())));
+                continue;
+            }
+            let v = resp.json(p())?;
+            out.extend(match_results(op, &chunk, &v));
+        }
+        Ok(out)
+    }
+
+    pub async fn properties(&self, object: &str) -> Result<Vec<Value>, ApiError> {
+        let v = self
+            .transport
+            .json(&self.req(Method::GET, format!("/crm/v3/properties/{object}")))
+            .await?;
+        Ok(v["results"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Every member record id of a list.
+    pub async fn list_members(&self, list_id: &str) -> Result<Vec<String>, ApiError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut r = self
+                .req(Method::GET, format!("/crm/v3/lists/{list_id}/memberships"))
+                .query("limit", "250");
+            if let Some(a) = &after {
+                r = r.query("after", a.clone());
+            }
+            let v = self.transport.json(&r).await?;
+            out.extend(
+                v["results"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m["recordId"].as_str().map(String::from)),
+            );
+            match v["paging"]["next"]["after"].as_str() {
+                Some(a) => after = Some(a.to_string()),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Associated record ids (v4) of many records at once, 100 per call.
+    pub async fn associations(
+        &self,
+        from: &str,
+        to: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(BATCH_MAX) {
+            let inputs: Vec<Value> = chunk.iter().map(|id| json!({"id": id})).collect();
+            let v = self
+                .transport
+                .json(
+                    &self
+                        .req(
+                            Method::POST,
+                            format!("/crm/v4/associations/{from}/{to}/batch/read"),
+                        )
+                        .json(json!({"inputs": inputs})),
+                )
+                .await?;
+            for r in v["results"].as_array().into_iter().flatten() {
+                let to_ids = r["to"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| t["toObjectId"].to_string().trim_matches('"').to_string())
+                    .collect();
+                out.push((
+                    r["from"]["id"].as_str().unwrap_or_default().to_string(),
+                    to_ids,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Token metadata (hub id, scopes, expiry) of the current access token.
+    pub async fn introspect(&self) -> Result<Value, ApiError> {
+        let token = self.auth.access_token().await?;
+        // The token sits in the path here; the request log redacts `-tokens/` paths.
+        self.transport
+            .json(&self.req(
+                Method::GET,
+                format!("/oauth/v1/access-tokens/{}", token.expose()),
+            ))
+            .await
+    }
+}
+
+/// Pair a batch answer's results and errors with its inputs.
+fn match_results(op: &str, inputs: &[Value], v: &Value) -> Vec<ItemResult> {
+    let results = v["results"].as_array().cloned().unwrap_or_default();
+    let errors = v["errors"].as_array().cloned().unwrap_or_default();
+    let error_for = |key: &str, ctx: &str| -> Option<ApiError> {
+        errors
+            .iter()
+            .find(|e| {
+                e["context"][ctx]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(key)))
+            })
+            .map(|e| {
+                let code = e["category"].as_str().unwrap_or("VALIDATION_ERROR");
+                let class = super::classify::classify_code(
+                    p(),
+                    code,
+                    e["message"].as_str().unwrap_or_default(),
+                );
+                ApiError::new(p(), class, e["message"].as_str().unwrap_or("failed")).with_code(code)
+            })
+    };
+    let fallback = || {
+        ApiError::new(
+            p(),
+            ErrorClass::Transient,
+            "the batch answer did not mention this input; retry it",
+        )
+    };
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let found = match op {
+                "create" => results
+                    .iter()
+                    .find(|r| r["objectWriteTraceId"].as_str() == Some(i.to_string().as_str())),
+                "upsert" => {
+                    let key = input["id"].as_str().unwrap_or_default().to_lowercase();
+                    let prop = input["idProperty"].as_str().unwrap_or_default();
+                    results
+                        .iter()
+                        .find(|r| {
+                            r["properties"][prop]
+                                .as_str()
+                                .map(str::to_lowercase)
+                                .as_deref()
+                                == Some(key.as_str())
+                        })
+                        // Without the id property echoed back, a complete answer is in input order.
+                        .or_else(|| {
+                            (errors.is_empty() && results.len() == inputs.len())
+                                .then(|| &results[i])
+                        })
+                }
+                _ => results
+                    .iter()
+                    .find(|r| r["id"].as_str() == input["id"].as_str()),
+            };
+            match found {
+                Some(r) => ItemResult::Ok(r.clone()),
+                None => {
+                    let key = input["id"]
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| i.to_string());
+                    ItemResult::Failed(
+                        error_for(&key, "ids")
+                            .or_else(|| error_for(&i.to_string(), "index"))
+                            .unwrap_or_else(fallback),
+                    )
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,331 @@
+//! Salesforce primitives on the transport: SOQL query / queryAll streamed over
+//! `nextRecordsUrl`, sObject get / create / update / delete / upsert by external id,
+//! sObject Collections auto-chunked to 200 with per-record results, composite, describe
+//! (cached), limits and userinfo.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::hubspot::ItemResult;
+use super::transport::{ApiRequest, Transport};
+use crate::auth::SalesforceAuth;
+use crate::error::{ApiError, Provider};
+
+pub const COLLECTION_MAX: usize = 200;
+
+pub struct SalesforceApi {
+    pub transport: Transport,
+    pub auth: Arc<SalesforceAuth>,
+    pub version: String,
+    pub caller: String,
+    describes: Mutex<HashMap<String, Value>>,
+}
+
+fn p() -> Provider {
+    Provider::Salesforce
+}
+
+/// Per-record errors in Collections answers use `statusCode`.
+fn item_error(item: &Value) -> ApiError {
+    let e = &item["errors"][0];
+    let code = e["statusCode"]
+        .as_str()
+        .or(e["errorCode"].as_str())
+        .unwrap_or("UNKNOWN");
+    let message = e["message"].as_str().unwrap_or("failed");
+    let class = super::classify::classify_code(p(), code, message);
+    let mut err = ApiError::new(p(), class, message).with_code(code);
+    let fields: Vec<&str> = e["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .collect();
+    if !fields.is_empty() {
+        err.hint = format!("{} (fields: {})", err.hint, fields.join(", "));
+    }
+    err
+}
+
+impl SalesforceApi {
+    pub fn new(
+        transport: Transport,
+        auth: Arc<SalesforceAuth>,
+        version: String,
+        caller: String,
+    ) -> SalesforceApi {
+        SalesforceApi {
+            transport,
+            auth,
+            version,
+            caller,
+            describes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn data(&self, rest: &str) -> String {
+        format!(
+            "/services/data/v{}/{}",
+            self.version,
+            rest.trim_start_matches('/')
+        )
+    }
+
+    fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
+        ApiRequest::new(method, path).caller(self.caller.clone())
+    }
+
+    /// A raw call; `path` is below `/services/data/vNN.0/` unless it starts with `/services`.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
+        let full = if path.starts_with("/services/") {
+            path.to_string()
+        } else {
+            self.data(path)
+        };
+        let mut r = self.req(method, full);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        self.transport.json(&r).await
+    }
+
+    /// Run a query and hand each page of records to `on_page` (return false to stop).
+    pub async fn query_pages(
+        &self,
+        soql: &str,
+        all_rows: bool,
+        mut on_page: impl FnMut(Vec<Value>) -> bool,
+    ) -> Result<u64, ApiError> {
+        let resource = if all_rows { "queryAll" } else { "query" };
+        let mut v = self
+            .transport
+            .json(&self.req(Method::GET, self.data(resource)).query("q", soql))
+            .await?;
+        let total = v["totalSize"].as_u64().unwrap_or(0);
+        loop {
+            let records = v["records"].as_array().cloned().unwrap_or_default();
+            if !records.is_empty() && !on_page(records) {
+                return Ok(total);
+            }
+            match (v["done"].as_bool(), v["nextRecordsUrl"].as_str()) {
+                (Some(false), Some(next)) => {
+                    v = self
+                        .transport
+                        .json(&self.req(Method::GET, next.to_string()))
+                        .await?
+                }
+                (Some(false), None) => {
+                    return Err(ApiError::new(
+                        p(),
+                        crate::error::ErrorClass::Transient,
+                        "the query answer says it is not done but gives no nextRecordsUrl",
+                    ));
+                }
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    /// All records of a query.
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, ApiError> {
+        let mut out = Vec::new();
+        self.query_pages(soql, false, |page| {
+            out.extend(page);
+            true
+        })
+        .await?;
+        Ok(out)
+    }
+
+    pub async fn get(&self, sobject: &str, id: &str, fields: &[&str]) -> Result<Value, ApiError> {
+        let mut r = self.req(Method::GET, self.data(&format!("sobjects/{sobject}/{id}")));
+        if !fields.is_empty() {
+            r = r.query("fields", fields.join(","));
+        }
+        self.transport.json(&r).await
+    }
+
+    pub async fn create(&self, sobject: &str, fields: Value) -> Result<String, ApiError> {
+        let v = self
+            .transport
+            .json(
+                &self
+                    .req(Method::POST, self.data(&format!("sobjects/{sobject}/")))
+                    .json(fields),
+            )
+            .await?;
+        Ok(v["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub async fn update(&self, sobject: &str, id: &str, fields: Value) -> Result<(), ApiError> {
+        self.transport
+            .send(
+                &self
+                    .req(
+                        Method::PATCH,
+                        self.data(&format!("sobjects/{sobject}/{id}")),
+                    )
+                    .json(fields),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn delete(&self, sobject: &str, id: &str) -> Result<(), ApiError> {
+        self.transport
+            .send(&self.req(
+                Method::DELETE,
+                self.data(&format!("sobjects/{sobject}/{id}")),
+            ))
+            .await
+            .map(|_| ())
+    }
+
+    /// Upsert by external id: returns (id, created).
+    pub async fn upsert(
+        &self,
+        sobject: &str,
+        field: &str,
+        value: &str,
+        fields: Value,
+    ) -> Result<(String, bool), ApiError> {
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let resp = self
+            .transport
+            .send(
+                &self
+                    .req(
+                        Method::PATCH,
+                        self.data(&format!("sobjects/{sobject}/{field}/{encoded}")),
+                    )
+                    .json(fields),
+            )
+            .await?;
+        let v = resp.json(p())?;
+        Ok((
+            v["id"].as_str().unwrap_or_default().to_string(),
+            resp.status.as_u16() == 201 || v["created"].as_bool() == Some(true),
+        ))
+    }
+
+    /// Collections create/update (records carry `attributes.type`), 200 per call, results in
+    /// input order. `all_or_none` applies per chunk.
+    pub async fn collection(
+        &self,
+        op: CollectionOp,
+        records: Vec<Value>,
+        all_or_none: bool,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let mut out = Vec::with_capacity(records.len());
+        for chunk in records.chunks(COLLECTION_MAX) {
+            let answer = match &op {
+                CollectionOp::Create => self
+                    .req(Method::POST, self.data("composite/sobjects"))
+                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
+                CollectionOp::Update => self
+                    .req(Method::PATCH, self.data("composite/sobjects"))
+                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
+                CollectionOp::Upsert { sobject, field } => self
+                    .req(
+                        Method::PATCH,
+                        self.data(&format!("composite/sobjects/{sobject}/{field}")),
+                    )
+                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
+                CollectionOp::Delete => {
+                    let ids: Vec<&str> = chunk
+                        .iter()
+                        .filter_map(|r| r.as_str().or(r["id"].as_str()))
+                        .collect();
+                    self.req(Method::DELETE, self.data("composite/sobjects"))
+                        .query("ids", ids.join(","))
+                        .query("allOrNone", all_or_none.to_string())
+                }
+            };
+            let v = self.transport.json(&answer).await?;
+            let items = v.as_array().cloned().unwrap_or_default();
+            for (i, _) in chunk.iter().enumerate() {
+                out.push(match items.get(i) {
+                    Some(item) if item["success"] == json!(true) => ItemResult::Ok(item.clone()),
+                    Some(item) => ItemResult::Failed(item_error(item)),
+                    None => ItemResult::Failed(ApiError::new(
+                        p(),
+                        crate::error::ErrorClass::Transient,
+                        "the collection answer has no result for this record; retry it",
+                    )),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `POST /composite` with up to 25 subrequests.
+    pub async fn composite(
+        &self,
+        all_or_none: bool,
+        subrequests: Vec<Value>,
+    ) -> Result<Value, ApiError> {
+        self.transport
+            .json(
+                &self
+                    .req(Method::POST, self.data("composite"))
+                    .json(json!({"allOrNone": all_or_none, "compositeRequest": subrequests})),
+            )
+            .await
+    }
+
+    /// Describe of an sObject, fetched once per session.
+    pub async fn describe(&self, sobject: &str) -> Result<Value, ApiError> {
+        if let Some(v) = self
+            .describes
+            .lock()
+            .ok()
+            .and_then(|m| m.get(sobject).cloned())
+        {
+            return Ok(v);
+        }
+        let v = self
+            .transport
+            .json(&self.req(
+                Method::GET,
+                self.data(&format!("sobjects/{sobject}/describe")),
+            ))
+            .await?;
+        if let Ok(mut m) = self.describes.lock() {
+            m.insert(sobject.to_string(), v.clone());
+        }
+        Ok(v)
+    }
+
+    pub async fn limits(&self) -> Result<Value, ApiError> {
+        self.transport
+            .json(&self.req(Method::GET, self.data("limits")))
+            .await
+    }
+
+    pub async fn userinfo(&self) -> Result<Value, ApiError> {
+        self.transport
+            .json(&self.req(Method::GET, "/services/oauth2/userinfo"))
+            .await
+    }
+}
+
+/// What a collection call does.
+#[derive(Debug, Clone)]
+pub enum CollectionOp {
+    Create,
+    Update,
+    Upsert {
+        sobject: String,
+        field: String,
+    },
+    /// Records are ids (strings) or objects with `id`.
+    Delete,
+}

@@ -1,0 +1,209 @@
+//! A profile opened for work: its connections, budgets, transports and request log, built
+//! from `hubforce.toml`. Everything that talks to an API starts here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::hubspot::HubspotApi;
+use crate::api::salesforce::SalesforceApi;
+use crate::api::transport::{Credentials, Transport};
+use crate::auth::oauth::OAuthApp;
+use crate::auth::store::TokenFile;
+use crate::auth::{HubspotAuth, PasswordLogin, SalesforceAuth};
+use crate::budget::{Budget, BudgetConfig};
+use crate::config::{Config, ConfigError, HubspotApp, Profile, SalesforceApp};
+use crate::error::Provider;
+use crate::store::RequestLog;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tokens(#[from] crate::auth::store::StoreError),
+    #[error(transparent)]
+    Log(#[from] crate::store::StoreError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+    #[error(
+        "profile `{profile}` has no [{provider}] section in hubforce.toml; add one (see `hubforce init`)"
+    )]
+    NotConfigured {
+        profile: String,
+        provider: &'static str,
+    },
+}
+
+pub struct Session {
+    pub profile: String,
+    pub config: Config,
+    pub log: Arc<RequestLog>,
+    pub http: reqwest::Client,
+    pub hubspot: Option<HubspotApi>,
+    pub salesforce: Option<SalesforceApi>,
+}
+
+/// The shared HTTP client: no redirects (OAuth endpoints must not be followed blindly),
+/// bounded timeouts.
+pub fn http_client() -> Result<reqwest::Client, SessionError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("hubforce/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| SessionError::Http(e.to_string()))
+}
+
+pub fn hubspot_app(config: &Config, h: &HubspotApp) -> Result<OAuthApp, ConfigError> {
+    Ok(OAuthApp {
+        provider: Provider::Hubspot,
+        client_id: h.client_id.clone(),
+        client_secret: config.resolve("hubspot client_secret", &h.client_secret)?,
+        authorize_url: h.authorize_url.clone(),
+        token_url: h.token_url.clone(),
+        redirect_uri: h.redirect_uri.clone(),
+    })
+}
+
+pub fn salesforce_app(config: &Config, s: &SalesforceApp) -> Result<OAuthApp, ConfigError> {
+    let login = s.login_url();
+    Ok(OAuthApp {
+        provider: Provider::Salesforce,
+        client_id: s.client_id.clone(),
+        client_secret: config.resolve("salesforce client_secret", &s.client_secret)?,
+        authorize_url: format!("{login}/services/oauth2/authorize"),
+        token_url: format!("{login}/services/oauth2/token"),
+        redirect_uri: s.redirect_uri.clone(),
+    })
+}
+
+pub fn password_login(
+    config: &Config,
+    s: &SalesforceApp,
+) -> Result<Option<PasswordLogin>, ConfigError> {
+    match (&s.username, &s.password, &s.security_token) {
+        (Some(u), Some(p), Some(t)) => Ok(Some(PasswordLogin {
+            username: u.clone(),
+            password: config.resolve("salesforce password", p)?,
+            security_token: config.resolve("salesforce security_token", t)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+pub fn hubspot_budget(h: &HubspotApp) -> Budget {
+    let (burst, daily) = h.tier.limits();
+    Budget::new(BudgetConfig {
+        provider: Provider::Hubspot,
+        window_max: Some(h.burst_per_10s.unwrap_or(burst)),
+        window: Duration::from_secs(10),
+        search_per_second: Some(h.search_per_second),
+        daily_max: h.daily_limit.unwrap_or(daily),
+    })
+}
+
+pub fn salesforce_budget(s: &SalesforceApp) -> Budget {
+    Budget::new(BudgetConfig {
+        provider: Provider::Salesforce,
+        window_max: None,
+        window: Duration::from_secs(1),
+        search_per_second: None,
+        daily_max: s.allocated_to_hubforce(),
+    })
+}
+
+impl Session {
+    /// Open a profile. Providers without a section stay `None`; providers with a section
+    /// load their stored tokens (connecting is `hubforce connect`).
+    pub fn open(
+        config: Config,
+        profile: Option<&str>,
+        caller: &str,
+    ) -> Result<Session, SessionError> {
+        let (name, p) = config.profile(profile)?;
+        let (name, p): (String, Profile) = (name.to_string(), p.clone());
+        let state = config.state_dir(&name);
+        let log = Arc::new(RequestLog::open(&state.join("requests.sqlite"))?);
+        let http = http_client()?;
+        let hubspot = match &p.hubspot {
+            Some(h) => {
+                let auth = Arc::new(HubspotAuth::load(
+                    hubspot_app(&config, h)?,
+                    http.clone(),
+                    TokenFile::new(&state, "hubspot"),
+                )?);
+                let creds = Credentials::Hubspot {
+                    auth: auth.clone(),
+                    api_base: h.api_base.clone(),
+                };
+                let transport = Transport::new(
+                    http.clone(),
+                    creds,
+                    Arc::new(hubspot_budget(h)),
+                    Some(log.clone()),
+                );
+                Some(HubspotApi {
+                    transport,
+                    auth,
+                    caller: caller.to_string(),
+                })
+            }
+            None => None,
+        };
+        let salesforce = match &p.salesforce {
+            Some(s) => {
+                let app = salesforce_app(&config, s)?;
+                let auth = Arc::new(SalesforceAuth::load(
+                    app,
+                    http.clone(),
+                    TokenFile::new(&state, "salesforce"),
+                    password_login(&config, s)?,
+                )?);
+                let transport = Transport::new(
+                    http.clone(),
+                    Credentials::Salesforce(auth.clone()),
+                    Arc::new(salesforce_budget(s)),
+                    Some(log.clone()),
+                );
+                Some(SalesforceApi::new(
+                    transport,
+                    auth,
+                    s.api_version.clone(),
+                    caller.to_string(),
+                ))
+            }
+            None => None,
+        };
+        Ok(Session {
+            profile: name,
+            config,
+            log,
+            http,
+            hubspot,
+            salesforce,
+        })
+    }
+
+    pub fn profile_config(&self) -> Result<&Profile, SessionError> {
+        Ok(self.config.profile(Some(&self.profile))?.1)
+    }
+
+    pub fn hubspot(&self) -> Result<&HubspotApi, SessionError> {
+        self.hubspot
+            .as_ref()
+            .ok_or_else(|| SessionError::NotConfigured {
+                profile: self.profile.clone(),
+                provider: "hubspot",
+            })
+    }
+
+    pub fn salesforce(&self) -> Result<&SalesforceApi, SessionError> {
+        self.salesforce
+            .as_ref()
+            .ok_or_else(|| SessionError::NotConfigured {
+                profile: self.profile.clone(),
+                provider: "salesforce",
+            })
+    }
+}

@@ -332,7 +332,7 @@ impl Transport {
             let left = self.budget.report();
             log.record(
                 self.provider(),
-                &req.method.to_string(),
+                req.method.as_ref(),
                 &req.path,
                 status,
                 class,

@@ -158,11 +158,31 @@ enum HttpFail {
     Build(String),
 }
 
+type Slot = Arc<Mutex<Option<(u16, Vec<u8>)>>>;
+
+/// The HTTP client handed to `oauth2`: a concrete type (not a closure) so the futures stay
+/// `Send` for any caller, keeping the raw answer in `slot`.
+struct TokenHttp {
+    http: reqwest::Client,
+    slot: Slot,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp {
+    type Error = HttpFail;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, HttpFail>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(send(&self.http, request, self.slot.clone()))
+    }
+}
+
 /// Send one token request, keeping the raw answer for classification.
 async fn send(
     http: &reqwest::Client,
     req: HttpRequest,
-    slot: Arc<Mutex<Option<(u16, Vec<u8>)>>>,
+    slot: Slot,
 ) -> Result<HttpResponse, HttpFail> {
     token_safe_url(&req.uri().to_string()).map_err(HttpFail::Refused)?;
     let (parts, body) = req.into_parts();
@@ -220,7 +240,7 @@ fn failure(
 async fn token_call<EF, Fut>(
     provider: Provider,
     grant: Grant,
-    run: impl FnOnce(Arc<Mutex<Option<(u16, Vec<u8>)>>>) -> Fut,
+    run: impl FnOnce(Slot) -> Fut,
 ) -> Result<StandardTokenResponse<EF, BasicTokenType>, ApiError>
 where
     EF: ExtraTokenFields,
@@ -295,7 +315,10 @@ pub async fn hubspot_exchange(
 ) -> Result<HubspotGrant, ApiError> {
     let c = client::<HubspotExtra>(app)?;
     let t = token_call(Provider::Hubspot, Grant::AuthorizationCode, |slot| {
-        let call = move |r: HttpRequest| send(http, r, slot.clone());
+        let call = TokenHttp {
+            http: http.clone(),
+            slot,
+        };
         async move {
             c.exchange_code(AuthorizationCode::new(code.to_string()))
                 .request_async(&call)
@@ -314,7 +337,10 @@ pub async fn hubspot_refresh(
     let c = client::<HubspotExtra>(app)?;
     let rt = RefreshToken::new(refresh.expose().to_string());
     let t = token_call(Provider::Hubspot, Grant::Refresh, |slot| {
-        let call = move |r: HttpRequest| send(http, r, slot.clone());
+        let call = TokenHttp {
+            http: http.clone(),
+            slot,
+        };
         async move { c.exchange_refresh_token(&rt).request_async(&call).await }
     })
     .await?;
@@ -329,7 +355,10 @@ pub async fn salesforce_exchange(
 ) -> Result<SalesforceGrant, ApiError> {
     let c = client::<SalesforceExtra>(app)?;
     let t = token_call(Provider::Salesforce, Grant::AuthorizationCode, |slot| {
-        let call = move |r: HttpRequest| send(http, r, slot.clone());
+        let call = TokenHttp {
+            http: http.clone(),
+            slot,
+        };
         async move {
             c.exchange_code(AuthorizationCode::new(code.to_string()))
                 .set_pkce_verifier(verifier)
@@ -349,7 +378,10 @@ pub async fn salesforce_refresh(
     let c = client::<SalesforceExtra>(app)?;
     let rt = RefreshToken::new(refresh.expose().to_string());
     let t = token_call(Provider::Salesforce, Grant::Refresh, |slot| {
-        let call = move |r: HttpRequest| send(http, r, slot.clone());
+        let call = TokenHttp {
+            http: http.clone(),
+            slot,
+        };
         async move { c.exchange_refresh_token(&rt).request_async(&call).await }
     })
     .await?;
@@ -370,7 +402,10 @@ pub async fn salesforce_password(
     let pass =
         ResourceOwnerPassword::new(format!("{}{}", password.expose(), security_token.expose()));
     let t = token_call(Provider::Salesforce, Grant::Password, |slot| {
-        let call = move |r: HttpRequest| send(http, r, slot.clone());
+        let call = TokenHttp {
+            http: http.clone(),
+            slot,
+        };
         async move { c.exchange_password(&user, &pass).request_async(&call).await }
     })
     .await?;

@@ -38,8 +38,9 @@ pub struct BudgetConfig {
 
 #[derive(Debug, Default)]
 struct State {
-    window: VecDeque<Instant>,
-    search: VecDeque<Instant>,
+    window: VecDeque<Slot>,
+    search: VecDeque<Slot>,
+    next_ticket: u64,
     day_start: Option<DateTime<Utc>>,
     used_today: u64,
     /// The provider's own view: (used, max) from Sforce-Limit-Info or HubSpot daily headers.
@@ -67,10 +68,24 @@ pub struct BudgetReport {
     pub by_caller: BTreeMap<String, u64>,
 }
 
-fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-        q.pop_front();
-    }
+/// One call's place in a window. It is stamped when sent and stamped again when the answer
+/// arrives: the provider counted the call somewhere in between, so only the later stamp is
+/// safe to expire from (requests queued in flight otherwise overrun the server's window).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    ticket: u64,
+    at: Instant,
+}
+
+/// Proof of an acquired call; hand it back with [`Budget::complete`] when the answer came.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    id: u64,
+    search: bool,
+}
+
+fn prune(q: &mut VecDeque<Slot>, now: Instant, window: Duration) {
+    q.retain(|s| now.duration_since(s.at) < window);
 }
 
 fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -108,7 +123,7 @@ impl Budget {
 
     /// Take one call from the budget, waiting as long as pacing requires. A spent daily
     /// budget is an error (`rate.daily`, with the time until reset), not a wait.
-    pub async fn acquire(&self, kind: CallKind, caller: &str) -> Result<(), ApiError> {
+    pub async fn acquire(&self, kind: CallKind, caller: &str) -> Result<Ticket, ApiError> {
         let provider = self.config.provider;
         loop {
             let wait = {
@@ -168,20 +183,47 @@ impl Budget {
                     Some(m) if queue.len() >= m as usize => {
                         // Wait until the oldest call leaves the window.
                         queue
-                            .front()
-                            .map(|t| window.saturating_sub(now.duration_since(*t)))
+                            .iter()
+                            .map(|s| s.at)
+                            .min()
+                            .map(|t| window.saturating_sub(now.duration_since(t)))
                             .unwrap_or_default()
                             + Duration::from_millis(2)
                     }
                     _ => {
-                        queue.push_back(now);
+                        let id = st.next_ticket;
+                        st.next_ticket += 1;
+                        let search =
+                            kind == CallKind::Search && self.config.search_per_second.is_some();
+                        let q = if search {
+                            &mut st.search
+                        } else {
+                            &mut st.window
+                        };
+                        q.push_back(Slot {
+                            ticket: id,
+                            at: now,
+                        });
                         st.used_today += 1;
                         *st.by_caller.entry(caller.to_string()).or_default() += 1;
-                        return Ok(());
+                        return Ok(Ticket { id, search });
                     }
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The call's answer arrived: restamp its slot (see [`Slot`]).
+    pub fn complete(&self, ticket: Ticket) {
+        let mut st = self.lock();
+        let q = if ticket.search {
+            &mut st.search
+        } else {
+            &mut st.window
+        };
+        if let Some(s) = q.iter_mut().find(|s| s.ticket == ticket.id) {
+            s.at = Instant::now();
         }
     }
 
@@ -216,6 +258,11 @@ impl Budget {
                 }
             }
         }
+    }
+
+    /// Calls left in today's budget.
+    pub fn left_today(&self) -> u64 {
+        self.config.daily_max.saturating_sub(self.lock().used_today)
     }
 
     pub fn report(&self) -> BudgetReport {

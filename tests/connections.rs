@@ -546,3 +546,171 @@ fn hubforce_api_prints_json_and_exits_per_error_class() {
     }
     drop(rt);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_windows_past_the_ten_thousand_result_cap() {
+    let mut c = small_config();
+    c.contacts = 10_450;
+    c.leads = 10;
+    c.hubspot.search_per_second = 1000;
+    let e = env(c, |t| {
+        t.replace(
+            "[profiles.sim.hubspot]\n",
+            "[profiles.sim.hubspot]\nsearch_per_second = 1000\n",
+        )
+    })
+    .await;
+    let s = connected(&e).await;
+    let mut ids = Vec::new();
+    let seen = s
+        .hubspot()
+        .unwrap()
+        .search_all("contacts", vec![], &["email"], |page| {
+            ids.extend(
+                page.iter()
+                    .map(|r| r["id"].as_str().unwrap().parse::<u64>().unwrap()),
+            );
+            true
+        })
+        .await
+        .expect("search completes");
+    assert_eq!(seen, 10_450);
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 10_450, "no record twice, none lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_chunk_and_report_per_record() {
+    let e = env(small_config(), no_edit).await;
+    let s = connected(&e).await;
+    let hs = s.hubspot().unwrap();
+    let inputs: Vec<serde_json::Value> = (0..250)
+        .map(|i| json!({"properties": {"name": format!("Chunk {i}")}}))
+        .collect();
+    let before = e.requests("hubspot").await;
+    let out = hs
+        .batch("companies", "create", inputs, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.requests("hubspot").await - before,
+        3,
+        "250 inputs in 3 calls"
+    );
+    assert_eq!(out.len(), 250);
+    let ok: Vec<&serde_json::Value> = out
+        .iter()
+        .filter_map(|r| {
+            if let hubforce::api::hubspot::ItemResult::Ok(v) = r {
+                Some(v)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(ok.len(), 250);
+    assert_eq!(
+        ok[7]["properties"]["name"], "Chunk 7",
+        "results line up with inputs"
+    );
+    e.f.control_post("/faults", json!({"provider": "hubspot", "kind": "partial_batch", "route": "/batch/update", "fraction": 0.3, "count": 1})).await;
+    let updates: Vec<serde_json::Value> = ok
+        .iter()
+        .take(100)
+        .map(|r| json!({"id": r["id"], "properties": {"city": "Osaka"}}))
+        .collect();
+    let out = hs
+        .batch("companies", "update", updates, json!({}))
+        .await
+        .unwrap();
+    let failed = out
+        .iter()
+        .filter(|r| matches!(r, hubforce::api::hubspot::ItemResult::Failed(_)))
+        .count();
+    assert!(failed > 10 && failed < 60, "{failed}");
+
+    let sf = s.salesforce().unwrap();
+    let mut records: Vec<serde_json::Value> = (0..450)
+        .map(|i| json!({"attributes": {"type": "Account"}, "Name": format!("SF chunk {i}")}))
+        .collect();
+    records[3] = json!({"attributes": {"type": "Account"}, "Nope__c": 1});
+    let before = e.requests("salesforce").await;
+    let out = sf
+        .collection(
+            hubforce::api::salesforce::CollectionOp::Create,
+            records,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        e.requests("salesforce").await - before,
+        3,
+        "450 records in 3 calls"
+    );
+    match &out[3] {
+        hubforce::api::hubspot::ItemResult::Failed(err) => {
+            assert_eq!(err.class, ErrorClass::Validation)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        out.iter()
+            .filter(|r| matches!(r, hubforce::api::hubspot::ItemResult::Ok(_)))
+            .count(),
+        449
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_refresh_tokens_are_saved() {
+    let mut c = small_config();
+    c.salesforce.rotate_refresh_tokens = true;
+    let e = env(c, no_edit).await;
+    let s = connected(&e).await;
+    let file = e.dir.join(".hubforce/sim/salesforce.tokens.json");
+    let read = || {
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(&file).unwrap()).unwrap()["refresh_token"].clone()
+    };
+    let first = read();
+    e.f.control_post("/expire-tokens", json!({})).await;
+    s.salesforce().unwrap().limits().await.unwrap();
+    let second = read();
+    assert_ne!(
+        first, second,
+        "the rotated token replaced the old one on disk"
+    );
+    // A new process (a new session) keeps working with the saved token.
+    e.f.control_post("/expire-tokens", json!({})).await;
+    e.session()
+        .salesforce()
+        .unwrap()
+        .limits()
+        .await
+        .expect("the saved refresh token works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_with_the_wrong_state_is_refused() {
+    let e = env(small_config(), no_edit).await;
+    let redirect = e.f.info.hubspot.redirect_uri.clone();
+    let target = format!("{redirect}?code=abc&state=forged");
+    let err = hubforce::auth::flow::receive_code(
+        hubforce::error::Provider::Hubspot,
+        &redirect,
+        "expected-state",
+        &url::Url::parse("http://127.0.0.1:1/authorize").unwrap(),
+        Duration::from_secs(5),
+        move |_| {
+            tokio::spawn(async move {
+                let _ = reqwest::get(target).await;
+            });
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.message.contains("state does not match"), "{err}");
+    assert!(err.hint.contains("newest browser tab"));
+}

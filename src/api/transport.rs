@@ -219,7 +219,8 @@ impl Transport {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            self.budget
+            let ticket = self
+                .budget
                 .acquire(req.kind, &req.caller)
                 .await
                 .map_err(|e| self.finish(req, started, e))?;
@@ -229,7 +230,10 @@ impl Transport {
                 .await
                 .map_err(|e| self.finish(req, started, e))?;
             let url = Self::url(&base, &req.path);
-            if let Err(m) = crate::config::token_safe_url(&url) {
+            // Bases were checked when configured or received; an absolute path is new.
+            if req.path.contains("://")
+                && let Err(m) = crate::config::token_safe_url(&url)
+            {
                 return Err(self.finish(
                     req,
                     started,
@@ -248,7 +252,9 @@ impl Transport {
                 b = b.json(body);
             }
             let t0 = Instant::now();
-            let err = match b.send().await {
+            let sent = b.send().await;
+            self.budget.complete(ticket);
+            let err = match sent {
                 Err(e) => classify_network(provider, &e),
                 Ok(resp) => {
                     let status = resp.status();
@@ -329,7 +335,6 @@ impl Transport {
         took: Duration,
     ) {
         if let Some(log) = &self.log {
-            let left = self.budget.report();
             log.record(
                 self.provider(),
                 req.method.as_ref(),
@@ -338,7 +343,7 @@ impl Transport {
                 class,
                 took,
                 &req.caller,
-                left.daily_max.saturating_sub(left.used_today),
+                self.budget.left_today(),
             );
         }
     }

@@ -140,13 +140,11 @@ async fn install_salesforce(
     Ok(())
 }
 
-/// Salesforce's web-server flow with PKCE; `sandbox` overrides the profile's login host.
-pub async fn salesforce(
+/// The profile's Salesforce settings; `sandbox` overrides its login host.
+fn salesforce_settings(
     session: &Session,
     sandbox: bool,
-    timeout: Duration,
-    open: impl FnOnce(&url::Url),
-) -> Result<ConnectionStatus, ConnectError> {
+) -> Result<crate::config::SalesforceApp, ConnectError> {
     let profile = session.profile_config()?;
     let mut s = profile
         .salesforce
@@ -158,6 +156,17 @@ pub async fn salesforce(
     if sandbox {
         s.login = "sandbox".into();
     }
+    Ok(s)
+}
+
+/// Salesforce's web-server flow with PKCE; `sandbox` overrides the profile's login host.
+pub async fn salesforce(
+    session: &Session,
+    sandbox: bool,
+    timeout: Duration,
+    open: impl FnOnce(&url::Url),
+) -> Result<ConnectionStatus, ConnectError> {
+    let s = salesforce_settings(session, sandbox)?;
     let app = salesforce_app(&session.config, &s)?;
     let authz = authorize(&app, &["api".into(), "refresh_token".into()], &[], true)?;
     let code = receive_code(
@@ -186,17 +195,7 @@ pub async fn salesforce_password(
     session: &Session,
     sandbox: bool,
 ) -> Result<ConnectionStatus, ConnectError> {
-    let profile = session.profile_config()?;
-    let mut s = profile
-        .salesforce
-        .clone()
-        .ok_or_else(|| SessionError::NotConfigured {
-            profile: session.profile.clone(),
-            provider: "salesforce",
-        })?;
-    if sandbox {
-        s.login = "sandbox".into();
-    }
+    let s = salesforce_settings(session, sandbox)?;
     let login = password_login(&session.config, &s)?.ok_or_else(|| {
         ApiError::new(Provider::Salesforce, ErrorClass::AuthClient, "the password login needs username, password and security_token")
             .with_hint("set username, password = { env = … } and security_token = { env = … } in the profile's [salesforce] section")

@@ -714,3 +714,38 @@ async fn a_redirect_with_the_wrong_state_is_refused() {
     assert!(err.message.contains("state does not match"), "{err}");
     assert!(err.hint.contains("newest browser tab"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_refreshes_at_the_login_host_the_session_came_from() {
+    let e = env(small_config(), no_edit).await;
+    let s = connected(&e).await;
+    let tokens = s.salesforce().unwrap().auth.tokens().await.unwrap();
+    // The profile now names another login host (as after `connect salesforce --sandbox`,
+    // where the session's host differs from the profile's).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let path = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(&e.f.info.salesforce.login_url, &format!("http://{dead}"));
+    std::fs::write(&path, text).unwrap();
+    let s2 = e.session();
+    assert_eq!(
+        s2.salesforce()
+            .unwrap()
+            .auth
+            .tokens()
+            .await
+            .unwrap()
+            .login_url,
+        tokens.login_url
+    );
+    e.f.control_post("/expire-tokens", json!({})).await;
+    s2.salesforce()
+        .unwrap()
+        .limits()
+        .await
+        .expect("refreshed at the session's own login host");
+}

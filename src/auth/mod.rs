@@ -248,9 +248,18 @@ impl SalesforceAuth {
             return Ok((current.access_token, current.instance_url));
         }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
+        // Refresh at the login host the session came from (`connect --sandbox` may differ
+        // from the profile's default host).
+        let mut app = self.app.clone();
+        if !current.login_url.is_empty() {
+            app.token_url = format!(
+                "{}/services/oauth2/token",
+                current.login_url.trim_end_matches('/')
+            );
+        }
         let result = match (&current.refresh_token, &self.password) {
-            (Some(r), _) => oauth::salesforce_refresh(&self.http, &self.app, r).await,
-            (None, Some(p)) => oauth::salesforce_password(&self.http, &self.app, &p.username, &p.password, &p.security_token).await,
+            (Some(r), _) => oauth::salesforce_refresh(&self.http, &app, r).await,
+            (None, Some(p)) => oauth::salesforce_password(&self.http, &app, &p.username, &p.password, &p.security_token).await,
             (None, None) => Err(ApiError::new(Provider::Salesforce, ErrorClass::AuthRevoked, "the session expired and there is no refresh token (password login)")
                 .with_hint("run `hubforce connect salesforce` again, or set username, password and security_token in hubforce.toml so hubforce can log in again")),
         };

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod error;
+pub mod lua;
 pub mod secret;
 pub mod session;
 pub mod sim;

@@ -1,0 +1,5 @@
+//! The Lua host: sandboxed states, value conversion, and (next) the host API modules.
+//! mlua is imported only here, in `src/plugins/` and in the REPL.
+
+pub mod convert;
+pub mod sandbox;

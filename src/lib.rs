@@ -11,6 +11,7 @@ pub mod connect;
 pub mod demo;
 pub mod error;
 pub mod lua;
+pub mod plugins;
 pub mod secret;
 pub mod session;
 pub mod sim;

@@ -36,7 +36,9 @@ pub fn from_lua(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
 fn refuse_mixed_tables(v: &Value, depth: usize) -> mlua::Result<()> {
     let Value::Table(t) = v else { return Ok(()) };
     if depth > DEPTH {
-        return Err(mlua::Error::runtime("table nested too deeply (or it contains itself)"));
+        return Err(mlua::Error::runtime(
+            "table nested too deeply (or it contains itself)",
+        ));
     }
     let len = t.raw_len();
     let mut count = 0usize;
@@ -77,10 +79,22 @@ mod tests {
         assert_eq!(eval("return {}").unwrap(), json!({}));
         assert_eq!(eval("return {1, 2, 3}").unwrap(), json!([1, 2, 3]));
         assert_eq!(eval("return {x = nil, y = 1}").unwrap(), json!({"y": 1}));
-        assert_eq!(eval("return {n = 3, f = 3.0}").unwrap(), json!({"n": 3, "f": 3.0}));
-        assert!(eval("return {1, 2, x = 3}").is_err(), "mixed tables are refused");
-        assert!(eval("return {f = function() end}").is_err(), "functions are not data");
-        assert!(eval("local t = {} t.self = t return t").is_err(), "cycles are refused");
+        assert_eq!(
+            eval("return {n = 3, f = 3.0}").unwrap(),
+            json!({"n": 3, "f": 3.0})
+        );
+        assert!(
+            eval("return {1, 2, x = 3}").is_err(),
+            "mixed tables are refused"
+        );
+        assert!(
+            eval("return {f = function() end}").is_err(),
+            "functions are not data"
+        );
+        assert!(
+            eval("local t = {} t.self = t return t").is_err(),
+            "cycles are refused"
+        );
     }
 
     #[test]

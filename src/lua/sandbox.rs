@@ -22,7 +22,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 * 1024 * 1024, call_time: Duration::from_millis(1000) }
+        Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            call_time: Duration::from_millis(1000),
+        }
     }
 }
 
@@ -37,13 +40,20 @@ pub struct CallClock {
 
 impl CallClock {
     fn new(limit: Duration) -> CallClock {
-        CallClock { origin: Instant::now(), deadline: AtomicU64::new(0), limit }
+        CallClock {
+            origin: Instant::now(),
+            deadline: AtomicU64::new(0),
+            limit,
+        }
     }
 
     /// Arm the clock for one call; disarmed when the guard drops.
     pub fn start(self: &Arc<Self>) -> ClockGuard {
         let at = Instant::now() + self.limit;
-        self.deadline.store(at.duration_since(self.origin).as_nanos() as u64, Ordering::Relaxed);
+        self.deadline.store(
+            at.duration_since(self.origin).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
         ClockGuard(self.clone())
     }
 
@@ -73,7 +83,12 @@ pub struct RequirePath {
 
 /// Build a sandboxed state. `label` names the state in errors (`plugin acme`).
 pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc<CallClock>)> {
-    let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE | StdLib::OS;
+    let libs = StdLib::TABLE
+        | StdLib::STRING
+        | StdLib::MATH
+        | StdLib::UTF8
+        | StdLib::COROUTINE
+        | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
     let g = lua.globals();
 
@@ -84,17 +99,29 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     let real_load: mlua::Function = g.get("load")?;
     g.raw_set(
         "load",
-        lua.create_function(move |_, (chunk, name, _mode, env): (Value, Option<String>, Option<String>, Option<Value>)| {
-            // Whatever mode is asked for, only text is accepted.
-            real_load.call::<mlua::MultiValue>((chunk, name, "t", env))
-        })?,
+        lua.create_function(
+            move |_,
+                  (chunk, name, _mode, env): (
+                Value,
+                Option<String>,
+                Option<String>,
+                Option<Value>,
+            )| {
+                // Whatever mode is asked for, only text is accepted.
+                real_load.call::<mlua::MultiValue>((chunk, name, "t", env))
+            },
+        )?,
     )?;
     let real_gc: mlua::Function = g.get("collectgarbage")?;
     g.raw_set(
         "collectgarbage",
-        lua.create_function(move |_, opt: Option<String>| match opt.as_deref().unwrap_or("collect") {
-            o @ ("collect" | "count" | "step") => real_gc.call::<Value>(o),
-            other => Err(mlua::Error::runtime(format!("collectgarbage(\"{other}\") is not available to plugins"))),
+        lua.create_function(move |_, opt: Option<String>| {
+            match opt.as_deref().unwrap_or("collect") {
+                o @ ("collect" | "count" | "step") => real_gc.call::<Value>(o),
+                other => Err(mlua::Error::runtime(format!(
+                    "collectgarbage(\"{other}\") is not available to plugins"
+                ))),
+            }
         })?,
     )?;
 
@@ -114,7 +141,9 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     let debug = lua.create_table()?;
     debug.raw_set(
         "traceback",
-        lua.create_function(|lua, (msg, level): (Option<String>, Option<usize>)| lua.traceback(msg.as_deref(), level.unwrap_or(1)))?,
+        lua.create_function(|lua, (msg, level): (Option<String>, Option<usize>)| {
+            lua.traceback(msg.as_deref(), level.unwrap_or(1))
+        })?,
     )?;
     g.raw_set("debug", debug)?;
 
@@ -123,12 +152,24 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     lua.set_memory_limit(limits.memory_bytes)?;
     let clock = Arc::new(CallClock::new(limits.call_time));
     let hook_clock = clock.clone();
-    lua.set_global_hook(HookTriggers::new().every_nth_instruction(4096), move |_, _| {
-        if hook_clock.expired() {
-            return Err(mlua::Error::runtime(format!("time limit of {} ms exceeded", hook_clock.limit.as_millis())));
-        }
-        Ok(VmState::Continue)
-    })?;
+    lua.set_global_hook(
+        HookTriggers::new().every_nth_instruction(4096),
+        move |_, debug| {
+            if hook_clock.expired() {
+                let src = debug.source();
+                let at = format!(
+                    "{}:{}",
+                    src.short_src.as_deref().unwrap_or("?"),
+                    debug.current_line().unwrap_or(0)
+                );
+                return Err(mlua::Error::runtime(format!(
+                    "{at}: time limit of {} ms exceeded",
+                    hook_clock.limit.as_millis()
+                )));
+            }
+            Ok(VmState::Continue)
+        },
+    )?;
     Ok((lua, clock))
 }
 
@@ -165,6 +206,10 @@ fn install_require(lua: &Lua, path: RequirePath) -> mlua::Result<()> {
 
 /// Load a file as a text chunk named `@<label>` so errors carry `label:line`.
 pub fn load_file(lua: &Lua, file: &Path, label: &str) -> mlua::Result<mlua::Function> {
-    let source = std::fs::read_to_string(file).map_err(|e| mlua::Error::runtime(format!("cannot read {label}: {e}")))?;
-    lua.load(source).set_name(format!("@{label}")).set_mode(ChunkMode::Text).into_function()
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| mlua::Error::runtime(format!("cannot read {label}: {e}")))?;
+    lua.load(source)
+        .set_name(format!("@{label}"))
+        .set_mode(ChunkMode::Text)
+        .into_function()
 }

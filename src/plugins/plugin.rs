@@ -1,0 +1,383 @@
+//! One loaded plugin: its manifest, its own sandboxed Lua state, the hooks its `init.lua`
+//! returned (validated), and calls into them under the plugin's limits. Errors name the
+//! plugin, its generation, the hook and the file:line in the plugin.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+
+use super::manifest::Manifest;
+use crate::lua::convert::{from_lua, to_lua};
+use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
+
+/// The hooks a plugin may return; all optional.
+pub const HOOKS: &[&str] = &[
+    "include",
+    "mappings",
+    "transform",
+    "resolve",
+    "checks",
+    "on_sync_start",
+    "on_sync_end",
+];
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin {plugin}: {message}")]
+    Load { plugin: String, message: String },
+    #[error("plugin {plugin} (generation {generation}), hook {hook}: {message}")]
+    Hook {
+        plugin: String,
+        generation: u64,
+        hook: String,
+        message: String,
+    },
+}
+
+impl PluginError {
+    /// The Lua traceback is left out of the one-line message; this is the message.
+    pub fn message(&self) -> &str {
+        match self {
+            PluginError::Load { message, .. } | PluginError::Hook { message, .. } => message,
+        }
+    }
+}
+
+/// One line from an mlua error: the innermost cause, which carries `file:line:`.
+pub fn describe(err: &mlua::Error, limits: Limits) -> String {
+    match err {
+        mlua::Error::MemoryError(_) => format!(
+            "memory limit of {} MiB exceeded",
+            limits.memory_bytes / (1024 * 1024)
+        ),
+        mlua::Error::CallbackError { cause, traceback } => {
+            let inner = describe(cause, limits);
+            // A host function refused: point at the plugin line that called it.
+            match traceback
+                .lines()
+                .map(str::trim)
+                .find(|l| l.contains(".lua:"))
+            {
+                Some(frame) if !inner.contains(".lua:") => {
+                    let at = frame.split(": ").next().unwrap_or(frame);
+                    format!("{at}: {inner}")
+                }
+                _ => inner,
+            }
+        }
+        mlua::Error::WithContext { context, cause } => {
+            format!("{context}: {}", describe(cause, limits))
+        }
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => {
+            m.lines().next().unwrap_or_default().trim().to_string()
+        }
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+/// Levenshtein distance, for "did you mean" on hook names.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+pub struct Plugin {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    pub generation: u64,
+    pub settings: toml::Table,
+    pub limits: Limits,
+    lua: Lua,
+    hooks: Table,
+    clock: Arc<CallClock>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.manifest.name)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+fn json_module(lua: &Lua) -> mlua::Result<Table> {
+    let json = lua.create_table()?;
+    json.set(
+        "encode",
+        lua.create_function(|lua, v: Value| {
+            let j = from_lua(lua, v)?;
+            serde_json::to_string(&j).map_err(mlua::Error::external)
+        })?,
+    )?;
+    json.set(
+        "decode",
+        lua.create_function(|lua, s: String| {
+            let j: serde_json::Value = serde_json::from_str(&s)
+                .map_err(|e| mlua::Error::runtime(format!("json.decode: {e}")))?;
+            to_lua(lua, &j)
+        })?,
+    )?;
+    json.set("null", lua.null())?;
+    Ok(json)
+}
+
+fn log_module(lua: &Lua, plugin: &str) -> mlua::Result<Table> {
+    let log = lua.create_table()?;
+    for level in ["debug", "info", "warn", "error"] {
+        let name = plugin.to_string();
+        log.set(
+            level,
+            lua.create_function(move |lua, args: mlua::Variadic<Value>| {
+                let text: Vec<String> = args
+                    .iter()
+                    .map(|v| {
+                        v.to_string()
+                            .unwrap_or_else(|_| format!("<{}>", v.type_name()))
+                    })
+                    .collect();
+                let line = text.join(" ");
+                let location = lua.inspect_stack(1, |d| {
+                    let s = d.source();
+                    format!(
+                        "{}:{}",
+                        s.short_src.as_deref().unwrap_or("?"),
+                        d.current_line().unwrap_or(0)
+                    )
+                });
+                let at = location.unwrap_or_default();
+                match level {
+                    "debug" => tracing::debug!(plugin = name.as_str(), at = at.as_str(), "{line}"),
+                    "info" => tracing::info!(plugin = name.as_str(), at = at.as_str(), "{line}"),
+                    "warn" => tracing::warn!(plugin = name.as_str(), at = at.as_str(), "{line}"),
+                    _ => tracing::error!(plugin = name.as_str(), at = at.as_str(), "{line}"),
+                }
+                Ok(())
+            })?,
+        )?;
+    }
+    Ok(log)
+}
+
+impl Plugin {
+    /// Load `dir` (a folder with plugin.toml and init.lua) into a fresh state and validate it.
+    pub fn load(
+        dir: &Path,
+        given: &toml::Table,
+        generation: u64,
+        lib_dir: Option<&Path>,
+    ) -> Result<Plugin, PluginError> {
+        let folder = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let fail = |message: String| PluginError::Load {
+            plugin: folder.clone(),
+            message,
+        };
+        let label = format!("plugins/{folder}");
+        let manifest_text = std::fs::read_to_string(dir.join("plugin.toml"))
+            .map_err(|e| fail(format!("cannot read {label}/plugin.toml: {e}")))?;
+        let manifest =
+            Manifest::parse(&manifest_text, &format!("{label}/plugin.toml")).map_err(fail)?;
+        if manifest.name != folder {
+            return Err(fail(format!(
+                "{label}/plugin.toml names the plugin `{}`; the folder and the name must match",
+                manifest.name
+            )));
+        }
+        let settings = manifest.settings(given).map_err(fail)?;
+        let mut limits = Limits::default();
+        if let Some(mb) = manifest.limits.memory_mb {
+            limits.memory_bytes = mb * 1024 * 1024;
+        }
+        if let Some(ms) = manifest.limits.call_ms {
+            limits.call_time = Duration::from_millis(ms);
+        }
+        let mut roots = vec![(dir.to_path_buf(), label.clone())];
+        if let Some(lib) = lib_dir {
+            roots.push((lib.to_path_buf(), "scripts/lib".into()));
+        }
+        let lua_err = |e: mlua::Error| fail(describe(&e, limits));
+        let (lua, clock) = new_state(limits, RequirePath { roots }).map_err(lua_err)?;
+        let g = lua.globals();
+        let settings_json = serde_json::to_value(&settings).map_err(|e| fail(e.to_string()))?;
+        g.set("config", to_lua(&lua, &settings_json).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        g.set("json", json_module(&lua).map_err(lua_err)?)
+            .map_err(lua_err)?;
+        let log = log_module(&lua, &manifest.name).map_err(lua_err)?;
+        g.set("print", log.get::<Function>("info").map_err(lua_err)?)
+            .map_err(lua_err)?;
+        g.set("log", log).map_err(lua_err)?;
+        let init = dir.join("init.lua");
+        let chunk = load_file(&lua, &init, &format!("{label}/init.lua")).map_err(lua_err)?;
+        let returned: Value = {
+            let _armed = clock.start();
+            chunk.call(()).map_err(lua_err)?
+        };
+        let Value::Table(hooks) = returned else {
+            return Err(fail(format!(
+                "{label}/init.lua must return a table of hooks (got {})",
+                returned.type_name()
+            )));
+        };
+        for pair in hooks.pairs::<Value, Value>() {
+            let (k, v) = pair.map_err(lua_err)?;
+            let name = k.to_string().unwrap_or_default();
+            if !HOOKS.contains(&name.as_str()) {
+                let close = HOOKS
+                    .iter()
+                    .min_by_key(|h| distance(h, &name))
+                    .filter(|h| distance(h, &name) <= 3);
+                let hint = close
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "{label}/init.lua returns an unknown hook `{name}`{hint}; hooks are {}",
+                    HOOKS.join(", ")
+                )));
+            }
+            let ok = matches!(v, Value::Function(_))
+                || (name == "mappings" && matches!(v, Value::Table(_)));
+            if !ok {
+                return Err(fail(format!(
+                    "{label}/init.lua: hook `{name}` must be a function{}, got {}",
+                    if name == "mappings" {
+                        " or a table"
+                    } else {
+                        ""
+                    },
+                    v.type_name()
+                )));
+            }
+        }
+        drop(g);
+        Ok(Plugin {
+            manifest,
+            dir: dir.to_path_buf(),
+            generation,
+            settings,
+            limits,
+            lua,
+            hooks,
+            clock,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    pub fn has(&self, hook: &str) -> bool {
+        self.hooks.contains_key(hook).unwrap_or(false)
+    }
+
+    pub fn hook_names(&self) -> Vec<String> {
+        HOOKS
+            .iter()
+            .filter(|h| self.has(h))
+            .map(|h| h.to_string())
+            .collect()
+    }
+
+    /// Memory the plugin's state uses now.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    fn hook_error(&self, hook: &str, message: String) -> PluginError {
+        PluginError::Hook {
+            plugin: self.manifest.name.clone(),
+            generation: self.generation,
+            hook: hook.into(),
+            message,
+        }
+    }
+
+    /// Call a pure hook with JSON arguments; returns its JSON result (null for nil). The
+    /// `mappings` hook may be a plain table, returned as is.
+    pub fn call(
+        &self,
+        hook: &str,
+        args: &[serde_json::Value],
+    ) -> Result<serde_json::Value, PluginError> {
+        let v: Value = self
+            .hooks
+            .get(hook)
+            .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?;
+        let f = match v {
+            Value::Function(f) => f,
+            Value::Nil => return Err(self.hook_error(hook, "the plugin has no such hook".into())),
+            other => {
+                return from_lua(&self.lua, other)
+                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)));
+            }
+        };
+        let mut lua_args = Vec::with_capacity(args.len());
+        for a in args {
+            lua_args.push(
+                to_lua(&self.lua, a)
+                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?,
+            );
+        }
+        let out: Value = {
+            let _armed = self.clock.start();
+            f.call(mlua::MultiValue::from_vec(lua_args))
+                .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?
+        };
+        from_lua(&self.lua, out).map_err(|e| {
+            self.hook_error(
+                hook,
+                format!(
+                    "returned a value with no JSON form: {}",
+                    describe(&e, self.limits)
+                ),
+            )
+        })
+    }
+
+    /// Run Lua source in the plugin's state (tests, the REPL's `:plugin`).
+    pub fn eval(&self, source: &str) -> Result<serde_json::Value, PluginError> {
+        let _armed = self.clock.start();
+        let v: Value = self
+            .lua
+            .load(source)
+            .set_name("=eval")
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .eval()
+            .map_err(|e| self.hook_error("eval", describe(&e, self.limits)))?;
+        from_lua(&self.lua, v).map_err(|e| self.hook_error("eval", describe(&e, self.limits)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distance;
+
+    #[test]
+    fn close_names_are_close() {
+        assert_eq!(distance("inclde", "include"), 1);
+        assert!(distance("transform", "include") > 3);
+    }
+}

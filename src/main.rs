@@ -39,6 +39,9 @@ enum Command {
     Status(StatusArgs),
     /// One authenticated API call with refresh, budget and retries; JSON to stdout.
     Api(ApiArgs),
+    /// Plugins of the profile.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Serve the HubSpot + Salesforce simulator on 127.0.0.1 until interrupted.
     Sim(SimArgs),
 }
@@ -74,6 +77,16 @@ struct ConnectArgs {
     /// How long to wait for the browser to come back, in seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Each enabled plugin: version, generation, status (with its error), hooks, budget and use.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -368,6 +381,76 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let PluginCommand::List { json } = cmd;
+    let session = open_session(&cli.config, cli.profile.as_deref(), "plugin")?;
+    let profile = session.profile_config()?.clone();
+    let base = cli
+        .config
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."));
+    let set = hubforce::plugins::PluginSet::load(
+        &base.join("plugins"),
+        Some(&base.join("scripts/lib")),
+        &profile.plugins,
+        &profile.plugin,
+    );
+    let list = set.list();
+    let calls = session.log.summary(24);
+    let used = |name: &str, provider: &str| -> u64 {
+        calls
+            .iter()
+            .filter(|c| {
+                c.provider == provider
+                    && (c.caller == format!("plugin:{name}")
+                        || c.caller.starts_with(&format!("plugin:{name}/")))
+            })
+            .map(|c| c.calls)
+            .sum()
+    };
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!(
+            "profile {} enables no plugins (set `plugins = [...]` in hubforce.toml)",
+            session.profile
+        );
+    }
+    for p in &list {
+        let budget = |b: Option<u64>, u: u64| {
+            b.map(|b| format!("{u}/{b}"))
+                .unwrap_or_else(|| format!("{u}/—"))
+        };
+        println!(
+            "{:<20} {:<9} gen {:<3} {:<7} hooks: {:<40} calls 24h hubspot {} salesforce {}",
+            p.name,
+            p.version.clone().unwrap_or_else(|| "—".into()),
+            p.generation,
+            if p.error.is_none() { "active" } else { "ERROR" },
+            if p.hooks.is_empty() {
+                "—".to_string()
+            } else {
+                p.hooks.join(", ")
+            },
+            budget(p.budget_hubspot, used(&p.name, "hubspot")),
+            budget(p.budget_salesforce, used(&p.name, "salesforce")),
+        );
+        if let Some(e) = &p.error {
+            println!("    {e}");
+        }
+    }
+    Ok(())
+}
+
 /// The exit code for a failure: one per error-class family, 1 otherwise.
 fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(a) = e.downcast_ref::<hubforce::error::ApiError>() {
@@ -400,6 +483,7 @@ fn main() -> ExitCode {
             Command::Connect(a) => connect(&cli, a).await,
             Command::Status(a) => status(&cli, a).await,
             Command::Api(a) => api(&cli, a).await,
+            Command::Plugin(c) => plugin(&cli, c).await,
         }
     });
     match result {

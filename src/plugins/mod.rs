@@ -3,5 +3,7 @@
 
 pub mod manifest;
 pub mod plugin;
+pub mod registry;
 
 pub use plugin::{HOOKS, Plugin, PluginError};
+pub use registry::{PluginInfo, PluginSet};

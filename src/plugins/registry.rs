@@ -1,0 +1,250 @@
+//! The enabled plugins of a profile, with hot reload: a changed plugin is loaded into a fresh
+//! state and validated, and only then swapped in under a new generation; on any error the
+//! last good generation stays active and the error is kept for `plugin list`.
+//!
+//! Work takes an `Arc<Plugin>` of the current generation and finishes on it, so a reload
+//! never changes what a running batch sees, and the next batch gets the new generation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::plugin::{Plugin, PluginError};
+
+/// Quiet time after the first change before reloading: editors write files in bursts.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+struct Slot {
+    active: Option<Arc<Plugin>>,
+    error: Option<PluginError>,
+    generation: u64,
+}
+
+pub struct PluginSet {
+    root: PathBuf,
+    lib: Option<PathBuf>,
+    settings: BTreeMap<String, toml::Table>,
+    slots: RwLock<BTreeMap<String, Slot>>,
+}
+
+/// One line of `hubforce plugin list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: Option<String>,
+    pub generation: u64,
+    /// `active`, or `error` (with the last good generation still active if there is one).
+    pub status: String,
+    pub error: Option<String>,
+    pub hooks: Vec<String>,
+    pub budget_hubspot: Option<u64>,
+    pub budget_salesforce: Option<u64>,
+    pub memory_bytes: Option<usize>,
+}
+
+impl PluginSet {
+    /// Load every enabled plugin from `root` (`plugins/`), with `lib` (`scripts/lib`) on the
+    /// require path. Failures are recorded per plugin; the others load.
+    pub fn load(
+        root: &Path,
+        lib: Option<&Path>,
+        enabled: &[String],
+        settings: &BTreeMap<String, toml::Table>,
+    ) -> PluginSet {
+        let set = PluginSet {
+            root: root.to_path_buf(),
+            lib: lib.map(Path::to_path_buf),
+            settings: settings.clone(),
+            slots: RwLock::new(BTreeMap::new()),
+        };
+        for name in enabled {
+            let result = set.build(name, 1);
+            let mut slots = set.slots.write().unwrap_or_else(|e| e.into_inner());
+            slots.insert(
+                name.clone(),
+                match result {
+                    Ok(p) => Slot {
+                        active: Some(Arc::new(p)),
+                        error: None,
+                        generation: 1,
+                    },
+                    Err(e) => Slot {
+                        active: None,
+                        error: Some(e),
+                        generation: 0,
+                    },
+                },
+            );
+        }
+        set
+    }
+
+    fn build(&self, name: &str, generation: u64) -> Result<Plugin, PluginError> {
+        let dir = self.root.join(name);
+        if !dir.is_dir() {
+            return Err(PluginError::Load {
+                plugin: name.into(),
+                message: format!("no folder {} (enabled in hubforce.toml)", dir.display()),
+            });
+        }
+        let empty = toml::Table::new();
+        Plugin::load(
+            &dir,
+            self.settings.get(name).unwrap_or(&empty),
+            generation,
+            self.lib.as_deref(),
+        )
+    }
+
+    /// The current generation of a plugin, if one loaded.
+    pub fn get(&self, name: &str) -> Option<Arc<Plugin>> {
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .and_then(|s| s.active.clone())
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Rebuild one plugin; swap it in only if it loads and validates.
+    pub fn reload(&self, name: &str) -> Result<u64, PluginError> {
+        let next = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|s| s.generation + 1)
+            .unwrap_or(1);
+        let result = self.build(name, next);
+        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        let slot = slots.entry(name.to_string()).or_insert(Slot {
+            active: None,
+            error: None,
+            generation: 0,
+        });
+        match result {
+            Ok(p) => {
+                slot.active = Some(Arc::new(p));
+                slot.error = None;
+                slot.generation = next;
+                tracing::info!(plugin = name, generation = next, "plugin reloaded");
+                Ok(next)
+            }
+            Err(e) => {
+                tracing::error!(
+                    plugin = name,
+                    "reload failed, generation {} stays active: {e}",
+                    slot.generation
+                );
+                slot.error = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    pub fn list(&self) -> Vec<PluginInfo> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        slots
+            .iter()
+            .map(|(name, s)| PluginInfo {
+                name: name.clone(),
+                version: s.active.as_ref().map(|p| p.manifest.version.clone()),
+                generation: s.generation,
+                status: match (&s.active, &s.error) {
+                    (_, None) => "active".into(),
+                    (Some(_), Some(_)) => "error (last good generation active)".into(),
+                    (None, Some(_)) => "error".into(),
+                },
+                error: s.error.as_ref().map(|e| e.to_string()),
+                hooks: s
+                    .active
+                    .as_ref()
+                    .map(|p| p.hook_names())
+                    .unwrap_or_default(),
+                budget_hubspot: s.active.as_ref().and_then(|p| p.manifest.budget.hubspot),
+                budget_salesforce: s.active.as_ref().and_then(|p| p.manifest.budget.salesforce),
+                memory_bytes: s.active.as_ref().map(|p| p.used_memory()),
+            })
+            .collect()
+    }
+
+    /// Which enabled plugin a changed path belongs to.
+    fn owner(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let first = rel
+            .components()
+            .next()?
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned();
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&first)
+            .then_some(first)
+    }
+
+    /// Watch the plugin folders and reload on change (debounced). Reloads of shared
+    /// `scripts/lib` files reload every plugin. Drop the returned watcher to stop.
+    pub fn watch(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+        use notify::{RecursiveMode, Watcher};
+        let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if let Ok(ev) = ev
+                && matches!(
+                    ev.kind,
+                    notify::EventKind::Modify(_)
+                        | notify::EventKind::Create(_)
+                        | notify::EventKind::Remove(_)
+                )
+            {
+                for p in ev.paths {
+                    let _ = tx.send(p);
+                }
+            }
+        })?;
+        for name in self.names() {
+            let dir = self.root.join(&name);
+            if dir.is_dir() {
+                watcher.watch(&dir, RecursiveMode::Recursive)?;
+            }
+        }
+        if let Some(lib) = &self.lib
+            && lib.is_dir()
+        {
+            watcher.watch(lib, RecursiveMode::Recursive)?;
+        }
+        let set = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                std::thread::sleep(DEBOUNCE);
+                let mut paths = vec![first];
+                paths.extend(rx.try_iter());
+                let Some(set) = set.upgrade() else { return };
+                let mut names = BTreeSet::new();
+                for p in &paths {
+                    if set.lib.as_ref().is_some_and(|l| p.starts_with(l)) {
+                        names.extend(set.names());
+                    } else if let Some(n) = set.owner(p) {
+                        names.insert(n);
+                    }
+                }
+                for n in names {
+                    let _ = set.reload(&n);
+                }
+            }
+        });
+        Ok(watcher)
+    }
+}

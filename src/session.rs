@@ -137,12 +137,12 @@ impl Session {
                     auth: auth.clone(),
                     api_base: h.api_base.clone(),
                 };
-                let transport = Transport::new(
+                let transport = Arc::new(Transport::new(
                     http.clone(),
                     creds,
                     Arc::new(hubspot_budget(h)),
                     Some(log.clone()),
-                );
+                ));
                 Some(HubspotApi {
                     transport,
                     auth,
@@ -160,12 +160,12 @@ impl Session {
                     TokenFile::new(&state, "salesforce"),
                     password_login(&config, s)?,
                 )?);
-                let transport = Transport::new(
+                let transport = Arc::new(Transport::new(
                     http.clone(),
                     Credentials::Salesforce(auth.clone()),
                     Arc::new(salesforce_budget(s)),
                     Some(log.clone()),
-                );
+                ));
                 Some(SalesforceApi::new(
                     transport,
                     auth,

@@ -241,6 +241,92 @@ impl Drop for RequestLog {
     }
 }
 
+/// Plugin-scoped persistent key/value (Lua's `store`): the only plugin state that survives a
+/// reload. Values are JSON.
+pub struct PluginStore {
+    conn: Mutex<Connection>,
+}
+
+impl PluginStore {
+    pub fn open(path: &Path) -> Result<PluginStore, StoreError> {
+        let err = |source| StoreError {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             CREATE TABLE IF NOT EXISTS plugin_store (plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+               updated_at TEXT NOT NULL, PRIMARY KEY (plugin, key));",
+        )
+        .map_err(err)?;
+        Ok(PluginStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn in_memory() -> PluginStore {
+        match Connection::open_in_memory().and_then(|c| {
+            c.execute_batch("CREATE TABLE plugin_store (plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (plugin, key));")?;
+            Ok(c)
+        }) {
+            Ok(conn) => PluginStore { conn: Mutex::new(conn) },
+            Err(e) => panic!("in-memory SQLite failed: {e}"),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, plugin: &str, key: &str) -> rusqlite::Result<Option<serde_json::Value>> {
+        let conn = self.lock();
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT value FROM plugin_store WHERE plugin = ?1 AND key = ?2",
+                params![plugin, key],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| {
+                if e == rusqlite::Error::QueryReturnedNoRows {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    pub fn set(&self, plugin: &str, key: &str, value: &serde_json::Value) -> rusqlite::Result<()> {
+        self.lock().execute(
+            "INSERT INTO plugin_store (plugin, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![plugin, key, value.to_string(), Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete(&self, plugin: &str, key: &str) -> rusqlite::Result<()> {
+        self.lock().execute(
+            "DELETE FROM plugin_store WHERE plugin = ?1 AND key = ?2",
+            params![plugin, key],
+        )?;
+        Ok(())
+    }
+
+    pub fn keys(&self, plugin: &str) -> rusqlite::Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT key FROM plugin_store WHERE plugin = ?1 ORDER BY key")?;
+        let rows = stmt.query_map(params![plugin], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -292,14 +292,18 @@ async fn burst_429s_and_thirty_percent_5xx_still_complete_with_bounded_retries()
     c.contacts = 400;
     let e = env(c, no_edit).await;
     let mut s = connected(&e).await;
-    for api in [
-        &mut s.hubspot.as_mut().unwrap().transport.retry,
-        &mut s.salesforce.as_mut().unwrap().transport.retry,
-    ] {
+    let hs = Arc::get_mut(&mut s.hubspot.as_mut().unwrap().transport).expect("sole owner");
+    let fast = |api: &mut hubforce::api::transport::RetryPolicy| {
         api.base = Duration::from_millis(5);
         api.cap = Duration::from_millis(40);
         api.max_attempts = 12;
-    }
+    };
+    fast(&mut hs.retry);
+    fast(
+        &mut Arc::get_mut(&mut s.salesforce.as_mut().unwrap().transport)
+            .expect("sole owner")
+            .retry,
+    );
     e.f.control_post(
         "/faults",
         json!([

@@ -24,7 +24,7 @@ pub enum ItemResult {
 }
 
 pub struct HubspotApi {
-    pub transport: Transport,
+    pub transport: Arc<Transport>,
     pub auth: Arc<HubspotAuth>,
     /// The caller tag for calls made through this handle.
     pub caller: String,
@@ -35,6 +35,15 @@ fn p() -> Provider {
 }
 
 impl HubspotApi {
+    /// The same connection, with calls attributed to `caller` (`plugin:<name>`, `repl`…).
+    pub fn for_caller(&self, caller: &str) -> HubspotApi {
+        HubspotApi {
+            transport: self.transport.clone(),
+            auth: self.auth.clone(),
+            caller: caller.to_string(),
+        }
+    }
+
     fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
         ApiRequest::new(method, path).caller(self.caller.clone())
     }

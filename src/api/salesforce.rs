@@ -17,7 +17,7 @@ use crate::error::{ApiError, Provider};
 pub const COLLECTION_MAX: usize = 200;
 
 pub struct SalesforceApi {
-    pub transport: Transport,
+    pub transport: Arc<Transport>,
     pub auth: Arc<SalesforceAuth>,
     pub version: String,
     pub caller: String,
@@ -52,7 +52,7 @@ fn item_error(item: &Value) -> ApiError {
 
 impl SalesforceApi {
     pub fn new(
-        transport: Transport,
+        transport: Arc<Transport>,
         auth: Arc<SalesforceAuth>,
         version: String,
         caller: String,
@@ -64,6 +64,16 @@ impl SalesforceApi {
             caller,
             describes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same connection, with calls attributed to `caller`; the describe cache is its own.
+    pub fn for_caller(&self, caller: &str) -> SalesforceApi {
+        SalesforceApi::new(
+            self.transport.clone(),
+            self.auth.clone(),
+            self.version.clone(),
+            caller.to_string(),
+        )
     }
 
     fn data(&self, rest: &str) -> String {
@@ -132,6 +142,38 @@ impl SalesforceApi {
                 _ => return Ok(total),
             }
         }
+    }
+
+    /// One page: the first of a query (`soql`) or the next one (`next`, a nextRecordsUrl).
+    pub async fn query_page(
+        &self,
+        soql: Option<&str>,
+        next: Option<&str>,
+        all_rows: bool,
+    ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let req = match (next, soql) {
+            (Some(url), _) => self.req(Method::GET, url.to_string()),
+            (None, Some(q)) => self
+                .req(
+                    Method::GET,
+                    self.data(if all_rows { "queryAll" } else { "query" }),
+                )
+                .query("q", q),
+            (None, None) => {
+                return Err(ApiError::new(
+                    p(),
+                    crate::error::ErrorClass::Validation,
+                    "a query needs SOQL text",
+                ));
+            }
+        };
+        let v = self.transport.json(&req).await?;
+        let next = if v["done"] == json!(false) {
+            v["nextRecordsUrl"].as_str().map(String::from)
+        } else {
+            None
+        };
+        Ok((v["records"].as_array().cloned().unwrap_or_default(), next))
     }
 
     /// All records of a query.

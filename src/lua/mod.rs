@@ -2,4 +2,5 @@
 //! mlua is imported only here, in `src/plugins/` and in the REPL.
 
 pub mod convert;
+pub mod host;
 pub mod sandbox;

@@ -67,6 +67,37 @@ impl CallClock {
     }
 }
 
+impl CallClock {
+    /// Stop the clock while the host works (an API call awaits the network); it restarts
+    /// with the time that was left when the guard drops.
+    pub fn pause(self: &Arc<Self>) -> PausedClock {
+        let d = self.deadline.swap(0, Ordering::Relaxed);
+        let left = (d != 0).then(|| {
+            Duration::from_nanos(d.saturating_sub(self.origin.elapsed().as_nanos() as u64))
+        });
+        PausedClock {
+            clock: self.clone(),
+            left,
+        }
+    }
+}
+
+pub struct PausedClock {
+    clock: Arc<CallClock>,
+    left: Option<Duration>,
+}
+
+impl Drop for PausedClock {
+    fn drop(&mut self) {
+        if let Some(left) = self.left {
+            let at = self.clock.origin.elapsed() + left;
+            self.clock
+                .deadline
+                .store(at.as_nanos().max(1) as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 pub struct ClockGuard(Arc<CallClock>);
 
 impl Drop for ClockGuard {

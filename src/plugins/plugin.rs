@@ -10,6 +10,7 @@ use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
 
 use super::manifest::Manifest;
 use crate::lua::convert::{from_lua, to_lua};
+use crate::lua::host::{HostContext, install as install_host};
 use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
 
 /// The hooks a plugin may return; all optional.
@@ -187,6 +188,18 @@ impl Plugin {
         generation: u64,
         lib_dir: Option<&Path>,
     ) -> Result<Plugin, PluginError> {
+        Plugin::load_with_host(dir, given, generation, lib_dir, None)
+    }
+
+    /// Load with the host API (`hubspot`, `salesforce`, `budget`, `store`) installed; calls
+    /// are tagged `plugin:<name>` and capped by the manifest's budget.
+    pub fn load_with_host(
+        dir: &Path,
+        given: &toml::Table,
+        generation: u64,
+        lib_dir: Option<&Path>,
+        host: Option<&HostContext>,
+    ) -> Result<Plugin, PluginError> {
         let folder = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -230,6 +243,27 @@ impl Plugin {
         g.set("print", log.get::<Function>("info").map_err(lua_err)?)
             .map_err(lua_err)?;
         g.set("log", log).map_err(lua_err)?;
+
+        if let Some(h) = host {
+            let caller = format!("plugin:{}", manifest.name);
+            let ctx = HostContext {
+                hubspot: h.hubspot.as_ref().map(|a| {
+                    if let Some(cap) = manifest.budget.hubspot {
+                        a.transport.budget.set_caller_cap(&caller, cap);
+                    }
+                    std::sync::Arc::new(a.for_caller(&caller))
+                }),
+                salesforce: h.salesforce.as_ref().map(|a| {
+                    if let Some(cap) = manifest.budget.salesforce {
+                        a.transport.budget.set_caller_cap(&caller, cap);
+                    }
+                    std::sync::Arc::new(a.for_caller(&caller))
+                }),
+                store: h.store.clone(),
+                namespace: manifest.name.clone(),
+            };
+            install_host(&lua, ctx, clock.clone()).map_err(lua_err)?;
+        }
         let init = dir.join("init.lua");
         let chunk = load_file(&lua, &init, &format!("{label}/init.lua")).map_err(lua_err)?;
         let returned: Value = {
@@ -355,6 +389,63 @@ impl Plugin {
                 ),
             )
         })
+    }
+
+    /// Call a hook that may use the host API (checks, on_sync_start, scripts): async, so the
+    /// plugin's `hubspot.*`/`salesforce.*` calls await the network without blocking.
+    pub async fn call_async(
+        &self,
+        hook: &str,
+        args: &[serde_json::Value],
+    ) -> Result<serde_json::Value, PluginError> {
+        let v: Value = self
+            .hooks
+            .get(hook)
+            .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?;
+        let f = match v {
+            Value::Function(f) => f,
+            Value::Nil => return Err(self.hook_error(hook, "the plugin has no such hook".into())),
+            other => {
+                return from_lua(&self.lua, other)
+                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)));
+            }
+        };
+        let mut lua_args = Vec::with_capacity(args.len());
+        for a in args {
+            lua_args.push(
+                to_lua(&self.lua, a)
+                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?,
+            );
+        }
+        let out: Value = {
+            let _armed = self.clock.start();
+            f.call_async(mlua::MultiValue::from_vec(lua_args))
+                .await
+                .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?
+        };
+        from_lua(&self.lua, out).map_err(|e| {
+            self.hook_error(
+                hook,
+                format!(
+                    "returned a value with no JSON form: {}",
+                    describe(&e, self.limits)
+                ),
+            )
+        })
+    }
+
+    /// Run Lua source in the plugin's state asynchronously (host API allowed).
+    pub async fn eval_async(&self, source: &str) -> Result<serde_json::Value, PluginError> {
+        let _armed = self.clock.start();
+        let v: Value = self
+            .lua
+            .load(source)
+            .set_name("=eval")
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .eval_async()
+            .await
+            .map_err(|e| self.hook_error("eval", describe(&e, self.limits)))?;
+        from_lua(&self.lua, v).map_err(|e| self.hook_error("eval", describe(&e, self.limits)))
     }
 
     /// Run Lua source in the plugin's state (tests, the REPL's `:plugin`).

@@ -1,0 +1,265 @@
+//! The host API from Lua against the simulator: natural calls, error values with pcall,
+//! caller tags, per-plugin budgets, the store, and the time limit pausing during I/O.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{small_config, start};
+use hubforce::config::Config;
+use hubforce::lua::host::HostContext;
+use hubforce::plugins::Plugin;
+use hubforce::session::Session;
+use hubforce::store::PluginStore;
+use serde_json::json;
+
+struct Env {
+    _f: common::Fixture,
+    dir: PathBuf,
+    session: Session,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn browser(url: &url::Url) {
+    let url = url.clone();
+    tokio::spawn(async move {
+        let _ = reqwest::Client::new().get(url).send().await;
+    });
+}
+
+async fn env() -> Env {
+    let mut c = small_config();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    c.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
+    c.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");
+    c.leads = 2_300;
+    let f = start(c).await;
+    let dir = std::env::temp_dir().join(format!(
+        "hubforce-host-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    hubforce::connect::init_from_sim(&dir, &serde_json::to_value(&f.info).unwrap(), true).unwrap();
+    let session = Session::open(
+        Config::load(&dir.join("hubforce.toml")).unwrap(),
+        None,
+        "test",
+    )
+    .unwrap();
+    hubforce::connect::hubspot(&session, Duration::from_secs(10), browser)
+        .await
+        .unwrap();
+    hubforce::connect::salesforce_password(&session, false)
+        .await
+        .unwrap();
+    Env {
+        _f: f,
+        dir,
+        session,
+    }
+}
+
+fn plugin(
+    e: &Env,
+    name: &str,
+    manifest_extra: &str,
+    init: &str,
+    store: Arc<PluginStore>,
+) -> Plugin {
+    let dir = e.dir.join("plugins").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        format!("name = \"{name}\"\nversion = \"1.0.0\"\napi = 1\n{manifest_extra}"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("init.lua"), init).unwrap();
+    let host = HostContext {
+        hubspot: e
+            .session
+            .hubspot
+            .as_ref()
+            .map(|a| Arc::new(a.for_caller("host"))),
+        salesforce: e
+            .session
+            .salesforce
+            .as_ref()
+            .map(|a| Arc::new(a.for_caller("host"))),
+        store: Some(store),
+        namespace: String::new(),
+    };
+    Plugin::load_with_host(&dir, &toml::Table::new(), 1, None, Some(&host)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_reads_both_crms_naturally_and_calls_are_tagged() {
+    let e = env().await;
+    let store = Arc::new(PluginStore::in_memory());
+    let p = plugin(
+        &e,
+        "explorer",
+        "",
+        r#"
+return {
+  checks = function()
+    local leads = 0
+    for lead in salesforce.query("SELECT Id, Email FROM Lead") do leads = leads + 1 end
+    local contacts = hubspot.contacts.search{ filters = {{ propertyName = "lifecyclestage", operator = "EQ", value = "lead" }}, properties = {"email"}, limit = 5 }
+    local owner = hubspot.request("GET", "/crm/v3/owners").results[1]
+    local acct = salesforce.sobject("Account"):create({ Name = "From Lua" })
+    local up = salesforce.sobject("Account"):upsert("HubSpot_Id__c", "lua-1", { Name = "Upserted from Lua" })
+    local again = salesforce.sobject("Account"):get(acct, {"Name"})
+    return { leads = leads, contacts = #contacts, owner_email = owner.email ~= nil, name = again.Name, created = up.created }
+  end,
+}
+"#,
+        store,
+    );
+    let out = p.call_async("checks", &[]).await.unwrap();
+    assert_eq!(
+        out,
+        json!({"leads": 2300, "contacts": 5, "owner_email": true, "name": "From Lua", "created": true})
+    );
+    let calls = e.session.log.summary(24);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.caller == "plugin:explorer" && c.provider == "salesforce" && c.calls >= 4),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.caller == "plugin:explorer" && c.provider == "hubspot"),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_failures_are_error_values_for_pcall_with_one_line_tostring() {
+    let e = env().await;
+    let p = plugin(
+        &e,
+        "careful",
+        "",
+        r#"
+return {
+  checks = function()
+    local ok, err = pcall(salesforce.sobject("Lead").create, salesforce.sobject("Lead"), { LastName = "NoCompany" })
+    local ok2, err2 = pcall(function() for r in salesforce.query("SELECT Nope FROM Lead") do end end)
+    return { ok = ok, class = err.class, code = err.code, retryable = err.retryable, hint = err.hint ~= nil,
+             line = tostring(err), ok2 = ok2, class2 = err2.class, code2 = err2.code }
+  end,
+  on_sync_start = function() salesforce.sobject("Lead"):create({ LastName = "X" }) end,
+}
+"#,
+        Arc::new(PluginStore::in_memory()),
+    );
+    let out = p.call_async("checks", &[]).await.unwrap();
+    assert_eq!(out["ok"], false);
+    assert_eq!(
+        (
+            out["class"].as_str(),
+            out["code"].as_str(),
+            out["retryable"].as_bool()
+        ),
+        (
+            Some("validation"),
+            Some("REQUIRED_FIELD_MISSING"),
+            Some(false)
+        )
+    );
+    let line = out["line"].as_str().unwrap();
+    assert!(
+        line.starts_with("salesforce 400 REQUIRED_FIELD_MISSING (validation)")
+            && !line.contains('\n'),
+        "{line}"
+    );
+    assert_eq!(
+        (out["class2"].as_str(), out["code2"].as_str()),
+        (Some("validation"), Some("INVALID_FIELD"))
+    );
+    let err = p
+        .call_async("on_sync_start", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("REQUIRED_FIELD_MISSING") && err.contains("hook on_sync_start"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_budget_caps_its_own_calls_and_the_store_survives_reloads() {
+    let e = env().await;
+    let store = Arc::new(PluginStore::in_memory());
+    let init = r#"
+return {
+  checks = function()
+    local n = (store.get("runs") or 0) + 1
+    store.set("runs", n)
+    local ok, err = pcall(function() for i = 1, 5 do hubspot.request("GET", "/crm/v3/owners") end end)
+    return { runs = n, ok = ok, class = (not ok) and err.class or nil }
+  end,
+}
+"#;
+    let p1 = plugin(
+        &e,
+        "frugal",
+        "budget = { hubspot = 3 }",
+        init,
+        store.clone(),
+    );
+    let out = p1.call_async("checks", &[]).await.unwrap();
+    assert_eq!(out, json!({"runs": 1, "ok": false, "class": "rate.daily"}));
+    // A fresh state (a reload) sees what the last one stored.
+    let p2 = plugin(
+        &e,
+        "frugal",
+        "budget = { hubspot = 3 }",
+        init,
+        store.clone(),
+    );
+    assert_eq!(p2.call_async("checks", &[]).await.unwrap()["runs"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_limit_counts_lua_work_not_waiting_for_the_network() {
+    let e = env().await;
+    e._f.control_post(
+        "/faults",
+        json!({"provider": "hubspot", "kind": "latency", "latency_ms": 400, "count": 1}),
+    )
+    .await;
+    let p = plugin(
+        &e,
+        "patient",
+        "limits = { call_ms = 200 }",
+        "return { checks = function() return #hubspot.request('GET', '/crm/v3/owners').results > 0 end, on_sync_end = function() while true do end end }",
+        Arc::new(PluginStore::in_memory()),
+    );
+    assert_eq!(
+        p.call_async("checks", &[]).await.unwrap(),
+        json!(true),
+        "400 ms of network under a 200 ms limit"
+    );
+    let err = p
+        .call_async("on_sync_end", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("time limit of 200 ms exceeded"), "{err}");
+}

@@ -42,6 +42,8 @@ enum Command {
     /// Plugins of the profile.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run a Lua script with the host API under the profile (sandboxed unless --unsafe).
+    Run(RunArgs),
     /// Serve the HubSpot + Salesforce simulator on 127.0.0.1 until interrupted.
     Sim(SimArgs),
 }
@@ -77,6 +79,17 @@ struct ConnectArgs {
     /// How long to wait for the browser to come back, in seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The Lua file.
+    file: PathBuf,
+    /// Arguments, as `arg` (and `...`) in the script.
+    args: Vec<String>,
+    /// Give the script Lua's full standard library (io, os, package): trusted scripts only.
+    #[arg(long = "unsafe")]
+    unsafe_mode: bool,
 }
 
 #[derive(Subcommand)]
@@ -451,6 +464,57 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
+async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let session = open_session(&cli.config, cli.profile.as_deref(), "script")?;
+    let base = cli
+        .config
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."));
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let caller = format!("script:{stem}");
+    let store = hubforce::store::PluginStore::open(
+        &session
+            .config
+            .state_dir(&session.profile)
+            .join("store.sqlite"),
+    )?;
+    let host = hubforce::lua::host::HostContext {
+        hubspot: session
+            .hubspot
+            .as_ref()
+            .map(|a| std::sync::Arc::new(a.for_caller(&caller))),
+        salesforce: session
+            .salesforce
+            .as_ref()
+            .map(|a| std::sync::Arc::new(a.for_caller(&caller))),
+        store: Some(std::sync::Arc::new(store)),
+        namespace: caller.clone(),
+    };
+    let out = hubforce::lua::script::run(
+        &args.file,
+        &args.args,
+        host,
+        Some(&base.join("scripts/lib")),
+        args.unsafe_mode,
+    )
+    .await?;
+    if !out.is_null() {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
 /// The exit code for a failure: one per error-class family, 1 otherwise.
 fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(a) = e.downcast_ref::<hubforce::error::ApiError>() {
@@ -484,6 +548,7 @@ fn main() -> ExitCode {
             Command::Status(a) => status(&cli, a).await,
             Command::Api(a) => api(&cli, a).await,
             Command::Plugin(c) => plugin(&cli, c).await,
+            Command::Run(a) => run_script(&cli, a).await,
         }
     });
     match result {

@@ -263,3 +263,34 @@ async fn the_time_limit_counts_lua_work_not_waiting_for_the_network() {
         .to_string();
     assert!(err.contains("time limit of 200 ms exceeded"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_run_with_the_host_api_and_arguments_inside_the_sandbox() {
+    let e = env().await;
+    let file = e.dir.join("job.lua");
+    std::fs::write(&file, "local n = 0\nfor _ in salesforce.query('SELECT Id FROM Lead LIMIT ' .. arg[1]) do n = n + 1 end\nreturn { n = n, io = io == nil }\n").unwrap();
+    let host = HostContext {
+        hubspot: e
+            .session
+            .hubspot
+            .as_ref()
+            .map(|a| Arc::new(a.for_caller("script:job"))),
+        salesforce: e
+            .session
+            .salesforce
+            .as_ref()
+            .map(|a| Arc::new(a.for_caller("script:job"))),
+        store: None,
+        namespace: "script:job".into(),
+    };
+    let out = hubforce::lua::script::run(&file, &["7".to_string()], host.clone(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(out, json!({"n": 7, "io": true}));
+    std::fs::write(&file, "local x = nil\nreturn x.field\n").unwrap();
+    let err = hubforce::lua::script::run(&file, &[], host, None, false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("job.lua:2"), "{err}");
+}

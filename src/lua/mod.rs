@@ -3,4 +3,6 @@
 
 pub mod convert;
 pub mod host;
+pub mod modules;
 pub mod sandbox;
+pub mod script;

@@ -39,7 +39,7 @@ pub struct CallClock {
 }
 
 impl CallClock {
-    fn new(limit: Duration) -> CallClock {
+    pub fn new(limit: Duration) -> CallClock {
         CallClock {
             origin: Instant::now(),
             deadline: AtomicU64::new(0),

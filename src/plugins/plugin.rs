@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+use mlua::{Function, Lua, Table, Value};
 
 use super::manifest::Manifest;
 use crate::lua::convert::{from_lua, to_lua};
 use crate::lua::host::{HostContext, install as install_host};
+use crate::lua::modules::{json_module, log_module};
 use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
 
 /// The hooks a plugin may return; all optional.
@@ -120,64 +121,6 @@ impl std::fmt::Debug for Plugin {
             .field("generation", &self.generation)
             .finish()
     }
-}
-
-fn json_module(lua: &Lua) -> mlua::Result<Table> {
-    let json = lua.create_table()?;
-    json.set(
-        "encode",
-        lua.create_function(|lua, v: Value| {
-            let j = from_lua(lua, v)?;
-            serde_json::to_string(&j).map_err(mlua::Error::external)
-        })?,
-    )?;
-    json.set(
-        "decode",
-        lua.create_function(|lua, s: String| {
-            let j: serde_json::Value = serde_json::from_str(&s)
-                .map_err(|e| mlua::Error::runtime(format!("json.decode: {e}")))?;
-            to_lua(lua, &j)
-        })?,
-    )?;
-    json.set("null", lua.null())?;
-    Ok(json)
-}
-
-fn log_module(lua: &Lua, plugin: &str) -> mlua::Result<Table> {
-    let log = lua.create_table()?;
-    for level in ["debug", "info", "warn", "error"] {
-        let name = plugin.to_string();
-        log.set(
-            level,
-            lua.create_function(move |lua, args: mlua::Variadic<Value>| {
-                let text: Vec<String> = args
-                    .iter()
-                    .map(|v| {
-                        v.to_string()
-                            .unwrap_or_else(|_| format!("<{}>", v.type_name()))
-                    })
-                    .collect();
-                let line = text.join(" ");
-                let location = lua.inspect_stack(1, |d| {
-                    let s = d.source();
-                    format!(
-                        "{}:{}",
-                        s.short_src.as_deref().unwrap_or("?"),
-                        d.current_line().unwrap_or(0)
-                    )
-                });
-                let at = location.unwrap_or_default();
-                match level {
-                    "debug" => tracing::debug!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    "info" => tracing::info!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    "warn" => tracing::warn!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    _ => tracing::error!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                }
-                Ok(())
-            })?,
-        )?;
-    }
-    Ok(log)
 }
 
 impl Plugin {

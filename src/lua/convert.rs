@@ -11,48 +11,116 @@ use mlua::{Lua, LuaSerdeExt, Value};
 const DEPTH: usize = 64;
 
 pub fn to_lua(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
-    let opts = mlua::serde::SerializeOptions::new()
-        .set_array_metatable(true)
-        .serialize_none_to_null(true)
-        .serialize_unit_to_null(true)
-        .recursion_limit(DEPTH);
-    lua.to_value_with(v, opts)
+    to_lua_at(lua, v, 0)
+}
+
+fn to_lua_at(lua: &Lua, v: &serde_json::Value, depth: usize) -> mlua::Result<Value> {
+    use serde_json::Value as J;
+    if depth > DEPTH {
+        return Err(mlua::Error::runtime("JSON nested too deeply for Lua"));
+    }
+    Ok(match v {
+        J::Null => lua.null(),
+        J::Bool(b) => Value::Boolean(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Value::String(lua.create_string(s)?),
+        J::Array(a) => {
+            let t = lua.create_table_with_capacity(a.len(), 0)?;
+            for (i, x) in a.iter().enumerate() {
+                t.raw_set(i + 1, to_lua_at(lua, x, depth + 1)?)?;
+            }
+            t.set_metatable(Some(lua.array_metatable()))?;
+            Value::Table(t)
+        }
+        J::Object(m) => {
+            let t = lua.create_table_with_capacity(0, m.len())?;
+            for (k, x) in m {
+                // Scalars are pushed straight onto the Lua stack: building an intermediate
+                // `Value` would take and free a registry slot per field.
+                match x {
+                    J::String(s) => t.raw_set(k.as_str(), s.as_str())?,
+                    J::Bool(b) => t.raw_set(k.as_str(), *b)?,
+                    J::Number(n) => match n.as_i64() {
+                        Some(i) => t.raw_set(k.as_str(), i)?,
+                        None => t.raw_set(k.as_str(), n.as_f64().unwrap_or(f64::NAN))?,
+                    },
+                    other => t.raw_set(k.as_str(), to_lua_at(lua, other, depth + 1)?)?,
+                }
+            }
+            Value::Table(t)
+        }
+    })
 }
 
 pub fn from_lua(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
-    refuse_mixed_tables(&v, 0)?;
-    let opts = mlua::serde::DeserializeOptions::new()
-        .deny_unsupported_types(true)
-        .deny_recursive_tables(true)
-        .sort_keys(true)
-        .encode_empty_tables_as_array(false)
-        .detect_mixed_tables(false)
-        .recursion_limit(DEPTH);
-    lua.from_value_with(v, opts)
+    from_lua_at(lua, &v, 0)
 }
 
-/// A table with a sequence part and other keys has no JSON form; serde would silently keep
-/// one half of it.
-fn refuse_mixed_tables(v: &Value, depth: usize) -> mlua::Result<()> {
-    let Value::Table(t) = v else { return Ok(()) };
+fn from_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<serde_json::Value> {
+    use serde_json::Value as J;
     if depth > DEPTH {
         return Err(mlua::Error::runtime(
             "table nested too deeply (or it contains itself)",
         ));
     }
-    let len = t.raw_len();
-    let mut count = 0usize;
-    for pair in t.pairs::<Value, Value>() {
-        let (_, value) = pair?;
-        count += 1;
-        refuse_mixed_tables(&value, depth + 1)?;
-    }
-    if len > 0 && count > len {
-        return Err(mlua::Error::runtime(
-            "a table has both list items and named keys; JSON has no such value (use a list of tables, or only named keys)",
-        ));
-    }
-    Ok(())
+    Ok(match v {
+        Value::Nil => J::Null,
+        Value::Boolean(b) => J::Bool(*b),
+        Value::Integer(i) => J::from(*i),
+        Value::Number(n) => serde_json::Number::from_f64(*n)
+            .map(J::Number)
+            .ok_or_else(|| mlua::Error::runtime(format!("{n} has no JSON form")))?,
+        Value::String(s) => J::String(s.to_str()?.to_string()),
+        Value::LightUserData(u) if u.0.is_null() => J::Null,
+        Value::Table(t) => {
+            let len = t.raw_len();
+            let is_array = t.metatable().is_some_and(|m| m == lua.array_metatable());
+            if len > 0 || is_array {
+                let mut out = Vec::with_capacity(len);
+                let mut count = 0usize;
+                for pair in t.pairs::<Value, Value>() {
+                    pair?;
+                    count += 1;
+                }
+                if count > len {
+                    return Err(mlua::Error::runtime(
+                        "a table has both list items and named keys; JSON has no such value (use a list of tables, or only named keys)",
+                    ));
+                }
+                for i in 1..=len {
+                    out.push(from_lua_at(lua, &t.raw_get::<Value>(i)?, depth + 1)?);
+                }
+                J::Array(out)
+            } else {
+                let mut out = serde_json::Map::new();
+                // One traversal; keys come straight off the stack as Rust strings.
+                t.for_each::<Value, Value>(|k, x| {
+                    let key = match k {
+                        Value::String(s) => s.to_str()?.to_string(),
+                        Value::Integer(i) => i.to_string(),
+                        other => {
+                            return Err(mlua::Error::runtime(format!(
+                                "a table key of type {} has no JSON form",
+                                other.type_name()
+                            )));
+                        }
+                    };
+                    out.insert(key, from_lua_at(lua, &x, depth + 1)?);
+                    Ok(())
+                })?;
+                J::Object(out)
+            }
+        }
+        other => {
+            return Err(mlua::Error::runtime(format!(
+                "a {} has no JSON form",
+                other.type_name()
+            )));
+        }
+    })
 }
 
 #[cfg(test)]

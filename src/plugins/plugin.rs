@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mlua::{Function, Lua, Table, Value};
+use mlua::{Function, Lua, Value};
 
 use super::manifest::Manifest;
 use crate::lua::convert::{from_lua, to_lua};
@@ -110,8 +110,10 @@ pub struct Plugin {
     pub settings: toml::Table,
     pub limits: Limits,
     lua: Lua,
-    hooks: Table,
     clock: Arc<CallClock>,
+    /// Held by async calls for their whole run; see [`Plugin::call`].
+    gate: tokio::sync::Mutex<()>,
+    hook_values: Vec<(&'static str, Value)>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -250,6 +252,13 @@ impl Plugin {
             }
         }
         drop(g);
+        let mut hook_values = Vec::new();
+        for name in HOOKS {
+            let v: Value = hooks.get(*name).map_err(lua_err)?;
+            if !v.is_nil() {
+                hook_values.push((*name, v));
+            }
+        }
         Ok(Plugin {
             manifest,
             dir: dir.to_path_buf(),
@@ -257,8 +266,9 @@ impl Plugin {
             settings,
             limits,
             lua,
-            hooks,
             clock,
+            gate: tokio::sync::Mutex::new(()),
+            hook_values,
         })
     }
 
@@ -267,7 +277,7 @@ impl Plugin {
     }
 
     pub fn has(&self, hook: &str) -> bool {
-        self.hooks.contains_key(hook).unwrap_or(false)
+        self.hook_values.iter().any(|(n, _)| *n == hook)
     }
 
     pub fn hook_names(&self) -> Vec<String> {
@@ -292,6 +302,68 @@ impl Plugin {
         }
     }
 
+    /// Host-side work on the state (converting arguments and results) runs with the memory
+    /// limit lifted: with a limit set, mlua protects every table and string operation, which
+    /// makes a 20-field record cost several times more. Lua code itself always runs limited.
+    fn relaxed<R>(&self, relax: bool, f: impl FnOnce() -> R) -> R {
+        if !relax {
+            return f();
+        }
+        let _ = self.lua.set_memory_limit(0);
+        let r = f();
+        let _ = self.lua.set_memory_limit(self.limits.memory_bytes);
+        r
+    }
+
+    /// The hook's function and its converted arguments, or the value of a data hook.
+    fn prepare(
+        &self,
+        hook: &str,
+        args: &[serde_json::Value],
+        relax: bool,
+    ) -> Result<Result<(Function, mlua::MultiValue), serde_json::Value>, PluginError> {
+        let err = |e: mlua::Error| self.hook_error(hook, describe(&e, self.limits));
+        self.relaxed(relax, || {
+            // The hook table is read once at load; a plugin cannot swap hooks mid-generation.
+            let v: Value = self
+                .hook_values
+                .iter()
+                .find(|(n, _)| *n == hook)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Nil);
+            let f = match v {
+                Value::Function(f) => f,
+                Value::Nil => {
+                    return Err(self.hook_error(hook, "the plugin has no such hook".into()));
+                }
+                other => return from_lua(&self.lua, other).map(Err).map_err(err),
+            };
+            let mut lua_args = Vec::with_capacity(args.len());
+            for a in args {
+                lua_args.push(to_lua(&self.lua, a).map_err(err)?);
+            }
+            Ok(Ok((f, mlua::MultiValue::from_vec(lua_args))))
+        })
+    }
+
+    fn result(
+        &self,
+        hook: &str,
+        out: Value,
+        relax: bool,
+    ) -> Result<serde_json::Value, PluginError> {
+        self.relaxed(relax, || from_lua(&self.lua, out))
+            .map_err(|e| {
+                self.hook_error(
+                    hook,
+                    format!(
+                        "returned a value with no JSON form: {}",
+                        describe(&e, self.limits)
+                    ),
+                )
+            })
+    }
+
     /// Call a pure hook with JSON arguments; returns its JSON result (null for nil). The
     /// `mappings` hook may be a plain table, returned as is.
     pub fn call(
@@ -299,82 +371,41 @@ impl Plugin {
         hook: &str,
         args: &[serde_json::Value],
     ) -> Result<serde_json::Value, PluginError> {
-        let v: Value = self
-            .hooks
-            .get(hook)
-            .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?;
-        let f = match v {
-            Value::Function(f) => f,
-            Value::Nil => return Err(self.hook_error(hook, "the plugin has no such hook".into())),
-            other => {
-                return from_lua(&self.lua, other)
-                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)));
-            }
+        // Lifting the limit is safe only while no async call of this plugin is suspended.
+        let gate = self.gate.try_lock();
+        let relax = gate.is_ok();
+        let (f, lua_args) = match self.prepare(hook, args, relax)? {
+            Ok(call) => call,
+            Err(data) => return Ok(data),
         };
-        let mut lua_args = Vec::with_capacity(args.len());
-        for a in args {
-            lua_args.push(
-                to_lua(&self.lua, a)
-                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?,
-            );
-        }
         let out: Value = {
             let _armed = self.clock.start();
-            f.call(mlua::MultiValue::from_vec(lua_args))
+            f.call(lua_args)
                 .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?
         };
-        from_lua(&self.lua, out).map_err(|e| {
-            self.hook_error(
-                hook,
-                format!(
-                    "returned a value with no JSON form: {}",
-                    describe(&e, self.limits)
-                ),
-            )
-        })
+        self.result(hook, out, relax)
     }
 
     /// Call a hook that may use the host API (checks, on_sync_start, scripts): async, so the
-    /// plugin's `hubspot.*`/`salesforce.*` calls await the network without blocking.
+    /// plugin's `hubspot.*`/`salesforce.*` calls await the network without blocking. Async
+    /// calls of one plugin run one at a time.
     pub async fn call_async(
         &self,
         hook: &str,
         args: &[serde_json::Value],
     ) -> Result<serde_json::Value, PluginError> {
-        let v: Value = self
-            .hooks
-            .get(hook)
-            .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?;
-        let f = match v {
-            Value::Function(f) => f,
-            Value::Nil => return Err(self.hook_error(hook, "the plugin has no such hook".into())),
-            other => {
-                return from_lua(&self.lua, other)
-                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)));
-            }
+        let _gate = self.gate.lock().await;
+        let (f, lua_args) = match self.prepare(hook, args, true)? {
+            Ok(call) => call,
+            Err(data) => return Ok(data),
         };
-        let mut lua_args = Vec::with_capacity(args.len());
-        for a in args {
-            lua_args.push(
-                to_lua(&self.lua, a)
-                    .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?,
-            );
-        }
         let out: Value = {
             let _armed = self.clock.start();
-            f.call_async(mlua::MultiValue::from_vec(lua_args))
+            f.call_async(lua_args)
                 .await
                 .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?
         };
-        from_lua(&self.lua, out).map_err(|e| {
-            self.hook_error(
-                hook,
-                format!(
-                    "returned a value with no JSON form: {}",
-                    describe(&e, self.limits)
-                ),
-            )
-        })
+        self.result(hook, out, true)
     }
 
     /// Run Lua source in the plugin's state asynchronously (host API allowed).

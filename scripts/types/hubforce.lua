@@ -1,0 +1,218 @@
+---@meta hubforce
+-- LuaLS annotations for the hubforce host API (plugins, `hubforce run` scripts, the REPL).
+-- Kept beside the code that registers the functions (src/lua/host.rs, host.lua,
+-- modules.rs); tests/lua_stubs.rs fails when the two drift apart.
+
+---@class hubforce.Error
+---@field class "auth.expired"|"auth.revoked"|"auth.client"|"auth.scope"|"permission"|"rate.burst"|"rate.daily"|"transient"|"validation"|"duplicate"|"not_found"|"plugin"
+---@field code string? the provider's own code (errorCode, category, policyName…)
+---@field message string
+---@field hint string what to do about it
+---@field retryable boolean
+---@field status integer? HTTP status
+---@field provider "hubspot"|"salesforce"
+
+---@class hubforce.ItemResult
+---@field ok boolean
+---@field record table? the record, when ok
+---@field error hubforce.Error? why it failed, when not ok
+
+---@class hubforce.Filter
+---@field propertyName string
+---@field operator "EQ"|"NEQ"|"LT"|"LTE"|"GT"|"GTE"|"BETWEEN"|"IN"|"NOT_IN"|"HAS_PROPERTY"|"NOT_HAS_PROPERTY"|"CONTAINS_TOKEN"|"NOT_CONTAINS_TOKEN"
+---@field value string|number|boolean?
+---@field values (string|number)[]?
+---@field highValue string|number?
+
+---@class hubforce.Objects
+local Objects = {}
+
+--- One record by id (or by a unique property with `id_property`).
+---@param id string|integer
+---@param opts { properties: string[]?, id_property: string? }?
+---@return table record
+function Objects.get(id, opts) end
+
+--- Records matching the filters (AND), sorted by id, fetched page after page up to `limit`.
+---@param query { filters: hubforce.Filter[]?, properties: string[]?, limit: integer? }
+---@return table[] records
+function Objects.search(query) end
+
+---@param properties table<string, string|number|boolean>
+---@return table record
+function Objects.create(properties) end
+
+---@param id string|integer
+---@param properties table<string, string|number|boolean>
+---@return table record
+function Objects.update(id, properties) end
+
+---@param id string|integer
+function Objects.archive(id) end
+
+--- A batch operation (`read`, `create`, `update`, `upsert`, `archive`) over any number of
+--- inputs, 100 per call; one result per input, in order.
+---@param op "read"|"create"|"update"|"upsert"|"archive"
+---@param inputs table[]
+---@return hubforce.ItemResult[]
+function Objects.batch(op, inputs) end
+
+---@class hubforce.HubSpot
+---@field contacts hubforce.Objects
+---@field companies hubforce.Objects
+---@field deals hubforce.Objects
+---@field tasks hubforce.Objects
+hubspot = {}
+
+--- One raw authenticated call, e.g. `hubspot.request("GET", "/crm/v3/owners")`.
+---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"
+---@param path string
+---@param body table?
+---@return table
+function hubspot.request(method, path, body) end
+
+--- The property definitions of an object type.
+---@param object "contacts"|"companies"|"deals"|"tasks"
+---@return table[]
+function hubspot.properties(object) end
+
+--- Every member record id of a list (for inclusion lists).
+---@param list_id string|integer
+---@return string[]
+function hubspot.list_members(list_id) end
+
+---@class hubforce.SObject
+---@field name string
+local SObject = {}
+
+---@param id string
+---@param fields string[]?
+---@return table record
+function SObject:get(id, fields) end
+
+---@param fields table
+---@return string id
+function SObject:create(fields) end
+
+---@param id string
+---@param fields table
+function SObject:update(id, fields) end
+
+---@param id string
+function SObject:delete(id) end
+
+--- Upsert by an external id field: `salesforce.sobject("Lead"):upsert("HubSpot_Id__c", "123", {...})`.
+---@param field string
+---@param value string|integer
+---@param fields table
+---@return { id: string, created: boolean }
+function SObject:upsert(field, value, fields) end
+
+--- sObject Collections: any number of records, 200 per call, one result per record.
+---@param op "create"|"update"|"upsert"|"delete"
+---@param records table[]
+---@param all_or_none boolean?
+---@param field string? the external id field, for upsert
+---@return hubforce.ItemResult[]
+function SObject:collection(op, records, all_or_none, field) end
+
+salesforce = {}
+
+---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"
+---@param path string below /services/data/vNN.0/, or a full /services/… path
+---@param body table?
+---@return table
+function salesforce.request(method, path, body) end
+
+--- Records of a SOQL query, one at a time: `for lead in salesforce.query("SELECT Id FROM Lead") do … end`.
+---@param soql string
+---@return fun(): table?
+function salesforce.query(soql) end
+
+--- Like `query`, with deleted and archived records too.
+---@param soql string
+---@return fun(): table?
+function salesforce.query_all(soql) end
+
+---@param name string
+---@return hubforce.SObject
+function salesforce.sobject(name) end
+
+---@param name string
+---@return table describe
+function salesforce.describe(name) end
+
+---@return table<string, { Max: integer, Remaining: integer }>
+function salesforce.limits() end
+
+---@class hubforce.BudgetReport
+---@field provider string
+---@field used_today integer
+---@field daily_max integer
+---@field provider_used integer?
+---@field provider_max integer?
+---@field window_max integer?
+---@field by_caller table<string, integer>
+
+budget = {}
+
+---@return hubforce.BudgetReport?
+function budget.hubspot() end
+
+---@return hubforce.BudgetReport?
+function budget.salesforce() end
+
+--- Plugin-scoped persistent key/value: the only state that survives a reload.
+store = {}
+
+---@param key string
+---@return any
+function store.get(key) end
+
+--- Set a value (nil deletes the key).
+---@param key string
+---@param value any
+function store.set(key, value) end
+
+---@return string[]
+function store.keys() end
+
+json = {}
+
+---@param value any
+---@return string
+function json.encode(value) end
+
+---@param text string
+---@return any
+function json.decode(text) end
+
+--- JSON null (nil cannot live in a table).
+json.null = nil
+
+log = {}
+
+---@param ... any
+function log.debug(...) end
+
+---@param ... any
+function log.info(...) end
+
+---@param ... any
+function log.warn(...) end
+
+---@param ... any
+function log.error(...) end
+
+--- The plugin's settings from hubforce.toml, checked against its manifest.
+---@type table<string, any>
+config = {}
+
+---@class hubforce.Hooks
+---@field include (fun(record: table, ctx: table): boolean)?
+---@field mappings table|(fun(): table)?
+---@field transform (fun(record: table, ctx: table): table)?
+---@field resolve (fun(record: table, candidates: table[], ctx: table): table?)?
+---@field checks (fun(report: table))?
+---@field on_sync_start (fun(ctx: table))?
+---@field on_sync_end (fun(ctx: table, summary: table))?

@@ -100,6 +100,8 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a plugin's tests/*.lua (all enabled plugins without NAME) against an in-process simulator.
+    Test { name: Option<String> },
 }
 
 #[derive(Args)]
@@ -394,8 +396,85 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+/// A failed `plugin test` run (the failures were printed already).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} plugin test(s) failed")]
+struct TestsFailed(usize);
+
+async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
+    let base = cli
+        .config
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(std::path::Path::new("."));
+    // Settings and the enabled list come from the profile when there is one.
+    let profile = Config::load(&cli.config).ok().and_then(|c| {
+        c.profile(cli.profile.as_deref())
+            .ok()
+            .map(|(_, p)| p.clone())
+    });
+    let names: Vec<String> = match (name, &profile) {
+        (Some(n), _) => vec![n.to_string()],
+        (None, Some(p)) => p.plugins.clone(),
+        (None, None) => std::fs::read_dir(base.join("plugins"))?
+            .flatten()
+            .filter(|e| e.path().join("tests").is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    };
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for n in names {
+        let settings = profile
+            .as_ref()
+            .and_then(|p| p.plugin.get(&n).cloned())
+            .unwrap_or_default();
+        for file in hubforce::plugins::testing::run(
+            &base.join("plugins"),
+            Some(&base.join("scripts/lib")),
+            &n,
+            &settings,
+        )
+        .await
+        {
+            println!("{}", file.file);
+            if let Some(e) = &file.error {
+                println!("  ✗ could not run: {e}");
+                failed += 1;
+            }
+            for c in &file.cases {
+                if c.ok {
+                    passed += 1;
+                    println!("  ✓ {}", c.name);
+                } else {
+                    failed += 1;
+                    println!(
+                        "  ✗ {}\n      {} ({})",
+                        c.name,
+                        c.message.clone().unwrap_or_default(),
+                        c.at.clone().unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(TestsFailed(failed).into());
+    }
+    Ok(())
+}
+
 async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let PluginCommand::List { json } = cmd;
+    let json = match cmd {
+        PluginCommand::Test { name } => return plugin_test(cli, name.as_deref()).await,
+        PluginCommand::List { json } => json,
+    };
     let session = open_session(&cli.config, cli.profile.as_deref(), "plugin")?;
     let profile = session.profile_config()?.clone();
     let base = cli

@@ -10,8 +10,12 @@ use hubforce::lua::sandbox::{Limits, RequirePath, new_state};
 
 fn registered() -> BTreeSet<String> {
     let (lua, clock) = new_state(Limits::default(), RequirePath { roots: vec![] }).unwrap();
-    lua.globals().set("json", json_module(&lua).unwrap()).unwrap();
-    lua.globals().set("log", log_module(&lua, "stubs").unwrap()).unwrap();
+    lua.globals()
+        .set("json", json_module(&lua).unwrap())
+        .unwrap();
+    lua.globals()
+        .set("log", log_module(&lua, "stubs").unwrap())
+        .unwrap();
     install(&lua, HostContext::default(), clock).unwrap();
     let names: Vec<String> = lua
         .load(
@@ -36,7 +40,11 @@ return out
 }
 
 fn annotated() -> BTreeSet<String> {
-    let stubs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/types/hubforce.lua")).unwrap();
+    let stubs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/types/hubforce.lua"
+    ))
+    .unwrap();
     stubs
         .lines()
         .filter_map(|l| l.strip_prefix("function "))
@@ -49,10 +57,23 @@ fn every_host_function_has_an_annotation_and_every_annotation_a_function() {
     let (reg, ann) = (registered(), annotated());
     let missing: Vec<&String> = reg.difference(&ann).collect();
     let stale: Vec<&String> = ann.difference(&reg).collect();
-    assert!(missing.is_empty(), "host functions without an annotation in scripts/types/hubforce.lua: {missing:?}");
-    assert!(stale.is_empty(), "annotations without a host function: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "host functions without an annotation in scripts/types/hubforce.lua: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "annotations without a host function: {stale:?}"
+    );
     for hook in hubforce::plugins::HOOKS {
-        let stubs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/types/hubforce.lua")).unwrap();
-        assert!(stubs.contains(&format!("---@field {hook} ")), "hook {hook} is not in hubforce.Hooks");
+        let stubs = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/types/hubforce.lua"
+        ))
+        .unwrap();
+        assert!(
+            stubs.contains(&format!("---@field {hook} ")),
+            "hook {hook} is not in hubforce.Hooks"
+        );
     }
 }

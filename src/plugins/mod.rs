@@ -4,6 +4,7 @@
 pub mod manifest;
 pub mod plugin;
 pub mod registry;
+pub mod testing;
 
 pub use plugin::{HOOKS, Plugin, PluginError};
 pub use registry::{PluginInfo, PluginSet};

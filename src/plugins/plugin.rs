@@ -14,6 +14,8 @@ use crate::lua::host::{HostContext, install as install_host};
 use crate::lua::modules::{json_module, log_module};
 use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
 
+const RUNNER: &str = include_str!("runner.lua");
+
 /// The hooks a plugin may return; all optional.
 pub const HOOKS: &[&str] = &[
     "include",
@@ -406,6 +408,37 @@ impl Plugin {
                 .map_err(|e| self.hook_error(hook, describe(&e, self.limits)))?
         };
         self.result(hook, out, true)
+    }
+
+    /// Run one test file (`tests/*.lua`) in the plugin's state with the describe / it /
+    /// expect runner; `plugin` is the table of the plugin's hooks. Returns the cases.
+    pub async fn run_test_file(
+        &self,
+        file: &Path,
+        label: &str,
+    ) -> Result<serde_json::Value, PluginError> {
+        let _gate = self.gate.lock().await;
+        let err = |e: mlua::Error| self.hook_error("test", describe(&e, self.limits));
+        let g = self.lua.globals();
+        self.lua
+            .load(RUNNER)
+            .set_name("@hubforce/runner.lua")
+            .exec()
+            .map_err(err)?;
+        let hooks = self.lua.create_table().map_err(err)?;
+        for (name, v) in &self.hook_values {
+            hooks.set(*name, v.clone()).map_err(err)?;
+        }
+        g.set("plugin", hooks).map_err(err)?;
+        let chunk = load_file(&self.lua, file, label).map_err(err)?;
+        {
+            // Tests may be slow (API round trips) but not endless.
+            let _armed = self.clock.start();
+            chunk.call_async::<()>(()).await.map_err(err)?;
+        }
+        let results: mlua::Function = g.get("__results").map_err(err)?;
+        let v: Value = results.call(()).map_err(err)?;
+        from_lua(&self.lua, v).map_err(err)
     }
 
     /// Run Lua source in the plugin's state asynchronously (host API allowed).

@@ -81,6 +81,9 @@ pub struct Profile {
     /// Each plugin's own config table (`[profiles.NAME.plugin.PLUGIN]`).
     #[serde(default)]
     pub plugin: BTreeMap<String, toml::Table>,
+    /// Overrides of plugins' memory and time limits (`plugin_limits.PLUGIN = { memory_mb, call_ms }`).
+    #[serde(default)]
+    pub plugin_limits: BTreeMap<String, crate::plugins::manifest::LimitSettings>,
 }
 
 /// A secret's reference: `{ env = "NAME" }` or `{ file = "path" }`.

@@ -488,11 +488,13 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
             }
         })
         .unwrap_or(std::path::Path::new("."));
-    let set = hubforce::plugins::PluginSet::load(
+    let set = hubforce::plugins::PluginSet::load_with(
         &base.join("plugins"),
         Some(&base.join("scripts/lib")),
         &profile.plugins,
         &profile.plugin,
+        &profile.plugin_limits,
+        None,
     );
     let list = set.list();
     let calls = session.log.summary(24);

@@ -294,3 +294,31 @@ async fn scripts_run_with_the_host_api_and_arguments_inside_the_sandbox() {
         .to_string();
     assert!(err.contains("job.lua:2"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_plugins_store_is_invisible_to_another() {
+    let e = env().await;
+    let store = Arc::new(PluginStore::in_memory());
+    let a = plugin(
+        &e,
+        "alpha",
+        "",
+        "return { checks = function() store.set('secret', { v = 42 }) return store.keys() end }",
+        store.clone(),
+    );
+    let b = plugin(
+        &e,
+        "beta",
+        "",
+        "return { checks = function() return { seen = store.get('secret') == nil, keys = #store.keys() } end }",
+        store.clone(),
+    );
+    assert_eq!(
+        a.call_async("checks", &[]).await.unwrap(),
+        json!(["secret"])
+    );
+    assert_eq!(
+        b.call_async("checks", &[]).await.unwrap(),
+        json!({"seen": true, "keys": 0})
+    );
+}

@@ -150,3 +150,42 @@ fn a_plugin_that_fails_at_start_is_listed_with_its_error_and_the_others_load() {
     assert!(by("missing").error.unwrap().contains("no folder"));
     assert!(s.get("bad").is_none());
 }
+
+#[test]
+fn the_profile_can_tighten_a_plugins_limits() {
+    let r = root();
+    write_plugin(
+        &r,
+        "spinner",
+        "return { include = function() local t0 = os.clock() while os.clock() - t0 < 0.3 do end return true end }",
+    );
+    let loose = set(&r, &["spinner"]);
+    assert_eq!(
+        loose.get("spinner").unwrap().call("include", &[]).unwrap(),
+        json!(true),
+        "300 ms under the default 1 s"
+    );
+    let mut limits = BTreeMap::new();
+    limits.insert(
+        "spinner".to_string(),
+        hubforce::plugins::manifest::LimitSettings {
+            memory_mb: Some(8),
+            call_ms: Some(100),
+        },
+    );
+    let tight = PluginSet::load_with(
+        &r.0.join("plugins"),
+        None,
+        &["spinner".to_string()],
+        &BTreeMap::new(),
+        &limits,
+        None,
+    );
+    let err = tight
+        .get("spinner")
+        .unwrap()
+        .call("include", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("time limit of 100 ms"), "{err}");
+}

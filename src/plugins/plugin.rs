@@ -16,6 +16,17 @@ use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
 
 const RUNNER: &str = include_str!("runner.lua");
 
+/// What a load may bring besides the plugin's folder.
+#[derive(Default, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// `scripts/lib`, on the require path.
+    pub lib: Option<&'a Path>,
+    /// The host API; None for pure plugins (tests of hooks, benchmarks).
+    pub host: Option<&'a HostContext>,
+    /// The profile's overrides of the manifest's limits.
+    pub limits: Option<&'a super::manifest::LimitSettings>,
+}
+
 /// The hooks a plugin may return; all optional.
 pub const HOOKS: &[&str] = &[
     "include",
@@ -147,6 +158,26 @@ impl Plugin {
         lib_dir: Option<&Path>,
         host: Option<&HostContext>,
     ) -> Result<Plugin, PluginError> {
+        Plugin::load_with(
+            dir,
+            given,
+            generation,
+            &LoadOptions {
+                lib: lib_dir,
+                host,
+                limits: None,
+            },
+        )
+    }
+
+    /// Load with everything: shared lib folder, host API, and the profile's limit overrides.
+    pub fn load_with(
+        dir: &Path,
+        given: &toml::Table,
+        generation: u64,
+        opts: &LoadOptions,
+    ) -> Result<Plugin, PluginError> {
+        let (lib_dir, host) = (opts.lib, opts.host);
         let folder = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -173,6 +204,15 @@ impl Plugin {
         }
         if let Some(ms) = manifest.limits.call_ms {
             limits.call_time = Duration::from_millis(ms);
+        }
+        // The profile has the last word (hubforce.toml `plugin_limits`).
+        if let Some(o) = opts.limits {
+            if let Some(mb) = o.memory_mb {
+                limits.memory_bytes = mb * 1024 * 1024;
+            }
+            if let Some(ms) = o.call_ms {
+                limits.call_time = Duration::from_millis(ms);
+            }
         }
         let mut roots = vec![(dir.to_path_buf(), label.clone())];
         if let Some(lib) = lib_dir {

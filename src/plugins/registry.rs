@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::plugin::{Plugin, PluginError};
+use super::manifest::LimitSettings;
+use super::plugin::{LoadOptions, Plugin, PluginError};
+use crate::lua::host::HostContext;
 
 /// Quiet time after the first change before reloading: editors write files in bursts.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -27,6 +29,8 @@ pub struct PluginSet {
     root: PathBuf,
     lib: Option<PathBuf>,
     settings: BTreeMap<String, toml::Table>,
+    limits: BTreeMap<String, LimitSettings>,
+    host: Option<HostContext>,
     slots: RwLock<BTreeMap<String, Slot>>,
 }
 
@@ -54,10 +58,24 @@ impl PluginSet {
         enabled: &[String],
         settings: &BTreeMap<String, toml::Table>,
     ) -> PluginSet {
+        PluginSet::load_with(root, lib, enabled, settings, &BTreeMap::new(), None)
+    }
+
+    /// Load with the profile's limit overrides and the host API.
+    pub fn load_with(
+        root: &Path,
+        lib: Option<&Path>,
+        enabled: &[String],
+        settings: &BTreeMap<String, toml::Table>,
+        limits: &BTreeMap<String, LimitSettings>,
+        host: Option<HostContext>,
+    ) -> PluginSet {
         let set = PluginSet {
             root: root.to_path_buf(),
             lib: lib.map(Path::to_path_buf),
             settings: settings.clone(),
+            limits: limits.clone(),
+            host,
             slots: RwLock::new(BTreeMap::new()),
         };
         for name in enabled {
@@ -91,11 +109,16 @@ impl PluginSet {
             });
         }
         let empty = toml::Table::new();
-        Plugin::load(
+        let opts = LoadOptions {
+            lib: self.lib.as_deref(),
+            host: self.host.as_ref(),
+            limits: self.limits.get(name),
+        };
+        Plugin::load_with(
             &dir,
             self.settings.get(name).unwrap_or(&empty),
             generation,
-            self.lib.as_deref(),
+            &opts,
         )
     }
 

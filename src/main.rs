@@ -261,18 +261,16 @@ fn open_session(
     Ok(Session::open(config, profile, caller)?)
 }
 
+/// The folder of hubforce.toml: plugins/, scripts/ and the state directory sit beside it.
+fn config_dir(cli: &Cli) -> &std::path::Path {
+    match cli.config.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    }
+}
+
 async fn init(cli: &Cli, args: &InitArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = cli
-        .config
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(std::path::Path::new("."));
+    let dir = config_dir(cli);
     match &args.from_sim {
         Some(ready) => {
             let text = std::fs::read_to_string(ready)
@@ -402,17 +400,7 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
 struct TestsFailed(usize);
 
 async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::error::Error>> {
-    let base = cli
-        .config
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(std::path::Path::new("."));
+    let base = config_dir(cli);
     // Settings and the enabled list come from the profile when there is one.
     let profile = Config::load(&cli.config).ok().and_then(|c| {
         c.profile(cli.profile.as_deref())
@@ -477,17 +465,7 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
     };
     let session = open_session(&cli.config, cli.profile.as_deref(), "plugin")?;
     let profile = session.profile_config()?.clone();
-    let base = cli
-        .config
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(std::path::Path::new("."));
+    let base = config_dir(cli);
     let set = hubforce::plugins::PluginSet::load_with(
         &base.join("plugins"),
         Some(&base.join("scripts/lib")),
@@ -547,17 +525,7 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
 
 async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "script")?;
-    let base = cli
-        .config
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                std::path::Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(std::path::Path::new("."));
+    let base = config_dir(cli);
     let stem = args
         .file
         .file_stem()

@@ -97,19 +97,17 @@ fn from_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<serde_json::V
             } else {
                 let mut out = serde_json::Map::new();
                 // One traversal; keys come straight off the stack as Rust strings.
-                t.for_each::<Value, Value>(|k, x| {
-                    let key = match k {
-                        Value::String(s) => s.to_str()?.to_string(),
-                        Value::Integer(i) => i.to_string(),
-                        other => {
-                            return Err(mlua::Error::runtime(format!(
-                                "a table key of type {} has no JSON form",
-                                other.type_name()
-                            )));
-                        }
-                    };
+                // (Reading a key as a Rust String copies it off the stack without a registry
+                // reference, and coerces number keys without touching the traversal.)
+                t.for_each::<String, Value>(|key, x| {
                     out.insert(key, from_lua_at(lua, &x, depth + 1)?);
                     Ok(())
+                })
+                .map_err(|e| match e {
+                    mlua::Error::FromLuaConversionError { from, .. } => {
+                        mlua::Error::runtime(format!("a table key of type {from} has no JSON form"))
+                    }
+                    other => other,
                 })?;
                 J::Object(out)
             }

@@ -161,6 +161,13 @@ mod tests {
             eval("local t = {} t.self = t return t").is_err(),
             "cycles are refused"
         );
+        let e = eval("return {[true] = 1}").unwrap_err().to_string();
+        assert!(e.contains("key of type boolean has no JSON form"), "{e}");
+        assert_eq!(
+            eval("return {[10] = 'x'}").unwrap(),
+            json!({"10": "x"}),
+            "a sparse number key becomes a string key"
+        );
     }
 
     #[test]

@@ -322,3 +322,60 @@ async fn one_plugins_store_is_invisible_to_another() {
         json!({"seen": true, "keys": 0})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_value_a_plugin_can_reach_holds_a_token() {
+    let e = env().await;
+    let p = plugin(
+        &e,
+        "snoop",
+        "",
+        r#"
+return { checks = function()
+  local seen, out = {}, {}
+  local function walk(v, depth)
+    if depth > 6 or seen[v] then return end
+    if type(v) == "table" then
+      seen[v] = true
+      for k, x in pairs(v) do walk(k, depth + 1) walk(x, depth + 1) end
+      local mt = getmetatable(v)
+      if type(mt) == "table" then walk(mt, depth + 1) end
+    elseif type(v) == "string" then
+      out[#out + 1] = v
+    end
+  end
+  walk(_G, 0)
+  local ok, info = pcall(hubspot.request, "GET", "/crm/v3/owners")
+  walk(info, 0)
+  return out
+end }
+"#,
+        Arc::new(PluginStore::in_memory()),
+    );
+    let strings = p.call_async("checks", &[]).await.unwrap().to_string();
+    let hs = e
+        .session
+        .hubspot
+        .as_ref()
+        .unwrap()
+        .auth
+        .tokens()
+        .await
+        .unwrap();
+    let sf = e
+        .session
+        .salesforce
+        .as_ref()
+        .unwrap()
+        .auth
+        .tokens()
+        .await
+        .unwrap();
+    for secret in [
+        hs.access_token.expose(),
+        hs.refresh_token.expose(),
+        sf.access_token.expose(),
+    ] {
+        assert!(!strings.contains(secret));
+    }
+}

@@ -32,6 +32,9 @@ impl Default for Limits {
 /// The deadline of the call running in the state, shared with the instruction hook.
 #[derive(Debug)]
 pub struct CallClock {
+    /// Where Lua code was when the instruction hook last ran: memory errors carry no
+    /// location of their own, so they are reported "near" this.
+    last_at: std::sync::Mutex<String>,
     origin: Instant,
     /// Nanoseconds after `origin`; 0 = no call running (no limit).
     deadline: AtomicU64,
@@ -41,6 +44,7 @@ pub struct CallClock {
 impl CallClock {
     pub fn new(limit: Duration) -> CallClock {
         CallClock {
+            last_at: std::sync::Mutex::new(String::new()),
             origin: Instant::now(),
             deadline: AtomicU64::new(0),
             limit,
@@ -49,6 +53,9 @@ impl CallClock {
 
     /// Arm the clock for one call; disarmed when the guard drops.
     pub fn start(self: &Arc<Self>) -> ClockGuard {
+        if let Ok(mut last) = self.last_at.lock() {
+            last.clear();
+        }
         let at = Instant::now() + self.limit;
         self.deadline.store(
             at.duration_since(self.origin).as_nanos() as u64,
@@ -59,6 +66,11 @@ impl CallClock {
 
     pub fn limit(&self) -> Duration {
         self.limit
+    }
+
+    /// The last `file:line` the hook saw.
+    pub fn last_location(&self) -> String {
+        self.last_at.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     fn expired(&self) -> bool {
@@ -186,17 +198,20 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(4096),
         move |_, debug| {
+            let src = debug.source();
+            let at = format!(
+                "{}:{}",
+                src.short_src.as_deref().unwrap_or("?"),
+                debug.current_line().unwrap_or(0)
+            );
             if hook_clock.expired() {
-                let src = debug.source();
-                let at = format!(
-                    "{}:{}",
-                    src.short_src.as_deref().unwrap_or("?"),
-                    debug.current_line().unwrap_or(0)
-                );
                 return Err(mlua::Error::runtime(format!(
                     "{at}: time limit of {} ms exceeded",
                     hook_clock.limit.as_millis()
                 )));
+            }
+            if let Ok(mut last) = hook_clock.last_at.lock() {
+                *last = at;
             }
             Ok(VmState::Continue)
         },

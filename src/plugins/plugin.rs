@@ -335,7 +335,13 @@ impl Plugin {
         self.lua.used_memory()
     }
 
-    fn hook_error(&self, hook: &str, message: String) -> PluginError {
+    fn hook_error(&self, hook: &str, mut message: String) -> PluginError {
+        if message.starts_with("memory limit") {
+            let near = self.clock.last_location();
+            if !near.is_empty() {
+                message = format!("{message} near {near}");
+            }
+        }
         PluginError::Hook {
             plugin: self.manifest.name.clone(),
             generation: self.generation,

@@ -340,7 +340,7 @@ return { checks = function()
       for k, x in pairs(v) do walk(k, depth + 1) walk(x, depth + 1) end
       local mt = getmetatable(v)
       if type(mt) == "table" then walk(mt, depth + 1) end
-    elseif type(v) == "string" then
+    elseif type(v) == "string" and utf8.len(v) then
       out[#out + 1] = v
     end
   end

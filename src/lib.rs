@@ -16,3 +16,4 @@ pub mod secret;
 pub mod session;
 pub mod sim;
 pub mod store;
+pub mod sync;

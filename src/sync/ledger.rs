@@ -1,0 +1,468 @@
+//! The sync ledger (SQLite): links between HubSpot and Salesforce ids per object pair, the
+//! hash of what we last wrote to each record (echo suppression), per-object cursors, record
+//! errors, and field flips. Everything a batch changes is collected in a [`Checkpoint`] and
+//! committed in one transaction, so a crash at any moment leaves the ledger at the previous
+//! batch or the next one, never in between.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ErrorClass};
+
+#[derive(Debug, thiserror::Error)]
+#[error("sync ledger {path}: {source}")]
+pub struct LedgerError {
+    path: String,
+    source: rusqlite::Error,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS links (
+  pair TEXT NOT NULL, hs_id TEXT NOT NULL, sf_id TEXT NOT NULL, sf_type TEXT NOT NULL, linked_at TEXT NOT NULL,
+  PRIMARY KEY (pair, hs_id), UNIQUE (pair, sf_id));
+CREATE TABLE IF NOT EXISTS write_hashes (
+  side TEXT NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, written_at TEXT NOT NULL,
+  PRIMARY KEY (side, object, id));
+CREATE TABLE IF NOT EXISTS cursors (
+  side TEXT NOT NULL, object TEXT NOT NULL, cursor TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (side, object));
+CREATE TABLE IF NOT EXISTS record_errors (
+  side TEXT NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, class TEXT NOT NULL, code TEXT, message TEXT NOT NULL,
+  hint TEXT NOT NULL, retryable INTEGER NOT NULL, attempts INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL,
+  PRIMARY KEY (side, object, id));
+CREATE TABLE IF NOT EXISTS field_flips (
+  object TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS field_flips_key ON field_flips (object, id, field, at);
+";
+
+/// The stable hash of a set of field values (keys sorted, JSON text).
+pub fn hash_fields(fields: &serde_json::Map<String, serde_json::Value>) -> String {
+    let sorted: std::collections::BTreeMap<&String, &serde_json::Value> = fields.iter().collect();
+    let text = serde_json::to_string(&sorted).unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// One record error as the ledger keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordError {
+    pub side: String,
+    pub object: String,
+    pub id: String,
+    pub class: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub hint: String,
+    pub retryable: bool,
+    pub attempts: u32,
+    pub first_at: String,
+    pub last_at: String,
+}
+
+/// Everything one batch changes, committed together.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    links: Vec<(String, String, String, String)>,
+    unlinks: Vec<(String, String)>,
+    hashes: Vec<(String, String, String, String)>,
+    cursors: Vec<(String, String, String)>,
+    errors: Vec<(String, String, String, ApiError)>,
+    cleared: Vec<(String, String, String)>,
+    flips: Vec<(String, String, String)>,
+}
+
+impl Checkpoint {
+    pub fn link(&mut self, pair: &str, hs_id: &str, sf_id: &str, sf_type: &str) {
+        self.links
+            .push((pair.into(), hs_id.into(), sf_id.into(), sf_type.into()));
+    }
+    pub fn unlink(&mut self, pair: &str, hs_id: &str) {
+        self.unlinks.push((pair.into(), hs_id.into()));
+    }
+    /// We wrote `hash` to this record: the next time we read it back with this hash, it is
+    /// our own echo.
+    pub fn wrote(&mut self, side: &str, object: &str, id: &str, hash: &str) {
+        self.hashes
+            .push((side.into(), object.into(), id.into(), hash.into()));
+    }
+    pub fn cursor(&mut self, side: &str, object: &str, cursor: &str) {
+        self.cursors
+            .push((side.into(), object.into(), cursor.into()));
+    }
+    pub fn failed(&mut self, side: &str, object: &str, id: &str, e: &ApiError) {
+        self.errors
+            .push((side.into(), object.into(), id.into(), e.clone()));
+    }
+    pub fn succeeded(&mut self, side: &str, object: &str, id: &str) {
+        self.cleared.push((side.into(), object.into(), id.into()));
+    }
+    pub fn flipped(&mut self, object: &str, id: &str, field: &str) {
+        self.flips.push((object.into(), id.into(), field.into()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+            && self.unlinks.is_empty()
+            && self.hashes.is_empty()
+            && self.cursors.is_empty()
+            && self.errors.is_empty()
+            && self.cleared.is_empty()
+            && self.flips.is_empty()
+    }
+}
+
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: String,
+}
+
+impl Ledger {
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        let label = path.display().to_string();
+        let err = |source| LedgerError {
+            path: label.clone(),
+            source,
+        };
+        if let Some(d) = path.parent() {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        // WAL + FULL: a committed checkpoint survives a crash or power loss.
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+            path: label,
+        })
+    }
+
+    pub fn in_memory() -> Result<Ledger, LedgerError> {
+        let conn = Connection::open_in_memory().map_err(|source| LedgerError {
+            path: ":memory:".into(),
+            source,
+        })?;
+        conn.execute_batch(SCHEMA).map_err(|source| LedgerError {
+            path: ":memory:".into(),
+            source,
+        })?;
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+            path: ":memory:".into(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> LedgerError {
+        LedgerError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commit a batch's changes in one transaction (all or nothing).
+    pub fn commit(&self, cp: Checkpoint) -> Result<(), LedgerError> {
+        if cp.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now().to_rfc3339();
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let run = || -> rusqlite::Result<()> {
+            for (pair, hs) in &cp.unlinks {
+                tx.execute(
+                    "DELETE FROM links WHERE pair = ?1 AND hs_id = ?2",
+                    params![pair, hs],
+                )?;
+            }
+            for (pair, hs, sf, ty) in &cp.links {
+                tx.execute(
+                    "INSERT INTO links (pair, hs_id, sf_id, sf_type, linked_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(pair, hs_id) DO UPDATE SET sf_id = excluded.sf_id, sf_type = excluded.sf_type",
+                    params![pair, hs, sf, ty, now],
+                )?;
+            }
+            for (side, object, id, hash) in &cp.hashes {
+                tx.execute(
+                    "INSERT INTO write_hashes (side, object, id, hash, written_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(side, object, id) DO UPDATE SET hash = excluded.hash, written_at = excluded.written_at",
+                    params![side, object, id, hash, now],
+                )?;
+            }
+            for (side, object, cursor) in &cp.cursors {
+                tx.execute(
+                    "INSERT INTO cursors (side, object, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(side, object) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                    params![side, object, cursor, now],
+                )?;
+            }
+            for (side, object, id, e) in &cp.errors {
+                tx.execute(
+                    "INSERT INTO record_errors (side, object, id, class, code, message, hint, retryable, attempts, first_at, last_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?9)
+                     ON CONFLICT(side, object, id) DO UPDATE SET class = excluded.class, code = excluded.code, message = excluded.message,
+                       hint = excluded.hint, retryable = excluded.retryable, attempts = attempts + 1, last_at = excluded.last_at",
+                    params![side, object, id, e.class.as_str(), e.code, e.message, e.hint, e.retryable(), now],
+                )?;
+            }
+            for (side, object, id) in &cp.cleared {
+                tx.execute(
+                    "DELETE FROM record_errors WHERE side = ?1 AND object = ?2 AND id = ?3",
+                    params![side, object, id],
+                )?;
+            }
+            for (object, id, field) in &cp.flips {
+                tx.execute(
+                    "INSERT INTO field_flips (object, id, field, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![object, id, field, now],
+                )?;
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The Salesforce (id, type) linked to a HubSpot record.
+    pub fn linked_sf(
+        &self,
+        pair: &str,
+        hs_id: &str,
+    ) -> Result<Option<(String, String)>, LedgerError> {
+        self.lock()
+            .query_row(
+                "SELECT sf_id, sf_type FROM links WHERE pair = ?1 AND hs_id = ?2",
+                params![pair, hs_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The HubSpot id linked to a Salesforce record.
+    pub fn linked_hs(&self, pair: &str, sf_id: &str) -> Result<Option<String>, LedgerError> {
+        self.lock()
+            .query_row(
+                "SELECT hs_id FROM links WHERE pair = ?1 AND sf_id = ?2",
+                params![pair, sf_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn link_count(&self, pair: &str) -> Result<u64, LedgerError> {
+        self.lock()
+            .query_row(
+                "SELECT COUNT(*) FROM links WHERE pair = ?1",
+                params![pair],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Is this state of the record the one we wrote last (our own echo)?
+    pub fn is_echo(
+        &self,
+        side: &str,
+        object: &str,
+        id: &str,
+        hash: &str,
+    ) -> Result<bool, LedgerError> {
+        let stored: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT hash FROM write_hashes WHERE side = ?1 AND object = ?2 AND id = ?3",
+                params![side, object, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(stored.as_deref() == Some(hash))
+    }
+
+    pub fn cursor(&self, side: &str, object: &str) -> Result<Option<String>, LedgerError> {
+        self.lock()
+            .query_row(
+                "SELECT cursor FROM cursors WHERE side = ?1 AND object = ?2",
+                params![side, object],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record errors, optionally of one class, oldest first.
+    pub fn errors(&self, class: Option<ErrorClass>) -> Result<Vec<RecordError>, LedgerError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT side, object, id, class, code, message, hint, retryable, attempts, first_at, last_at FROM record_errors
+                 WHERE ?1 IS NULL OR class = ?1 ORDER BY first_at, side, object, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![class.map(|c| c.as_str())], |r| {
+                Ok(RecordError {
+                    side: r.get(0)?,
+                    object: r.get(1)?,
+                    id: r.get(2)?,
+                    class: r.get(3)?,
+                    code: r.get(4)?,
+                    message: r.get(5)?,
+                    hint: r.get(6)?,
+                    retryable: r.get(7)?,
+                    attempts: r.get::<_, i64>(8)? as u32,
+                    first_at: r.get(9)?,
+                    last_at: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// How often a field changed value through sync within `window` (flip detector).
+    pub fn flips_since(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        window: Duration,
+    ) -> Result<u64, LedgerError> {
+        let since: DateTime<Utc> = Utc::now() - window;
+        self.lock()
+            .query_row(
+                "SELECT COUNT(*) FROM field_flips WHERE object = ?1 AND id = ?2 AND field = ?3 AND at >= ?4",
+                params![object, id, field, since.to_rfc3339()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Provider;
+    use serde_json::json;
+
+    #[test]
+    fn a_checkpoint_commits_links_hashes_cursors_and_errors_together() {
+        let l = Ledger::in_memory().unwrap();
+        let mut cp = Checkpoint::default();
+        cp.link("contact", "501", "00Q1", "Lead");
+        let fields = json!({"Email": "a@b.c", "LastName": "A"});
+        let h = hash_fields(fields.as_object().unwrap());
+        cp.wrote("salesforce", "Lead", "00Q1", &h);
+        cp.cursor("hubspot", "contacts", "2026-01-01T00:00:00.000Z|501");
+        let e = ApiError::new(
+            Provider::Salesforce,
+            ErrorClass::Validation,
+            "Required fields are missing: [Company]",
+        )
+        .with_code("REQUIRED_FIELD_MISSING");
+        cp.failed("salesforce", "Lead", "hs:502", &e);
+        l.commit(cp).unwrap();
+        assert_eq!(
+            l.linked_sf("contact", "501").unwrap(),
+            Some(("00Q1".into(), "Lead".into()))
+        );
+        assert_eq!(
+            l.linked_hs("contact", "00Q1").unwrap().as_deref(),
+            Some("501")
+        );
+        assert!(l.is_echo("salesforce", "Lead", "00Q1", &h).unwrap());
+        assert!(!l.is_echo("salesforce", "Lead", "00Q1", "other").unwrap());
+        assert_eq!(
+            l.cursor("hubspot", "contacts").unwrap().as_deref(),
+            Some("2026-01-01T00:00:00.000Z|501")
+        );
+        let errs = l.errors(Some(ErrorClass::Validation)).unwrap();
+        assert_eq!(
+            (errs.len(), errs[0].attempts, errs[0].code.as_deref()),
+            (1, 1, Some("REQUIRED_FIELD_MISSING"))
+        );
+        let mut cp = Checkpoint::default();
+        cp.failed("salesforce", "Lead", "hs:502", &e);
+        l.commit(cp).unwrap();
+        assert_eq!(l.errors(None).unwrap()[0].attempts, 2);
+        let mut cp = Checkpoint::default();
+        cp.succeeded("salesforce", "Lead", "hs:502");
+        l.commit(cp).unwrap();
+        assert!(l.errors(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batch_that_fails_midway_leaves_nothing_behind() {
+        let l = Ledger::in_memory().unwrap();
+        let mut cp = Checkpoint::default();
+        cp.link("contact", "1", "00Q1", "Lead");
+        l.commit(cp).unwrap();
+        // The second batch links another HubSpot record to the same Salesforce id: the
+        // UNIQUE constraint fails inside the transaction, after its cursor was written.
+        let mut cp = Checkpoint::default();
+        cp.cursor("hubspot", "contacts", "later");
+        cp.link("contact", "2", "00Q1", "Lead");
+        assert!(l.commit(cp).is_err());
+        assert_eq!(
+            l.cursor("hubspot", "contacts").unwrap(),
+            None,
+            "the cursor did not move"
+        );
+        assert_eq!(l.link_count("contact").unwrap(), 1);
+    }
+
+    #[test]
+    fn the_ledger_survives_reopening_and_counts_flips() {
+        let dir = std::env::temp_dir().join(format!("hubforce-ledger-{}", std::process::id()));
+        let path = dir.join("ledger.sqlite");
+        {
+            let l = Ledger::open(&path).unwrap();
+            let mut cp = Checkpoint::default();
+            cp.link("company", "9", "0011", "Account");
+            for _ in 0..3 {
+                cp.flipped("contacts", "9", "jobtitle");
+            }
+            l.commit(cp).unwrap();
+        }
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(
+            l.linked_sf("company", "9").unwrap().map(|x| x.0).as_deref(),
+            Some("0011")
+        );
+        assert_eq!(
+            l.flips_since("contacts", "9", "jobtitle", Duration::hours(1))
+                .unwrap(),
+            3
+        );
+        assert_eq!(
+            l.flips_since("contacts", "9", "phone", Duration::hours(1))
+                .unwrap(),
+            0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn hashes_ignore_key_order() {
+        let a = json!({"a": 1, "b": "x"});
+        let b = json!({"b": "x", "a": 1});
+        assert_eq!(
+            hash_fields(a.as_object().unwrap()),
+            hash_fields(b.as_object().unwrap())
+        );
+        assert_ne!(
+            hash_fields(a.as_object().unwrap()),
+            hash_fields(json!({"a": 2, "b": "x"}).as_object().unwrap())
+        );
+    }
+}

@@ -65,3 +65,35 @@ async fn failures_name_the_case_the_expectation_and_the_line() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_plugins_mappings_parse_and_match_both_schemas() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = hubforce::plugins::Plugin::load(
+        &root.join("plugins/default"),
+        &toml::Table::new(),
+        1,
+        None,
+    )
+    .unwrap();
+    let m = hubforce::sync::mapping::parse(&p.call("mappings", &[]).unwrap())
+        .expect("the default mappings parse");
+    assert_eq!(
+        m.keys().cloned().collect::<Vec<_>>(),
+        ["company", "contact", "deal"]
+    );
+    assert_eq!(m["contact"].salesforce, "Lead");
+    let out = hubforce::plugins::testing::run(
+        &root.join("plugins"),
+        None,
+        "default",
+        &toml::Table::new(),
+    )
+    .await;
+    assert!(out[0].error.is_none(), "{:?}", out[0].error);
+    assert!(
+        out[0].cases.len() >= 9 && out[0].cases.iter().all(|c| c.ok),
+        "{:?}",
+        out[0].cases
+    );
+}

@@ -1,0 +1,87 @@
+-- The standard mappings of HubSpot's Salesforce connector, with its default rules:
+-- most fields "Prefer Salesforce unless blank", the owner two-way. Copy this plugin and edit
+-- the table to change a rule; the sync engine reads it through the `mappings` hook.
+local prefer = "prefer_salesforce_unless_blank"
+
+local function field(hubspot, salesforce, extra)
+  local f = { hubspot = hubspot, salesforce = salesforce, rule = prefer }
+  for k, v in pairs(extra or {}) do f[k] = v end
+  return f
+end
+
+local owner = field("hubspot_owner_id", "OwnerId", { type = "owner", rule = "two_way" })
+
+local mappings = {
+  contact = {
+    hubspot = "contacts", salesforce = "Lead",
+    fields = {
+      field("email", "Email"),
+      field("firstname", "FirstName"),
+      field("lastname", "LastName"),
+      field("company", "Company"),
+      field("phone", "Phone"),
+      field("mobilephone", "MobilePhone"),
+      field("jobtitle", "Title"),
+      field("website", "Website"),
+      field("address", "Street"),
+      field("city", "City"),
+      field("state", "State"),
+      field("zip", "PostalCode"),
+      field("country", "Country"),
+      field("numemployees", "NumberOfEmployees", { type = "integer" }),
+      field("annualrevenue", "AnnualRevenue", { type = "number" }),
+      field("hs_lead_status", "Status", { type = "picklist", values = {
+        NEW = "Open - Not Contacted", OPEN = "Open - Not Contacted", ATTEMPTED_TO_CONTACT = "Working - Contacted",
+        IN_PROGRESS = "Working - Contacted", CONNECTED = "Working - Contacted", OPEN_DEAL = "Closed - Converted",
+        UNQUALIFIED = "Closed - Not Converted", BAD_TIMING = "Closed - Not Converted",
+      } }),
+      owner,
+    },
+  },
+  company = {
+    hubspot = "companies", salesforce = "Account",
+    fields = {
+      field("name", "Name"),
+      field("website", "Website"),
+      field("phone", "Phone"),
+      field("address", "BillingStreet"),
+      field("city", "BillingCity"),
+      field("state", "BillingState"),
+      field("zip", "BillingPostalCode"),
+      field("country", "BillingCountry"),
+      field("numberofemployees", "NumberOfEmployees", { type = "integer" }),
+      field("annualrevenue", "AnnualRevenue", { type = "number" }),
+      field("description", "Description"),
+      field("industry", "Industry", { type = "picklist", values = {
+        ACCOUNTING = "Finance", COMPUTER_SOFTWARE = "Technology", FINANCIAL_SERVICES = "Finance",
+        HOSPITAL_HEALTH_CARE = "Healthcare", INFORMATION_TECHNOLOGY_AND_SERVICES = "Technology",
+        MARKETING_AND_ADVERTISING = "Communications", RETAIL = "Retail", TELECOMMUNICATIONS = "Telecommunications",
+      } }),
+      field("type", "Type", { type = "picklist", values = {
+        PROSPECT = "Prospect", PARTNER = "Technology Partner", RESELLER = "Channel Partner / Reseller",
+        VENDOR = "Other", OTHER = "Other",
+      } }),
+      owner,
+    },
+  },
+  deal = {
+    hubspot = "deals", salesforce = "Opportunity",
+    fields = {
+      field("dealname", "Name"),
+      field("amount", "Amount", { type = "number" }),
+      field("closedate", "CloseDate", { type = "date" }),
+      field("description", "Description"),
+      field("dealstage", "StageName", { type = "picklist", values = {
+        appointmentscheduled = "Prospecting", qualifiedtobuy = "Qualification", presentationscheduled = "Value Proposition",
+        decisionmakerboughtin = "Id. Decision Makers", contractsent = "Negotiation/Review",
+        closedwon = "Closed Won", closedlost = "Closed Lost",
+      } }),
+      field("dealtype", "Type", { type = "picklist", values = {
+        newbusiness = "New Customer", existingbusiness = "Existing Customer - Upgrade",
+      } }),
+      owner,
+    },
+  },
+}
+
+return { mappings = mappings }

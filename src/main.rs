@@ -538,18 +538,13 @@ async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error:
             .state_dir(&session.profile)
             .join("store.sqlite"),
     )?;
-    let host = hubforce::lua::host::HostContext {
-        hubspot: session
-            .hubspot
-            .as_ref()
-            .map(|a| std::sync::Arc::new(a.for_caller(&caller))),
-        salesforce: session
-            .salesforce
-            .as_ref()
-            .map(|a| std::sync::Arc::new(a.for_caller(&caller))),
-        store: Some(std::sync::Arc::new(store)),
-        namespace: caller.clone(),
-    };
+    let host = hubforce::lua::host::HostContext::for_caller(
+        session.hubspot.as_ref(),
+        session.salesforce.as_ref(),
+        &caller,
+        Some(std::sync::Arc::new(store)),
+        caller.clone(),
+    );
     let out = hubforce::lua::script::run(
         &args.file,
         &args.args,

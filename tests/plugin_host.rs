@@ -86,20 +86,13 @@ fn plugin(
     )
     .unwrap();
     std::fs::write(dir.join("init.lua"), init).unwrap();
-    let host = HostContext {
-        hubspot: e
-            .session
-            .hubspot
-            .as_ref()
-            .map(|a| Arc::new(a.for_caller("host"))),
-        salesforce: e
-            .session
-            .salesforce
-            .as_ref()
-            .map(|a| Arc::new(a.for_caller("host"))),
-        store: Some(store),
-        namespace: String::new(),
-    };
+    let host = HostContext::for_caller(
+        e.session.hubspot.as_ref(),
+        e.session.salesforce.as_ref(),
+        "host",
+        Some(store),
+        String::new(),
+    );
     Plugin::load_with_host(&dir, &toml::Table::new(), 1, None, Some(&host)).unwrap()
 }
 
@@ -269,20 +262,13 @@ async fn scripts_run_with_the_host_api_and_arguments_inside_the_sandbox() {
     let e = env().await;
     let file = e.dir.join("job.lua");
     std::fs::write(&file, "local n = 0\nfor _ in salesforce.query('SELECT Id FROM Lead LIMIT ' .. arg[1]) do n = n + 1 end\nreturn { n = n, io = io == nil }\n").unwrap();
-    let host = HostContext {
-        hubspot: e
-            .session
-            .hubspot
-            .as_ref()
-            .map(|a| Arc::new(a.for_caller("script:job"))),
-        salesforce: e
-            .session
-            .salesforce
-            .as_ref()
-            .map(|a| Arc::new(a.for_caller("script:job"))),
-        store: None,
-        namespace: "script:job".into(),
-    };
+    let host = HostContext::for_caller(
+        e.session.hubspot.as_ref(),
+        e.session.salesforce.as_ref(),
+        "script:job",
+        None,
+        "script:job",
+    );
     let out = hubforce::lua::script::run(&file, &["7".to_string()], host.clone(), None, false)
         .await
         .unwrap();

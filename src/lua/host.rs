@@ -30,6 +30,24 @@ pub struct HostContext {
     pub namespace: String,
 }
 
+impl HostContext {
+    /// Host access whose API calls are logged and budgeted under `caller`.
+    pub fn for_caller(
+        hubspot: Option<&HubspotApi>,
+        salesforce: Option<&SalesforceApi>,
+        caller: &str,
+        store: Option<Arc<PluginStore>>,
+        namespace: impl Into<String>,
+    ) -> Self {
+        HostContext {
+            hubspot: hubspot.map(|a| Arc::new(a.for_caller(caller))),
+            salesforce: salesforce.map(|a| Arc::new(a.for_caller(caller))),
+            store,
+            namespace: namespace.into(),
+        }
+    }
+}
+
 const PRELUDE: &str = include_str!("host.lua");
 
 fn error_value(lua: &Lua, e: &ApiError) -> mlua::Result<Value> {
@@ -110,6 +128,16 @@ macro_rules! raw_fn {
     }};
 }
 
+/// A request body from Lua: nil means none.
+fn optional_json(lua: &Lua, value: &Value) -> Result<Option<serde_json::Value>, ApiError> {
+    if value.is_nil() {
+        return Ok(None);
+    }
+    from_lua(lua, value.clone())
+        .map(Some)
+        .map_err(lua_data_error)
+}
+
 /// Install `hubspot`, `salesforce`, `budget` and `store` into a state.
 pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Result<()> {
     let raw = lua.create_table()?;
@@ -124,11 +152,7 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
         Provider::Hubspot,
         "hs_request",
         |lua, a, args: (String, String, Value)| async {
-            let body = if args.2.is_nil() {
-                None
-            } else {
-                Some(from_lua(&lua, args.2.clone()).map_err(lua_data_error)?)
-            };
+            let body = optional_json(&lua, &args.2)?;
             a.request(method(&args.0)?, &args.1, body).await
         }
     );
@@ -230,11 +254,7 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
         Provider::Salesforce,
         "sf_request",
         |lua, a, args: (String, String, Value)| async {
-            let body = if args.2.is_nil() {
-                None
-            } else {
-                Some(from_lua(&lua, args.2.clone()).map_err(lua_data_error)?)
-            };
+            let body = optional_json(&lua, &args.2)?;
             a.request(method(&args.0)?, &args.1, body).await
         }
     );

@@ -233,22 +233,19 @@ impl Plugin {
 
         if let Some(h) = host {
             let caller = format!("plugin:{}", manifest.name);
-            let ctx = HostContext {
-                hubspot: h.hubspot.as_ref().map(|a| {
-                    if let Some(cap) = manifest.budget.hubspot {
-                        a.transport.budget.set_caller_cap(&caller, cap);
-                    }
-                    std::sync::Arc::new(a.for_caller(&caller))
-                }),
-                salesforce: h.salesforce.as_ref().map(|a| {
-                    if let Some(cap) = manifest.budget.salesforce {
-                        a.transport.budget.set_caller_cap(&caller, cap);
-                    }
-                    std::sync::Arc::new(a.for_caller(&caller))
-                }),
-                store: h.store.clone(),
-                namespace: manifest.name.clone(),
-            };
+            if let (Some(a), Some(cap)) = (&h.hubspot, manifest.budget.hubspot) {
+                a.transport.budget.set_caller_cap(&caller, cap);
+            }
+            if let (Some(a), Some(cap)) = (&h.salesforce, manifest.budget.salesforce) {
+                a.transport.budget.set_caller_cap(&caller, cap);
+            }
+            let ctx = HostContext::for_caller(
+                h.hubspot.as_deref(),
+                h.salesforce.as_deref(),
+                &caller,
+                h.store.clone(),
+                manifest.name.clone(),
+            );
             install_host(&lua, ctx, clock.clone()).map_err(lua_err)?;
         }
         let init = dir.join("init.lua");

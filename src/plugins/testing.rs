@@ -147,18 +147,13 @@ pub async fn run(
         let result = async {
             std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
             let session = connected_session(&sim, &work).await?;
-            let host = HostContext {
-                hubspot: session
-                    .hubspot
-                    .as_ref()
-                    .map(|a| Arc::new(a.for_caller("host"))),
-                salesforce: session
-                    .salesforce
-                    .as_ref()
-                    .map(|a| Arc::new(a.for_caller("host"))),
-                store: Some(Arc::new(PluginStore::in_memory())),
-                namespace: String::new(),
-            };
+            let host = HostContext::for_caller(
+                session.hubspot.as_ref(),
+                session.salesforce.as_ref(),
+                "host",
+                Some(Arc::new(PluginStore::in_memory())),
+                "",
+            );
             let plugin = Plugin::load_with_host(&dir, settings, 1, lib, Some(&host))
                 .map_err(|e| e.to_string())?;
             let cases = plugin

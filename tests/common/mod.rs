@@ -141,20 +141,28 @@ impl Fixture {
         )
     }
 
+    /// One bearer-authenticated request, with a JSON body when given.
+    async fn authed(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        json(req.send().await.unwrap()).await
+    }
+
     pub fn hs_url(&self, path: &str) -> String {
         format!("{}{path}", self.info.hubspot.api_base)
     }
 
     pub async fn hs_get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        json(
-            self.http
-                .get(self.hs_url(path))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.authed(reqwest::Method::GET, self.hs_url(path), token, None)
+            .await
     }
 
     pub async fn hs_send(
@@ -164,16 +172,8 @@ impl Fixture {
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        json(
-            self.http
-                .request(method, self.hs_url(path))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.authed(method, self.hs_url(path), token, Some(body))
+            .await
     }
 
     pub async fn hs_post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
@@ -230,15 +230,8 @@ impl Fixture {
     }
 
     pub async fn sf_get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        json(
-            self.http
-                .get(self.sf_url(path))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.authed(reqwest::Method::GET, self.sf_url(path), token, None)
+            .await
     }
 
     pub async fn sf_send(
@@ -248,16 +241,8 @@ impl Fixture {
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        json(
-            self.http
-                .request(method, self.sf_url(path))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        self.authed(method, self.sf_url(path), token, Some(body))
+            .await
     }
 
     pub async fn sf_query(&self, token: &str, soql: &str) -> (StatusCode, Value) {

@@ -84,6 +84,9 @@ pub struct Profile {
     /// Overrides of plugins' memory and time limits (`plugin_limits.PLUGIN = { memory_mb, call_ms }`).
     #[serde(default)]
     pub plugin_limits: BTreeMap<String, crate::plugins::manifest::LimitSettings>,
+    /// What syncs and how (`[profiles.NAME.sync]`).
+    #[serde(default)]
+    pub sync: crate::sync::settings::SyncSettings,
 }
 
 /// A secret's reference: `{ env = "NAME" }` or `{ file = "path" }`.
@@ -372,6 +375,7 @@ impl Config {
             return Err(self.no_such_profile(d));
         }
         for (name, p) in &self.profiles {
+            p.sync.validate().map_err(|m| self.invalid(name, m))?;
             if let Some(h) = &p.hubspot {
                 for url in [&h.api_base, &h.authorize_url, &h.token_url] {
                     token_safe_url(url).map_err(|m| self.invalid(name, format!("hubspot: {m}")))?;

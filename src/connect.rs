@@ -402,3 +402,55 @@ pub fn init_from_sim(dir: &Path, ready: &Value, force: bool) -> Result<String, s
     std::fs::write(&cfg, &text)?;
     Ok(cfg.display().to_string())
 }
+
+/// A profile in `dir` for a simulator started in process, connected to both sides (the
+/// browser step of HubSpot's flow is played by following the redirect): for `demo`, plugin
+/// tests and integration tests.
+pub async fn sim_session(sim: &crate::sim::Simulator, dir: &Path) -> Result<Session, String> {
+    sim_session_as(sim, dir, "test").await
+}
+
+/// [`sim_session`] with calls logged under `caller`.
+pub async fn sim_session_as(
+    sim: &crate::sim::Simulator,
+    dir: &Path,
+    caller: &str,
+) -> Result<Session, String> {
+    let ready = serde_json::to_value(sim.ready_info()).map_err(|e| e.to_string())?;
+    init_from_sim(dir, &ready, true).map_err(|e| e.to_string())?;
+    let config = crate::config::Config::load(&dir.join(crate::config::FILE_NAME))
+        .map_err(|e| e.to_string())?;
+    let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;
+    // Play the browser: follow the authorize redirect back to the loopback listener.
+    let browser = |http: reqwest::Client| {
+        move |u: &url::Url| {
+            let u = u.clone();
+            tokio::spawn(async move {
+                if let Ok(r) = http.get(u).send().await
+                    && let Some(loc) = r
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                {
+                    let _ = http.get(loc).send().await;
+                }
+            });
+        }
+    };
+    hubspot(
+        &session,
+        Duration::from_secs(10),
+        browser(session.http.clone()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    salesforce(
+        &session,
+        false,
+        Duration::from_secs(10),
+        browser(session.http.clone()),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(session)
+}

@@ -46,6 +46,69 @@ enum Command {
     Run(RunArgs),
     /// Serve the HubSpot + Salesforce simulator on 127.0.0.1 until interrupted.
     Sim(SimArgs),
+    /// Sync HubSpot ⇄ Salesforce: one pass (the default), or --watch to keep polling.
+    Sync(SyncArgs),
+    /// Why a record did or did not sync: inclusion, match, each field's rule and winner, last error.
+    Explain(ExplainArgs),
+    /// Record errors from earlier syncs, with their class and what to do.
+    Errors(ErrorsArgs),
+    /// Retry the records that failed (all of them, or one class) now.
+    Resync(ResyncArgs),
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// One pass, then exit (the default).
+    #[arg(long, conflicts_with = "watch")]
+    once: bool,
+    /// Keep syncing: a pass every `sync.watch_interval_secs`; plugins hot-reload between batches.
+    #[arg(long)]
+    watch: bool,
+    /// Only these object pairs (company, contact, deal), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    objects: Vec<String>,
+    /// Read every record again (the incumbent's import of existing records).
+    #[arg(long)]
+    full: bool,
+    /// Plan without writing: per record and field, both values, the rule, the winner, the write.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report (and a dry run's plans) as JSON.
+    #[arg(long)]
+    json: bool,
+    /// How many changing records a dry run prints.
+    #[arg(long, default_value_t = 20)]
+    show: usize,
+    /// With --watch: stop after this many passes.
+    #[arg(long)]
+    passes: Option<u64>,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// contact, company or deal (a HubSpot id); Lead, Contact, Account or Opportunity (a Salesforce id).
+    object: String,
+    id: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ErrorsArgs {
+    /// Only this class (validation, duplicate, transient, plugin, permission, …).
+    #[arg(long)]
+    class: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ResyncArgs {
+    /// Only records whose error is of this class.
+    #[arg(long)]
+    class: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -567,6 +630,12 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(c) = e.downcast_ref::<hubforce::connect::ConnectError>() {
         return c.exit_code();
     }
+    if let Some(c) = e.downcast_ref::<hubforce::sync::engine::SyncError>() {
+        return c.exit_code();
+    }
+    if let Some(Stopped(_, code)) = e.downcast_ref::<Stopped>() {
+        return *code;
+    }
     1
 }
 
@@ -593,6 +662,10 @@ fn main() -> ExitCode {
             Command::Api(a) => api(&cli, a).await,
             Command::Plugin(c) => plugin(&cli, c).await,
             Command::Run(a) => run_script(&cli, a).await,
+            Command::Sync(a) => sync_command(&cli, a).await,
+            Command::Explain(a) => explain(&cli, a).await,
+            Command::Errors(a) => errors(&cli, a).await,
+            Command::Resync(a) => resync(&cli, a).await,
         }
     });
     match result {
@@ -607,4 +680,176 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code_of(e.as_ref()))
         }
     }
+}
+
+fn parse_class(class: Option<&str>) -> Result<Option<hubforce::error::ErrorClass>, String> {
+    class
+        .map(|c| {
+            hubforce::error::ErrorClass::parse(c).ok_or_else(|| {
+                format!("unknown error class `{c}` (validation, duplicate, not_found, permission, transient, plugin, rate.daily, …)")
+            })
+        })
+        .transpose()
+}
+
+/// A pass that stopped early for a reason that is not a pause.
+#[derive(Debug, thiserror::Error)]
+#[error("the sync stopped: {0}")]
+struct Stopped(String, u8);
+
+/// Run passes of the engine with progress, recording each finished pass in the ledger.
+async fn sync_passes(
+    cli: &Cli,
+    opts: hubforce::sync::engine::SyncOptions,
+    watch: bool,
+    passes: Option<u64>,
+    json: bool,
+    show: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use hubforce::sync::engine::Engine;
+    use hubforce::sync::progress::SyncProgress;
+    let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    if setup.read_only && !opts.dry_run {
+        return Err(format!(
+            "profile `{}` is read-only: only `hubforce sync --dry-run` runs against it",
+            session.profile
+        )
+        .into());
+    }
+    for p in setup.plugins.list() {
+        if let Some(e) = &p.error {
+            eprintln!("warning: plugin {}: {e}", p.name);
+        }
+    }
+    let _watcher = if watch {
+        Some(setup.plugins.watch()?)
+    } else {
+        None
+    };
+    let (hs, sf) = (session.hubspot()?, session.salesforce()?);
+    let mut engine = Engine::prepare(
+        hs,
+        sf,
+        &setup.ledger,
+        setup.plugins.as_ref(),
+        setup.settings.clone(),
+    )
+    .await?;
+    let mut pass = 0u64;
+    loop {
+        let progress = std::sync::Arc::new(SyncProgress::new(
+            hs.transport.budget.clone(),
+            sf.transport.budget.clone(),
+            json,
+        ));
+        let p = progress.clone();
+        engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
+        let started = chrono::Utc::now();
+        let report = engine.run(&opts).await?;
+        progress.finish();
+        if !opts.dry_run {
+            setup
+                .ledger
+                .record_run(started, &serde_json::to_value(&report)?)?;
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.render());
+            if opts.dry_run {
+                print!("{}", report.render_plans(show));
+            }
+        }
+        pass += 1;
+        if let (Some(class), Some(why)) = (report.stopped_class, &report.stopped)
+            && !(watch && class == hubforce::error::ErrorClass::RateDaily)
+        {
+            return Err(Box::new(Stopped(why.clone(), class.exit_code())));
+        }
+        if !watch || passes.is_some_and(|n| pass >= n) {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(setup.settings.watch_interval_secs)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+async fn sync_command(cli: &Cli, a: &SyncArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = hubforce::sync::engine::SyncOptions {
+        full: a.full,
+        dry_run: a.dry_run,
+        objects: a.objects.clone(),
+        ..Default::default()
+    };
+    sync_passes(cli, opts, a.watch, a.passes, a.json, a.show).await
+}
+
+async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = hubforce::sync::engine::SyncOptions {
+        retry_all: true,
+        retry_only: true,
+        retry_class: parse_class(a.class.as_deref())?,
+        ..Default::default()
+    };
+    sync_passes(cli, opts, false, None, a.json, 0).await
+}
+
+async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let session = open_session(&cli.config, cli.profile.as_deref(), "explain")?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    let engine = hubforce::sync::engine::Engine::prepare(
+        session.hubspot()?,
+        session.salesforce()?,
+        &setup.ledger,
+        setup.plugins.as_ref(),
+        setup.settings.clone(),
+    )
+    .await?;
+    let e = engine.explain(&a.object, &a.id).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    } else {
+        print!("{}", e.render());
+    }
+    Ok(())
+}
+
+async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let session = open_session(&cli.config, cli.profile.as_deref(), "errors")?;
+    let ledger = hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&session))?;
+    let list = ledger.errors(parse_class(a.class.as_deref())?)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no record errors");
+    }
+    for e in &list {
+        println!(
+            "{:<11} {} {} {} — {}{} ({} attempt(s), last {})",
+            e.class,
+            e.side,
+            e.object,
+            e.id,
+            e.code
+                .as_ref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default(),
+            e.message,
+            e.attempts,
+            e.last_at
+        );
+        println!("            what to do: {}", e.hint);
+    }
+    if !list.is_empty() {
+        println!(
+            "{} record(s); `hubforce explain OBJECT ID` shows one in full, `hubforce resync` retries them",
+            list.len()
+        );
+    }
+    Ok(())
 }

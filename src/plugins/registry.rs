@@ -202,20 +202,14 @@ impl PluginSet {
             .collect()
     }
 
-    /// Which enabled plugin a changed path belongs to.
+    /// Which enabled plugin a changed path belongs to (names may be nested, `examples/acme`).
     fn owner(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.root).ok()?;
-        let first = rel
-            .components()
-            .next()?
-            .as_os_str()
-            .to_string_lossy()
-            .into_owned();
         self.slots
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&first)
-            .then_some(first)
+            .keys()
+            .find(|name| path.starts_with(self.root.join(name)))
+            .cloned()
     }
 
     /// Watch the plugin folders and reload on change (debounced). Reloads of shared

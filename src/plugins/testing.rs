@@ -4,14 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::plugin::Plugin;
-use crate::config::Config;
 use crate::lua::host::HostContext;
-use crate::session::Session;
 use crate::sim::{SimConfig, Simulator};
 use crate::store::PluginStore;
 
@@ -61,35 +58,6 @@ fn fixture(source: &str) -> SimConfig {
         }
     }
     c
-}
-
-async fn connected_session(sim: &Simulator, dir: &Path) -> Result<Session, String> {
-    let ready = serde_json::to_value(sim.ready_info()).map_err(|e| e.to_string())?;
-    crate::connect::init_from_sim(dir, &ready, true).map_err(|e| e.to_string())?;
-    let config = Config::load(&dir.join(crate::config::FILE_NAME)).map_err(|e| e.to_string())?;
-    let session = Session::open(config, None, "test").map_err(|e| e.to_string())?;
-    let http = session.http.clone();
-    let browser = move |u: &url::Url| {
-        let (u, http) = (u.clone(), http.clone());
-        tokio::spawn(async move {
-            // Follow the authorize redirect back to the listener, as a browser would.
-            if let Ok(r) = http.get(u).send().await
-                && let Some(loc) = r
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-            {
-                let _ = http.get(loc).send().await;
-            }
-        });
-    };
-    crate::connect::hubspot(&session, Duration::from_secs(10), browser)
-        .await
-        .map_err(|e| e.to_string())?;
-    crate::connect::salesforce_password(&session, false)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(session)
 }
 
 /// Run every test file of one plugin.
@@ -146,7 +114,7 @@ pub async fn run(
         ));
         let result = async {
             std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-            let session = connected_session(&sim, &work).await?;
+            let session = crate::connect::sim_session(&sim, &work).await?;
             let host = HostContext::for_caller(
                 session.hubspot.as_ref(),
                 session.salesforce.as_ref(),

@@ -169,6 +169,18 @@ pub const DEFAULT_HUBSPOT_SCOPES: &[&str] = &[
 ];
 
 impl SimConfig {
+    /// Register the loopback redirect URIs on a port that is free now, so that several
+    /// connected simulators (tests, the demo) can run side by side.
+    pub fn with_free_redirect_port(mut self) -> SimConfig {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(8976);
+        self.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
+        self.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");
+        self
+    }
+
     pub fn new(seed: u64) -> SimConfig {
         let mut rng = fastrand::Rng::with_seed(seed ^ 0x5EED_C0DE);
         let org_suffix = token_like(&mut rng, 10).to_ascii_uppercase();

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS record_errors (
 CREATE TABLE IF NOT EXISTS field_flips (
   object TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS field_flips_key ON field_flips (object, id, field, at);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";
 
 /// The stable hash of a set of field values (keys sorted, JSON text).
@@ -324,6 +326,59 @@ impl Ledger {
                     first_at: r.get(9)?,
                     last_at: r.get(10)?,
                 })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Keep a finished pass's report (for `hubforce status`); the last 200 are kept.
+    pub fn record_run(
+        &self,
+        started_at: DateTime<Utc>,
+        report: &serde_json::Value,
+    ) -> Result<(), LedgerError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO runs (started_at, report) VALUES (?1, ?2)",
+            params![started_at.to_rfc3339(), report.to_string()],
+        )
+        .and_then(|_| {
+            conn.execute(
+                "DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - 200",
+                [],
+            )
+        })
+        .map(|_| ())
+        .map_err(|e| self.err(e))
+    }
+
+    /// The last `n` runs, newest first: (started at, report).
+    pub fn runs(&self, n: usize) -> Result<Vec<(String, serde_json::Value)>, LedgerError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT started_at, report FROM runs ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![n as i64], |r| {
+                let text: String = r.get(1)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    serde_json::from_str(&text).unwrap_or_default(),
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Linked records per pair.
+    pub fn link_counts(&self) -> Result<Vec<(String, String, u64)>, LedgerError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT pair, sf_type, COUNT(*) FROM links GROUP BY pair, sf_type ORDER BY pair, sf_type")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))

@@ -103,6 +103,24 @@ impl RecordPlan {
     }
 }
 
+/// The hash of a HubSpot record's mapped values in Salesforce terms, so that formats the
+/// two APIs write differently (`2026-01-01` and `2026-01-01T00:00:00Z`, `42` and `42.0`)
+/// hash alike. Values that do not convert hash as their text.
+pub fn hubspot_state_hash(
+    pair: &PairMapping,
+    props: &Map<String, Value>,
+    owners: &OwnerMap,
+) -> String {
+    let mut state = Map::new();
+    for f in &pair.fields {
+        let raw = props.get(&f.hubspot).and_then(Value::as_str);
+        let v = to_salesforce(f.kind, raw, &ValueMap::new(&f.values), owners)
+            .unwrap_or_else(|_| raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null));
+        state.insert(f.hubspot.clone(), v);
+    }
+    super::records::values_hash(&state, pair.fields.iter().map(|f| f.hubspot.as_str()))
+}
+
 /// Plan one linked pair of records (`sf` empty for a record not yet in Salesforce).
 pub fn plan(
     pair: &PairMapping,

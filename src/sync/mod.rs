@@ -1,7 +1,18 @@
 //! The sync engine: pull → include → map → resolve → push → checkpoint (see design.md).
-//! This part: the field rules and the ledger that makes every batch all-or-nothing.
 
+pub mod batch;
 pub mod convert;
+pub mod engine;
+pub mod explain;
+pub mod hooks;
+pub mod job;
 pub mod ledger;
+pub mod lookup;
 pub mod mapping;
+pub mod pairs;
+pub mod progress;
+pub mod pull;
+pub mod records;
+pub mod report;
 pub mod rules;
+pub mod settings;

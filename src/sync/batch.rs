@@ -1,0 +1,964 @@
+//! One batch in each direction: include → echo check → links → match → plan → write →
+//! checkpoint entries. A record's failure (a refused value, a plugin error) is recorded
+//! against it and the rest of the batch goes on; a failure of a whole call ends the batch
+//! without its checkpoint, so the next run repeats it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value, json};
+
+use super::engine::{Engine, SyncError, by_sobject, plugin_error};
+use super::hooks::{Inclusion, Resolution};
+use super::ledger::Checkpoint;
+use super::lookup;
+use super::mapping::{self, Mappings, PairMapping, RecordPlan};
+use super::pairs::{PairSpec, SF_EXTERNAL_ID};
+use super::records::{HsRecord, SfRecord, values_hash};
+use super::report::{PlannedRecord, RunReport};
+use super::rules::same;
+use crate::api::hubspot::{BATCH_MAX, ItemResult};
+use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// The incumbent's default inclusion: lifecycle stage subscriber or later (any stage set).
+const STAGES: &[&str] = &[
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+];
+
+/// One record on its way through a batch.
+struct Item {
+    hs: Option<HsRecord>,
+    sf: Option<SfRecord>,
+    sobject: String,
+    mapping: PairMapping,
+    plan: RecordPlan,
+    /// The ledger's link before this batch (hs id, sf id), if any.
+    linked: Option<(String, String)>,
+}
+
+type WriteResult = Option<Result<Value, ApiError>>;
+
+fn fail(
+    cp: &mut Checkpoint,
+    report: &mut RunReport,
+    direction: &str,
+    key: (&str, &str, &str),
+    e: &ApiError,
+) {
+    cp.failed(key.0, key.1, key.2, e);
+    report.counts(direction).failed += 1;
+    report.error(e.class.as_str());
+}
+
+fn calls_for(n: usize, per_call: usize) -> u64 {
+    n.div_ceil(per_call) as u64
+}
+
+fn hs_string(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::String(String::new()),
+        Value::String(_) => v.clone(),
+        other => Value::String(other.to_string()),
+    }
+}
+
+fn merged(base: &Map<String, Value>, writes: &Map<String, Value>) -> Map<String, Value> {
+    let mut m = base.clone();
+    m.extend(writes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    m
+}
+
+impl Engine<'_> {
+    pub(super) fn include_hs(
+        &self,
+        spec: &PairSpec,
+        r: &HsRecord,
+        sobject: &str,
+    ) -> Result<Inclusion, String> {
+        if spec.name == "contact"
+            && let Some(members) = &self.members
+            && !members.contains(&r.id)
+        {
+            return Ok(Inclusion {
+                included: false,
+                reason: "not a member of the inclusion list".into(),
+            });
+        }
+        if let Some(d) = self
+            .hooks
+            .include(&r.to_json(), &Engine::hook_ctx(spec, "hubspot", sobject))?
+        {
+            return Ok(d);
+        }
+        if self.members.is_some() && spec.name == "contact" {
+            return Ok(Inclusion {
+                included: true,
+                reason: "a member of the inclusion list".into(),
+            });
+        }
+        if spec.name != "contact" {
+            return Ok(Inclusion {
+                included: true,
+                reason: format!(
+                    "every {} syncs unless a plugin's include says otherwise",
+                    spec.name
+                ),
+            });
+        }
+        let stage = r.prop("lifecyclestage").unwrap_or_default();
+        Ok(if STAGES.contains(&stage) {
+            Inclusion {
+                included: true,
+                reason: format!("lifecycle stage {stage} (subscriber or later: the default)"),
+            }
+        } else {
+            Inclusion {
+                included: false,
+                reason: "no lifecycle stage (the default includes subscriber or later)".into(),
+            }
+        })
+    }
+
+    /// Drop writes to fields that flip too often; count the others as changes.
+    fn flip_guard(
+        &self,
+        spec: &PairSpec,
+        hs_id: &str,
+        plan: &mut RecordPlan,
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let window = Duration::hours(self.settings.flip_window_hours);
+        let names: Vec<(bool, String, String)> = plan
+            .hubspot_writes
+            .keys()
+            .map(|k| (true, k.clone(), k.clone()))
+            .chain(
+                plan.salesforce_writes
+                    .keys()
+                    .filter(|k| *k != SF_EXTERNAL_ID)
+                    .map(|k| {
+                        let hs_name = plan
+                            .fields
+                            .iter()
+                            .find(|f| &f.salesforce == k)
+                            .map(|f| f.hubspot.clone())
+                            .unwrap_or_else(|| k.clone());
+                        (false, k.clone(), hs_name)
+                    }),
+            )
+            .collect();
+        for (hubspot_side, key, field) in names {
+            let n = self.ledger.flips_since(spec.name, hs_id, &field, window)?;
+            if n >= self.settings.flip_limit {
+                if hubspot_side {
+                    plan.hubspot_writes.remove(&key);
+                } else {
+                    plan.salesforce_writes.remove(&key);
+                }
+                report.flips.push(format!(
+                    "{} {hs_id}: {field} changed {n} times in {} h; left alone until it settles (see `hubforce explain {} {hs_id}`)",
+                    spec.name, self.settings.flip_window_hours, spec.name
+                ));
+            } else {
+                cp.flipped(spec.name, hs_id, &field);
+            }
+        }
+        Ok(())
+    }
+
+    /// A HubSpot batch call; a data error on the whole batch is retried input by input so
+    /// that one bad record cannot sink the other 99.
+    async fn hs_write(
+        &self,
+        object: &str,
+        op: &str,
+        inputs: Vec<Value>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(BATCH_MAX) {
+            match self.hs.batch(object, op, chunk.to_vec(), json!({})).await {
+                Ok(r) => out.extend(r),
+                Err(e)
+                    if chunk.len() > 1
+                        && matches!(
+                            e.class,
+                            ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound
+                        ) =>
+                {
+                    for input in chunk {
+                        match self
+                            .hs
+                            .batch(object, op, vec![input.clone()], json!({}))
+                            .await
+                        {
+                            Ok(mut r) => out.push(r.pop().unwrap_or(ItemResult::Failed(e.clone()))),
+                            Err(e)
+                                if !e.retryable()
+                                    && !matches!(
+                                        e.class,
+                                        ErrorClass::AuthRevoked
+                                            | ErrorClass::AuthClient
+                                            | ErrorClass::AuthScope
+                                    ) =>
+                            {
+                                out.push(ItemResult::Failed(e))
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sf_write(
+        &self,
+        op: CollectionOp,
+        records: Vec<Value>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        self.sf.collection(op, records, false).await
+    }
+
+    fn dry(&self, spec: &PairSpec, direction: &str, items: &[Item], report: &mut RunReport) {
+        let mut sf_creates = 0;
+        let mut sf_updates = 0;
+        let mut hs_creates = 0;
+        let mut hs_updates = 0;
+        for it in items {
+            let (action, counted) = match (&it.hs, &it.sf) {
+                (None, _) => {
+                    hs_creates += 1;
+                    ("create in HubSpot".to_string(), "created")
+                }
+                (_, None) => {
+                    sf_creates += 1;
+                    (
+                        format!("create in Salesforce as a {}", it.sobject),
+                        "created",
+                    )
+                }
+                _ if it.plan.is_noop() => ("no change".to_string(), "unchanged"),
+                _ => {
+                    sf_updates += usize::from(!it.plan.salesforce_writes.is_empty());
+                    hs_updates += usize::from(!it.plan.hubspot_writes.is_empty());
+                    ("update".to_string(), "updated")
+                }
+            };
+            let c = report.counts(direction);
+            match counted {
+                "created" => c.created += 1,
+                "updated" => c.updated += 1,
+                _ => c.unchanged += 1,
+            }
+            report.plans.push(PlannedRecord {
+                pair: spec.name.to_string(),
+                hubspot_id: it.hs.as_ref().map(|r| r.id.clone()),
+                salesforce_id: it.sf.as_ref().map(|r| r.id.clone()),
+                sobject: it.sobject.clone(),
+                action,
+                fields: it.plan.fields.clone(),
+                salesforce_writes: it.plan.salesforce_writes.clone(),
+                hubspot_writes: it.plan.hubspot_writes.clone(),
+            });
+        }
+        *report
+            .write_calls_planned
+            .entry("salesforce".into())
+            .or_default() +=
+            calls_for(sf_creates, COLLECTION_MAX) + calls_for(sf_updates, COLLECTION_MAX);
+        *report
+            .write_calls_planned
+            .entry("hubspot".into())
+            .or_default() += calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates, BATCH_MAX);
+    }
+
+    /// Write every item's plan: Salesforce creates (upsert by the HubSpot id, so a repeat
+    /// after a crash finds the record instead of duplicating it) and updates, HubSpot creates
+    /// (stamped with the Salesforce id, for the same reason) and updates.
+    async fn write(
+        &self,
+        spec: &PairSpec,
+        items: &[Item],
+    ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
+        let mut sf_res: Vec<WriteResult> = vec![None; items.len()];
+        let mut hs_res: Vec<WriteResult> = vec![None; items.len()];
+        let mut creates: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut sf_updates = Vec::new();
+        let mut hs_creates = Vec::new();
+        let mut hs_updates = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            match (&it.hs, &it.sf) {
+                (Some(_), None) => creates.entry(it.sobject.as_str()).or_default().push(i),
+                (None, Some(_)) => hs_creates.push(i),
+                _ => {
+                    if !it.plan.salesforce_writes.is_empty() {
+                        sf_updates.push(i);
+                    }
+                    if !it.plan.hubspot_writes.is_empty() {
+                        hs_updates.push(i);
+                    }
+                }
+            }
+        }
+        let sf_record = |it: &Item, id: Option<&str>| {
+            let mut m = it.plan.salesforce_writes.clone();
+            m.insert("attributes".into(), json!({"type": it.sobject}));
+            if let Some(id) = id {
+                m.insert("Id".into(), json!(id));
+            }
+            Value::Object(m)
+        };
+        for (sobject, idx) in creates {
+            let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
+            let op = CollectionOp::Upsert {
+                sobject: sobject.to_string(),
+                field: SF_EXTERNAL_ID.to_string(),
+            };
+            for (&i, r) in idx.iter().zip(self.sf_write(op, records).await?) {
+                sf_res[i] = Some(r.into());
+            }
+        }
+        if !sf_updates.is_empty() {
+            let records = sf_updates
+                .iter()
+                .map(|&i| sf_record(&items[i], items[i].sf.as_ref().map(|s| s.id.as_str())))
+                .collect();
+            for (&i, r) in sf_updates
+                .iter()
+                .zip(self.sf_write(CollectionOp::Update, records).await?)
+            {
+                sf_res[i] = Some(r.into());
+            }
+        }
+        let hs_input = |it: &Item, id: Option<&str>| {
+            let props: Map<String, Value> = it
+                .plan
+                .hubspot_writes
+                .iter()
+                .map(|(k, v)| (k.clone(), hs_string(v)))
+                .collect();
+            match id {
+                Some(id) => json!({"id": id, "properties": props}),
+                None => json!({"properties": props}),
+            }
+        };
+        if !hs_creates.is_empty() {
+            let inputs = hs_creates
+                .iter()
+                .map(|&i| hs_input(&items[i], None))
+                .collect();
+            for (&i, r) in hs_creates
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "create", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
+        if !hs_updates.is_empty() {
+            let inputs = hs_updates
+                .iter()
+                .map(|&i| hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str())))
+                .collect();
+            for (&i, r) in hs_updates
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "update", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
+        Ok((sf_res, hs_res))
+    }
+
+    /// Checkpoint entries and counts for written items. `source` is the side the batch was
+    /// pulled from: record errors are kept against the source record.
+    fn settle(
+        &self,
+        spec: &PairSpec,
+        direction: &str,
+        source: &str,
+        items: Vec<Item>,
+        pair_mapping: Option<&PairMapping>,
+        results: (Vec<WriteResult>, Vec<WriteResult>),
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) {
+        let (sf_res, hs_res) = results;
+        for ((it, sf_r), hs_r) in items.into_iter().zip(sf_res).zip(hs_res) {
+            let sf_id = it
+                .sf
+                .as_ref()
+                .map(|s| s.id.clone())
+                .or_else(|| match &sf_r {
+                    Some(Ok(v)) => v["id"].as_str().map(String::from),
+                    _ => None,
+                });
+            let hs_id = it
+                .hs
+                .as_ref()
+                .map(|h| h.id.clone())
+                .or_else(|| match &hs_r {
+                    Some(Ok(v)) => v["id"].as_str().map(String::from),
+                    _ => None,
+                });
+            if let (Some(h), Some(s)) = (&hs_id, &sf_id)
+                && it.linked.as_ref() != Some(&(h.clone(), s.clone()))
+            {
+                cp.link(spec.name, h, s, &it.sobject);
+            }
+            let sf_ok = !matches!(sf_r, Some(Err(_)));
+            let hs_ok = !matches!(hs_r, Some(Err(_)));
+            if sf_ok && let Some(s) = &sf_id {
+                let base = it.sf.as_ref().map(|r| r.fields.clone()).unwrap_or_default();
+                let state = merged(&base, &it.plan.salesforce_writes);
+                let keys = it.mapping.fields.iter().map(|f| f.salesforce.as_str());
+                cp.wrote("salesforce", &it.sobject, s, &values_hash(&state, keys));
+            }
+            if hs_ok && let Some(h) = &hs_id {
+                let base = it.hs.as_ref().map(|r| r.props.clone()).unwrap_or_default();
+                let writes: Map<String, Value> = it
+                    .plan
+                    .hubspot_writes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), hs_string(v)))
+                    .collect();
+                let state = merged(&base, &writes);
+                let pair = pair_mapping.unwrap_or(&it.mapping);
+                cp.wrote(
+                    "hubspot",
+                    spec.hs_object,
+                    h,
+                    &mapping::hubspot_state_hash(pair, &state, &self.owners),
+                );
+            }
+            let (object, source_id) = if source == "hubspot" {
+                (
+                    spec.hs_object.to_string(),
+                    hs_id.clone().unwrap_or_default(),
+                )
+            } else {
+                (it.sobject.clone(), sf_id.clone().unwrap_or_default())
+            };
+            let error = [sf_r.as_ref(), hs_r.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.as_ref().err().cloned());
+            match error {
+                Some(e) => fail(cp, report, direction, (source, &object, &source_id), &e),
+                None => {
+                    cp.succeeded(source, &object, &source_id);
+                    let created =
+                        (it.hs.is_none() && hs_r.is_some()) || (it.sf.is_none() && sf_r.is_some());
+                    let c = report.counts(direction);
+                    if created {
+                        c.created += 1;
+                    } else if sf_r.is_some() || hs_r.is_some() {
+                        c.updated += 1;
+                    } else {
+                        c.unchanged += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// HubSpot records (pulled or retried) to Salesforce.
+    pub(super) async fn from_hubspot(
+        &self,
+        spec: &PairSpec,
+        mappings: &Mappings,
+        records: Vec<HsRecord>,
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let direction = format!("{} → Salesforce", spec.name);
+        let Some(base) = mappings.get(spec.name) else {
+            return Ok(());
+        };
+        let target = if spec.name == "contact" {
+            self.settings.new_contacts_as.clone()
+        } else {
+            spec.sobjects()[0].to_string()
+        };
+        let mut work = Vec::new();
+        for r in records {
+            report.counts(&direction).pulled += 1;
+            let key = ("hubspot", spec.hs_object, r.id.as_str());
+            match self.include_hs(spec, &r, &target) {
+                Err(msg) => {
+                    fail(
+                        cp,
+                        report,
+                        &direction,
+                        key,
+                        &plugin_error(Provider::Hubspot, msg),
+                    );
+                    continue;
+                }
+                Ok(i) if !i.included => {
+                    report.counts(&direction).excluded += 1;
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
+            if !report.plan_echoes && self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)? {
+                report.counts(&direction).echoes += 1;
+                continue;
+            }
+            work.push(r);
+        }
+        if work.is_empty() {
+            return Ok(());
+        }
+        let mut links: HashMap<String, (String, String)> = HashMap::new();
+        for r in &work {
+            if let Some(l) = self.ledger.linked_sf(spec.name, &r.id)? {
+                links.insert(r.id.clone(), l);
+            }
+        }
+        let mut found: HashMap<String, SfRecord> = HashMap::new();
+        for (sobject, ids) in by_sobject(links.values().map(|(id, ty)| (ty.as_str(), id.as_str())))
+        {
+            let fields = self.sf_field_list(mappings, spec, &sobject);
+            for r in lookup::sf_by_ids(self.sf, &sobject, &fields, &ids).await? {
+                found.insert(r.id.clone(), r);
+            }
+        }
+        let unlinked: Vec<HsRecord> = work
+            .iter()
+            .filter(|r| {
+                links
+                    .get(&r.id)
+                    .is_none_or(|(id, _)| !found.contains_key(id))
+            })
+            .cloned()
+            .collect();
+        let mut candidates = Vec::new();
+        if !unlinked.is_empty() {
+            for sobject in spec.sobjects() {
+                let fields = self.sf_field_list(mappings, spec, sobject);
+                candidates.extend(
+                    lookup::sf_candidates(self.sf, spec, sobject, &fields, &unlinked).await?,
+                );
+            }
+        }
+        let mut claimed: HashSet<String> = HashSet::new();
+        let mut items = Vec::new();
+        for r in work {
+            let key = ("hubspot", spec.hs_object, r.id.as_str());
+            let linked = links.get(&r.id).map(|(s, _)| (r.id.clone(), s.clone()));
+            let sf = match links.get(&r.id).and_then(|(id, _)| found.get(id)) {
+                Some(s) => Some(s.clone()),
+                None => {
+                    if linked.is_some() {
+                        cp.unlink(spec.name, &r.id); // deleted in Salesforce: match or create again
+                    }
+                    let best = lookup::best_sf_match(spec, &r, &candidates);
+                    let mut free = Vec::new();
+                    let mut taken_by = None;
+                    for c in &best {
+                        let owner = self.ledger.linked_hs(spec.name, &c.id)?;
+                        if (owner.is_none() || owner.as_deref() == Some(r.id.as_str()))
+                            && !claimed.contains(&c.id)
+                        {
+                            free.push(*c);
+                        } else if taken_by.is_none() {
+                            taken_by = Some((c.sobject.clone(), c.id.clone(), owner));
+                        }
+                    }
+                    let cands = Value::Array(free.iter().map(|c| c.to_json()).collect());
+                    match self.hooks.resolve(
+                        &r.to_json(),
+                        &cands,
+                        &Engine::hook_ctx(spec, "hubspot", &target),
+                    ) {
+                        Err(msg) => {
+                            fail(
+                                cp,
+                                report,
+                                &direction,
+                                key,
+                                &plugin_error(Provider::Hubspot, msg),
+                            );
+                            continue;
+                        }
+                        Ok(Resolution::Skip) => {
+                            report.counts(&direction).skipped += 1;
+                            continue;
+                        }
+                        Ok(Resolution::Create) => None,
+                        Ok(Resolution::Link(id)) => match candidates.iter().find(|c| c.id == id) {
+                            Some(c) => Some(c.clone()),
+                            None => {
+                                let e = ApiError::new(Provider::Salesforce, ErrorClass::Plugin, format!("resolve returned {id}, which is not one of the candidates"))
+                                    .with_hint("return the Id of one of the candidates passed to resolve, false to create, or nil");
+                                fail(cp, report, &direction, key, &e);
+                                continue;
+                            }
+                        },
+                        Ok(Resolution::Default) => match (free.first(), taken_by) {
+                            (Some(c), _) => Some((*c).clone()),
+                            (None, Some((sobject, id, owner))) => {
+                                let other = owner
+                                    .map(|o| format!("HubSpot record {o}"))
+                                    .unwrap_or_else(|| "another record of this batch".into());
+                                let e = ApiError::new(Provider::Salesforce, ErrorClass::Duplicate, format!("matches {sobject} {id}, which is already linked to {other}"))
+                                    .with_code("DUPLICATE_MATCH")
+                                    .with_hint("merge the duplicates in HubSpot, or decide with a plugin's resolve hook; `hubforce explain` shows both");
+                                fail(cp, report, &direction, key, &e);
+                                continue;
+                            }
+                            (None, None) => None,
+                        },
+                    }
+                }
+            };
+            if let Some(s) = &sf {
+                claimed.insert(s.id.clone());
+            }
+            let sobject = sf
+                .as_ref()
+                .map(|s| s.sobject.clone())
+                .unwrap_or_else(|| target.clone());
+            let Some(mapping) = self.mapping(mappings, spec, &sobject) else {
+                continue;
+            };
+            let empty = Map::new();
+            let mut plan = mapping::plan(
+                &mapping,
+                &r.props,
+                sf.as_ref().map(|s| &s.fields).unwrap_or(&empty),
+                r.modified,
+                sf.as_ref()
+                    .map(|s| s.modified)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                &self.owners,
+            );
+            let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
+            ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
+            match self.hooks.transform(&r.to_json(), &ctx) {
+                Err(msg) => {
+                    fail(
+                        cp,
+                        report,
+                        &direction,
+                        key,
+                        &plugin_error(Provider::Hubspot, msg),
+                    );
+                    continue;
+                }
+                Ok(Some(fields)) => {
+                    if let Some(bad) = fields.keys().find(|k| !self.has_field(&sobject, k)) {
+                        let e = ApiError::new(Provider::Salesforce, ErrorClass::Plugin, format!("transform set {bad}, which {sobject} does not have"))
+                            .with_hint(format!("return only fields of {sobject} (see `hubforce api salesforce GET sobjects/{sobject}/describe`)"));
+                        fail(cp, report, &direction, key, &e);
+                        continue;
+                    }
+                    for (k, v) in fields {
+                        let current = sf
+                            .as_ref()
+                            .and_then(|s| s.fields.get(&k))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        if sf.is_none() || !same(&v, &current) {
+                            plan.salesforce_writes.insert(k, v);
+                        }
+                    }
+                }
+                Ok(None) => {}
+            }
+            if sf.is_none() {
+                // Salesforce fills its defaults on create; the next pass brings them back.
+                plan.hubspot_writes.clear();
+                plan.salesforce_writes
+                    .insert(SF_EXTERNAL_ID.into(), json!(r.id));
+            } else {
+                self.flip_guard(spec, &r.id, &mut plan, cp, report)?;
+            }
+            items.push(Item {
+                hs: Some(r),
+                sf,
+                sobject,
+                mapping,
+                plan,
+                linked,
+            });
+        }
+        if report.dry_run {
+            self.dry(spec, &direction, &items, report);
+            return Ok(());
+        }
+        let results = self.write(spec, &items).await?;
+        self.settle(
+            spec,
+            &direction,
+            "hubspot",
+            items,
+            Some(base),
+            results,
+            cp,
+            report,
+        );
+        Ok(())
+    }
+
+    /// Salesforce records of one sObject (pulled or retried) to HubSpot.
+    pub(super) async fn from_salesforce(
+        &self,
+        spec: &PairSpec,
+        mappings: &Mappings,
+        sobject: &str,
+        records: Vec<SfRecord>,
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let direction = format!("{sobject} → HubSpot");
+        let Some(mapping) = self.mapping(mappings, spec, sobject) else {
+            return Ok(());
+        };
+        let sf_keys: Vec<&str> = mapping
+            .fields
+            .iter()
+            .map(|f| f.salesforce.as_str())
+            .collect();
+        let ctx = Engine::hook_ctx(spec, "salesforce", sobject);
+        let mut work = Vec::new();
+        for r in records {
+            report.counts(&direction).pulled += 1;
+            let key = ("salesforce", sobject, r.id.as_str());
+            match self.hooks.include(&r.to_json(), &ctx) {
+                Err(msg) => {
+                    fail(
+                        cp,
+                        report,
+                        &direction,
+                        key,
+                        &plugin_error(Provider::Salesforce, msg),
+                    );
+                    continue;
+                }
+                Ok(Some(i)) if !i.included => {
+                    report.counts(&direction).excluded += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let h = values_hash(&r.fields, sf_keys.iter().copied());
+            if !report.plan_echoes && self.ledger.is_echo("salesforce", sobject, &r.id, &h)? {
+                report.counts(&direction).echoes += 1;
+                continue;
+            }
+            work.push(r);
+        }
+        if work.is_empty() {
+            return Ok(());
+        }
+        let props = self.hs_properties(mappings, spec);
+        let mut links: HashMap<String, String> = HashMap::new();
+        for r in &work {
+            if let Some(h) = self.ledger.linked_hs(spec.name, &r.id)? {
+                links.insert(r.id.clone(), h);
+            }
+        }
+        let ids: Vec<String> = links.values().cloned().collect();
+        let found: HashMap<String, HsRecord> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            lookup::hs_by_ids(self.hs, spec, &props, &ids, None)
+                .await?
+                .into_iter()
+                .map(|r| (r.id.clone(), r))
+                .collect()
+        };
+        let unlinked: Vec<SfRecord> = work
+            .iter()
+            .filter(|r| links.get(&r.id).is_none_or(|h| !found.contains_key(h)))
+            .cloned()
+            .collect();
+        let candidates = if unlinked.is_empty() {
+            Vec::new()
+        } else {
+            lookup::hs_candidates(self.hs, spec, sobject, &props, &unlinked).await?
+        };
+        let mut claimed: HashSet<String> = HashSet::new();
+        let mut items = Vec::new();
+        for r in work {
+            let key = ("salesforce", sobject, r.id.as_str());
+            let linked = links.get(&r.id).map(|h| (h.clone(), r.id.clone()));
+            let hs = match links.get(&r.id).and_then(|h| found.get(h)) {
+                Some(h) => Some(h.clone()),
+                None => {
+                    if let Some((h, _)) = &linked {
+                        cp.unlink(spec.name, h); // deleted in HubSpot: match or create again
+                    }
+                    let best = lookup::best_hs_match(spec, &r, &candidates);
+                    let mut free = Vec::new();
+                    let mut taken = false;
+                    for c in &best {
+                        let owner = self.ledger.linked_sf(spec.name, &c.id)?;
+                        if (owner.is_none()
+                            || owner.as_ref().map(|o| o.0.as_str()) == Some(r.id.as_str()))
+                            && !claimed.contains(&c.id)
+                        {
+                            free.push(*c);
+                        } else {
+                            taken = true;
+                        }
+                    }
+                    let cands = Value::Array(free.iter().map(|c| c.to_json()).collect());
+                    match self.hooks.resolve(&r.to_json(), &cands, &ctx) {
+                        Err(msg) => {
+                            fail(
+                                cp,
+                                report,
+                                &direction,
+                                key,
+                                &plugin_error(Provider::Salesforce, msg),
+                            );
+                            continue;
+                        }
+                        Ok(Resolution::Skip) => {
+                            report.counts(&direction).skipped += 1;
+                            continue;
+                        }
+                        Ok(Resolution::Create) => None,
+                        Ok(Resolution::Link(id)) => match candidates.iter().find(|c| c.id == id) {
+                            Some(c) => Some(c.clone()),
+                            None => {
+                                let e = ApiError::new(Provider::Hubspot, ErrorClass::Plugin, format!("resolve returned {id}, which is not one of the candidates"))
+                                    .with_hint("return the id of one of the candidates passed to resolve, false to create, or nil");
+                                fail(cp, report, &direction, key, &e);
+                                continue;
+                            }
+                        },
+                        Ok(Resolution::Default) => match free.first() {
+                            Some(c) => Some((*c).clone()),
+                            // The HubSpot record already syncs with another Salesforce record
+                            // (a Contact wins over a Lead with the same email): leave this one.
+                            None if taken => {
+                                report.counts(&direction).skipped += 1;
+                                continue;
+                            }
+                            None if !self.settings.create_in_hubspot => {
+                                report.counts(&direction).skipped += 1;
+                                continue;
+                            }
+                            None => None,
+                        },
+                    }
+                }
+            };
+            if let Some(h) = &hs {
+                claimed.insert(h.id.clone());
+            }
+            let empty = Map::new();
+            let mut plan = mapping::plan(
+                &mapping,
+                hs.as_ref().map(|h| &h.props).unwrap_or(&empty),
+                &r.fields,
+                hs.as_ref()
+                    .map(|h| h.modified)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                r.modified,
+                &self.owners,
+            );
+            let mut tctx = ctx.clone();
+            tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
+            match self.hooks.transform(&r.to_json(), &tctx) {
+                Err(msg) => {
+                    fail(
+                        cp,
+                        report,
+                        &direction,
+                        key,
+                        &plugin_error(Provider::Salesforce, msg),
+                    );
+                    continue;
+                }
+                Ok(Some(fields)) => {
+                    for (k, v) in fields {
+                        let v = hs_string(&v);
+                        let current = hs
+                            .as_ref()
+                            .and_then(|h| h.props.get(&k))
+                            .cloned()
+                            .unwrap_or(Value::Null);
+                        if hs.is_none() || !same(&v, &current) {
+                            plan.hubspot_writes.insert(k, v);
+                        }
+                    }
+                }
+                Ok(None) => {}
+            }
+            match &hs {
+                None => {
+                    plan.salesforce_writes.clear();
+                    plan.hubspot_writes
+                        .retain(|_, v| !matches!(v, Value::Null) && v.as_str() != Some(""));
+                    plan.hubspot_writes
+                        .insert(spec.hs_id_property(sobject).into(), json!(r.id));
+                    if spec.name == "contact" {
+                        // A person from Salesforce is at least a lead: without a stage the
+                        // default inclusion would not sync the record back.
+                        plan.hubspot_writes
+                            .entry("lifecyclestage")
+                            .or_insert(json!("lead"));
+                    }
+                    if spec.name == "deal" {
+                        plan.hubspot_writes
+                            .entry("pipeline")
+                            .or_insert(json!("default"));
+                    }
+                }
+                Some(h) => {
+                    let id = h.id.clone();
+                    self.flip_guard(spec, &id, &mut plan, cp, report)?;
+                }
+            }
+            items.push(Item {
+                hs,
+                sf: Some(r),
+                sobject: sobject.to_string(),
+                mapping: mapping.clone(),
+                plan,
+                linked,
+            });
+        }
+        if report.dry_run {
+            self.dry(spec, &direction, &items, report);
+            return Ok(());
+        }
+        let results = self.write(spec, &items).await?;
+        self.settle(
+            spec,
+            &direction,
+            "salesforce",
+            items,
+            mappings.get(spec.name),
+            results,
+            cp,
+            report,
+        );
+        Ok(())
+    }
+}
+
+impl From<ItemResult> for Result<Value, ApiError> {
+    fn from(r: ItemResult) -> Self {
+        match r {
+            ItemResult::Ok(v) => Ok(v),
+            ItemResult::Failed(e) => Err(e),
+        }
+    }
+}

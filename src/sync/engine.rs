@@ -1,0 +1,472 @@
+//! One sync pass: for each enabled object pair, retry the records that failed before, pull
+//! HubSpot changes and push them to Salesforce, then pull Salesforce changes and push them
+//! to HubSpot — batch by batch, each batch checkpointed in one ledger transaction. Plugins
+//! are read again before every batch, so a hot reload takes effect at the next batch.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::convert::OwnerMap;
+use super::hooks::Hooks;
+use super::ledger::{Checkpoint, Ledger, LedgerError};
+use super::lookup;
+use super::mapping::{Mappings, PairMapping};
+use super::pairs::{PairSpec, mapping_for};
+use super::pull::{Cursor, HsPager, SfPager};
+use super::records::{HsRecord, SfRecord};
+use super::report::{Counts, RunReport};
+use super::settings::{PAIRS, SyncSettings};
+use crate::api::hubspot::HubspotApi;
+use crate::api::salesforce::SalesforceApi;
+use crate::error::{ApiError, ErrorClass};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{0}\n  fix the plugin; the sync did not start")]
+    Mappings(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl SyncError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SyncError::Api(e) => e.class.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// What one pass does.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Read everything again (the incumbent's import of existing records).
+    pub full: bool,
+    /// Plan without writing.
+    pub dry_run: bool,
+    /// Only these pairs (empty: the profile's `sync.objects`).
+    pub objects: Vec<String>,
+    /// Retry every recorded error, not only the retryable ones (`hubforce resync`).
+    pub retry_all: bool,
+    /// Only retry recorded errors; pull nothing new (`hubforce resync`).
+    pub retry_only: bool,
+    /// Retry only errors of this class.
+    pub retry_class: Option<ErrorClass>,
+}
+
+/// Called after every batch with the direction and its counts so far.
+pub type Progress<'a> = Box<dyn Fn(&str, &Counts, &RunReport) + Send + Sync + 'a>;
+
+pub struct Engine<'a> {
+    pub(super) hs: &'a HubspotApi,
+    pub(super) sf: &'a SalesforceApi,
+    pub(super) ledger: &'a Ledger,
+    pub(super) hooks: &'a dyn Hooks,
+    pub(super) settings: SyncSettings,
+    pub(super) owners: OwnerMap,
+    /// Field names per sObject, from describe.
+    pub(super) sf_fields: HashMap<String, HashSet<String>>,
+    /// Members of the inclusion list, when one is set.
+    pub(super) members: Option<HashSet<String>>,
+    pub(super) progress: Option<Progress<'a>>,
+}
+
+async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiError> {
+    let mut m = OwnerMap::default();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
+            None => "/crm/v3/owners?limit=100".to_string(),
+        };
+        let v = hs.request(Method::GET, &path, None).await?;
+        for o in v["results"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(email)) = (o["id"].as_str(), o["email"].as_str()) {
+                m.hs_by_id.insert(id.to_string(), email.to_lowercase());
+                m.hs_by_email.insert(email.to_lowercase(), id.to_string());
+            }
+        }
+        match v["paging"]["next"]["after"].as_str() {
+            Some(a) => after = Some(a.to_string()),
+            None => break,
+        }
+    }
+    for u in sf
+        .query("SELECT Id, Email FROM User WHERE IsActive = true")
+        .await?
+    {
+        if let (Some(id), Some(email)) = (u["Id"].as_str(), u["Email"].as_str()) {
+            m.sf_by_id.insert(id.to_string(), email.to_lowercase());
+            m.sf_by_email
+                .entry(email.to_lowercase())
+                .or_insert_with(|| id.to_string());
+        }
+    }
+    Ok(m)
+}
+
+impl<'a> Engine<'a> {
+    /// Read what every pass needs once: owners on both sides, the describes of the synced
+    /// sObjects, and the inclusion list's members.
+    pub async fn prepare(
+        hs: &'a HubspotApi,
+        sf: &'a SalesforceApi,
+        ledger: &'a Ledger,
+        hooks: &'a dyn Hooks,
+        settings: SyncSettings,
+    ) -> Result<Engine<'a>, SyncError> {
+        let owners = owner_map(hs, sf).await?;
+        let mut sf_fields = HashMap::new();
+        for pair in settings.objects.iter().filter_map(|p| PairSpec::get(p)) {
+            for sobject in pair.sobjects() {
+                let d = sf.describe(sobject).await?;
+                let names: HashSet<String> = d["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["name"].as_str().map(String::from))
+                    .collect();
+                sf_fields.insert(sobject.to_string(), names);
+            }
+        }
+        let members = match &settings.inclusion_list {
+            Some(list) => Some(hs.list_members(list).await?.into_iter().collect()),
+            None => None,
+        };
+        Ok(Engine {
+            hs,
+            sf,
+            ledger,
+            hooks,
+            settings,
+            owners,
+            sf_fields,
+            members,
+            progress: None,
+        })
+    }
+
+    pub fn on_progress(&mut self, f: Progress<'a>) {
+        self.progress = Some(f);
+    }
+
+    pub(super) fn has_field(&self, sobject: &str, field: &str) -> bool {
+        self.sf_fields
+            .get(sobject)
+            .is_none_or(|f| f.contains(field))
+    }
+
+    pub(super) fn mapping(
+        &self,
+        mappings: &Mappings,
+        spec: &PairSpec,
+        sobject: &str,
+    ) -> Option<PairMapping> {
+        mapping_for(mappings, spec.name, sobject, |f| self.has_field(sobject, f))
+    }
+
+    /// HubSpot properties to read for a pair.
+    pub(super) fn hs_properties(&self, mappings: &Mappings, spec: &PairSpec) -> Vec<String> {
+        let mut v: Vec<String> = spec
+            .hs_extra_properties()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        if let Some(m) = mappings.get(spec.name) {
+            v.extend(m.fields.iter().map(|f| f.hubspot.clone()));
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Salesforce fields to read for an sObject.
+    pub(super) fn sf_field_list(
+        &self,
+        mappings: &Mappings,
+        spec: &PairSpec,
+        sobject: &str,
+    ) -> Vec<String> {
+        let mut v: Vec<String> = spec
+            .sf_extra_fields(sobject)
+            .into_iter()
+            .map(String::from)
+            .filter(|f| self.has_field(sobject, f))
+            .collect();
+        if let Some(m) = self.mapping(mappings, spec, sobject) {
+            v.extend(m.fields.iter().map(|f| f.salesforce.clone()));
+        }
+        let mut seen = HashSet::new();
+        v.retain(|f| seen.insert(f.clone()));
+        v
+    }
+
+    fn mappings(&self) -> Result<Mappings, SyncError> {
+        self.hooks.mappings().map_err(SyncError::Mappings)
+    }
+
+    fn calls(&self) -> (u64, u64) {
+        (
+            self.hs.transport.budget.report().used_today,
+            self.sf.transport.budget.report().used_today,
+        )
+    }
+
+    /// One pass over every enabled pair. API failures that stop the pass (a spent budget, a
+    /// revoked token) end it cleanly: what was checkpointed stays, the report says why.
+    pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
+        let started = Instant::now();
+        let before = self.calls();
+        let mut report = RunReport {
+            dry_run: opts.dry_run,
+            ..RunReport::default()
+        };
+        // Fail before any work if a plugin's mappings do not load.
+        self.mappings()?;
+        for pair in PAIRS {
+            let wanted = if opts.objects.is_empty() {
+                self.settings.enabled(pair)
+            } else {
+                opts.objects.iter().any(|o| o == pair)
+            };
+            let Some(spec) = PairSpec::get(pair) else {
+                continue;
+            };
+            if !wanted {
+                continue;
+            }
+            if let Err(e) = self.run_pair(spec, opts, &mut report).await {
+                match e {
+                    SyncError::Api(e) => {
+                        report.stopped = Some(stop_reason(&e));
+                        report.stopped_class = Some(e.class);
+                        break;
+                    }
+                    other => return Err(other),
+                }
+            }
+        }
+        let after = self.calls();
+        report
+            .calls
+            .insert("hubspot".into(), after.0.saturating_sub(before.0));
+        report
+            .calls
+            .insert("salesforce".into(), after.1.saturating_sub(before.1));
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn commit(&self, opts: &SyncOptions, cp: Checkpoint) -> Result<(), SyncError> {
+        if !opts.dry_run {
+            self.ledger.commit(cp)?;
+        }
+        Ok(())
+    }
+
+    fn tick(&self, direction: &str, report: &mut RunReport) {
+        if let Some(p) = &self.progress {
+            let c = report.counts(direction).clone();
+            p(direction, &c, report);
+        }
+    }
+
+    async fn run_pair(
+        &self,
+        spec: &PairSpec,
+        opts: &SyncOptions,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        if !self.mappings()?.contains_key(spec.name) {
+            return Ok(()); // no plugin maps this pair
+        }
+        self.retry_errors(spec, opts, report).await?;
+        if opts.retry_only {
+            return Ok(());
+        }
+        let batch = self.settings.batch_size;
+
+        // HubSpot → Salesforce.
+        let direction = format!("{} → Salesforce", spec.name);
+        let key = ("hubspot", spec.hs_object);
+        let mut cursor = Cursor::parse(self.ledger.cursor(key.0, key.1)?.as_deref())
+            .begin(opts.full, Utc::now());
+        let props = self.hs_properties(&self.mappings()?, spec);
+        let mut pager = HsPager::new(self.hs, spec.hs_object, spec.hs_modified, props, &cursor);
+        while let Some(page) = pager.next().await? {
+            let records: Vec<HsRecord> = page
+                .iter()
+                .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
+                .collect();
+            for chunk in records.chunks(batch) {
+                let mappings = self.mappings()?;
+                let mut cp = Checkpoint::default();
+                self.from_hubspot(spec, &mappings, chunk.to_vec(), &mut cp, report)
+                    .await?;
+                if let Some(last) = chunk.last() {
+                    cursor = cursor.at(&last.id);
+                    cp.cursor(key.0, key.1, &cursor.text());
+                }
+                self.commit(opts, cp)?;
+                self.tick(&direction, report);
+            }
+        }
+        let mut cp = Checkpoint::default();
+        cp.cursor(key.0, key.1, &cursor.finished().text());
+        self.commit(opts, cp)?;
+
+        // Salesforce → HubSpot, one sObject after the other.
+        for sobject in spec.sobjects() {
+            let direction = format!("{sobject} → HubSpot");
+            let mut cursor = Cursor::parse(self.ledger.cursor("salesforce", sobject)?.as_deref())
+                .begin(opts.full, Utc::now());
+            let fields = self.sf_field_list(&self.mappings()?, spec, sobject);
+            let mut pager =
+                SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor);
+            while let Some(page) = pager.next().await? {
+                let records: Vec<SfRecord> = page
+                    .iter()
+                    .filter_map(|r| SfRecord::from_json(r, sobject))
+                    .collect();
+                for chunk in records.chunks(batch) {
+                    let mappings = self.mappings()?;
+                    let mut cp = Checkpoint::default();
+                    self.from_salesforce(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
+                        .await?;
+                    if let Some(last) = chunk.last() {
+                        cursor = cursor.at(&last.id);
+                        cp.cursor("salesforce", sobject, &cursor.text());
+                    }
+                    self.commit(opts, cp)?;
+                    self.tick(&direction, report);
+                }
+            }
+            let mut cp = Checkpoint::default();
+            cp.cursor("salesforce", sobject, &cursor.finished().text());
+            self.commit(opts, cp)?;
+        }
+        Ok(())
+    }
+
+    /// Records that failed on an earlier pass: read them again and sync them first.
+    async fn retry_errors(
+        &self,
+        spec: &PairSpec,
+        opts: &SyncOptions,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let errors = self.ledger.errors(None)?;
+        let due = |side: &str, object: &str| -> Vec<String> {
+            errors
+                .iter()
+                .filter(|e| e.side == side && e.object == object && (e.retryable || opts.retry_all))
+                .filter(|e| opts.retry_class.is_none_or(|c| c.as_str() == e.class))
+                .map(|e| e.id.clone())
+                .collect()
+        };
+        let mappings = self.mappings()?;
+        let hs_ids = due("hubspot", spec.hs_object);
+        if !hs_ids.is_empty() {
+            let props = self.hs_properties(&mappings, spec);
+            let found = lookup::hs_by_ids(self.hs, spec, &props, &hs_ids, None).await?;
+            let mut cp = Checkpoint::default();
+            forget_missing(
+                &mut cp,
+                "hubspot",
+                spec.hs_object,
+                &hs_ids,
+                found.iter().map(|r| r.id.as_str()),
+            );
+            for chunk in found.chunks(self.settings.batch_size) {
+                self.from_hubspot(spec, &mappings, chunk.to_vec(), &mut cp, report)
+                    .await?;
+            }
+            self.commit(opts, cp)?;
+        }
+        for sobject in spec.sobjects() {
+            let ids = due("salesforce", sobject);
+            if ids.is_empty() {
+                continue;
+            }
+            let fields = self.sf_field_list(&mappings, spec, sobject);
+            let found = lookup::sf_by_ids(self.sf, sobject, &fields, &ids).await?;
+            let mut cp = Checkpoint::default();
+            forget_missing(
+                &mut cp,
+                "salesforce",
+                sobject,
+                &ids,
+                found.iter().map(|r| r.id.as_str()),
+            );
+            for chunk in found.chunks(self.settings.batch_size) {
+                self.from_salesforce(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
+                    .await?;
+            }
+            self.commit(opts, cp)?;
+        }
+        Ok(())
+    }
+
+    /// The context table hooks receive.
+    pub(super) fn hook_ctx(spec: &PairSpec, side: &str, sobject: &str) -> Value {
+        json!({
+            "pair": spec.name,
+            "side": side,
+            "object": spec.hs_object,
+            "sobject": sobject,
+            "direction": if side == "hubspot" { "to_salesforce" } else { "to_hubspot" },
+        })
+    }
+}
+
+/// A record that failed before and is gone now has nothing left to retry.
+fn forget_missing<'r>(
+    cp: &mut Checkpoint,
+    side: &str,
+    object: &str,
+    wanted: &[String],
+    found: impl Iterator<Item = &'r str>,
+) {
+    let found: HashSet<&str> = found.collect();
+    for id in wanted {
+        if !found.contains(id.as_str()) {
+            cp.succeeded(side, object, id);
+        }
+    }
+}
+
+fn stop_reason(e: &ApiError) -> String {
+    match e.class {
+        ErrorClass::RateDaily => format!(
+            "{} — the API call allocation is spent; the next run resumes from the last checkpoint after the reset",
+            e
+        ),
+        _ => format!("{e} — the next run resumes from the last checkpoint"),
+    }
+}
+
+/// A plugin hook's failure as a record error.
+pub(super) fn plugin_error(provider: crate::error::Provider, message: String) -> ApiError {
+    ApiError::new(provider, ErrorClass::Plugin, message)
+        .with_hint("fix the plugin at the file:line shown, then run `hubforce resync`")
+}
+
+pub(super) fn by_sobject<'r>(
+    items: impl Iterator<Item = (&'r str, &'r str)>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (sobject, id) in items {
+        m.entry(sobject.to_string())
+            .or_default()
+            .push(id.to_string());
+    }
+    m
+}

@@ -1,0 +1,253 @@
+//! `hubforce explain OBJECT ID`: why a record did or did not sync — the inclusion decision
+//! and its reason, the link or the match, each field's rule and winner (the dry-run plan of
+//! that one record), whether its current state is our own echo, flips and the last error.
+
+use std::fmt::Write as _;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::engine::{Engine, SyncError};
+use super::ledger::{Checkpoint, RecordError};
+use super::lookup;
+use super::mapping;
+use super::pairs::PairSpec;
+use super::records::values_hash;
+use super::report::RunReport;
+
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    pub pair: String,
+    /// `hubspot` or `salesforce`: where the record lives.
+    pub side: String,
+    /// The HubSpot object or sObject.
+    pub object: String,
+    pub id: String,
+    pub found: bool,
+    pub included: Option<bool>,
+    pub inclusion_reason: Option<String>,
+    /// The current state is what we last wrote (a pull would skip it).
+    pub echo: bool,
+    /// The linked record on the other side: (id, type).
+    pub linked: Option<(String, String)>,
+    pub plan: RunReport,
+    pub errors: Vec<RecordError>,
+    /// Field → changes through sync within the flip window.
+    pub flips: Vec<(String, u64)>,
+}
+
+/// `contact`, `companies`, `deal` → HubSpot; `Lead`, `Contact`, `Account`, `Opportunity`
+/// (and lower-case `lead`, `account`, `opportunity`) → Salesforce.
+pub fn parse_object(object: &str) -> Option<(&'static PairSpec, &'static str, &'static str)> {
+    let hs = |pair: &str| PairSpec::get(pair).map(|s| (s, "hubspot", s.hs_object));
+    let sf =
+        |pair: &str, sobject: &'static str| PairSpec::get(pair).map(|s| (s, "salesforce", sobject));
+    match object {
+        "contact" | "contacts" => hs("contact"),
+        "company" | "companies" => hs("company"),
+        "deal" | "deals" => hs("deal"),
+        "Lead" | "lead" => sf("contact", "Lead"),
+        "Contact" => sf("contact", "Contact"),
+        "Account" | "account" => sf("company", "Account"),
+        "Opportunity" | "opportunity" => sf("deal", "Opportunity"),
+        _ => None,
+    }
+}
+
+impl Engine<'_> {
+    pub async fn explain(&self, object: &str, id: &str) -> Result<Explanation, SyncError> {
+        let (spec, side, object) = parse_object(object).ok_or_else(|| {
+            SyncError::Usage(format!(
+                "unknown object `{object}`: use contact, company or deal for a HubSpot id; Lead, Contact, Account or Opportunity for a Salesforce id"
+            ))
+        })?;
+        let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
+        let mut plan = RunReport {
+            dry_run: true,
+            plan_echoes: true,
+            ..RunReport::default()
+        };
+        let mut cp = Checkpoint::default(); // never committed
+        let mut out = Explanation {
+            pair: spec.name.into(),
+            side: side.into(),
+            object: object.into(),
+            id: id.into(),
+            found: false,
+            included: None,
+            inclusion_reason: None,
+            echo: false,
+            linked: None,
+            plan: RunReport::default(),
+            errors: self
+                .ledger
+                .errors(None)?
+                .into_iter()
+                .filter(|e| e.side == side && e.object == object && e.id == id)
+                .collect(),
+            flips: Vec::new(),
+        };
+        let hs_id = if side == "hubspot" {
+            let props = self.hs_properties(&mappings, spec);
+            let records = lookup::hs_by_ids(self.hs, spec, &props, &[id.to_string()], None).await?;
+            if let Some(r) = records.into_iter().next() {
+                out.found = true;
+                let target = if spec.name == "contact" {
+                    self.settings.new_contacts_as.clone()
+                } else {
+                    spec.sobjects()[0].to_string()
+                };
+                match self.include_hs(spec, &r, &target) {
+                    Ok(i) => {
+                        out.included = Some(i.included);
+                        out.inclusion_reason = Some(i.reason);
+                    }
+                    Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
+                }
+                if let Some(base) = mappings.get(spec.name) {
+                    let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
+                    out.echo = self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)?;
+                }
+                out.linked = self.ledger.linked_sf(spec.name, id)?;
+                self.from_hubspot(spec, &mappings, vec![r], &mut cp, &mut plan)
+                    .await?;
+            }
+            Some(id.to_string())
+        } else {
+            let fields = self.sf_field_list(&mappings, spec, object);
+            let records = lookup::sf_by_ids(self.sf, object, &fields, &[id.to_string()]).await?;
+            let linked = self.ledger.linked_hs(spec.name, id)?;
+            out.linked = linked.clone().map(|h| (h, spec.hs_object.to_string()));
+            if let Some(r) = records.into_iter().next() {
+                out.found = true;
+                match self
+                    .hooks
+                    .include(&r.to_json(), &Engine::hook_ctx(spec, "salesforce", object))
+                {
+                    Ok(Some(i)) => {
+                        out.included = Some(i.included);
+                        out.inclusion_reason = Some(i.reason);
+                    }
+                    Ok(None) => {
+                        out.included = Some(true);
+                        out.inclusion_reason = Some("every Salesforce record syncs unless a plugin's include says otherwise".into());
+                    }
+                    Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
+                }
+                if let Some(m) = self.mapping(&mappings, spec, object) {
+                    let h = values_hash(&r.fields, m.fields.iter().map(|f| f.salesforce.as_str()));
+                    out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
+                }
+                self.from_salesforce(spec, &mappings, object, vec![r], &mut cp, &mut plan)
+                    .await?;
+            }
+            linked
+        };
+        if let (Some(h), Some(m)) = (hs_id, mappings.get(spec.name)) {
+            let window = Duration::hours(self.settings.flip_window_hours);
+            for f in &m.fields {
+                let n = self.ledger.flips_since(spec.name, &h, &f.hubspot, window)?;
+                if n > 0 {
+                    out.flips.push((f.hubspot.clone(), n));
+                }
+            }
+        }
+        plan.calls.clear();
+        out.plan = plan;
+        Ok(out)
+    }
+}
+
+impl Explanation {
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "{} {} ({} {})",
+            self.object, self.id, self.side, self.pair
+        );
+        if !self.found {
+            let _ = writeln!(o, "  not found on {} (deleted, or a wrong id)", self.side);
+        }
+        match (self.included, &self.inclusion_reason) {
+            (Some(true), Some(r)) => {
+                let _ = writeln!(o, "  included: {r}");
+            }
+            (Some(false), Some(r)) => {
+                let _ = writeln!(o, "  NOT included: {r}");
+            }
+            (_, Some(r)) => {
+                let _ = writeln!(o, "  inclusion: {r}");
+            }
+            _ => {}
+        }
+        match &self.linked {
+            Some((id, ty)) => {
+                let _ = writeln!(o, "  linked to {ty} {id}");
+            }
+            None => {
+                let _ = writeln!(o, "  not linked yet");
+            }
+        }
+        if self.echo {
+            let _ = writeln!(
+                o,
+                "  its current values are the ones hubforce last wrote: a pull skips it as an echo"
+            );
+        }
+        for p in &self.plan.plans {
+            let _ = writeln!(
+                o,
+                "  plan: {} (HubSpot {} ⇄ {} {})",
+                p.action,
+                p.hubspot_id.as_deref().unwrap_or("new"),
+                p.sobject,
+                p.salesforce_id.as_deref().unwrap_or("new")
+            );
+            for f in &p.fields {
+                let winner = match f.decision.winner {
+                    Some(super::rules::Side::Hubspot) => "HubSpot wins",
+                    Some(super::rules::Side::Salesforce) => "Salesforce wins",
+                    None => "—",
+                };
+                let _ = writeln!(
+                    o,
+                    "    {:<20} {:<30} {:<16} {}{}",
+                    format!("{} ⇄ {}", f.hubspot, f.salesforce),
+                    f.rule,
+                    winner,
+                    f.decision.reason,
+                    f.error
+                        .as_ref()
+                        .map(|e| format!(" — {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        for (k, v) in &self.plan.errors_by_class {
+            let _ = writeln!(o, "  planning it now would fail: {k} ({v})");
+        }
+        for (field, n) in &self.flips {
+            let _ = writeln!(
+                o,
+                "  {field} changed {n} times through sync recently (flip detector)"
+            );
+        }
+        for e in &self.errors {
+            let _ = writeln!(
+                o,
+                "  last error ({}, {} attempt(s), last {}): {}{}\n    what to do: {}",
+                e.class,
+                e.attempts,
+                e.last_at,
+                e.code
+                    .as_ref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                e.message,
+                e.hint
+            );
+        }
+        o
+    }
+}

@@ -1,0 +1,52 @@
+//! What a sync command opens for a profile: its plugins (from `plugins/`, with
+//! `scripts/lib` on the require path) and its ledger in the state directory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::ledger::{Ledger, LedgerError};
+use super::settings::SyncSettings;
+use crate::plugins::PluginSet;
+use crate::session::{Session, SessionError};
+
+pub struct SyncSetup {
+    pub plugins: Arc<PluginSet>,
+    pub ledger: Ledger,
+    pub settings: SyncSettings,
+    pub read_only: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+pub fn ledger_path(session: &Session) -> PathBuf {
+    session
+        .config
+        .state_dir(&session.profile)
+        .join("ledger.sqlite")
+}
+
+/// Open the profile's plugins (rooted at `base`) and ledger. Plugins that fail to load are
+/// listed by `PluginSet::list` with their error; the others load.
+pub fn open(session: &Session, base: &Path) -> Result<SyncSetup, SetupError> {
+    let profile = session.profile_config()?.clone();
+    let plugins = Arc::new(PluginSet::load_with(
+        &base.join("plugins"),
+        Some(&base.join("scripts/lib")),
+        &profile.plugins,
+        &profile.plugin,
+        &profile.plugin_limits,
+        None,
+    ));
+    Ok(SyncSetup {
+        plugins,
+        ledger: Ledger::open(&ledger_path(session))?,
+        settings: profile.sync.clone(),
+        read_only: profile.read_only,
+    })
+}

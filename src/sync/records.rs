@@ -1,0 +1,173 @@
+//! Records as the engine handles them, whichever API they came from: an id, the values and
+//! the last modification time. Also the hash of a record's synced values (echo suppression).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// A HubSpot record: every property value is a string.
+#[derive(Debug, Clone)]
+pub struct HsRecord {
+    pub id: String,
+    pub props: Map<String, Value>,
+    pub modified: DateTime<Utc>,
+}
+
+/// A Salesforce record of one sObject.
+#[derive(Debug, Clone)]
+pub struct SfRecord {
+    pub id: String,
+    pub sobject: String,
+    pub fields: Map<String, Value>,
+    pub modified: DateTime<Utc>,
+}
+
+pub fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    let s = v.as_str()?;
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            s.parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_millis)
+        })
+}
+
+impl HsRecord {
+    /// From a CRM v3 object (`{id, properties, updatedAt}`); None when it has no id.
+    pub fn from_json(v: &Value, modified_property: &str) -> Option<HsRecord> {
+        let id = v["id"].as_str()?.to_string();
+        let props = v["properties"].as_object().cloned().unwrap_or_default();
+        let modified = props
+            .get(modified_property)
+            .and_then(parse_time)
+            .or_else(|| parse_time(&v["updatedAt"]))
+            .unwrap_or_default();
+        Some(HsRecord {
+            id,
+            props,
+            modified,
+        })
+    }
+
+    pub fn prop(&self, name: &str) -> Option<&str> {
+        self.props
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"id": self.id, "properties": self.props, "updatedAt": self.modified.to_rfc3339()})
+    }
+}
+
+impl SfRecord {
+    /// From a query or retrieve answer (`attributes` dropped).
+    pub fn from_json(v: &Value, sobject: &str) -> Option<SfRecord> {
+        let mut fields = v.as_object()?.clone();
+        fields.remove("attributes");
+        let id = fields.get("Id")?.as_str()?.to_string();
+        let modified = fields
+            .get("LastModifiedDate")
+            .and_then(parse_time)
+            .or_else(|| fields.get("SystemModstamp").and_then(parse_time))
+            .unwrap_or_default();
+        Some(SfRecord {
+            id,
+            sobject: sobject.to_string(),
+            fields,
+            modified,
+        })
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = self.fields.clone();
+        m.insert(
+            "attributes".into(),
+            serde_json::json!({"type": self.sobject}),
+        );
+        Value::Object(m)
+    }
+}
+
+/// One value in a form both APIs agree on: blanks are null, numbers compare as numbers.
+fn normal(v: Option<&Value>) -> Value {
+    match v {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(|f| Value::String(format!("{f}")))
+            .unwrap_or(Value::Null),
+        Some(Value::Bool(b)) => Value::String(b.to_string()),
+        Some(other) => other.clone(),
+    }
+}
+
+/// The hash of the values of `keys` in `values`: what we wrote, or what we read back.
+pub fn values_hash<'a>(values: &Map<String, Value>, keys: impl Iterator<Item = &'a str>) -> String {
+    let mut keys: Vec<&str> = keys.collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut h = Sha256::new();
+    for k in keys {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(normal(values.get(k)).to_string().as_bytes());
+        h.update([1]);
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hashes_ignore_number_form_blank_form_and_other_fields() {
+        let a = json!({"Email": "a@b", "NumberOfEmployees": 42, "Title": ""});
+        let b = json!({"Email": "a@b", "NumberOfEmployees": 42.0, "Title": null, "Other": 1});
+        let keys = ["Email", "NumberOfEmployees", "Title"];
+        assert_eq!(
+            values_hash(a.as_object().unwrap(), keys.iter().copied()),
+            values_hash(b.as_object().unwrap(), keys.iter().copied())
+        );
+        let c = json!({"Email": "a@c", "NumberOfEmployees": 42});
+        assert_ne!(
+            values_hash(a.as_object().unwrap(), keys.iter().copied()),
+            values_hash(c.as_object().unwrap(), keys.iter().copied())
+        );
+    }
+
+    #[test]
+    fn records_take_their_modification_time_from_either_api() {
+        let h = HsRecord::from_json(
+            &json!({"id": "7", "properties": {"lastmodifieddate": "2026-03-01T10:00:00.000Z"}}),
+            "lastmodifieddate",
+        )
+        .unwrap();
+        assert_eq!(h.modified.to_rfc3339(), "2026-03-01T10:00:00+00:00");
+        let s = SfRecord::from_json(
+            &json!({"attributes": {"type": "Lead"}, "Id": "00Q1", "LastModifiedDate": "2026-03-01T10:00:00.000+0000"}),
+            "Lead",
+        )
+        .unwrap();
+        assert_eq!(s.modified, h.modified);
+        assert!(!s.fields.contains_key("attributes"));
+    }
+}

@@ -1,0 +1,253 @@
+//! What a sync pass did (or, dry, would do): counts per direction, errors by class, API
+//! calls, and for dry runs the per-record plans. Rendered for people or as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::mapping::FieldPlan;
+
+/// Counts for one direction of one pair (`contact → Lead`, `Lead → contact`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub pulled: u64,
+    pub excluded: u64,
+    pub echoes: u64,
+    pub unchanged: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub failed: u64,
+}
+
+impl Counts {
+    pub fn synced(&self) -> u64 {
+        self.created + self.updated + self.unchanged
+    }
+}
+
+/// One record's plan in a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRecord {
+    pub pair: String,
+    pub hubspot_id: Option<String>,
+    pub salesforce_id: Option<String>,
+    pub sobject: String,
+    /// `create in Salesforce`, `update`, `create in HubSpot`, `no change`.
+    pub action: String,
+    pub fields: Vec<FieldPlan>,
+    pub salesforce_writes: Map<String, Value>,
+    pub hubspot_writes: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    pub dry_run: bool,
+    /// Plan records even when they are our own echo (`hubforce explain`).
+    #[serde(skip)]
+    pub plan_echoes: bool,
+    pub directions: BTreeMap<String, Counts>,
+    pub errors_by_class: BTreeMap<String, u64>,
+    /// API calls this pass made, per provider.
+    pub calls: BTreeMap<String, u64>,
+    /// For dry runs: the calls the writes would cost.
+    pub write_calls_planned: BTreeMap<String, u64>,
+    pub seconds: f64,
+    /// Why the pass stopped before the end (budget spent, revoked token…), with what to do.
+    pub stopped: Option<String>,
+    pub stopped_class: Option<crate::error::ErrorClass>,
+    /// Fields the flip detector left alone.
+    pub flips: Vec<String>,
+    pub plans: Vec<PlannedRecord>,
+}
+
+impl RunReport {
+    pub fn counts(&mut self, direction: &str) -> &mut Counts {
+        self.directions.entry(direction.to_string()).or_default()
+    }
+
+    pub fn error(&mut self, class: &str) {
+        *self.errors_by_class.entry(class.to_string()).or_default() += 1;
+    }
+
+    pub fn synced(&self) -> u64 {
+        self.directions.values().map(Counts::synced).sum()
+    }
+
+    pub fn written(&self) -> u64 {
+        self.directions
+            .values()
+            .map(|c| c.created + c.updated)
+            .sum()
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.calls.values().sum()
+    }
+
+    /// API calls per record that was created, updated or confirmed unchanged.
+    pub fn calls_per_record(&self) -> f64 {
+        let n = self.synced();
+        if n == 0 {
+            0.0
+        } else {
+            self.total_calls() as f64 / n as f64
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let title = if self.dry_run {
+            "Dry run (nothing written)"
+        } else {
+            "Sync"
+        };
+        let _ = writeln!(out, "{title}: {:.1} s", self.seconds);
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "direction",
+            "pulled",
+            "excluded",
+            "echoes",
+            "same",
+            "created",
+            "updated",
+            "skipped",
+            "failed"
+        );
+        for (d, c) in &self.directions {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                d,
+                c.pulled,
+                c.excluded,
+                c.echoes,
+                c.unchanged,
+                c.created,
+                c.updated,
+                c.skipped,
+                c.failed
+            );
+        }
+        if !self.errors_by_class.is_empty() {
+            let list: Vec<String> = self
+                .errors_by_class
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  record errors: {} (see `hubforce errors`)",
+                list.join(", ")
+            );
+        }
+        let calls: Vec<String> = self.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "  API calls: {} — {:.4} per synced record",
+            if calls.is_empty() {
+                "none".into()
+            } else {
+                calls.join(", ")
+            },
+            self.calls_per_record()
+        );
+        if self.dry_run {
+            let planned: Vec<String> = self
+                .write_calls_planned
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  the writes would cost: {}",
+                if planned.is_empty() {
+                    "no calls".into()
+                } else {
+                    planned.join(", ")
+                }
+            );
+        }
+        for f in &self.flips {
+            let _ = writeln!(out, "  flip detector: {f}");
+        }
+        if let Some(s) = &self.stopped {
+            let _ = writeln!(out, "  stopped early: {s}");
+        }
+        out
+    }
+
+    /// The dry-run diff: per record, per field that would change, both values, the rule,
+    /// the winner and the write.
+    pub fn render_plans(&self, limit: usize) -> String {
+        let mut out = String::new();
+        let changing: Vec<&PlannedRecord> = self
+            .plans
+            .iter()
+            .filter(|p| p.action != "no change")
+            .collect();
+        for p in changing.iter().take(limit) {
+            let _ = writeln!(
+                out,
+                "{} {} — HubSpot {} ⇄ {} {}: {}",
+                p.pair,
+                p.hubspot_id.as_deref().unwrap_or("(new)"),
+                p.hubspot_id.as_deref().unwrap_or("-"),
+                p.sobject,
+                p.salesforce_id.as_deref().unwrap_or("(new)"),
+                p.action
+            );
+            for f in &p.fields {
+                let write = match (&f.decision.write_hubspot, &f.decision.write_salesforce) {
+                    (Some(v), _) => format!("HubSpot {} := {}", f.hubspot, short(v)),
+                    (_, Some(v)) => format!("Salesforce {} := {}", f.salesforce, short(v)),
+                    _ => continue,
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:<18} HubSpot {:<24} Salesforce {:<24} {:<30} → {write}",
+                    f.hubspot,
+                    short(&f.hubspot_value),
+                    short(&f.salesforce_value),
+                    f.rule,
+                );
+            }
+            for (k, v) in &p.salesforce_writes {
+                if !p.fields.iter().any(|f| &f.salesforce == k) {
+                    let _ = writeln!(
+                        out,
+                        "    {:<18} (plugin transform)  → Salesforce {k} := {}",
+                        "",
+                        short(v)
+                    );
+                }
+            }
+        }
+        if changing.len() > limit {
+            let _ = writeln!(
+                out,
+                "… and {} more records (use --json for all)",
+                changing.len() - limit
+            );
+        }
+        out
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "—".to_string(),
+        Value::String(s) if s.is_empty() => "—".to_string(),
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 24 {
+        format!("{}…", s.chars().take(23).collect::<String>())
+    } else {
+        s
+    }
+}

@@ -1,0 +1,119 @@
+//! A profile's sync settings (`[profiles.NAME.sync]` in hubforce.toml): which object pairs
+//! sync, where new HubSpot contacts go, the inclusion list, and the loop guards.
+
+use serde::Deserialize;
+
+/// The object pairs, in the order a pass runs them (companies first so that contacts and
+/// deals find their accounts).
+pub const PAIRS: &[&str] = &["company", "contact", "deal"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Object pairs that sync: `company`, `contact`, `deal`.
+    #[serde(default = "all_pairs")]
+    pub objects: Vec<String>,
+    /// The sObject a new HubSpot contact becomes: `Lead` (the incumbent's default) or `Contact`.
+    #[serde(default = "lead")]
+    pub new_contacts_as: String,
+    /// A HubSpot list id: only its members sync (the incumbent's inclusion list).
+    #[serde(default)]
+    pub inclusion_list: Option<String>,
+    /// Create HubSpot records for Salesforce records that have no match.
+    #[serde(default = "yes")]
+    pub create_in_hubspot: bool,
+    /// `sync --watch`: seconds between passes.
+    #[serde(default = "thirty")]
+    pub watch_interval_secs: u64,
+    /// A field whose value we change more than this many times within `flip_window_hours`
+    /// is reported and left alone (the flip detector).
+    #[serde(default = "four")]
+    pub flip_limit: u64,
+    #[serde(default = "day")]
+    pub flip_window_hours: i64,
+    /// Records per write batch (at most 100 for HubSpot and 200 for Salesforce).
+    #[serde(default = "two_hundred")]
+    pub batch_size: usize,
+}
+
+fn all_pairs() -> Vec<String> {
+    PAIRS.iter().map(|s| s.to_string()).collect()
+}
+fn lead() -> String {
+    "Lead".into()
+}
+fn yes() -> bool {
+    true
+}
+fn thirty() -> u64 {
+    30
+}
+fn four() -> u64 {
+    4
+}
+fn day() -> i64 {
+    24
+}
+fn two_hundred() -> usize {
+    200
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            objects: all_pairs(),
+            new_contacts_as: lead(),
+            inclusion_list: None,
+            create_in_hubspot: true,
+            watch_interval_secs: thirty(),
+            flip_limit: four(),
+            flip_window_hours: day(),
+            batch_size: two_hundred(),
+        }
+    }
+}
+
+impl SyncSettings {
+    /// Check values that serde cannot; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        for o in &self.objects {
+            if !PAIRS.contains(&o.as_str()) {
+                return Err(format!(
+                    "sync.objects: unknown object pair `{o}` (known: {})",
+                    PAIRS.join(", ")
+                ));
+            }
+        }
+        if !matches!(self.new_contacts_as.as_str(), "Lead" | "Contact") {
+            return Err(format!(
+                "sync.new_contacts_as must be \"Lead\" or \"Contact\", not \"{}\"",
+                self.new_contacts_as
+            ));
+        }
+        if !(1..=200).contains(&self.batch_size) {
+            return Err("sync.batch_size must be between 1 and 200".into());
+        }
+        Ok(())
+    }
+
+    pub fn enabled(&self, pair: &str) -> bool {
+        self.objects.iter().any(|o| o == pair)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bad_values_are_named() {
+        let s: SyncSettings = toml::from_str("").unwrap();
+        assert_eq!(s.objects, vec!["company", "contact", "deal"]);
+        assert_eq!(s.new_contacts_as, "Lead");
+        let s: SyncSettings = toml::from_str("objects = [\"contact\", \"tickets\"]").unwrap();
+        assert!(s.validate().unwrap_err().contains("`tickets`"));
+        let s: SyncSettings = toml::from_str("new_contacts_as = \"Account\"").unwrap();
+        assert!(s.validate().unwrap_err().contains("new_contacts_as"));
+        assert!(toml::from_str::<SyncSettings>("colour = 1").is_err());
+    }
+}

@@ -421,7 +421,13 @@ pub async fn sim_session_as(
     let config = crate::config::Config::load(&dir.join(crate::config::FILE_NAME))
         .map_err(|e| e.to_string())?;
     let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;
-    // Play the browser: follow the authorize redirect back to the loopback listener.
+    connect_sim_both(&session).await?;
+    Ok(session)
+}
+
+/// Connect both providers of a simulator profile through their browser flows, playing the
+/// browser by following the authorize redirect back to the loopback listener.
+pub async fn connect_sim_both(session: &Session) -> Result<(), String> {
     let browser = |http: reqwest::Client| {
         move |u: &url::Url| {
             let u = u.clone();
@@ -438,19 +444,19 @@ pub async fn sim_session_as(
         }
     };
     hubspot(
-        &session,
+        session,
         Duration::from_secs(10),
         browser(session.http.clone()),
     )
     .await
     .map_err(|e| e.to_string())?;
     salesforce(
-        &session,
+        session,
         false,
         Duration::from_secs(10),
         browser(session.http.clone()),
     )
     .await
     .map_err(|e| e.to_string())?;
-    Ok(session)
+    Ok(())
 }

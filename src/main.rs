@@ -199,16 +199,16 @@ struct DataArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// HubSpot contacts.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 3000)]
     contacts: usize,
     /// HubSpot companies (half of them are also Salesforce Accounts).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 600)]
     companies: usize,
     /// HubSpot deals (half as many Salesforce Opportunities).
-    #[arg(long, default_value_t = 80)]
+    #[arg(long, default_value_t = 800)]
     deals: usize,
     /// Salesforce Leads (some share an email with a HubSpot contact).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 1500)]
     leads: usize,
 }
 
@@ -302,8 +302,7 @@ async fn sim(args: &SimArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn demo(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let sim = Simulator::start(base_config(&args.data)).await?;
-    let report = hubforce::demo::run(&sim).await?;
-    print!("{report}");
+    hubforce::demo::run(&sim).await?;
     sim.shutdown().await;
     Ok(())
 }
@@ -457,6 +456,27 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+/// Plugin folders with tests under `root`, one level of grouping deep (`examples/acme`).
+fn plugins_with_tests(root: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().join("plugin.toml").is_file() {
+            if e.path().join("tests").is_dir() {
+                out.push(name);
+            }
+        } else if e.path().is_dir() {
+            for inner in std::fs::read_dir(e.path())?.flatten() {
+                if inner.path().join("tests").is_dir() && inner.path().join("plugin.toml").is_file() {
+                    out.push(format!("{name}/{}", inner.file_name().to_string_lossy()));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// A failed `plugin test` run (the failures were printed already).
 #[derive(Debug, thiserror::Error)]
 #[error("{0} plugin test(s) failed")]
@@ -473,11 +493,7 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
     let names: Vec<String> = match (name, &profile) {
         (Some(n), _) => vec![n.to_string()],
         (None, Some(p)) => p.plugins.clone(),
-        (None, None) => std::fs::read_dir(base.join("plugins"))?
-            .flatten()
-            .filter(|e| e.path().join("tests").is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
+        (None, None) => plugins_with_tests(&base.join("plugins"))?,
     };
     let (mut passed, mut failed) = (0usize, 0usize);
     for n in names {

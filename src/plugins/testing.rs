@@ -92,14 +92,8 @@ pub async fn run(
             error,
         };
         let source = std::fs::read_to_string(&file).unwrap_or_default();
-        let mut config = fixture(&source);
         // Each file gets its own redirect port, so files and plugins can run side by side.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(8976);
-        config.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
-        config.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");
+        let config = fixture(&source).with_free_redirect_port();
         let sim = match Simulator::start(config).await {
             Ok(s) => s,
             Err(e) => {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use super::ledger::{Ledger, LedgerError};
 use super::settings::SyncSettings;
+use crate::lua::host::HostContext;
 use crate::plugins::PluginSet;
+use crate::store::PluginStore;
 use crate::session::{Session, SessionError};
 
 pub struct SyncSetup {
@@ -22,6 +24,8 @@ pub enum SetupError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub fn ledger_path(session: &Session) -> PathBuf {
@@ -35,13 +39,22 @@ pub fn ledger_path(session: &Session) -> PathBuf {
 /// listed by `PluginSet::list` with their error; the others load.
 pub fn open(session: &Session, base: &Path) -> Result<SyncSetup, SetupError> {
     let profile = session.profile_config()?.clone();
+    let state = session.config.state_dir(&session.profile);
+    // Hooks that talk to the APIs (checks, on_sync_start) do so under the plugin's tag.
+    let host = HostContext::for_caller(
+        session.hubspot.as_ref(),
+        session.salesforce.as_ref(),
+        "plugin",
+        Some(Arc::new(PluginStore::open(&state.join("store.sqlite"))?)),
+        "",
+    );
     let plugins = Arc::new(PluginSet::load_with(
         &base.join("plugins"),
         Some(&base.join("scripts/lib")),
         &profile.plugins,
         &profile.plugin,
         &profile.plugin_limits,
-        None,
+        Some(host),
     ));
     Ok(SyncSetup {
         plugins,

@@ -48,6 +48,9 @@ pub struct RunReport {
     /// Plan records even when they are our own echo (`hubforce explain`).
     #[serde(skip)]
     pub plan_echoes: bool,
+    /// Linked pairs a dry run planned already (the other direction would plan them again).
+    #[serde(skip)]
+    pub planned_pairs: std::collections::HashSet<(String, String)>,
     pub directions: BTreeMap<String, Counts>,
     pub errors_by_class: BTreeMap<String, u64>,
     /// API calls this pass made, per provider.

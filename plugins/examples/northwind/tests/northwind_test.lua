@@ -1,0 +1,52 @@
+-- fixture: seed=5 contacts=30 leads=10
+local hs = { pair = "contact", side = "hubspot" }
+
+describe("include", function()
+  it("syncs leads and later in a territory", function()
+    local d = plugin.include({ properties = { lifecyclestage = "customer", country = "Japan" } }, hs)
+    expect(d.include).to_be(true)
+  end)
+  it("keeps subscribers in HubSpot and says why", function()
+    local d = plugin.include({ properties = { lifecyclestage = "subscriber", country = "Japan" } }, hs)
+    expect(d.include).to_be(false)
+    expect(d.reason).to_match("before lead")
+  end)
+  it("keeps contacts outside the territories in HubSpot", function()
+    local d = plugin.include({ properties = { lifecyclestage = "customer", country = "Kenya" } }, hs)
+    expect(d.include).to_be(false)
+    expect(d.reason).to_match("Kenya")
+  end)
+  it("has no opinion on companies or Salesforce records", function()
+    expect(plugin.include({ properties = {} }, { pair = "company", side = "hubspot" })).to_be(nil)
+    expect(plugin.include({ Id = "00Q1" }, { pair = "contact", side = "salesforce" })).to_be(nil)
+  end)
+end)
+
+describe("deal stages", function()
+  it("maps Northwind's steps and syncs them both ways", function()
+    local stage = plugin.mappings.deal.fields[1]
+    expect(stage.values.presentationscheduled).to_be("Needs Analysis")
+    expect(stage.rule).to_be("two_way")
+  end)
+end)
+
+describe("rating", function()
+  local lead = { pair = "contact", direction = "to_salesforce", sobject = "Lead" }
+  local function rating(p) return plugin.transform({ properties = p }, lead).Rating end
+  it("rates executives hot and the funnel by stage", function()
+    expect(rating({ jobtitle = "CEO", lifecyclestage = "lead" })).to_be("Hot")
+    expect(rating({ lifecyclestage = "marketingqualifiedlead" })).to_be("Warm")
+    expect(rating({ lifecyclestage = "lead" })).to_be("Cold")
+  end)
+  it("is written to Leads only", function()
+    local t = plugin.transform({ properties = { lifecyclestage = "opportunity" } }, { pair = "contact", direction = "to_salesforce", sobject = "Lead" })
+    expect(t.Rating).to_be("Hot")
+    expect(plugin.transform({ properties = {} }, { pair = "contact", direction = "to_salesforce", sobject = "Contact" })).to_be(nil)
+  end)
+end)
+
+describe("against the simulator", function()
+  it("finds every rating value in the org", function()
+    expect(#plugin.checks().lead_rating_values_missing).to_be(0)
+  end)
+end)

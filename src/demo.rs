@@ -34,8 +34,14 @@ fn step<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> DemoError {
 
 /// The plugins the demo enables, shipped inside the binary so the demo runs anywhere.
 const PLUGINS: &[(&str, &str)] = &[
-    ("default/plugin.toml", include_str!("../plugins/default/plugin.toml")),
-    ("default/init.lua", include_str!("../plugins/default/init.lua")),
+    (
+        "default/plugin.toml",
+        include_str!("../plugins/default/plugin.toml"),
+    ),
+    (
+        "default/init.lua",
+        include_str!("../plugins/default/init.lua"),
+    ),
     (
         "examples/northwind/plugin.toml",
         include_str!("../plugins/examples/northwind/plugin.toml"),
@@ -65,7 +71,8 @@ fn prepare_dir(sim: &Simulator) -> Result<WorkDir, DemoError> {
         }
         std::fs::write(&p, text).map_err(step("writing the demo plugins"))?;
     }
-    let ready = serde_json::to_value(sim.ready_info()).map_err(step("reading the simulator's ready info"))?;
+    let ready = serde_json::to_value(sim.ready_info())
+        .map_err(step("reading the simulator's ready info"))?;
     crate::connect::init_from_sim(&dir.0, &ready, true).map_err(step("writing hubforce.toml"))?;
     let cfg = dir.0.join(crate::config::FILE_NAME);
     let text = std::fs::read_to_string(&cfg).map_err(step("writing hubforce.toml"))?;
@@ -87,9 +94,16 @@ async fn make_it_messy(session: &Session) -> Result<String, crate::error::ApiErr
     let inputs: Vec<Value> = (0..4)
         .map(|i| json!({"properties": {"email": format!("no.name.{i}@walk-in.example"), "lifecyclestage": "lead", "country": "Japan"}}))
         .collect();
-    hs.request(Method::POST, "/crm/v3/objects/contacts/batch/create", Some(json!({"inputs": inputs})))
-        .await?;
-    notes.push("4 HubSpot contacts without a last name or company (Salesforce will refuse them as Leads)".to_string());
+    hs.request(
+        Method::POST,
+        "/crm/v3/objects/contacts/batch/create",
+        Some(json!({"inputs": inputs})),
+    )
+    .await?;
+    notes.push(
+        "4 HubSpot contacts without a last name or company (Salesforce will refuse them as Leads)"
+            .to_string(),
+    );
     // Duplicate Leads of people who are already in both systems.
     let people = sf
         .query("SELECT Email, LastName, Company FROM Lead WHERE IsConverted = false AND Email != null ORDER BY Email LIMIT 3")
@@ -104,13 +118,21 @@ async fn make_it_messy(session: &Session) -> Result<String, crate::error::ApiErr
         .json(json!({"Email": p["Email"], "LastName": p["LastName"], "Company": p["Company"], "LeadSource": "Purchased List"}));
         sf.transport.json(&req).await?;
     }
-    notes.push(format!("{} duplicate Leads (an imported list with people the org already has)", people.len()));
+    notes.push(format!(
+        "{} duplicate Leads (an imported list with people the org already has)",
+        people.len()
+    ));
     // Two HubSpot companies under the name of one Account.
-    let accounts = sf.query("SELECT Name FROM Account ORDER BY Name LIMIT 2").await?;
+    let accounts = sf
+        .query("SELECT Name FROM Account ORDER BY Name LIMIT 2")
+        .await?;
     for a in &accounts {
         hs.create("companies", json!({"name": a["Name"]})).await?;
     }
-    notes.push(format!("{} HubSpot companies duplicating another company's name", accounts.len()));
+    notes.push(format!(
+        "{} HubSpot companies duplicating another company's name",
+        accounts.len()
+    ));
     Ok(notes.join("\n  "))
 }
 
@@ -124,7 +146,8 @@ fn not_configured(e: crate::session::SessionError) -> crate::error::ApiError {
 
 /// Conflicting edits on linked records, made by "users" on both sides after the first sync.
 async fn edit_both_sides(session: &Session, ledger_path: &Path) -> Result<usize, DemoError> {
-    let ledger = crate::sync::ledger::Ledger::open(ledger_path).map_err(step("opening the ledger"))?;
+    let ledger =
+        crate::sync::ledger::Ledger::open(ledger_path).map_err(step("opening the ledger"))?;
     let hs = session.hubspot().map_err(step("HubSpot"))?;
     let sf = session.salesforce().map_err(step("Salesforce"))?;
     let leads = sf
@@ -134,20 +157,35 @@ async fn edit_both_sides(session: &Session, ledger_path: &Path) -> Result<usize,
     let mut n = 0;
     for (i, l) in leads.iter().enumerate() {
         let Some(id) = l["Id"].as_str() else { continue };
-        let Some(hs_id) = ledger.linked_hs("contact", id).map_err(step("reading the ledger"))? else {
+        let Some(hs_id) = ledger
+            .linked_hs("contact", id)
+            .map_err(step("reading the ledger"))?
+        else {
             continue;
         };
         // Both sides change the title; Salesforce's phone changes too.
-        hs.update("contacts", &hs_id, json!({"jobtitle": format!("Head of Growth {i}")}))
-            .await
-            .map_err(step("editing HubSpot"))?;
-        sf.update("Lead", id, json!({"Title": format!("VP Revenue {i}"), "Phone": format!("+81-3-555-01{i:02}")}))
-            .await
-            .map_err(step("editing Salesforce"))?;
+        hs.update(
+            "contacts",
+            &hs_id,
+            json!({"jobtitle": format!("Head of Growth {i}")}),
+        )
+        .await
+        .map_err(step("editing HubSpot"))?;
+        sf.update(
+            "Lead",
+            id,
+            json!({"Title": format!("VP Revenue {i}"), "Phone": format!("+81-3-555-01{i:02}")}),
+        )
+        .await
+        .map_err(step("editing Salesforce"))?;
         n += 1;
     }
     let deals = hs
-        .request(Method::GET, "/crm/v3/objects/deals?limit=3&properties=dealstage", None)
+        .request(
+            Method::GET,
+            "/crm/v3/objects/deals?limit=3&properties=dealstage",
+            None,
+        )
         .await
         .map_err(step("reading deals"))?;
     for d in deals["results"].as_array().into_iter().flatten() {
@@ -184,25 +222,44 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     let started = Instant::now();
     let info = sim.ready_info().clone();
     println!("hubforce demo — the embedded simulator of both APIs on loopback");
-    println!("  HubSpot API {}   Salesforce {}", info.hubspot.api_base, info.salesforce.instance_url);
+    println!(
+        "  HubSpot API {}   Salesforce {}",
+        info.hubspot.api_base, info.salesforce.instance_url
+    );
     let dir = prepare_dir(sim)?;
 
-    println!("\n1. Connect both sides (HubSpot authorization code; Salesforce web-server flow with PKCE)");
-    let config = crate::config::Config::load(&dir.0.join(crate::config::FILE_NAME)).map_err(step("reading hubforce.toml"))?;
+    println!(
+        "\n1. Connect both sides (HubSpot authorization code; Salesforce web-server flow with PKCE)"
+    );
+    let config = crate::config::Config::load(&dir.0.join(crate::config::FILE_NAME))
+        .map_err(step("reading hubforce.toml"))?;
     let session = Session::open(config, None, "demo").map_err(step("opening the profile"))?;
-    crate::connect::connect_sim_both(&session).await.map_err(step("connecting"))?;
+    crate::connect::connect_sim_both(&session)
+        .await
+        .map_err(step("connecting"))?;
     let statuses = crate::connect::status(&session).await;
-    print!("{}", crate::connect::render_status(&session.profile, &statuses, &[]));
+    print!(
+        "{}",
+        crate::connect::render_status(&session.profile, &statuses, &[])
+    );
 
     println!("\n2. The data, as messy as real portals");
-    let notes = make_it_messy(&session).await.map_err(step("preparing the data"))?;
+    let notes = make_it_messy(&session)
+        .await
+        .map_err(step("preparing the data"))?;
     println!("  {notes}");
 
     println!("\n3. Checks: connections and plugins");
-    let setup = crate::sync::job::open(&session, &dir.0).map_err(step("opening plugins and ledger"))?;
+    let setup =
+        crate::sync::job::open(&session, &dir.0).map_err(step("opening plugins and ledger"))?;
     for p in setup.plugins.list() {
         match &p.error {
-            None => println!("  ✓ plugin {} {} loaded (hooks: {})", p.name, p.version.unwrap_or_default(), p.hooks.join(", ")),
+            None => println!(
+                "  ✓ plugin {} {} loaded (hooks: {})",
+                p.name,
+                p.version.unwrap_or_default(),
+                p.hooks.join(", ")
+            ),
             Some(e) => println!("  ✗ plugin {}: {e}", p.name),
         }
         if let Some(plugin) = setup.plugins.get(&p.name)
@@ -219,17 +276,30 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
         session.hubspot().map_err(step("HubSpot"))?,
         session.salesforce().map_err(step("Salesforce"))?,
     );
-    let mut engine = Engine::prepare(hs, sf, &setup.ledger, setup.plugins.as_ref(), setup.settings.clone())
-        .await
-        .map_err(step("preparing the sync"))?;
+    let mut engine = Engine::prepare(
+        hs,
+        sf,
+        &setup.ledger,
+        setup.plugins.as_ref(),
+        setup.settings.clone(),
+    )
+    .await
+    .map_err(step("preparing the sync"))?;
     let mut total = RunReport::default();
 
     println!("\n4. Full sync (import existing records) with plugins default + examples/northwind");
-    let progress = Arc::new(SyncProgress::new(hs.transport.budget.clone(), sf.transport.budget.clone(), false));
+    let progress = Arc::new(SyncProgress::new(
+        hs.transport.budget.clone(),
+        sf.transport.budget.clone(),
+        false,
+    ));
     let p = progress.clone();
     engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
     let full = engine
-        .run(&SyncOptions { full: true, ..Default::default() })
+        .run(&SyncOptions {
+            full: true,
+            ..Default::default()
+        })
         .await
         .map_err(step("full sync"))?;
     progress.finish();
@@ -240,7 +310,10 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     let edits = edit_both_sides(&session, &crate::sync::job::ledger_path(&session)).await?;
     println!("  {edits} records edited");
     let dry = engine
-        .run(&SyncOptions { dry_run: true, ..Default::default() })
+        .run(&SyncOptions {
+            dry_run: true,
+            ..Default::default()
+        })
         .await
         .map_err(step("dry run"))?;
     print!("{}", dry.render_plans(6));
@@ -252,16 +325,26 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     println!("  the writes would cost: {}", planned.join(", "));
 
     println!("\n6. Incremental sync");
-    let progress = Arc::new(SyncProgress::new(hs.transport.budget.clone(), sf.transport.budget.clone(), false));
+    let progress = Arc::new(SyncProgress::new(
+        hs.transport.budget.clone(),
+        sf.transport.budget.clone(),
+        false,
+    ));
     let p = progress.clone();
     engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
-    let inc = engine.run(&SyncOptions::default()).await.map_err(step("incremental sync"))?;
+    let inc = engine
+        .run(&SyncOptions::default())
+        .await
+        .map_err(step("incremental sync"))?;
     progress.finish();
     print!("{}", inc.render());
     add(&mut total, &inc);
 
     println!("\n7. Summary");
-    print!("{}", summary(&total, &setup.ledger, started.elapsed().as_secs_f64()));
+    print!(
+        "{}",
+        summary(&total, &setup.ledger, started.elapsed().as_secs_f64())
+    );
     Ok(())
 }
 
@@ -276,7 +359,11 @@ fn summary(total: &RunReport, ledger: &crate::sync::ledger::Ledger, seconds: f64
         e[2] += c.skipped + c.excluded;
         e[3] += c.failed;
     }
-    let _ = writeln!(out, "  {:<14} {:>8} {:>8} {:>8} {:>8}", "object", "created", "updated", "skipped", "failed");
+    let _ = writeln!(
+        out,
+        "  {:<14} {:>8} {:>8} {:>8} {:>8}",
+        "object", "created", "updated", "skipped", "failed"
+    );
     for (o, [c, u, s, f]) in &per_object {
         let _ = writeln!(out, "  {o:<14} {c:>8} {u:>8} {s:>8} {f:>8}");
     }
@@ -288,16 +375,28 @@ fn summary(total: &RunReport, ledger: &crate::sync::ledger::Ledger, seconds: f64
     let _ = writeln!(
         out,
         "  record errors by class: {}",
-        if classes.is_empty() { "none".into() } else { classes.join(", ") }
+        if classes.is_empty() {
+            "none".into()
+        } else {
+            classes.join(", ")
+        }
     );
     // One example of each class, with what to do about it.
     let mut shown = std::collections::BTreeSet::new();
     for e in ledger.errors(None).unwrap_or_default() {
         if shown.insert(e.class.clone()) {
-            let _ = writeln!(out, "    e.g. {} {} {}: {}\n         what to do: {}", e.class, e.object, e.id, e.message, e.hint);
+            let _ = writeln!(
+                out,
+                "    e.g. {} {} {}: {}\n         what to do: {}",
+                e.class, e.object, e.id, e.message, e.hint
+            );
         }
     }
-    let calls: Vec<String> = total.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let calls: Vec<String> = total
+        .calls
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(out, "  API calls: {}", calls.join(", "));
     let _ = writeln!(
         out,

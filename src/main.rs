@@ -467,7 +467,8 @@ fn plugins_with_tests(root: &std::path::Path) -> std::io::Result<Vec<String>> {
             }
         } else if e.path().is_dir() {
             for inner in std::fs::read_dir(e.path())?.flatten() {
-                if inner.path().join("tests").is_dir() && inner.path().join("plugin.toml").is_file() {
+                if inner.path().join("tests").is_dir() && inner.path().join("plugin.toml").is_file()
+                {
                     out.push(format!("{name}/{}", inner.file_name().to_string_lossy()));
                 }
             }

@@ -75,6 +75,9 @@ local mappings = {
         appointmentscheduled = "Prospecting", qualifiedtobuy = "Qualification", presentationscheduled = "Value Proposition",
         decisionmakerboughtin = "Id. Decision Makers", contractsent = "Negotiation/Review",
         closedwon = "Closed Won", closedlost = "Closed Lost",
+      }, salesforce_values = {
+        ["Needs Analysis"] = "qualifiedtobuy", ["Perception Analysis"] = "presentationscheduled",
+        ["Proposal/Price Quote"] = "decisionmakerboughtin",
       } }),
       field("dealtype", "Type", { type = "picklist", values = {
         newbusiness = "New Customer", existingbusiness = "Existing Customer - Upgrade",

@@ -61,7 +61,11 @@ fn fail(
 /// A record to be created with a value that does not convert is refused here, without a
 /// call: the message names the field and the value, the hint the mapping to extend.
 /// Owners are the exception: a user without a counterpart leaves the owner unset.
-fn conversion_failure(plan: &RecordPlan, mapping: &PairMapping, target: Provider) -> Option<ApiError> {
+fn conversion_failure(
+    plan: &RecordPlan,
+    mapping: &PairMapping,
+    target: Provider,
+) -> Option<ApiError> {
     let is_owner = |name: &str| {
         mapping
             .fields
@@ -210,7 +214,12 @@ impl Engine<'_> {
     /// A HubSpot batch call. HubSpot refuses a whole batch for one bad input, so on a data
     /// error the batch is split in halves until the bad inputs stand alone: one bad record
     /// in 100 costs about 14 calls, not 100, and cannot sink the other 99.
-    async fn hs_write(&self, object: &str, op: &str, inputs: Vec<Value>) -> Result<Vec<ItemResult>, ApiError> {
+    async fn hs_write(
+        &self,
+        object: &str,
+        op: &str,
+        inputs: Vec<Value>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
         let mut out: Vec<Option<ItemResult>> = vec![None; inputs.len()];
         // (start, end) ranges still to send, each at most one batch.
         let mut todo: Vec<(usize, usize)> = (0..inputs.len())
@@ -219,13 +228,22 @@ impl Engine<'_> {
             .rev()
             .collect();
         while let Some((start, end)) = todo.pop() {
-            match self.hs.batch(object, op, inputs[start..end].to_vec(), json!({})).await {
+            match self
+                .hs
+                .batch(object, op, inputs[start..end].to_vec(), json!({}))
+                .await
+            {
                 Ok(results) => {
                     for (slot, r) in out[start..end].iter_mut().zip(results) {
                         *slot = Some(r);
                     }
                 }
-                Err(e) if matches!(e.class, ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound) => {
+                Err(e)
+                    if matches!(
+                        e.class,
+                        ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound
+                    ) =>
+                {
                     if end - start == 1 {
                         out[start] = Some(ItemResult::Failed(e));
                     } else {
@@ -241,7 +259,11 @@ impl Engine<'_> {
             .into_iter()
             .map(|r| {
                 r.unwrap_or_else(|| {
-                    ItemResult::Failed(ApiError::new(Provider::Hubspot, ErrorClass::Transient, "no answer for this input; retried on the next run"))
+                    ItemResult::Failed(ApiError::new(
+                        Provider::Hubspot,
+                        ErrorClass::Transient,
+                        "no answer for this input; retried on the next run",
+                    ))
                 })
             })
             .collect())
@@ -414,9 +436,7 @@ impl Engine<'_> {
     /// pulled from: record errors are kept against the source record.
     fn settle(
         &self,
-        spec: &PairSpec,
-        direction: &str,
-        source: &str,
+        (spec, direction, source): (&PairSpec, &str, &str),
         items: Vec<Item>,
         pair_mapping: Option<&PairMapping>,
         results: (Vec<WriteResult>, Vec<WriteResult>),
@@ -446,15 +466,16 @@ impl Engine<'_> {
             {
                 cp.link(spec.name, h, s, &it.sobject);
             }
-            let sf_ok = !matches!(sf_r, Some(Err(_)));
-            let hs_ok = !matches!(hs_r, Some(Err(_)));
-            if sf_ok && let Some(s) = &sf_id {
+            // Hashes only for a record that synced completely: a hash makes the next pull
+            // skip the record as our echo, which must never hide a failed write.
+            let ok = !matches!(sf_r, Some(Err(_))) && !matches!(hs_r, Some(Err(_)));
+            if ok && let Some(s) = &sf_id {
                 let base = it.sf.as_ref().map(|r| r.fields.clone()).unwrap_or_default();
                 let state = merged(&base, &it.plan.salesforce_writes);
                 let keys = it.mapping.fields.iter().map(|f| f.salesforce.as_str());
                 cp.wrote("salesforce", &it.sobject, s, &values_hash(&state, keys));
             }
-            if hs_ok && let Some(h) = &hs_id {
+            if ok && let Some(h) = &hs_id {
                 let base = it.hs.as_ref().map(|r| r.props.clone()).unwrap_or_default();
                 let writes: Map<String, Value> = it
                     .plan
@@ -503,7 +524,7 @@ impl Engine<'_> {
     }
 
     /// HubSpot records (pulled or retried) to Salesforce.
-    pub(super) async fn from_hubspot(
+    pub(super) async fn sync_hubspot_batch(
         &self,
         spec: &PairSpec,
         mappings: &Mappings,
@@ -737,9 +758,7 @@ impl Engine<'_> {
         }
         let results = self.write(spec, &items).await?;
         self.settle(
-            spec,
-            &direction,
-            "hubspot",
+            (spec, &direction, "hubspot"),
             items,
             Some(base),
             results,
@@ -750,7 +769,7 @@ impl Engine<'_> {
     }
 
     /// Salesforce records of one sObject (pulled or retried) to HubSpot.
-    pub(super) async fn from_salesforce(
+    pub(super) async fn sync_salesforce_batch(
         &self,
         spec: &PairSpec,
         mappings: &Mappings,
@@ -983,9 +1002,7 @@ impl Engine<'_> {
         }
         let results = self.write(spec, &items).await?;
         self.settle(
-            spec,
-            &direction,
-            "salesforce",
+            (spec, &direction, "salesforce"),
             items,
             mappings.get(spec.name),
             results,

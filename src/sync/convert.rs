@@ -41,7 +41,16 @@ pub struct ValueMap {
 
 impl ValueMap {
     pub fn new(pairs: &BTreeMap<String, String>) -> ValueMap {
-        let mut backward = BTreeMap::new();
+        ValueMap::with_extra(pairs, &BTreeMap::new())
+    }
+
+    /// With `extra`: more Salesforce values (→ HubSpot value) that only map back, for a
+    /// picklist with more values than the HubSpot enumeration.
+    pub fn with_extra(
+        pairs: &BTreeMap<String, String>,
+        extra: &BTreeMap<String, String>,
+    ) -> ValueMap {
+        let mut backward = extra.clone();
         for (h, s) in pairs {
             // Several HubSpot values may map to one Salesforce value: the first one wins back.
             backward.entry(s.clone()).or_insert_with(|| h.clone());

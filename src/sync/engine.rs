@@ -309,7 +309,7 @@ impl<'a> Engine<'a> {
             for chunk in records.chunks(batch) {
                 let mappings = self.mappings()?;
                 let mut cp = Checkpoint::default();
-                self.from_hubspot(spec, &mappings, chunk.to_vec(), &mut cp, report)
+                self.sync_hubspot_batch(spec, &mappings, chunk.to_vec(), &mut cp, report)
                     .await?;
                 if let Some(last) = chunk.last() {
                     cursor = cursor.at(&last.id);
@@ -339,8 +339,15 @@ impl<'a> Engine<'a> {
                 for chunk in records.chunks(batch) {
                     let mappings = self.mappings()?;
                     let mut cp = Checkpoint::default();
-                    self.from_salesforce(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
-                        .await?;
+                    self.sync_salesforce_batch(
+                        spec,
+                        &mappings,
+                        sobject,
+                        chunk.to_vec(),
+                        &mut cp,
+                        report,
+                    )
+                    .await?;
                     if let Some(last) = chunk.last() {
                         cursor = cursor.at(&last.id);
                         cp.cursor("salesforce", sobject, &cursor.text());
@@ -373,9 +380,24 @@ impl<'a> Engine<'a> {
                 .collect()
         };
         let mappings = self.mappings()?;
+        // A record in error is retried even if its values look like our last write.
+        let plan_echoes = std::mem::replace(&mut report.plan_echoes, true);
+        let result = self.retry_due(spec, opts, &mappings, &due, report).await;
+        report.plan_echoes = plan_echoes;
+        result
+    }
+
+    async fn retry_due(
+        &self,
+        spec: &PairSpec,
+        opts: &SyncOptions,
+        mappings: &Mappings,
+        due: &dyn Fn(&str, &str) -> Vec<String>,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
         let hs_ids = due("hubspot", spec.hs_object);
         if !hs_ids.is_empty() {
-            let props = self.hs_properties(&mappings, spec);
+            let props = self.hs_properties(mappings, spec);
             let found = lookup::hs_by_ids(self.hs, spec, &props, &hs_ids, None).await?;
             let mut cp = Checkpoint::default();
             forget_missing(
@@ -386,7 +408,7 @@ impl<'a> Engine<'a> {
                 found.iter().map(|r| r.id.as_str()),
             );
             for chunk in found.chunks(self.settings.batch_size) {
-                self.from_hubspot(spec, &mappings, chunk.to_vec(), &mut cp, report)
+                self.sync_hubspot_batch(spec, mappings, chunk.to_vec(), &mut cp, report)
                     .await?;
             }
             self.commit(opts, cp)?;
@@ -396,7 +418,7 @@ impl<'a> Engine<'a> {
             if ids.is_empty() {
                 continue;
             }
-            let fields = self.sf_field_list(&mappings, spec, sobject);
+            let fields = self.sf_field_list(mappings, spec, sobject);
             let found = lookup::sf_by_ids(self.sf, sobject, &fields, &ids).await?;
             let mut cp = Checkpoint::default();
             forget_missing(
@@ -407,8 +429,15 @@ impl<'a> Engine<'a> {
                 found.iter().map(|r| r.id.as_str()),
             );
             for chunk in found.chunks(self.settings.batch_size) {
-                self.from_salesforce(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
-                    .await?;
+                self.sync_salesforce_batch(
+                    spec,
+                    mappings,
+                    sobject,
+                    chunk.to_vec(),
+                    &mut cp,
+                    report,
+                )
+                .await?;
             }
             self.commit(opts, cp)?;
         }

@@ -109,7 +109,7 @@ impl Engine<'_> {
                     out.echo = self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)?;
                 }
                 out.linked = self.ledger.linked_sf(spec.name, id)?;
-                self.from_hubspot(spec, &mappings, vec![r], &mut cp, &mut plan)
+                self.sync_hubspot_batch(spec, &mappings, vec![r], &mut cp, &mut plan)
                     .await?;
             }
             Some(id.to_string())
@@ -138,7 +138,7 @@ impl Engine<'_> {
                     let h = values_hash(&r.fields, m.fields.iter().map(|f| f.salesforce.as_str()));
                     out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
                 }
-                self.from_salesforce(spec, &mappings, object, vec![r], &mut cp, &mut plan)
+                self.sync_salesforce_batch(spec, &mappings, object, vec![r], &mut cp, &mut plan)
                     .await?;
             }
             linked

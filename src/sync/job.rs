@@ -8,8 +8,8 @@ use super::ledger::{Ledger, LedgerError};
 use super::settings::SyncSettings;
 use crate::lua::host::HostContext;
 use crate::plugins::PluginSet;
-use crate::store::PluginStore;
 use crate::session::{Session, SessionError};
+use crate::store::PluginStore;
 
 pub struct SyncSetup {
     pub plugins: Arc<PluginSet>,

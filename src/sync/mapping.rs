@@ -24,6 +24,15 @@ pub struct FieldMapping {
     /// HubSpot value → Salesforce value, for picklists and multi-selects.
     #[serde(default)]
     pub values: BTreeMap<String, String>,
+    /// Further Salesforce value → HubSpot value pairs that only sync back to HubSpot.
+    #[serde(default)]
+    pub salesforce_values: BTreeMap<String, String>,
+}
+
+impl FieldMapping {
+    pub fn value_map(&self) -> ValueMap {
+        ValueMap::with_extra(&self.values, &self.salesforce_values)
+    }
 }
 
 fn default_rule() -> Rule {
@@ -114,7 +123,7 @@ pub fn hubspot_state_hash(
     let mut state = Map::new();
     for f in &pair.fields {
         let raw = props.get(&f.hubspot).and_then(Value::as_str);
-        let v = to_salesforce(f.kind, raw, &ValueMap::new(&f.values), owners)
+        let v = to_salesforce(f.kind, raw, &f.value_map(), owners)
             .unwrap_or_else(|_| raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null));
         state.insert(f.hubspot.clone(), v);
     }
@@ -132,7 +141,7 @@ pub fn plan(
 ) -> RecordPlan {
     let mut out = RecordPlan::default();
     for f in &pair.fields {
-        let map = ValueMap::new(&f.values);
+        let map = f.value_map();
         let hs_raw = hs
             .get(&f.hubspot)
             .and_then(|v| v.as_str())

@@ -597,12 +597,12 @@ impl Engine<'_> {
             .collect();
         let mut candidates = Vec::new();
         if !unlinked.is_empty() {
-            for sobject in spec.sobjects() {
-                let fields = self.sf_field_list(mappings, spec, sobject);
-                candidates.extend(
-                    lookup::sf_candidates(self.sf, spec, sobject, &fields, &unlinked).await?,
-                );
-            }
+            let targets: Vec<(&str, Vec<String>)> = spec
+                .sobjects()
+                .iter()
+                .map(|o| (*o, self.sf_field_list(mappings, spec, o)))
+                .collect();
+            candidates = lookup::sf_candidates(self.sf, spec, &targets, &unlinked).await?;
         }
         let mut claimed: HashSet<String> = HashSet::new();
         let mut items = Vec::new();

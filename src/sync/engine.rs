@@ -292,32 +292,26 @@ impl<'a> Engine<'a> {
         if opts.retry_only {
             return Ok(());
         }
-        let batch = self.settings.batch_size;
 
-        // HubSpot → Salesforce.
+        // HubSpot → Salesforce. The next page is fetched while this one is processed.
         let direction = format!("{} → Salesforce", spec.name);
         let key = ("hubspot", spec.hs_object);
         let mut cursor = Cursor::parse(self.ledger.cursor(key.0, key.1)?.as_deref())
             .begin(opts.full, Utc::now());
         let props = self.hs_properties(&self.mappings()?, spec);
         let mut pager = HsPager::new(self.hs, spec.hs_object, spec.hs_modified, props, &cursor);
-        while let Some(page) = pager.next().await? {
+        let mut next = pager.next().await?;
+        while let Some(page) = next {
             let records: Vec<HsRecord> = page
                 .iter()
                 .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
                 .collect();
-            for chunk in records.chunks(batch) {
-                let mappings = self.mappings()?;
-                let mut cp = Checkpoint::default();
-                self.sync_hubspot_batch(spec, &mappings, chunk.to_vec(), &mut cp, report)
-                    .await?;
-                if let Some(last) = chunk.last() {
-                    cursor = cursor.at(&last.id);
-                    cp.cursor(key.0, key.1, &cursor.text());
-                }
-                self.commit(opts, cp)?;
-                self.tick(&direction, report);
-            }
+            let (fetched, done) = tokio::join!(
+                pager.next(),
+                self.hubspot_page(spec, records, &mut cursor, opts, report, &direction)
+            );
+            done?;
+            next = fetched?;
         }
         let mut cp = Checkpoint::default();
         cp.cursor(key.0, key.1, &cursor.finished().text());
@@ -331,34 +325,82 @@ impl<'a> Engine<'a> {
             let fields = self.sf_field_list(&self.mappings()?, spec, sobject);
             let mut pager =
                 SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor);
-            while let Some(page) = pager.next().await? {
+            let mut next = pager.next().await?;
+            while let Some(page) = next {
                 let records: Vec<SfRecord> = page
                     .iter()
                     .filter_map(|r| SfRecord::from_json(r, sobject))
                     .collect();
-                for chunk in records.chunks(batch) {
-                    let mappings = self.mappings()?;
-                    let mut cp = Checkpoint::default();
-                    self.sync_salesforce_batch(
+                let (fetched, done) = tokio::join!(
+                    pager.next(),
+                    self.salesforce_page(
                         spec,
-                        &mappings,
                         sobject,
-                        chunk.to_vec(),
-                        &mut cp,
+                        records,
+                        &mut cursor,
+                        opts,
                         report,
+                        &direction
                     )
-                    .await?;
-                    if let Some(last) = chunk.last() {
-                        cursor = cursor.at(&last.id);
-                        cp.cursor("salesforce", sobject, &cursor.text());
-                    }
-                    self.commit(opts, cp)?;
-                    self.tick(&direction, report);
-                }
+                );
+                done?;
+                next = fetched?;
             }
             let mut cp = Checkpoint::default();
             cp.cursor("salesforce", sobject, &cursor.finished().text());
             self.commit(opts, cp)?;
+        }
+        Ok(())
+    }
+
+    /// One pulled HubSpot page, batch by batch, each checkpointed with the cursor after it.
+    async fn hubspot_page(
+        &self,
+        spec: &PairSpec,
+        records: Vec<HsRecord>,
+        cursor: &mut Cursor,
+        opts: &SyncOptions,
+        report: &mut RunReport,
+        direction: &str,
+    ) -> Result<(), SyncError> {
+        for chunk in records.chunks(self.settings.batch_size) {
+            let mappings = self.mappings()?;
+            let mut cp = Checkpoint::default();
+            self.sync_hubspot_batch(spec, &mappings, chunk.to_vec(), &mut cp, report)
+                .await?;
+            if let Some(last) = chunk.last() {
+                *cursor = cursor.at(&last.id);
+                cp.cursor("hubspot", spec.hs_object, &cursor.text());
+            }
+            self.commit(opts, cp)?;
+            self.tick(direction, report);
+        }
+        Ok(())
+    }
+
+    /// One pulled Salesforce page, batch by batch, each checkpointed with the cursor after it.
+    #[allow(clippy::too_many_arguments)]
+    async fn salesforce_page(
+        &self,
+        spec: &PairSpec,
+        sobject: &str,
+        records: Vec<SfRecord>,
+        cursor: &mut Cursor,
+        opts: &SyncOptions,
+        report: &mut RunReport,
+        direction: &str,
+    ) -> Result<(), SyncError> {
+        for chunk in records.chunks(self.settings.batch_size) {
+            let mappings = self.mappings()?;
+            let mut cp = Checkpoint::default();
+            self.sync_salesforce_batch(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
+                .await?;
+            if let Some(last) = chunk.last() {
+                *cursor = cursor.at(&last.id);
+                cp.cursor("salesforce", sobject, &cursor.text());
+            }
+            self.commit(opts, cp)?;
+            self.tick(direction, report);
         }
         Ok(())
     }

@@ -179,52 +179,50 @@ impl Ledger {
         let tx = conn.transaction().map_err(|e| self.err(e))?;
         let run = || -> rusqlite::Result<()> {
             for (pair, hs) in &cp.unlinks {
-                tx.execute(
-                    "DELETE FROM links WHERE pair = ?1 AND hs_id = ?2",
-                    params![pair, hs],
-                )?;
+                tx.prepare_cached("DELETE FROM links WHERE pair = ?1 AND hs_id = ?2")?
+                    .execute(params![pair, hs])?;
             }
             for (pair, hs, sf, ty) in &cp.links {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO links (pair, hs_id, sf_id, sf_type, linked_at) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT(pair, hs_id) DO UPDATE SET sf_id = excluded.sf_id, sf_type = excluded.sf_type",
-                    params![pair, hs, sf, ty, now],
-                )?;
+                    )?
+                    .execute(params![pair, hs, sf, ty, now])?;
             }
             for (side, object, id, hash) in &cp.hashes {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO write_hashes (side, object, id, hash, written_at) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT(side, object, id) DO UPDATE SET hash = excluded.hash, written_at = excluded.written_at",
-                    params![side, object, id, hash, now],
-                )?;
+                    )?
+                    .execute(params![side, object, id, hash, now])?;
             }
             for (side, object, cursor) in &cp.cursors {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO cursors (side, object, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT(side, object) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-                    params![side, object, cursor, now],
-                )?;
+                    )?
+                    .execute(params![side, object, cursor, now])?;
             }
             for (side, object, id, e) in &cp.errors {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO record_errors (side, object, id, class, code, message, hint, retryable, attempts, first_at, last_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?9)
                      ON CONFLICT(side, object, id) DO UPDATE SET class = excluded.class, code = excluded.code, message = excluded.message,
                        hint = excluded.hint, retryable = excluded.retryable, attempts = attempts + 1, last_at = excluded.last_at",
-                    params![side, object, id, e.class.as_str(), e.code, e.message, e.hint, e.retryable(), now],
-                )?;
+                    )?
+                    .execute(params![side, object, id, e.class.as_str(), e.code, e.message, e.hint, e.retryable(), now])?;
             }
             for (side, object, id) in &cp.cleared {
-                tx.execute(
+                tx.prepare_cached(
                     "DELETE FROM record_errors WHERE side = ?1 AND object = ?2 AND id = ?3",
-                    params![side, object, id],
-                )?;
+                )?
+                .execute(params![side, object, id])?;
             }
             for (object, id, field) in &cp.flips {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO field_flips (object, id, field, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![object, id, field, now],
-                )?;
+                )?
+                .execute(params![object, id, field, now])?;
             }
             Ok(())
         };
@@ -239,24 +237,19 @@ impl Ledger {
         hs_id: &str,
     ) -> Result<Option<(String, String)>, LedgerError> {
         self.lock()
-            .query_row(
-                "SELECT sf_id, sf_type FROM links WHERE pair = ?1 AND hs_id = ?2",
-                params![pair, hs_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
+            .prepare_cached("SELECT sf_id, sf_type FROM links WHERE pair = ?1 AND hs_id = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![pair, hs_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| self.err(e))
     }
 
     /// The HubSpot id linked to a Salesforce record.
     pub fn linked_hs(&self, pair: &str, sf_id: &str) -> Result<Option<String>, LedgerError> {
         self.lock()
-            .query_row(
-                "SELECT hs_id FROM links WHERE pair = ?1 AND sf_id = ?2",
-                params![pair, sf_id],
-                |r| r.get(0),
-            )
-            .optional()
+            .prepare_cached("SELECT hs_id FROM links WHERE pair = ?1 AND sf_id = ?2")
+            .and_then(|mut st| st.query_row(params![pair, sf_id], |r| r.get(0)).optional())
             .map_err(|e| self.err(e))
     }
 
@@ -281,12 +274,13 @@ impl Ledger {
     ) -> Result<bool, LedgerError> {
         let stored: Option<String> = self
             .lock()
-            .query_row(
+            .prepare_cached(
                 "SELECT hash FROM write_hashes WHERE side = ?1 AND object = ?2 AND id = ?3",
-                params![side, object, id],
-                |r| r.get(0),
             )
-            .optional()
+            .and_then(|mut st| {
+                st.query_row(params![side, object, id], |r| r.get(0))
+                    .optional()
+            })
             .map_err(|e| self.err(e))?;
         Ok(stored.as_deref() == Some(hash))
     }
@@ -394,11 +388,14 @@ impl Ledger {
     ) -> Result<u64, LedgerError> {
         let since: DateTime<Utc> = Utc::now() - window;
         self.lock()
-            .query_row(
+            .prepare_cached(
                 "SELECT COUNT(*) FROM field_flips WHERE object = ?1 AND id = ?2 AND field = ?3 AND at >= ?4",
-                params![object, id, field, since.to_rfc3339()],
-                |r| r.get::<_, i64>(0),
             )
+            .and_then(|mut st| {
+                st.query_row(params![object, id, field, since.to_rfc3339()], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }

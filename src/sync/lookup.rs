@@ -76,12 +76,57 @@ pub async fn sf_by_ids(
     Ok(out)
 }
 
-/// Salesforce records of `sobject` that unlinked HubSpot records may match.
+/// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match.
+fn candidate_soql(spec: &PairSpec, sobject: &str, fields: &[String], chunk: &[HsRecord]) -> String {
+    let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
+    let mut ors = vec![format!("{SF_EXTERNAL_ID} IN ({})", in_list(&ids))];
+    match spec.name {
+        "contact" => {
+            let emails = unique(
+                chunk
+                    .iter()
+                    .filter_map(|r| r.prop("email"))
+                    .map(str::to_lowercase),
+            );
+            if !emails.is_empty() {
+                ors.push(format!("Email IN ({})", in_list(&emails)));
+            }
+        }
+        "company" => {
+            let names = unique(
+                chunk
+                    .iter()
+                    .filter_map(|r| r.prop("name"))
+                    .map(String::from),
+            );
+            if !names.is_empty() {
+                ors.push(format!("Name IN ({})", in_list(&names)));
+            }
+            for d in unique(
+                chunk
+                    .iter()
+                    .filter_map(|r| r.prop("domain"))
+                    .filter_map(domain_of),
+            ) {
+                ors.push(format!("Website LIKE {}", soql_string(&format!("%{d}%"))));
+            }
+        }
+        _ => {}
+    }
+    let mut cond = format!("({})", ors.join(" OR "));
+    if let Some(f) = spec.sf_filter(sobject) {
+        cond = format!("{cond} AND {f}");
+    }
+    format!("SELECT {} FROM {sobject} WHERE {cond}", fields.join(", "))
+}
+
+/// Salesforce records of each `(sObject, fields)` that unlinked HubSpot records may match,
+/// in the order given (a Contact before a Lead). Several sObjects go in one Composite
+/// request, which Salesforce counts as one API call.
 pub async fn sf_candidates(
     sf: &SalesforceApi,
     spec: &PairSpec,
-    sobject: &str,
-    fields: &[String],
+    targets: &[(&str, Vec<String>)],
     hs: &[HsRecord],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let mut out = Vec::new();
@@ -91,47 +136,52 @@ pub async fn sf_candidates(
         SOQL_IN_CHUNK
     };
     for chunk in hs.chunks(chunk_size) {
-        let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
-        let mut ors = vec![format!("{SF_EXTERNAL_ID} IN ({})", in_list(&ids))];
-        match spec.name {
-            "contact" => {
-                let emails = unique(
-                    chunk
-                        .iter()
-                        .filter_map(|r| r.prop("email"))
-                        .map(str::to_lowercase),
-                );
-                if !emails.is_empty() {
-                    ors.push(format!("Email IN ({})", in_list(&emails)));
-                }
-            }
-            "company" => {
-                let names = unique(
-                    chunk
-                        .iter()
-                        .filter_map(|r| r.prop("name"))
-                        .map(String::from),
-                );
-                if !names.is_empty() {
-                    ors.push(format!("Name IN ({})", in_list(&names)));
-                }
-                for d in unique(
-                    chunk
-                        .iter()
-                        .filter_map(|r| r.prop("domain"))
-                        .filter_map(domain_of),
-                ) {
-                    ors.push(format!("Website LIKE {}", soql_string(&format!("%{d}%"))));
-                }
-            }
-            _ => {}
+        let queries: Vec<(&str, String)> = targets
+            .iter()
+            .map(|(sobject, fields)| (*sobject, candidate_soql(spec, sobject, fields, chunk)))
+            .collect();
+        if queries.len() == 1 {
+            out.extend(soql_records(sf, queries[0].0, &queries[0].1).await?);
+            continue;
         }
-        let mut cond = format!("({})", ors.join(" OR "));
-        if let Some(f) = spec.sf_filter(sobject) {
-            cond = format!("{cond} AND {f}");
+        let subrequests: Vec<Value> = queries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, soql))| {
+                let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+                json!({"method": "GET", "referenceId": format!("q{i}"), "url": format!("/services/data/v{}/query?q={q}", sf.version)})
+            })
+            .collect();
+        let answer = sf.composite(false, subrequests).await?;
+        let responses = answer["compositeResponse"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for (i, (sobject, soql)) in queries.iter().enumerate() {
+            let r = responses.get(i);
+            let ok = r.is_some_and(|r| r["httpStatusCode"].as_u64().is_some_and(|s| s < 300));
+            if !ok {
+                // Ask again on its own: the answer then carries a classified error.
+                out.extend(soql_records(sf, sobject, soql).await?);
+                continue;
+            }
+            let body = &r.map(|r| r["body"].clone()).unwrap_or_default();
+            out.extend(
+                body["records"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| SfRecord::from_json(v, sobject)),
+            );
+            let mut next = (body["done"] == json!(false))
+                .then(|| body["nextRecordsUrl"].as_str().map(String::from))
+                .flatten();
+            while let Some(url) = next {
+                let (page, more) = sf.query_page(None, Some(&url), false).await?;
+                out.extend(page.iter().filter_map(|v| SfRecord::from_json(v, sobject)));
+                next = more;
+            }
         }
-        let soql = format!("SELECT {} FROM {sobject} WHERE {cond}", fields.join(", "));
-        out.extend(soql_records(sf, sobject, &soql).await?);
     }
     Ok(out)
 }

@@ -317,17 +317,21 @@ pub async fn search(
                 HsError::validation(format!("Can't sort by {name}: the property does not exist"))
             })?
             .clone();
-        hits.sort_by(|a, b| {
-            let (va, vb) = (a.props.get(&name), b.props.get(&name));
-            let o = match (va, vb) {
-                (Some(x), Some(y)) => compare(&def, x, y).unwrap_or(Ordering::Equal),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            };
-            let o = if descending { o.reverse() } else { o };
-            o.then(a.id.cmp(&b.id))
-        });
+        // Records are kept in id order: sorting by id ascending is already done.
+        let by_id_ascending = name == "hs_object_id" && !descending;
+        if !by_id_ascending {
+            hits.sort_by(|a, b| {
+                let (va, vb) = (a.props.get(&name), b.props.get(&name));
+                let o = match (va, vb) {
+                    (Some(x), Some(y)) => compare(&def, x, y).unwrap_or(Ordering::Equal),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                };
+                let o = if descending { o.reverse() } else { o };
+                o.then(a.id.cmp(&b.id))
+            });
+        }
     }
     let total = hits.len();
     let props = match body["properties"].as_array() {

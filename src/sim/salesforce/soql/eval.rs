@@ -242,6 +242,9 @@ enum Filter {
         field: Resolved,
         negated: bool,
         values: Vec<Lit>,
+        /// For text and id fields: the values as compared (lower-cased, ids at 18
+        /// characters), so a long `IN` list costs one look-up per record.
+        lookup: Option<std::collections::HashSet<String>>,
     },
     Like {
         field: Resolved,
@@ -294,10 +297,34 @@ fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
             values
                 .iter()
                 .try_for_each(|v| check_literal(ctx, &field.leaf, v, *pos))?;
+            let lookup = match field.leaf.ftype {
+                FType::Id | FType::Reference => Some(
+                    values
+                        .iter()
+                        .filter_map(|v| match v {
+                            Lit::Str(s) => Some(ids::normalize(s).unwrap_or_else(|| s.clone())),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
+                t if t.textual() && values.iter().all(|v| matches!(v, Lit::Str(_) | Lit::Null)) => {
+                    Some(
+                        values
+                            .iter()
+                            .filter_map(|v| match v {
+                                Lit::Str(s) => Some(s.to_lowercase()),
+                                _ => None,
+                            })
+                            .collect(),
+                    )
+                }
+                _ => None,
+            };
             Filter::In {
                 field,
                 negated: *negated,
                 values: values.clone(),
+                lookup,
             }
         }
         Cond::Like { path, pattern } => {
@@ -353,9 +380,7 @@ fn compare(leaf: &FieldDef, stored: &Value, lit: &Lit) -> Option<Ordering> {
             let want = ids::normalize(s).unwrap_or_else(|| s.clone());
             Some(stored.as_str()?.cmp(want.as_str()))
         }
-        (t, Lit::Str(s)) if t.textual() => {
-            Some(stored.as_str()?.to_lowercase().cmp(&s.to_lowercase()))
-        }
+        (t, Lit::Str(s)) if t.textual() => Some(cmp_ignoring_case(stored.as_str()?, s)),
         (t, Lit::Num(n)) if t.numeric() => stored.as_f64()?.partial_cmp(n),
         (FType::Boolean, Lit::Bool(b)) => Some(stored.as_bool()?.cmp(b)),
         (FType::Date, Lit::Date(d)) => Some(stored.as_str()?.cmp(d.as_str())),
@@ -364,6 +389,14 @@ fn compare(leaf: &FieldDef, stored: &Value, lit: &Lit) -> Option<Ordering> {
         }
         _ => None,
     }
+}
+
+/// Salesforce compares text case-insensitively; this does it without allocating, since a
+/// filter runs once per record and `IN` lists run it once per value.
+fn cmp_ignoring_case(a: &str, b: &str) -> Ordering {
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .cmp(b.chars().flat_map(char::to_lowercase))
 }
 
 fn stored_instant(leaf: &FieldDef, stored: &Value) -> Option<DateTime<Utc>> {
@@ -442,7 +475,21 @@ fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
         Filter::In {
             field,
             negated,
+            lookup: Some(set),
+            ..
+        } => {
+            let v = ctx.value(rec, field);
+            let hit = v.as_str().is_some_and(|s| match field.leaf.ftype {
+                FType::Id | FType::Reference => set.contains(s),
+                _ => set.contains(&s.to_lowercase()),
+            });
+            hit != *negated
+        }
+        Filter::In {
+            field,
+            negated,
             values,
+            lookup: None,
         } => {
             let v = ctx.value(rec, field);
             let hit = values

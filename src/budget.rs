@@ -123,6 +123,15 @@ impl Budget {
 
     /// Take one call from the budget, waiting as long as pacing requires. A spent daily
     /// budget is an error (`rate.daily`, with the time until reset), not a wait.
+    /// Count `used` calls already made today (by earlier processes, from the request log),
+    /// so that a new run does not start with a fresh allocation.
+    pub fn preload_today(&self, used: u64) {
+        let mut st = self.lock();
+        let today = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
+        st.day_start = Some(today);
+        st.used_today = st.used_today.max(used);
+    }
+
     pub async fn acquire(&self, kind: CallKind, caller: &str) -> Result<Ticket, ApiError> {
         let provider = self.config.provider;
         loop {

@@ -405,11 +405,12 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<(), Box<dyn std::error::
     let session = open_session(&cli.config, cli.profile.as_deref(), "status")?;
     let statuses = hubforce::connect::status(&session).await;
     let calls = session.log.summary(24);
+    let sync = hubforce::sync::status::SyncStatus::read(&session)?;
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({"profile": session.profile, "connections": statuses, "calls_24h": calls})
+                &serde_json::json!({"profile": session.profile, "connections": statuses, "calls_24h": calls, "sync": sync})
             )?
         );
     } else {
@@ -420,6 +421,7 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<(), Box<dyn std::error::
         if calls.is_empty() {
             println!("  no API calls in the last 24 h");
         }
+        print!("{}", sync.render());
     }
     Ok(())
 }
@@ -762,14 +764,8 @@ async fn sync_passes(
         ));
         let p = progress.clone();
         engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
-        let started = chrono::Utc::now();
         let report = engine.run(&opts).await?;
         progress.finish();
-        if !opts.dry_run {
-            setup
-                .ledger
-                .record_run(started, &serde_json::to_value(&report)?)?;
-        }
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

@@ -113,6 +113,14 @@ pub fn salesforce_budget(s: &SalesforceApp) -> Budget {
     })
 }
 
+/// Midnight UTC today: where the daily allocations (as hubforce counts them) restart.
+fn today_utc() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+}
+
 impl Session {
     /// Open a profile. Providers without a section stay `None`; providers with a section
     /// load their stored tokens (connecting is `hubforce connect`).
@@ -137,10 +145,12 @@ impl Session {
                     auth: auth.clone(),
                     api_base: h.api_base.clone(),
                 };
+                let budget = Arc::new(hubspot_budget(h));
+                budget.preload_today(log.calls_since(Provider::Hubspot, today_utc()));
                 let transport = Arc::new(Transport::new(
                     http.clone(),
                     creds,
-                    Arc::new(hubspot_budget(h)),
+                    budget,
                     Some(log.clone()),
                 ));
                 Some(HubspotApi {
@@ -160,10 +170,12 @@ impl Session {
                     TokenFile::new(&state, "salesforce"),
                     password_login(&config, s)?,
                 )?);
+                let budget = Arc::new(salesforce_budget(s));
+                budget.preload_today(log.calls_since(Provider::Salesforce, today_utc()));
                 let transport = Arc::new(Transport::new(
                     http.clone(),
                     Credentials::Salesforce(auth.clone()),
-                    Arc::new(salesforce_budget(s)),
+                    budget,
                     Some(log.clone()),
                 ));
                 Some(SalesforceApi::new(

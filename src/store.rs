@@ -220,6 +220,22 @@ impl RequestLog {
         out
     }
 
+    /// Calls made to `provider` since `since` (what today's budget has spent already, for a
+    /// new process).
+    pub fn calls_since(&self, provider: Provider, since: chrono::DateTime<Utc>) -> u64 {
+        self.flush();
+        let Ok(conn) = self.conn.lock() else {
+            return 0;
+        };
+        conn.query_row(
+            "SELECT COUNT(*) FROM request_log WHERE at >= ?1 AND provider = ?2",
+            params![since.to_rfc3339(), provider.as_str()],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
+        .unwrap_or(0)
+    }
+
     /// Every logged path (for tests that check nothing secret was written).
     pub fn paths(&self) -> Vec<String> {
         self.flush();

@@ -217,6 +217,18 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
     assert!(first.written() > 50, "{}", first.render());
     let second = e.sync(false).await;
     assert_eq!(second.written(), 0, "{}", second.render());
+    let status = hubforce::sync::status::SyncStatus::read(&e.session).unwrap();
+    assert_eq!(status.runs.len(), 2);
+    assert_eq!(
+        status.runs[1].created,
+        first.directions.values().map(|c| c.created).sum::<u64>()
+    );
+    let text = status.render();
+    assert!(
+        text.contains("linked records: company ⇄ Account")
+            && text.contains("budget today: hubspot"),
+        "{text}"
+    );
     // Every linked pair satisfies its rules: a full plan has nothing left to write.
     let pending = e.pending_writes().await;
     let in_error: std::collections::HashSet<String> = e
@@ -434,5 +446,240 @@ async fn faults_token_expiry_and_a_kill_minus_nine_end_in_the_fault_free_state()
             other.len()
         );
         assert_eq!(rows, other, "{k} differs");
+    }
+}
+
+const MARKER: &str = r#"
+local M = {}
+function M.transform(record, ctx)
+  if ctx.direction ~= "to_salesforce" or ctx.sobject ~= "Lead" then return nil end
+  return { Description = "VERSION" }
+end
+return M
+"#;
+
+fn write_marker(dir: &Path, version: &str) {
+    let p = dir.join("plugins/marker");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("plugin.toml"),
+        "name = \"marker\"\nversion = \"1.0.0\"\napi = 1\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("init.lua"), MARKER.replace("VERSION", version)).unwrap();
+}
+
+#[tokio::test]
+async fn a_plugin_edited_during_a_sync_takes_effect_at_the_next_batch_and_a_broken_edit_keeps_the_last_good_one()
+ {
+    let e = env_with(small(), &["default"], "batch_size = 10").await;
+    write_marker(&e.dir, "v1");
+    let plugins = Arc::new(PluginSet::load(
+        &e.dir.join("plugins"),
+        None,
+        &["default".to_string(), "marker".to_string()],
+        &Default::default(),
+    ));
+    let _watcher = plugins.watch().unwrap();
+    let generation = |p: &PluginSet| {
+        p.list()
+            .into_iter()
+            .find(|i| i.name == "marker")
+            .map(|i| (i.generation, i.error))
+            .unwrap()
+    };
+    let mut engine = Engine::prepare(
+        e.session.hubspot().unwrap(),
+        e.session.salesforce().unwrap(),
+        &e.ledger,
+        plugins.as_ref(),
+        e.settings.clone(),
+    )
+    .await
+    .unwrap();
+    // After the second batch of contacts (the first are all Salesforce Contacts in this
+    // seed), save v2 and wait for the watcher to swap it in.
+    let dir = e.dir.clone();
+    let p2 = plugins.clone();
+    let batches = std::sync::atomic::AtomicUsize::new(0);
+    engine.on_progress(Box::new(move |direction, _, _| {
+        if direction.starts_with("contact")
+            && batches.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1
+        {
+            write_marker(&dir, "v2");
+            let t0 = std::time::Instant::now();
+            while generation(&p2).0 < 2 && t0.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }));
+    let r = engine
+        .run(&SyncOptions {
+            full: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(r.stopped.is_none());
+    assert_eq!(generation(&plugins), (2, None));
+    let sf = e.session.salesforce().unwrap();
+    let count = |v: &'static str| async move {
+        sf.query(&format!("SELECT Id FROM Lead WHERE Description = '{v}'"))
+            .await
+            .unwrap()
+            .len()
+    };
+    let (v1, v2) = (count("v1").await, count("v2").await);
+    assert!(
+        v1 > 0 && v1 <= 10,
+        "only the second batch wrote Leads on v1: {v1}"
+    );
+    assert!(v2 > 10, "the later batches ran on v2: {v2}");
+
+    // A broken edit: the error is reported and v2 keeps running.
+    std::fs::write(
+        e.dir.join("plugins/marker/init.lua"),
+        "return { transform = function( end }",
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    while generation(&plugins).1.is_none() && t0.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (g, err) = generation(&plugins);
+    let err = err.expect("the broken edit is reported");
+    assert!(err.contains("init.lua:1"), "{err}");
+    assert_eq!(g, 2, "the last good generation stays active");
+    let r = engine
+        .run(&SyncOptions {
+            full: true,
+            dry_run: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        r.stopped.is_none() && !r.errors_by_class.contains_key("plugin"),
+        "{}",
+        r.render()
+    );
+}
+
+/// Reopen the profile with `hubspot_extra` lines in its HubSpot table (a new process).
+fn reopen(e: &Env, hubspot_extra: &str) -> Session {
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let base = match text.split_once("# extra\n") {
+        Some((_, rest)) => rest.to_string(),
+        None => text,
+    };
+    let patched = format!(
+        "# extra\n{}",
+        base.replacen(
+            "[profiles.sim.hubspot]\n",
+            &format!("[profiles.sim.hubspot]\n{hubspot_extra}"),
+            1
+        )
+    );
+    std::fs::write(&toml, &patched).unwrap();
+    let config = hubforce::config::Config::load(&toml).unwrap();
+    std::fs::write(&toml, base).unwrap();
+    Session::open(config, None, "test").unwrap()
+}
+
+#[tokio::test]
+async fn a_sync_stops_cleanly_at_the_allocation_and_resumes_after_the_reset() {
+    let e = env_with(small(), &["default"], "batch_size = 10").await;
+    let run = |session: Session| {
+        let e = &e;
+        async move {
+            let engine = Engine::prepare(
+                session.hubspot().unwrap(),
+                session.salesforce().unwrap(),
+                &e.ledger,
+                e.plugins.as_ref(),
+                e.settings.clone(),
+            )
+            .await;
+            match engine {
+                Ok(engine) => Some(
+                    engine
+                        .run(&SyncOptions {
+                            full: true,
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap(),
+                ),
+                Err(err) => {
+                    assert!(err.to_string().contains("daily"), "{err}");
+                    None
+                }
+            }
+        }
+    };
+    // Connecting used a few calls; the allocation leaves room for a few more.
+    let r = run(reopen(&e, "daily_limit = 12\n"))
+        .await
+        .expect("prepare fits the budget");
+    let why = r.stopped.clone().expect("the sync stops at the allocation");
+    assert_eq!(
+        r.stopped_class,
+        Some(hubforce::error::ErrorClass::RateDaily),
+        "{why}"
+    );
+    assert!(why.contains("allocation"), "{why}");
+    let linked_before: u64 = e
+        .ledger
+        .link_counts()
+        .unwrap()
+        .iter()
+        .map(|(_, _, n)| n)
+        .sum();
+    // A new process on the same day has no fresh budget: the request log remembers.
+    let again = run(reopen(&e, "daily_limit = 12\n")).await;
+    assert!(again.is_none_or(|r| r.stopped_class == Some(hubforce::error::ErrorClass::RateDaily)));
+    // After the reset (here: a larger allocation) it resumes and finishes.
+    let r = run(reopen(&e, "")).await.unwrap();
+    assert!(r.stopped.is_none(), "{:?}", r.stopped);
+    let linked_after: u64 = e
+        .ledger
+        .link_counts()
+        .unwrap()
+        .iter()
+        .map(|(_, _, n)| n)
+        .sum();
+    assert!(linked_after > linked_before);
+    let second = e.sync(false).await;
+    assert_eq!(second.written(), 0, "{}", second.render());
+}
+
+#[tokio::test]
+async fn a_refresh_refused_by_a_rate_limit_or_an_outage_is_retried() {
+    let e = env(small(), &["default"]).await;
+    let hs = e.session.hubspot().unwrap();
+    let sf = e.session.salesforce().unwrap();
+    e.control("/expire-tokens", json!({"provider": "hubspot"}))
+        .await;
+    e.control("/expire-tokens", json!({"provider": "salesforce"}))
+        .await;
+    e.control("/faults", json!({"provider": "hubspot", "kind": "rate_limit", "route": "/oauth/v1/token", "count": 1})).await;
+    e.control("/faults", json!({"provider": "salesforce", "kind": "server_error", "route": "/services/oauth2/token", "count": 1})).await;
+    hs.get(
+        "contacts",
+        &hs.list_page("contacts", &[], None, 1)
+            .await
+            .map(|p| p.0[0]["id"].as_str().unwrap().to_string())
+            .unwrap(),
+        &[],
+        None,
+    )
+    .await
+    .unwrap();
+    sf.query("SELECT Id FROM Lead LIMIT 1").await.unwrap();
+    let url = format!("{}/faults", e.sim.ready_info().control);
+    let faults: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    for f in faults["faults"].as_array().unwrap() {
+        assert_eq!(f["fired"], 1, "each refresh met its fault: {f}");
     }
 }

@@ -238,7 +238,8 @@ pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8
 /// `status`/`message`).
 pub fn classify_oauth(provider: Provider, grant: Grant, status: u16, body: &[u8]) -> ApiError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    if v.is_null() && status >= 500 {
+    // A rate limit or an outage in front of the token endpoint is not a client error.
+    if (v.is_null() && status >= 500) || (status == 429 && v["error"].is_null()) {
         return classify(provider, status, &HeaderMap::new(), body);
     }
     let error = v["error"].as_str().unwrap_or_default();
@@ -519,5 +520,19 @@ mod tests {
                 .hint
                 .contains("security token")
         );
+    }
+
+    #[test]
+    fn a_rate_limited_or_failing_token_endpoint_is_not_a_client_error() {
+        let limited = br#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.","policyName":"TEN_SECONDLY_ROLLING"}"#;
+        let e = classify_oauth(Provider::Hubspot, Grant::Refresh, 429, limited);
+        assert_eq!(e.class, ErrorClass::RateBurst, "{e:?}");
+        let e = classify_oauth(
+            Provider::Salesforce,
+            Grant::Refresh,
+            503,
+            b"<html>down</html>",
+        );
+        assert_eq!(e.class, ErrorClass::Transient);
     }
 }

@@ -212,6 +212,26 @@ impl Transport {
 
     /// Send one call with everything the transport owns. Success is any 2xx (and 300 is
     /// left to the caller only as an error: multiple matches).
+    /// After a failed token refresh: wait and go on when it may pass, fail otherwise.
+    async fn pause_or_fail(
+        &self,
+        req: &ApiRequest,
+        started: Instant,
+        attempt: u32,
+        e: ApiError,
+    ) -> Result<(), ApiError> {
+        let passing = matches!(e.class, ErrorClass::RateBurst | ErrorClass::Transient);
+        let wait = e.retry_after.unwrap_or_else(|| self.retry.backoff(attempt));
+        if !passing
+            || attempt >= self.retry.max_attempts
+            || started.elapsed() + wait > self.retry.max_total
+        {
+            return Err(self.finish(req, started, e));
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
     pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let provider = self.provider();
         let started = Instant::now();
@@ -224,11 +244,16 @@ impl Transport {
                 .acquire(req.kind, &req.caller)
                 .await
                 .map_err(|e| self.finish(req, started, e))?;
-            let (token, base) = self
-                .creds
-                .current()
-                .await
-                .map_err(|e| self.finish(req, started, e))?;
+            // Getting a token may refresh it: a refresh refused for a passing reason (429,
+            // 5xx, a lock) is retried like any call.
+            let (token, base) = match self.creds.current().await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.budget.complete(ticket);
+                    self.pause_or_fail(req, started, attempt, e).await?;
+                    continue;
+                }
+            };
             let url = Self::url(&base, &req.path);
             // Bases were checked when configured or received; an absolute path is new.
             if req.path.contains("://")
@@ -279,10 +304,10 @@ impl Transport {
             match err.class {
                 ErrorClass::AuthExpired if !refreshed => {
                     refreshed = true;
-                    self.creds
-                        .rejected(&token)
-                        .await
-                        .map_err(|e| self.finish(req, started, e))?;
+                    if let Err(e) = self.creds.rejected(&token).await {
+                        self.pause_or_fail(req, started, attempt, e).await?;
+                        refreshed = false;
+                    }
                 }
                 ErrorClass::RateBurst | ErrorClass::Transient
                     if attempt < self.retry.max_attempts =>

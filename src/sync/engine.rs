@@ -224,6 +224,7 @@ impl<'a> Engine<'a> {
     /// revoked token) end it cleanly: what was checkpointed stays, the report says why.
     pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
         let started = Instant::now();
+        let started_at = Utc::now();
         let before = self.calls();
         let mut report = RunReport {
             dry_run: opts.dry_run,
@@ -262,6 +263,11 @@ impl<'a> Engine<'a> {
             .calls
             .insert("salesforce".into(), after.1.saturating_sub(before.1));
         report.seconds = started.elapsed().as_secs_f64();
+        if !opts.dry_run {
+            let mut kept = serde_json::to_value(&report).unwrap_or_default();
+            kept["plans"] = json!([]);
+            self.ledger.record_run(started_at, &kept)?;
+        }
         Ok(report)
     }
 

@@ -16,3 +16,4 @@ pub mod records;
 pub mod report;
 pub mod rules;
 pub mod settings;
+pub mod status;

@@ -254,6 +254,7 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
     // Every HubSpot contact is linked once, or kept with the reason it is not (the seeded
     // org's duplicate rule refuses a few Leads): nothing is silently left out.
     let hs = e.session.hubspot().unwrap();
+    let sf = e.session.salesforce().unwrap();
     let contacts = hs.list_all("contacts", &["email"]).await.unwrap();
     let errors = e.ledger.errors(None).unwrap();
     let mut sf_ids = std::collections::HashSet::new();
@@ -280,9 +281,105 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
         sf_ids.len(),
         contacts.len()
     );
+    // Associations follow: a deal's company is its Opportunity's Account.
+    let deals: Vec<String> = hs
+        .list_all("deals", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut checked = 0;
+    for (deal, companies) in hs.associations("deals", "companies", &deals).await.unwrap() {
+        let (Some(company), Some((opp, _))) = (
+            companies.first(),
+            e.ledger.linked_sf("deal", &deal).unwrap(),
+        ) else {
+            continue;
+        };
+        let Some((account, _)) = e.ledger.linked_sf("company", company).unwrap() else {
+            continue;
+        };
+        let o = sf.get("Opportunity", &opp, &["AccountId"]).await.unwrap();
+        assert_eq!(
+            o["AccountId"].as_str(),
+            Some(account.as_str()),
+            "deal {deal}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 5, "{checked}");
+    // And a contact's company is its Salesforce Contact's Account.
+    let mut checked = 0;
+    for c in hs
+        .list_all("contacts", &["associatedcompanyid"])
+        .await
+        .unwrap()
+    {
+        let id = c["id"].as_str().unwrap();
+        let Some(company) = c["properties"]["associatedcompanyid"].as_str() else {
+            continue;
+        };
+        let (Some((sf_id, ty)), Some((account, _))) = (
+            e.ledger.linked_sf("contact", id).unwrap(),
+            e.ledger.linked_sf("company", company).unwrap(),
+        ) else {
+            continue;
+        };
+        if ty == "Contact" {
+            let got = sf.get("Contact", &sf_id, &["AccountId"]).await.unwrap();
+            assert_eq!(
+                got["AccountId"].as_str(),
+                Some(account.as_str()),
+                "contact {id}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+    // Each linked contact's form submission and email open are Tasks on its Lead or Contact.
+    let with_form = hs
+        .list_all(
+            "contacts",
+            &["recent_conversion_date", "hs_email_last_open_date"],
+        )
+        .await
+        .unwrap();
+    let (mut forms, mut opens) = (0, 0);
+    for c in &with_form {
+        let id = c["id"].as_str().unwrap();
+        if e.ledger.linked_sf("contact", id).unwrap().is_none() {
+            continue;
+        }
+        forms += usize::from(
+            c["properties"]["recent_conversion_date"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+        );
+        opens += usize::from(
+            c["properties"]["hs_email_last_open_date"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+        );
+    }
+    let tasks = sf
+        .query("SELECT Subject, WhoId, HubSpot_Id__c FROM Task WHERE HubSpot_Id__c != null")
+        .await
+        .unwrap();
+    let count = |kind: &str| {
+        tasks
+            .iter()
+            .filter(|t| t["HubSpot_Id__c"].as_str().unwrap().contains(kind))
+            .count()
+    };
+    assert!(forms > 0 && opens > 0);
+    assert_eq!(
+        (count(":form_submission:"), count(":email_open:")),
+        (forms, opens)
+    );
+    assert!(tasks.iter().all(|t| t["WhoId"].as_str().is_some()));
     // And no Salesforce record was created twice for one HubSpot id.
-    let sf = e.session.salesforce().unwrap();
-    for sobject in ["Lead", "Contact", "Account", "Opportunity"] {
+    for sobject in ["Lead", "Contact", "Account", "Opportunity", "Task"] {
         let rows = sf
             .query(&format!(
                 "SELECT HubSpot_Id__c FROM {sobject} WHERE HubSpot_Id__c != null"

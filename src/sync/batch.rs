@@ -211,6 +211,60 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Associations follow: a contact's company and a deal's company become the
+    /// `AccountId` of the Salesforce Contact or Opportunity, once that company is linked to an
+    /// Account. Contacts carry their primary company as a property; deals need one batched
+    /// associations read. An Opportunity keeps its Account when the deal has no linked company.
+    async fn link_accounts(&self, spec: &PairSpec, items: &mut [Item]) -> Result<(), SyncError> {
+        let wants = |it: &Item| {
+            matches!(it.sobject.as_str(), "Contact" | "Opportunity")
+                && self.has_field(&it.sobject, "AccountId")
+        };
+        let mut company_of: HashMap<String, String> = HashMap::new();
+        match spec.name {
+            "contact" => {
+                for it in items.iter().filter(|it| wants(it)) {
+                    if let Some(h) = &it.hs
+                        && let Some(c) = h.prop("associatedcompanyid")
+                    {
+                        company_of.insert(h.id.clone(), c.to_string());
+                    }
+                }
+            }
+            "deal" => {
+                let ids: Vec<String> = items
+                    .iter()
+                    .filter(|it| wants(it))
+                    .filter_map(|it| it.hs.as_ref().map(|h| h.id.clone()))
+                    .collect();
+                if !ids.is_empty() {
+                    for (from, to) in self.hs.associations("deals", "companies", &ids).await? {
+                        if let Some(first) = to.into_iter().next() {
+                            company_of.insert(from, first);
+                        }
+                    }
+                }
+            }
+            _ => return Ok(()),
+        }
+        for it in items.iter_mut().filter(|it| wants(it)) {
+            let Some(h) = &it.hs else { continue };
+            let Some(company) = company_of.get(&h.id) else {
+                continue;
+            };
+            let Some((account, _)) = self.ledger.linked_sf("company", company)? else {
+                continue;
+            };
+            let current = it.sf.as_ref().and_then(|s| s.field("AccountId"));
+            if current != Some(account.as_str()) {
+                it.plan
+                    .salesforce_writes
+                    .insert("AccountId".into(), json!(account));
+            }
+        }
+        Ok(())
+    }
+
     /// A HubSpot batch call. HubSpot refuses a whole batch for one bad input, so on a data
     /// error the batch is split in halves until the bad inputs stand alone: one bad record
     /// in 100 costs about 14 calls, not 100, and cannot sink the other 99.
@@ -542,6 +596,7 @@ impl Engine<'_> {
             spec.sobjects()[0].to_string()
         };
         let mut work = Vec::new();
+        let mut with_activities = Vec::new();
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("hubspot", spec.hs_object, r.id.as_str());
@@ -562,6 +617,12 @@ impl Engine<'_> {
                 }
                 Ok(_) => {}
             }
+            if spec.name == "contact"
+                && (r.prop("recent_conversion_date").is_some()
+                    || r.prop("hs_email_last_open_date").is_some())
+            {
+                with_activities.push(r.clone());
+            }
             let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
             if !report.plan_echoes && self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)? {
                 report.counts(&direction).echoes += 1;
@@ -570,7 +631,7 @@ impl Engine<'_> {
             work.push(r);
         }
         if work.is_empty() {
-            return Ok(());
+            return self.log_activities(&with_activities, cp, report).await;
         }
         let mut links: HashMap<String, (String, String)> = HashMap::new();
         for r in &work {
@@ -752,6 +813,7 @@ impl Engine<'_> {
                 linked,
             });
         }
+        self.link_accounts(spec, &mut items).await?;
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
             return Ok(());
@@ -765,7 +827,7 @@ impl Engine<'_> {
             cp,
             report,
         );
-        Ok(())
+        self.log_activities(&with_activities, cp, report).await
     }
 
     /// Salesforce records of one sObject (pulled or retried) to HubSpot.

@@ -106,6 +106,15 @@ impl Checkpoint {
     pub fn flipped(&mut self, object: &str, id: &str, field: &str) {
         self.flips.push((object.into(), id.into(), field.into()));
     }
+    /// The Salesforce record this batch linked a HubSpot record to, if it did.
+    pub fn linked_in_batch(&self, pair: &str, hs_id: &str) -> Option<(&str, &str)> {
+        self.links
+            .iter()
+            .rev()
+            .find(|(p, h, _, _)| p == pair && h == hs_id)
+            .map(|(_, _, sf, ty)| (sf.as_str(), ty.as_str()))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.links.is_empty()
             && self.unlinks.is_empty()

@@ -1,5 +1,6 @@
 //! The sync engine: pull → include → map → resolve → push → checkpoint (see design.md).
 
+pub mod activities;
 pub mod batch;
 pub mod convert;
 pub mod engine;

@@ -94,6 +94,11 @@ impl PairSpec {
                 "lifecyclestage",
                 "salesforceleadid",
                 "salesforcecontactid",
+                "associatedcompanyid",
+                "recent_conversion_event_name",
+                "recent_conversion_date",
+                "hs_email_last_open_date",
+                "hs_email_last_email_name",
             ]),
             "company" => v.extend(["domain", "name", "salesforceaccountid"]),
             _ => v.extend(["dealname", "pipeline", "salesforceopportunityid"]),
@@ -105,9 +110,10 @@ impl PairSpec {
     pub fn sf_extra_fields(&self, sobject: &str) -> Vec<&'static str> {
         let mut v = vec!["Id", "SystemModstamp", "LastModifiedDate", SF_EXTERNAL_ID];
         match sobject {
-            "Lead" | "Contact" => v.push("Email"),
+            "Lead" => v.push("Email"),
+            "Contact" => v.extend(["Email", "AccountId"]),
             "Account" => v.extend(["Name", "Website"]),
-            _ => v.push("Name"),
+            _ => v.extend(["Name", "AccountId"]),
         }
         v
     }

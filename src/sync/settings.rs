@@ -34,6 +34,16 @@ pub struct SyncSettings {
     /// Records per write batch (at most 100 for HubSpot and 200 for Salesforce).
     #[serde(default = "two_hundred")]
     pub batch_size: usize,
+    /// HubSpot activities logged as Salesforce Tasks on the linked Lead or Contact:
+    /// `form_submission` (the contact's recent conversion) and `email_open`.
+    #[serde(default = "activities")]
+    pub activities: Vec<String>,
+}
+
+pub const ACTIVITIES: &[&str] = &["form_submission", "email_open"];
+
+fn activities() -> Vec<String> {
+    ACTIVITIES.iter().map(|s| s.to_string()).collect()
 }
 
 fn all_pairs() -> Vec<String> {
@@ -69,6 +79,7 @@ impl Default for SyncSettings {
             flip_limit: four(),
             flip_window_hours: day(),
             batch_size: two_hundred(),
+            activities: activities(),
         }
     }
 }
@@ -88,6 +99,16 @@ impl SyncSettings {
             return Err(format!(
                 "sync.new_contacts_as must be \"Lead\" or \"Contact\", not \"{}\"",
                 self.new_contacts_as
+            ));
+        }
+        if let Some(a) = self
+            .activities
+            .iter()
+            .find(|a| !ACTIVITIES.contains(&a.as_str()))
+        {
+            return Err(format!(
+                "sync.activities: unknown activity `{a}` (known: {})",
+                ACTIVITIES.join(", ")
             ));
         }
         if !(1..=200).contains(&self.batch_size) {

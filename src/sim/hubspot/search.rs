@@ -239,6 +239,28 @@ fn parse_filters(store: &Store, t: ObjectType, body: &Value) -> Result<Vec<Vec<F
     Ok(out)
 }
 
+/// The smallest id every filter group allows, when each group has an `hs_object_id` lower
+/// bound (`GT`/`GTE`): with several bounds in a group, the largest counts.
+fn id_lower_bound(groups: &[Vec<Filter>]) -> Option<u64> {
+    let mut lowest: Option<u64> = None;
+    for g in groups {
+        let group_bound = g
+            .iter()
+            .filter(|f| f.def.name == "hs_object_id")
+            .filter_map(|f| {
+                let v: u64 = f.value.as_deref()?.trim().parse().ok()?;
+                match f.operator.as_str() {
+                    "GT" => v.checked_add(1),
+                    "GTE" => Some(v),
+                    _ => None,
+                }
+            })
+            .max()?;
+        lowest = Some(lowest.map_or(group_bound, |l| l.min(group_bound)));
+    }
+    lowest
+}
+
 fn searchable(t: ObjectType) -> &'static [&'static str] {
     match t {
         ObjectType::Contacts => &["firstname", "lastname", "email", "phone", "company"],
@@ -282,10 +304,26 @@ pub async fn search(
     if query.as_ref().is_some_and(|q| q.len() > 3000) {
         return Err(HsError::validation("query must be at most 3000 characters"));
     }
-    let mut hits: Vec<&Record> = hs.store.records[&t]
-        .values()
+    // Every group bounding the id from below lets the scan start there (records are kept
+    // in id order); groups that bound nothing else need no filter evaluation at all. This
+    // keeps id-windowed paging through a million records linear, as an index would.
+    let lower = id_lower_bound(&groups);
+    let only_id_bounds = !groups.is_empty()
+        && groups.iter().all(|g| {
+            g.iter().all(|f| {
+                f.def.name == "hs_object_id" && matches!(f.operator.as_str(), "GT" | "GTE")
+            })
+        });
+    let records = &hs.store.records[&t];
+    let mut hits: Vec<&Record> = records
+        .range(lower.unwrap_or(0)..)
+        .map(|(_, r)| r)
         .filter(|r| r.archived_at.is_none())
-        .filter(|r| groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(r))))
+        .filter(|r| {
+            groups.is_empty()
+                || (only_id_bounds && lower.is_some())
+                || groups.iter().any(|g| g.iter().all(|f| f.matches(r)))
+        })
         .filter(|r| {
             query.as_ref().is_none_or(|q| {
                 searchable(t).iter().any(|p| {

@@ -1,0 +1,108 @@
+//! HubSpot activities as Salesforce Tasks: a contact's recent form submission and last
+//! email open (read from its conversion and email-open properties), each logged once as a
+//! completed Task on the linked Lead or Contact. The Task's `HubSpot_Id__c` is
+//! `contact id:kind:date`, so writing it is an upsert: a repeat never duplicates.
+
+use serde_json::{Value, json};
+
+use super::engine::{Engine, SyncError};
+use super::ledger::Checkpoint;
+use super::pairs::SF_EXTERNAL_ID;
+use super::records::HsRecord;
+use super::report::RunReport;
+use crate::api::hubspot::ItemResult;
+use crate::api::salesforce::CollectionOp;
+
+const DIRECTION: &str = "activity → Task";
+
+/// One activity to log: its key and the Task fields.
+struct Activity {
+    contact: String,
+    key: String,
+    task: Value,
+}
+
+fn activity(r: &HsRecord, kind: &str, who: &str) -> Option<Activity> {
+    let (name_prop, date_prop, label) = match kind {
+        "form_submission" => (
+            "recent_conversion_event_name",
+            "recent_conversion_date",
+            "Form submission",
+        ),
+        _ => (
+            "hs_email_last_email_name",
+            "hs_email_last_open_date",
+            "Email opened",
+        ),
+    };
+    let when = super::records::parse_time(r.props.get(date_prop)?)?;
+    let name = r.prop(name_prop).unwrap_or("(unnamed)");
+    let key = format!("{}:{kind}:{}", r.id, when.timestamp_millis());
+    Some(Activity {
+        contact: r.id.clone(),
+        task: json!({
+            "attributes": {"type": "Task"},
+            SF_EXTERNAL_ID: key,
+            "Subject": format!("{label}: {name}"),
+            "WhoId": who,
+            "ActivityDate": when.format("%Y-%m-%d").to_string(),
+            "Status": "Completed",
+            "Priority": "Normal",
+            "Description": format!("{label} in HubSpot at {}", when.to_rfc3339()),
+        }),
+        key,
+    })
+}
+
+impl Engine<'_> {
+    /// Log the activities of `contacts` not logged yet (the ledger remembers each key).
+    pub(super) async fn log_activities(
+        &self,
+        contacts: &[HsRecord],
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        if self.settings.activities.is_empty() || report.dry_run {
+            return Ok(());
+        }
+        let mut todo = Vec::new();
+        for r in contacts {
+            let who = match cp.linked_in_batch("contact", &r.id) {
+                Some((sf, _)) => Some(sf.to_string()),
+                None => self.ledger.linked_sf("contact", &r.id)?.map(|(sf, _)| sf),
+            };
+            let Some(who) = who else { continue };
+            for kind in &self.settings.activities {
+                if let Some(a) = activity(r, kind, &who)
+                    && !self.ledger.is_echo("activity", "Task", &a.key, "logged")?
+                {
+                    todo.push(a);
+                }
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let records = todo.iter().map(|a| a.task.clone()).collect();
+        let op = CollectionOp::Upsert {
+            sobject: "Task".into(),
+            field: SF_EXTERNAL_ID.into(),
+        };
+        let results = self.sf.collection(op, records, false).await?;
+        for (a, r) in todo.iter().zip(results) {
+            match r {
+                ItemResult::Ok(_) => {
+                    cp.wrote("activity", "Task", &a.key, "logged");
+                    report.counts(DIRECTION).created += 1;
+                }
+                ItemResult::Failed(e) => {
+                    // Kept against the contact, whose next sync logs it again.
+                    cp.failed("hubspot", "contacts", &a.contact, &e);
+                    report.counts(DIRECTION).failed += 1;
+                    report.error(e.class.as_str());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -422,6 +422,34 @@ async fn an_edit_on_either_side_arrives_on_the_next_run() {
     assert_eq!(sf_now["MobilePhone"], "+81-90-0000-0000");
     let again = e.sync(false).await;
     assert_eq!(again.written(), 0, "{}", again.render());
+    // `explain` tells the story of the record from either side.
+    let engine = e.engine(e.settings.clone()).await;
+    let x = engine.explain("contact", &id).await.unwrap();
+    assert_eq!(x.included, Some(true));
+    assert!(
+        x.inclusion_reason
+            .as_deref()
+            .unwrap()
+            .contains("lifecycle stage"),
+        "{x:?}"
+    );
+    assert_eq!(x.linked.as_ref().map(|l| l.0.as_str()), Some(lead.as_str()));
+    assert!(x.echo, "our last write is recognised");
+    let text = x.render();
+    assert!(
+        text.contains("jobtitle ⇄ Title") && text.contains("Prefer Salesforce unless blank"),
+        "{text}"
+    );
+    let y = engine.explain(&sobject, &lead).await.unwrap();
+    assert_eq!(y.linked.as_ref().map(|l| l.0.as_str()), Some(id.as_str()));
+    assert!(
+        engine
+            .explain("ticket", "1")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("unknown object")
+    );
 }
 
 /// Sync until a pass leaves no retryable record error behind.

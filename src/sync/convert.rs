@@ -121,7 +121,8 @@ impl OwnerMap {
     }
 }
 
-fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+/// Both APIs' datetime forms: RFC 3339, Salesforce's `+0000` offset, epoch milliseconds.
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .ok()

@@ -23,16 +23,7 @@ pub struct SfRecord {
 }
 
 pub fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
-    let s = v.as_str()?;
-    DateTime::parse_from_rfc3339(s)
-        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|| {
-            s.parse::<i64>()
-                .ok()
-                .and_then(DateTime::from_timestamp_millis)
-        })
+    super::convert::parse_datetime(v.as_str()?)
 }
 
 impl HsRecord {

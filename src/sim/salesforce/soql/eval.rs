@@ -391,6 +391,42 @@ fn compare(leaf: &FieldDef, stored: &Value, lit: &Lit) -> Option<Ordering> {
     }
 }
 
+/// The ids a filter can only match among, from the store's indexes; None when it needs a
+/// scan. Only top-level conditions on the queried object count.
+fn indexed_candidates(ctx: &Ctx, f: &Filter) -> Option<std::collections::BTreeSet<String>> {
+    match f {
+        Filter::In {
+            field,
+            negated: false,
+            lookup: Some(set),
+            ..
+        } if field.hops.is_empty() => {
+            if field.leaf.ftype == FType::Id {
+                return Some(set.iter().cloned().collect());
+            }
+            if !(field.leaf.external_id || field.leaf.ftype == FType::Email) {
+                return None;
+            }
+            Some(
+                set.iter()
+                    .flat_map(|v| ctx.store.lookup(ctx.root.name, &field.leaf.name, v))
+                    .collect(),
+            )
+        }
+        Filter::Or(a, b) => {
+            let mut ids = indexed_candidates(ctx, a)?;
+            ids.extend(indexed_candidates(ctx, b)?);
+            Some(ids)
+        }
+        Filter::And(a, b) => match (indexed_candidates(ctx, a), indexed_candidates(ctx, b)) {
+            (Some(x), Some(y)) => Some(x.intersection(&y).cloned().collect()),
+            (Some(x), None) | (None, Some(x)) => Some(x),
+            (None, None) => None,
+        },
+        _ => None,
+    }
+}
+
 /// Salesforce compares text case-insensitively; this does it without allocating, since a
 /// filter runs once per record and `IN` lists run it once per value.
 fn cmp_ignoring_case(a: &str, b: &str) -> Ordering {
@@ -638,12 +674,19 @@ pub fn run(
         });
     }
     let mut hits: Vec<&SfRecord> = Vec::new();
-    for rec in store
-        .records
-        .get(root.name)
-        .into_iter()
-        .flat_map(|m| m.values())
-    {
+    let table = store.records.get(root.name);
+    // Ids, external ids and emails are indexed (as Salesforce indexes them): a filter that
+    // pins one of those visits only the records it can match, in the same (id) order.
+    let pinned = match (&filter, all_rows) {
+        (Some(f), false) => indexed_candidates(&ctx, f),
+        _ => None,
+    };
+    let scan: Box<dyn Iterator<Item = &SfRecord>> = match (&pinned, table) {
+        (Some(ids), Some(m)) => Box::new(ids.iter().filter_map(|id| m.get(id))),
+        (None, Some(m)) => Box::new(m.values()),
+        (_, None) => Box::new(std::iter::empty()),
+    };
+    for rec in scan {
         if rec.deleted_at.is_some() && !all_rows {
             continue;
         }

@@ -4,7 +4,11 @@
 //! 2. the same with the same mappings built in (no Lua at all): the Lua cost is the
 //!    difference;
 //! 3. the same with a plugin that runs Lua per record (include + transform): the cost of
-//!    per-record rules.
+//!    per-record rules;
+//! 4. the default plugin with activities (form submissions, email opens) logged as Tasks.
+//!
+//! Rows 1–3 sync contacts only (`sync.activities = []`). A synced record is one created,
+//! updated or confirmed unchanged on either side (Tasks included in row 4).
 //!
 //! `cargo bench --bench sync` (HUBFORCE_BENCH_CONTACTS sets the size, default 20000).
 //! The 1,000,000-contact memory figure comes from `scripts/bench-memory` (the simulator in
@@ -21,11 +25,13 @@ use hubforce::sync::ledger::Ledger;
 use hubforce::sync::report::RunReport;
 use hubforce::sync::settings::SyncSettings;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Rules {
     Lua,
     BuiltIn,
     LuaPerRecord,
+    /// The default plugin with HubSpot activities logged as Tasks too.
+    LuaWithActivities,
 }
 
 const PER_RECORD: &str = r#"
@@ -123,13 +129,18 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
     }
     let both = Both(&lua_default, &extra);
     let hooks: &dyn Hooks = match rules {
-        Rules::Lua => &lua_default,
+        Rules::Lua | Rules::LuaWithActivities => &lua_default,
         Rules::BuiltIn => &built_in,
         Rules::LuaPerRecord => &both,
     };
     let ledger = Ledger::open(&dir.join("ledger.sqlite")).expect("ledger");
     let settings = SyncSettings {
         objects: vec!["contact".into()],
+        activities: if rules == Rules::LuaWithActivities {
+            SyncSettings::default().activities
+        } else {
+            Vec::new()
+        },
         ..SyncSettings::default()
     };
     let engine = Engine::prepare(
@@ -179,8 +190,8 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     println!("sync bench: {contacts} HubSpot contacts → Salesforce Leads, full import, limits off");
     println!(
-        "  {:<34} {:>9} {:>10} {:>9} {:>14}",
-        "rules", "seconds", "records/s", "calls", "calls/record"
+        "  {:<40} {:>8} {:>10} {:>11} {:>7} {:>13} {:>12}",
+        "rules", "seconds", "records/s", "contacts/s", "calls", "calls/record", "calls/contact"
     );
     let mut times = Vec::new();
     for (label, rules) in [
@@ -190,18 +201,24 @@ fn main() {
             "default + per-record include/transform",
             Rules::LuaPerRecord,
         ),
+        (
+            "default, activities logged as Tasks too",
+            Rules::LuaWithActivities,
+        ),
     ] {
         let (r, secs) = rt.block_on(run(contacts, rules));
         let synced = r.synced();
         assert!(r.stopped.is_none(), "{:?}", r.stopped);
         assert!(synced as usize >= contacts, "{}", r.render());
         println!(
-            "  {:<34} {:>9.2} {:>10.0} {:>9} {:>14.4}",
+            "  {:<40} {:>8.2} {:>10.0} {:>11.0} {:>7} {:>13.4} {:>12.4}",
             label,
             secs,
             synced as f64 / secs,
+            contacts as f64 / secs,
             r.total_calls(),
-            r.calls_per_record()
+            r.calls_per_record(),
+            r.total_calls() as f64 / contacts as f64
         );
         times.push(secs);
     }

@@ -38,6 +38,10 @@ M.mappings = {
         appointmentscheduled = "Prospecting", qualifiedtobuy = "Qualification",
         presentationscheduled = "Needs Analysis", decisionmakerboughtin = "Proposal/Price Quote",
         contractsent = "Negotiation/Review", closedwon = "Closed Won", closedlost = "Closed Lost",
+      }, salesforce_values = {
+        -- Stages of the org's standard process that Northwind folds into its own steps.
+        ["Value Proposition"] = "presentationscheduled", ["Id. Decision Makers"] = "decisionmakerboughtin",
+        ["Perception Analysis"] = "decisionmakerboughtin",
       } },
     },
   },

@@ -26,6 +26,7 @@ describe("deal stages", function()
   it("maps Northwind's steps and syncs them both ways", function()
     local stage = plugin.mappings.deal.fields[1]
     expect(stage.values.presentationscheduled).to_be("Needs Analysis")
+    expect(stage.salesforce_values["Perception Analysis"]).to_be("decisionmakerboughtin")
     expect(stage.rule).to_be("two_way")
   end)
 end)

@@ -238,8 +238,11 @@ pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8
 /// `status`/`message`).
 pub fn classify_oauth(provider: Provider, grant: Grant, status: u16, body: &[u8]) -> ApiError {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    // A rate limit or an outage in front of the token endpoint is not a client error.
-    if (v.is_null() && status >= 500) || (status == 429 && v["error"].is_null()) {
+    // Only an OAuth error body (`error`, or HubSpot's legacy `status`) speaks about the grant;
+    // anything else in front of the token endpoint (a rate limit, an outage page, an API
+    // error array) is classified like any other answer.
+    let oauth_shaped = v["error"].is_string() || v["status"].as_str().is_some_and(|s| s != "error");
+    if status == 429 || (status >= 500 && !oauth_shaped) || v.is_array() || v.is_null() {
         return classify(provider, status, &HeaderMap::new(), body);
     }
     let error = v["error"].as_str().unwrap_or_default();

@@ -827,3 +827,27 @@ async fn a_refresh_refused_by_a_rate_limit_or_an_outage_is_retried() {
         assert_eq!(f["fired"], 1, "each refresh met its fault: {f}");
     }
 }
+
+#[tokio::test]
+async fn a_profile_without_mappings_or_with_a_wrong_object_says_what_to_do() {
+    let e = env(small(), &[]).await;
+    let engine = e.engine(e.settings.clone()).await;
+    let err = engine
+        .run(&SyncOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no enabled plugin maps") && err.contains("\"default\""),
+        "{err}"
+    );
+    let err = engine
+        .run(&SyncOptions {
+            objects: vec!["tickets".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown object pair `tickets`"), "{err}");
+}

@@ -230,14 +230,34 @@ impl<'a> Engine<'a> {
             dry_run: opts.dry_run,
             ..RunReport::default()
         };
-        // Fail before any work if a plugin's mappings do not load.
-        self.mappings()?;
-        for pair in PAIRS {
-            let wanted = if opts.objects.is_empty() {
+        // Fail before any work if a plugin's mappings do not load, or map nothing wanted.
+        let mappings = self.mappings()?;
+        let wanted = |pair: &str| {
+            if opts.objects.is_empty() {
                 self.settings.enabled(pair)
             } else {
                 opts.objects.iter().any(|o| o == pair)
-            };
+            }
+        };
+        if let Some(unknown) = opts.objects.iter().find(|o| !PAIRS.contains(&o.as_str())) {
+            return Err(SyncError::Usage(format!(
+                "unknown object pair `{unknown}`: use {}",
+                PAIRS.join(", ")
+            )));
+        }
+        if !PAIRS.iter().any(|p| wanted(p) && mappings.contains_key(*p)) {
+            return Err(SyncError::Usage(format!(
+                "no enabled plugin maps {}: add \"default\" to the profile's `plugins` in hubforce.toml (plugins/default has the standard mappings)",
+                PAIRS
+                    .iter()
+                    .filter(|p| wanted(p))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for pair in PAIRS {
+            let wanted = wanted(pair);
             let Some(spec) = PairSpec::get(pair) else {
                 continue;
             };

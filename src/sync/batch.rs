@@ -112,7 +112,101 @@ fn merged(base: &Map<String, Value>, writes: &Map<String, Value>) -> Map<String,
     m
 }
 
+/// A record on either side, as a match candidate.
+pub(super) trait Candidate: Clone {
+    fn id(&self) -> &str;
+    fn kind(&self) -> String;
+    fn json(&self) -> Value;
+}
+
+impl Candidate for SfRecord {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> String {
+        self.sobject.clone()
+    }
+    fn json(&self) -> Value {
+        self.to_json()
+    }
+}
+
+impl Candidate for HsRecord {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> String {
+        "HubSpot record".into()
+    }
+    fn json(&self) -> Value {
+        self.to_json()
+    }
+}
+
+/// What the match step decided for an unlinked record.
+pub(super) enum Choice<'c, T> {
+    Link(&'c T),
+    Create,
+    Skip,
+    Fail(ApiError),
+    /// The best match already belongs to another record (`owner`, or one of this batch).
+    Taken {
+        sobject: String,
+        id: String,
+        owner: Option<String>,
+    },
+}
+
 impl Engine<'_> {
+    /// Choose among the best matches of an unlinked record (`record_id`): free candidates
+    /// (not linked to another record, not claimed earlier in this batch) go to the plugins'
+    /// `resolve` hook, whose answer wins; by default the first free candidate is linked.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn choose<'c, T: Candidate>(
+        &self,
+        record_id: &str,
+        record: &Value,
+        best: Vec<&'c T>,
+        all: &'c [T],
+        owner_of: impl Fn(&str) -> Result<Option<String>, super::ledger::LedgerError>,
+        claimed: &HashSet<String>,
+        ctx: &Value,
+    ) -> Result<Choice<'c, T>, SyncError> {
+        let mut free = Vec::new();
+        let mut taken = None;
+        for c in best {
+            let owner = owner_of(c.id())?;
+            if owner.as_deref().is_none_or(|o| o == record_id) && !claimed.contains(c.id()) {
+                free.push(c);
+            } else if taken.is_none() {
+                taken = Some((c.kind(), c.id().to_string(), owner));
+            }
+        }
+        let provider = if ctx["side"] == "hubspot" {
+            Provider::Hubspot
+        } else {
+            Provider::Salesforce
+        };
+        let cands = Value::Array(free.iter().map(|c| c.json()).collect());
+        Ok(match self.hooks.resolve(record, &cands, ctx) {
+            Err(msg) => Choice::Fail(plugin_error(provider, msg)),
+            Ok(Resolution::Skip) => Choice::Skip,
+            Ok(Resolution::Create) => Choice::Create,
+            Ok(Resolution::Link(id)) => match all.iter().find(|c| c.id() == id) {
+                Some(c) => Choice::Link(c),
+                None => Choice::Fail(
+                    ApiError::new(provider, ErrorClass::Plugin, format!("resolve returned {id}, which is not one of the candidates"))
+                        .with_hint("return the id of one of the candidates passed to resolve, false to create, or nil"),
+                ),
+            },
+            Ok(Resolution::Default) => match (free.first(), taken) {
+                (Some(c), _) => Choice::Link(c),
+                (None, Some((sobject, id, owner))) => Choice::Taken { sobject, id, owner },
+                (None, None) => Choice::Create,
+            },
+        })
+    }
+
     pub(super) fn include_hs(
         &self,
         spec: &PairSpec,
@@ -677,62 +771,37 @@ impl Engine<'_> {
                         cp.unlink(spec.name, &r.id); // deleted in Salesforce: match or create again
                     }
                     let best = lookup::best_sf_match(spec, &r, &candidates);
-                    let mut free = Vec::new();
-                    let mut taken_by = None;
-                    for c in &best {
-                        let owner = self.ledger.linked_hs(spec.name, &c.id)?;
-                        if (owner.is_none() || owner.as_deref() == Some(r.id.as_str()))
-                            && !claimed.contains(&c.id)
-                        {
-                            free.push(*c);
-                        } else if taken_by.is_none() {
-                            taken_by = Some((c.sobject.clone(), c.id.clone(), owner));
-                        }
-                    }
-                    let cands = Value::Array(free.iter().map(|c| c.to_json()).collect());
-                    match self.hooks.resolve(
+                    let ctx = Engine::hook_ctx(spec, "hubspot", &target);
+                    let owner = |id: &str| self.ledger.linked_hs(spec.name, id);
+                    match self.choose(
+                        &r.id,
                         &r.to_json(),
-                        &cands,
-                        &Engine::hook_ctx(spec, "hubspot", &target),
-                    ) {
-                        Err(msg) => {
-                            fail(
-                                cp,
-                                report,
-                                &direction,
-                                key,
-                                &plugin_error(Provider::Hubspot, msg),
-                            );
-                            continue;
-                        }
-                        Ok(Resolution::Skip) => {
+                        best,
+                        &candidates,
+                        owner,
+                        &claimed,
+                        &ctx,
+                    )? {
+                        Choice::Link(c) => Some(c.clone()),
+                        Choice::Create => None,
+                        Choice::Skip => {
                             report.counts(&direction).skipped += 1;
                             continue;
                         }
-                        Ok(Resolution::Create) => None,
-                        Ok(Resolution::Link(id)) => match candidates.iter().find(|c| c.id == id) {
-                            Some(c) => Some(c.clone()),
-                            None => {
-                                let e = ApiError::new(Provider::Salesforce, ErrorClass::Plugin, format!("resolve returned {id}, which is not one of the candidates"))
-                                    .with_hint("return the Id of one of the candidates passed to resolve, false to create, or nil");
-                                fail(cp, report, &direction, key, &e);
-                                continue;
-                            }
-                        },
-                        Ok(Resolution::Default) => match (free.first(), taken_by) {
-                            (Some(c), _) => Some((*c).clone()),
-                            (None, Some((sobject, id, owner))) => {
-                                let other = owner
-                                    .map(|o| format!("HubSpot record {o}"))
-                                    .unwrap_or_else(|| "another record of this batch".into());
-                                let e = ApiError::new(Provider::Salesforce, ErrorClass::Duplicate, format!("matches {sobject} {id}, which is already linked to {other}"))
-                                    .with_code("DUPLICATE_MATCH")
-                                    .with_hint("merge the duplicates in HubSpot, or decide with a plugin's resolve hook; `hubforce explain` shows both");
-                                fail(cp, report, &direction, key, &e);
-                                continue;
-                            }
-                            (None, None) => None,
-                        },
+                        Choice::Fail(e) => {
+                            fail(cp, report, &direction, key, &e);
+                            continue;
+                        }
+                        Choice::Taken { sobject, id, owner } => {
+                            let other = owner
+                                .map(|o| format!("HubSpot record {o}"))
+                                .unwrap_or_else(|| "another record of this batch".into());
+                            let e = ApiError::new(Provider::Salesforce, ErrorClass::Duplicate, format!("matches {sobject} {id}, which is already linked to {other}"))
+                                .with_code("DUPLICATE_MATCH")
+                                .with_hint("merge the duplicates in HubSpot, or decide with a plugin's resolve hook; `hubforce explain` shows both");
+                            fail(cp, report, &direction, key, &e);
+                            continue;
+                        }
                     }
                 }
             };
@@ -920,59 +989,36 @@ impl Engine<'_> {
                         cp.unlink(spec.name, h); // deleted in HubSpot: match or create again
                     }
                     let best = lookup::best_hs_match(spec, &r, &candidates);
-                    let mut free = Vec::new();
-                    let mut taken = false;
-                    for c in &best {
-                        let owner = self.ledger.linked_sf(spec.name, &c.id)?;
-                        if (owner.is_none()
-                            || owner.as_ref().map(|o| o.0.as_str()) == Some(r.id.as_str()))
-                            && !claimed.contains(&c.id)
-                        {
-                            free.push(*c);
-                        } else {
-                            taken = true;
-                        }
-                    }
-                    let cands = Value::Array(free.iter().map(|c| c.to_json()).collect());
-                    match self.hooks.resolve(&r.to_json(), &cands, &ctx) {
-                        Err(msg) => {
-                            fail(
-                                cp,
-                                report,
-                                &direction,
-                                key,
-                                &plugin_error(Provider::Salesforce, msg),
-                            );
+                    let owner = |id: &str| {
+                        self.ledger
+                            .linked_sf(spec.name, id)
+                            .map(|o| o.map(|(sf, _)| sf))
+                    };
+                    match self.choose(
+                        &r.id,
+                        &r.to_json(),
+                        best,
+                        &candidates,
+                        owner,
+                        &claimed,
+                        &ctx,
+                    )? {
+                        Choice::Link(c) => Some(c.clone()),
+                        Choice::Fail(e) => {
+                            fail(cp, report, &direction, key, &e);
                             continue;
                         }
-                        Ok(Resolution::Skip) => {
+                        // The HubSpot record already syncs with another Salesforce record (a
+                        // Contact wins over a Lead with the same email): leave this one.
+                        Choice::Skip | Choice::Taken { .. } => {
                             report.counts(&direction).skipped += 1;
                             continue;
                         }
-                        Ok(Resolution::Create) => None,
-                        Ok(Resolution::Link(id)) => match candidates.iter().find(|c| c.id == id) {
-                            Some(c) => Some(c.clone()),
-                            None => {
-                                let e = ApiError::new(Provider::Hubspot, ErrorClass::Plugin, format!("resolve returned {id}, which is not one of the candidates"))
-                                    .with_hint("return the id of one of the candidates passed to resolve, false to create, or nil");
-                                fail(cp, report, &direction, key, &e);
-                                continue;
-                            }
-                        },
-                        Ok(Resolution::Default) => match free.first() {
-                            Some(c) => Some((*c).clone()),
-                            // The HubSpot record already syncs with another Salesforce record
-                            // (a Contact wins over a Lead with the same email): leave this one.
-                            None if taken => {
-                                report.counts(&direction).skipped += 1;
-                                continue;
-                            }
-                            None if !self.settings.create_in_hubspot => {
-                                report.counts(&direction).skipped += 1;
-                                continue;
-                            }
-                            None => None,
-                        },
+                        Choice::Create if !self.settings.create_in_hubspot => {
+                            report.counts(&direction).skipped += 1;
+                            continue;
+                        }
+                        Choice::Create => None,
                     }
                 }
             };

@@ -158,20 +158,19 @@ pub(super) enum Choice<'c, T> {
 }
 
 impl Engine<'_> {
-    /// Choose among the best matches of an unlinked record (`record_id`): free candidates
+    /// Choose among the best matches of an unlinked record: free candidates
     /// (not linked to another record, not claimed earlier in this batch) go to the plugins'
     /// `resolve` hook, whose answer wins; by default the first free candidate is linked.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn choose<'c, T: Candidate>(
+    pub(super) fn choose<'c, R: Candidate, T: Candidate>(
         &self,
-        record_id: &str,
-        record: &Value,
+        record: &R,
         best: Vec<&'c T>,
         all: &'c [T],
         owner_of: impl Fn(&str) -> Result<Option<String>, super::ledger::LedgerError>,
         claimed: &HashSet<String>,
         ctx: &Value,
     ) -> Result<Choice<'c, T>, SyncError> {
+        let record_id = record.id();
         let mut free = Vec::new();
         let mut taken = None;
         for c in best {
@@ -187,8 +186,13 @@ impl Engine<'_> {
         } else {
             Provider::Salesforce
         };
-        let cands = Value::Array(free.iter().map(|c| c.json()).collect());
-        Ok(match self.hooks.resolve(record, &cands, ctx) {
+        let answer = if self.hooks.wants("resolve") {
+            let cands = Value::Array(free.iter().map(|c| c.json()).collect());
+            self.hooks.resolve(&record.json(), &cands, ctx)
+        } else {
+            Ok(Resolution::Default)
+        };
+        Ok(match answer {
             Err(msg) => Choice::Fail(plugin_error(provider, msg)),
             Ok(Resolution::Skip) => Choice::Skip,
             Ok(Resolution::Create) => Choice::Create,
@@ -222,9 +226,10 @@ impl Engine<'_> {
                 reason: "not a member of the inclusion list".into(),
             });
         }
-        if let Some(d) = self
-            .hooks
-            .include(&r.to_json(), &Engine::hook_ctx(spec, "hubspot", sobject))?
+        if self.hooks.wants("include")
+            && let Some(d) = self
+                .hooks
+                .include(&r.to_json(), &Engine::hook_ctx(spec, "hubspot", sobject))?
         {
             return Ok(d);
         }
@@ -773,15 +778,7 @@ impl Engine<'_> {
                     let best = lookup::best_sf_match(spec, &r, &candidates);
                     let ctx = Engine::hook_ctx(spec, "hubspot", &target);
                     let owner = |id: &str| self.ledger.linked_hs(spec.name, id);
-                    match self.choose(
-                        &r.id,
-                        &r.to_json(),
-                        best,
-                        &candidates,
-                        owner,
-                        &claimed,
-                        &ctx,
-                    )? {
+                    match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Create => None,
                         Choice::Skip => {
@@ -828,7 +825,12 @@ impl Engine<'_> {
             );
             let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
             ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
-            match self.hooks.transform(&r.to_json(), &ctx) {
+            let computed = if self.hooks.wants("transform") {
+                self.hooks.transform(&r.to_json(), &ctx)
+            } else {
+                Ok(None)
+            };
+            match computed {
                 Err(msg) => {
                     fail(
                         cp,
@@ -923,7 +925,12 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
-            match self.hooks.include(&r.to_json(), &ctx) {
+            let decided = if self.hooks.wants("include") {
+                self.hooks.include(&r.to_json(), &ctx)
+            } else {
+                Ok(None)
+            };
+            match decided {
                 Err(msg) => {
                     fail(
                         cp,
@@ -994,15 +1001,7 @@ impl Engine<'_> {
                             .linked_sf(spec.name, id)
                             .map(|o| o.map(|(sf, _)| sf))
                     };
-                    match self.choose(
-                        &r.id,
-                        &r.to_json(),
-                        best,
-                        &candidates,
-                        owner,
-                        &claimed,
-                        &ctx,
-                    )? {
+                    match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Fail(e) => {
                             fail(cp, report, &direction, key, &e);
@@ -1038,7 +1037,12 @@ impl Engine<'_> {
             );
             let mut tctx = ctx.clone();
             tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
-            match self.hooks.transform(&r.to_json(), &tctx) {
+            let computed = if self.hooks.wants("transform") {
+                self.hooks.transform(&r.to_json(), &tctx)
+            } else {
+                Ok(None)
+            };
+            match computed {
                 Err(msg) => {
                     fail(
                         cp,

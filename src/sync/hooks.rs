@@ -28,6 +28,10 @@ pub enum Resolution {
 }
 
 pub trait Hooks: Send + Sync {
+    /// Does any plugin have this hook? The engine skips building the arguments otherwise.
+    fn wants(&self, _hook: &str) -> bool {
+        true
+    }
     /// The merged field mappings of every plugin.
     fn mappings(&self) -> Result<Mappings, String>;
     /// Every `include` hook's decision (all must agree); None when no plugin has one.
@@ -67,6 +71,9 @@ pub fn merge(base: &mut Mappings, next: Mappings) {
 pub struct StaticHooks(pub Mappings);
 
 impl Hooks for StaticHooks {
+    fn wants(&self, hook: &str) -> bool {
+        hook == "mappings"
+    }
     fn mappings(&self) -> Result<Mappings, String> {
         Ok(self.0.clone())
     }
@@ -82,6 +89,13 @@ impl Hooks for StaticHooks {
 }
 
 impl Hooks for PluginSet {
+    fn wants(&self, hook: &str) -> bool {
+        self.names()
+            .iter()
+            .filter_map(|n| self.get(n))
+            .any(|p| p.has(hook))
+    }
+
     fn mappings(&self) -> Result<Mappings, String> {
         let mut out = Mappings::new();
         for name in self.names() {

@@ -80,7 +80,7 @@ async fn the_default_plugins_mappings_parse_and_match_both_schemas() {
         .expect("the default mappings parse");
     assert_eq!(
         m.keys().cloned().collect::<Vec<_>>(),
-        ["company", "contact", "deal"]
+        ["company", "contact", "deal", "task"]
     );
     assert_eq!(m["contact"].salesforce, "Lead");
     let out = hubforce::plugins::testing::run(

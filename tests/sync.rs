@@ -363,7 +363,7 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
         );
     }
     let tasks = sf
-        .query("SELECT Subject, WhoId, HubSpot_Id__c FROM Task WHERE HubSpot_Id__c != null")
+        .query("SELECT Subject, WhoId, HubSpot_Id__c FROM Task WHERE HubSpot_Id__c LIKE '%:%'")
         .await
         .unwrap();
     let count = |kind: &str| {
@@ -378,6 +378,29 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
         (forms, opens)
     );
     assert!(tasks.iter().all(|t| t["WhoId"].as_str().is_some()));
+    // Tasks sync both ways: every HubSpot task and every Salesforce Task of the org's own
+    // (not the activity Tasks above) is linked.
+    let hs_tasks = hs.list_all("tasks", &[]).await.unwrap();
+    for t in &hs_tasks {
+        let id = t["id"].as_str().unwrap();
+        assert!(
+            e.ledger.linked_sf("task", id).unwrap().is_some(),
+            "task {id}: {:?}",
+            e.ledger.errors(None)
+        );
+    }
+    let sf_tasks = sf
+        .query("SELECT Id FROM Task WHERE (NOT HubSpot_Id__c LIKE '%:%')")
+        .await
+        .unwrap();
+    assert!(hs_tasks.len() >= sf_tasks.len() && !sf_tasks.is_empty());
+    for t in &sf_tasks {
+        let id = t["Id"].as_str().unwrap();
+        assert!(
+            e.ledger.linked_hs("task", id).unwrap().is_some(),
+            "Task {id}"
+        );
+    }
     // And no Salesforce record was created twice for one HubSpot id.
     for sobject in ["Lead", "Contact", "Account", "Opportunity", "Task"] {
         let rows = sf

@@ -85,6 +85,22 @@ local mappings = {
       owner,
     },
   },
+  task = {
+    hubspot = "tasks", salesforce = "Task",
+    fields = {
+      field("hs_task_subject", "Subject", { rule = "two_way" }),
+      field("hs_task_body", "Description", { rule = "two_way" }),
+      field("hs_timestamp", "ActivityDate", { type = "date", rule = "two_way" }),
+      field("hs_task_status", "Status", { type = "picklist", rule = "two_way", values = {
+        NOT_STARTED = "Not Started", IN_PROGRESS = "In Progress", WAITING = "Waiting on someone else",
+        COMPLETED = "Completed", DEFERRED = "Deferred",
+      } }),
+      field("hs_task_priority", "Priority", { type = "picklist", rule = "two_way", values = {
+        HIGH = "High", MEDIUM = "Normal", NONE = "Normal", LOW = "Low",
+      } }),
+      owner,
+    },
+  },
 }
 
 return { mappings = mappings }

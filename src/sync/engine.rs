@@ -113,6 +113,31 @@ async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiE
     Ok(m)
 }
 
+/// HubSpot tasks get a text property for the linked Salesforce id, so that a task created
+/// from Salesforce is found again after a crash (as `salesforce…id` does for the others).
+async fn ensure_task_id_property(hs: &HubspotApi) -> Result<(), ApiError> {
+    use super::pairs::HS_TASK_SF_ID;
+    match hs
+        .request(Method::GET, &format!("/crm/v3/properties/tasks/{HS_TASK_SF_ID}"), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.class == ErrorClass::NotFound => hs
+            .request(
+                Method::POST,
+                "/crm/v3/properties/tasks",
+                Some(json!({
+                    "name": HS_TASK_SF_ID, "label": "Salesforce Task Id (hubforce)", "type": "string",
+                    "fieldType": "text", "groupName": "taskinformation",
+                    "description": "The Salesforce Task this task syncs with; written by hubforce",
+                })),
+            )
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
 impl<'a> Engine<'a> {
     /// Read what every pass needs once: owners on both sides, the describes of the synced
     /// sObjects, and the inclusion list's members.
@@ -136,6 +161,9 @@ impl<'a> Engine<'a> {
                     .collect();
                 sf_fields.insert(sobject.to_string(), names);
             }
+        }
+        if settings.enabled("task") {
+            ensure_task_id_property(hs).await?;
         }
         let members = match &settings.inclusion_list {
             Some(list) => Some(hs.list_members(list).await?.into_iter().collect()),

@@ -46,6 +46,8 @@ pub fn parse_object(object: &str) -> Option<(&'static PairSpec, &'static str, &'
         "contact" | "contacts" => hs("contact"),
         "company" | "companies" => hs("company"),
         "deal" | "deals" => hs("deal"),
+        "task" | "tasks" => hs("task"),
+        "Task" => sf("task", "Task"),
         "Lead" | "lead" => sf("contact", "Lead"),
         "Contact" => sf("contact", "Contact"),
         "Account" | "account" => sf("company", "Account"),

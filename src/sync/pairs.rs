@@ -41,7 +41,16 @@ pub const SPECS: &[PairSpec] = &[
         hs_modified: "hs_lastmodifieddate",
         match_by: MatchBy::IdsOnly,
     },
+    PairSpec {
+        name: "task",
+        hs_object: "tasks",
+        hs_modified: "hs_lastmodifieddate",
+        match_by: MatchBy::IdsOnly,
+    },
 ];
+
+/// HubSpot tasks have no Salesforce id property of their own; hubforce adds this one.
+pub const HS_TASK_SF_ID: &str = "hubforce_salesforce_id";
 
 /// The external id field every synced sObject carries.
 pub const SF_EXTERNAL_ID: &str = "HubSpot_Id__c";
@@ -57,6 +66,7 @@ impl PairSpec {
         match self.name {
             "company" => &["Account"],
             "contact" => &["Contact", "Lead"],
+            "task" => &["Task"],
             _ => &["Opportunity"],
         }
     }
@@ -67,13 +77,20 @@ impl PairSpec {
             "Lead" => "salesforceleadid",
             "Contact" => "salesforcecontactid",
             "Account" => "salesforceaccountid",
+            "Task" => HS_TASK_SF_ID,
             _ => "salesforceopportunityid",
         }
     }
 
     /// Records of this sObject that never sync (converted Leads live on as Contacts).
     pub fn sf_filter(&self, sobject: &str) -> Option<&'static str> {
-        (sobject == "Lead").then_some("IsConverted = false")
+        match sobject {
+            "Lead" => Some("IsConverted = false"),
+            // Tasks hubforce writes for HubSpot activities (`contact:kind:time`) stay in
+            // Salesforce; they are not HubSpot tasks.
+            "Task" => Some("(NOT HubSpot_Id__c LIKE '%:%')"),
+            _ => None,
+        }
     }
 
     /// The HubSpot property and Salesforce field compared when matching by key.
@@ -101,6 +118,7 @@ impl PairSpec {
                 "hs_email_last_email_name",
             ]),
             "company" => v.extend(["domain", "name", "salesforceaccountid"]),
+            "task" => v.extend(["hs_task_subject", "hs_timestamp", HS_TASK_SF_ID]),
             _ => v.extend(["dealname", "pipeline", "salesforceopportunityid"]),
         }
         v
@@ -113,6 +131,7 @@ impl PairSpec {
             "Lead" => v.push("Email"),
             "Contact" => v.extend(["Email", "AccountId"]),
             "Account" => v.extend(["Name", "Website"]),
+            "Task" => v.extend(["Subject", "WhoId"]),
             _ => v.extend(["Name", "AccountId"]),
         }
         v

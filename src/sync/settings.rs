@@ -5,12 +5,12 @@ use serde::Deserialize;
 
 /// The object pairs, in the order a pass runs them (companies first so that contacts and
 /// deals find their accounts).
-pub const PAIRS: &[&str] = &["company", "contact", "deal"];
+pub const PAIRS: &[&str] = &["company", "contact", "deal", "task"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSettings {
-    /// Object pairs that sync: `company`, `contact`, `deal`.
+    /// Object pairs that sync: `company`, `contact`, `deal`, `task`.
     #[serde(default = "all_pairs")]
     pub objects: Vec<String>,
     /// The sObject a new HubSpot contact becomes: `Lead` (the incumbent's default) or `Contact`.
@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn defaults_and_bad_values_are_named() {
         let s: SyncSettings = toml::from_str("").unwrap();
-        assert_eq!(s.objects, vec!["company", "contact", "deal"]);
+        assert_eq!(s.objects, vec!["company", "contact", "deal", "task"]);
         assert_eq!(s.new_contacts_as, "Lead");
         let s: SyncSettings = toml::from_str("objects = [\"contact\", \"tickets\"]").unwrap();
         assert!(s.validate().unwrap_err().contains("`tickets`"));

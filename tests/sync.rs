@@ -874,3 +874,70 @@ async fn a_profile_without_mappings_or_with_a_wrong_object_says_what_to_do() {
         .to_string();
     assert!(err.contains("unknown object pair `tickets`"), "{err}");
 }
+
+#[tokio::test]
+async fn a_converted_lead_hands_its_link_to_the_contact_it_became() {
+    let e = env(small(), &["default"]).await;
+    e.sync(true).await;
+    let hs = e.session.hubspot().unwrap();
+    let sf = e.session.salesforce().unwrap();
+    // Two HubSpot contacts synced to Leads.
+    let mut on_leads = Vec::new();
+    for c in hs.list_all("contacts", &[]).await.unwrap() {
+        let id = c["id"].as_str().unwrap().to_string();
+        if let Some((lead, ty)) = e.ledger.linked_sf("contact", &id).unwrap()
+            && ty == "Lead"
+        {
+            on_leads.push((id, lead));
+        }
+        if on_leads.len() == 2 {
+            break;
+        }
+    }
+    let convert = |lead: String| {
+        let e = &e;
+        async move {
+            let url = format!("{}/convert-lead", e.sim.ready_info().control);
+            let v: Value = reqwest::Client::new()
+                .post(url)
+                .json(&json!({"id": lead}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["contact_id"].as_str().unwrap().to_string()
+        }
+    };
+    // The first one also changes in HubSpot (the HubSpot side finds the conversion); the
+    // second only converts (the Salesforce side finds it).
+    let (first, first_lead) = on_leads[0].clone();
+    let (second, second_lead) = on_leads[1].clone();
+    let first_contact = convert(first_lead).await;
+    let second_contact = convert(second_lead).await;
+    hs.update(
+        "contacts",
+        &first,
+        json!({"mobilephone": "+49-30-555-0199"}),
+    )
+    .await
+    .unwrap();
+    let r = e.sync(false).await;
+    assert!(r.errors_by_class.is_empty(), "{}", r.render());
+    assert_eq!(
+        e.ledger.linked_sf("contact", &first).unwrap(),
+        Some((first_contact.clone(), "Contact".into()))
+    );
+    assert_eq!(
+        e.ledger.linked_sf("contact", &second).unwrap(),
+        Some((second_contact, "Contact".into()))
+    );
+    let c = sf
+        .get("Contact", &first_contact, &["MobilePhone"])
+        .await
+        .unwrap();
+    assert_eq!(c["MobilePhone"], "+49-30-555-0199");
+    let again = e.sync(false).await;
+    assert_eq!(again.written(), 0, "{}", again.render());
+}

@@ -25,6 +25,7 @@ pub fn router(sim: Arc<SimState>) -> Router {
         .route("/revoke-refresh-tokens", post(revoke_refresh_tokens))
         .route("/settings", post(settings))
         .route("/activity", post(activity))
+        .route("/convert-lead", post(convert_lead))
         .route("/reset", post(reset))
         .with_state(sim)
 }
@@ -220,6 +221,18 @@ async fn activity(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> 
             axum::Json(json!({"error": "no such contact"})),
         )
             .into_response()
+    }
+}
+
+/// `POST /convert-lead {"id": "00Q…"}`: what a rep's "Convert" button does.
+async fn convert_lead(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> Response {
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(id) = v["id"].as_str() else {
+        return bad_request("give the Lead as {\"id\": \"00Q…\"}");
+    };
+    match sim.salesforce().store.convert_lead(id) {
+        Ok(contact) => axum::Json(json!({"contact_id": contact})).into_response(),
+        Err(e) => bad_request(e),
     }
 }
 

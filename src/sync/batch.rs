@@ -211,6 +211,81 @@ impl Engine<'_> {
         })
     }
 
+    /// A linked Lead that Salesforce converted lives on as a Contact: follow the link there
+    /// (HubSpot → Salesforce direction), so that nothing is written to a converted Lead.
+    async fn leads_to_contacts(
+        &self,
+        mappings: &Mappings,
+        spec: &PairSpec,
+        links: &mut HashMap<String, (String, String)>,
+        found: &mut HashMap<String, SfRecord>,
+        cp: &mut Checkpoint,
+    ) -> Result<(), SyncError> {
+        let converted: Vec<(String, String)> = links
+            .iter()
+            .filter_map(|(hs, (sf, _))| {
+                let lead = found.get(sf)?;
+                if lead.fields.get("IsConverted") != Some(&json!(true)) {
+                    return None;
+                }
+                lead.field("ConvertedContactId")
+                    .map(|c| (hs.clone(), c.to_string()))
+            })
+            .collect();
+        if converted.is_empty() {
+            return Ok(());
+        }
+        let fields = self.sf_field_list(mappings, spec, "Contact");
+        let ids: Vec<String> = converted.iter().map(|(_, c)| c.clone()).collect();
+        for c in lookup::sf_by_ids(self.sf, "Contact", &fields, &ids).await? {
+            found.insert(c.id.clone(), c);
+        }
+        for (hs, contact) in converted {
+            if found.contains_key(&contact) {
+                cp.link(spec.name, &hs, &contact, "Contact");
+                links.insert(hs, (contact, "Contact".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Salesforce Contacts that a linked Lead was converted into take over that Lead's link
+    /// (Salesforce → HubSpot direction): one query per batch of unlinked Contacts.
+    async fn follow_conversions(
+        &self,
+        spec: &PairSpec,
+        contacts: &[SfRecord],
+        links: &mut HashMap<String, String>,
+        cp: &mut Checkpoint,
+    ) -> Result<(), SyncError> {
+        let unlinked: Vec<String> = contacts
+            .iter()
+            .filter(|c| !links.contains_key(&c.id))
+            .map(|c| super::pull::soql_string(&c.id))
+            .collect();
+        if unlinked.is_empty() {
+            return Ok(());
+        }
+        let leads = self
+            .sf
+            .query(&format!(
+                "SELECT Id, ConvertedContactId FROM Lead WHERE IsConverted = true AND ConvertedContactId IN ({})",
+                unlinked.join(", ")
+            ))
+            .await?;
+        for l in leads {
+            let (Some(lead), Some(contact)) = (l["Id"].as_str(), l["ConvertedContactId"].as_str())
+            else {
+                continue;
+            };
+            if let Some(hs) = self.ledger.linked_hs(spec.name, lead)? {
+                cp.link(spec.name, &hs, contact, "Contact");
+                links.insert(contact.to_string(), hs);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn include_hs(
         &self,
         spec: &PairSpec,
@@ -746,6 +821,10 @@ impl Engine<'_> {
                 found.insert(r.id.clone(), r);
             }
         }
+        if spec.name == "contact" {
+            self.leads_to_contacts(mappings, spec, &mut links, &mut found, cp)
+                .await?;
+        }
         let unlinked: Vec<HsRecord> = work
             .iter()
             .filter(|r| {
@@ -963,6 +1042,9 @@ impl Engine<'_> {
             if let Some(h) = self.ledger.linked_hs(spec.name, &r.id)? {
                 links.insert(r.id.clone(), h);
             }
+        }
+        if sobject == "Contact" {
+            self.follow_conversions(spec, &work, &mut links, cp).await?;
         }
         let ids: Vec<String> = links.values().cloned().collect();
         let found: HashMap<String, HsRecord> = if ids.is_empty() {

@@ -128,7 +128,7 @@ impl PairSpec {
     pub fn sf_extra_fields(&self, sobject: &str) -> Vec<&'static str> {
         let mut v = vec!["Id", "SystemModstamp", "LastModifiedDate", SF_EXTERNAL_ID];
         match sobject {
-            "Lead" => v.push("Email"),
+            "Lead" => v.extend(["Email", "IsConverted", "ConvertedContactId"]),
             "Contact" => v.extend(["Email", "AccountId"]),
             "Account" => v.extend(["Name", "Website"]),
             "Task" => v.extend(["Subject", "WhoId"]),

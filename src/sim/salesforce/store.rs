@@ -471,6 +471,52 @@ impl Store {
         Ok(self.insert(&def, values, now))
     }
 
+    /// Convert a Lead as a rep does in the UI (there is no REST call for it): a Contact with
+    /// the Lead's name, email, phone, title and owner, and the Lead marked converted, pointing
+    /// at it. Returns the Contact's id.
+    pub fn convert_lead(&mut self, lead_id: &str) -> Result<String, String> {
+        let lead = self
+            .live(Some("Lead"), lead_id)
+            .map_err(|_| format!("no live Lead {lead_id}"))?
+            .clone();
+        if lead.get("IsConverted") == &json!(true) {
+            return Err(format!("Lead {lead_id} is converted already"));
+        }
+        let def = self.object("Contact").cloned().ok_or("no Contact object")?;
+        let values: Vec<(String, Value)> = [
+            "FirstName",
+            "LastName",
+            "Email",
+            "Phone",
+            "Title",
+            "OwnerId",
+        ]
+        .iter()
+        .filter(|f| !lead.get(f).is_null())
+        .map(|f| (f.to_string(), lead.get(f).clone()))
+        .collect();
+        let now = self.clock.next();
+        let contact = self.insert(&def, values, now);
+        let stamp = json!(salesforce_datetime(now));
+        if let Some(rec) = self
+            .records
+            .get_mut("Lead")
+            .and_then(|m| m.get_mut(&lead.id))
+        {
+            for (k, v) in [
+                ("IsConverted", json!(true)),
+                ("ConvertedContactId", json!(contact)),
+                ("ConvertedDate", json!(now.format("%Y-%m-%d").to_string())),
+                ("Status", json!("Closed - Converted")),
+                ("LastModifiedDate", stamp.clone()),
+                ("SystemModstamp", stamp.clone()),
+            ] {
+                rec.fields.insert(k.into(), v);
+            }
+        }
+        Ok(contact)
+    }
+
     /// Insert already-validated values (also used by the seeder, with seeded timestamps).
     pub fn insert(
         &mut self,

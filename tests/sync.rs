@@ -378,6 +378,61 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
         (forms, opens)
     );
     assert!(tasks.iter().all(|t| t["WhoId"].as_str().is_some()));
+    // And from Salesforce: an Opportunity's Account is its deal's company, a Contact's
+    // Account its contact's company.
+    let mut checked = 0;
+    for o in sf
+        .query("SELECT Id, AccountId FROM Opportunity WHERE AccountId != null")
+        .await
+        .unwrap()
+    {
+        let (Some(deal), Some(company)) = (
+            e.ledger
+                .linked_hs("deal", o["Id"].as_str().unwrap())
+                .unwrap(),
+            e.ledger
+                .linked_hs("company", o["AccountId"].as_str().unwrap())
+                .unwrap(),
+        ) else {
+            continue;
+        };
+        let assoc = hs
+            .associations("deals", "companies", std::slice::from_ref(&deal))
+            .await
+            .unwrap();
+        let companies = assoc.first().map(|(_, to)| to.clone()).unwrap_or_default();
+        assert!(!companies.is_empty(), "deal {deal} has no company");
+        checked += usize::from(companies.contains(&company));
+    }
+    assert!(checked > 0);
+    let mut checked = 0;
+    for c in sf
+        .query("SELECT Id, AccountId FROM Contact WHERE AccountId != null")
+        .await
+        .unwrap()
+    {
+        let (Some(contact), Some(company)) = (
+            e.ledger
+                .linked_hs("contact", c["Id"].as_str().unwrap())
+                .unwrap(),
+            e.ledger
+                .linked_hs("company", c["AccountId"].as_str().unwrap())
+                .unwrap(),
+        ) else {
+            continue;
+        };
+        let assoc = hs
+            .associations("contacts", "companies", std::slice::from_ref(&contact))
+            .await
+            .unwrap();
+        let companies = assoc.first().map(|(_, to)| to.clone()).unwrap_or_default();
+        assert!(
+            companies.contains(&company),
+            "contact {contact}: {companies:?} lacks {company}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0);
     // Tasks sync both ways: every HubSpot task and every Salesforce Task of the org's own
     // (not the activity Tasks above) is linked.
     let hs_tasks = hs.list_all("tasks", &[]).await.unwrap();

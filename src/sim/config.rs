@@ -172,9 +172,11 @@ impl SimConfig {
     /// Register the loopback redirect URIs on a port that is free now, so that several
     /// connected simulators (tests, the demo) can run side by side.
     pub fn with_free_redirect_port(mut self) -> SimConfig {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
+        // Below Linux's ephemeral range (32768+), so that outgoing connections made between
+        // choosing the port and listening on it cannot take it.
+        let port = (0..64)
+            .map(|_| fastrand::u16(20_000..32_000))
+            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
             .unwrap_or(8976);
         self.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
         self.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");

@@ -1195,6 +1195,20 @@ impl Engine<'_> {
             return Ok(());
         }
         let results = self.write(spec, &items).await?;
+        // (Salesforce record, its Account, the HubSpot company it has now) for associations.
+        let accounts: Vec<(String, String, Option<String>)> = items
+            .iter()
+            .filter_map(|it| {
+                let sf = it.sf.as_ref()?;
+                let account = sf.field("AccountId")?.to_string();
+                let current = it
+                    .hs
+                    .as_ref()
+                    .and_then(|h| h.prop("associatedcompanyid"))
+                    .map(String::from);
+                Some((sf.id.clone(), account, current))
+            })
+            .collect();
         self.settle(
             (spec, &direction, "salesforce"),
             items,
@@ -1203,6 +1217,65 @@ impl Engine<'_> {
             cp,
             report,
         );
+        self.associate_companies(spec, accounts, cp).await
+    }
+
+    /// Associations follow from Salesforce too: a Contact's or Opportunity's Account, once
+    /// linked to a HubSpot company, becomes the contact's or deal's company association
+    /// (one batched call per 100). Contacts that already have that company are left alone;
+    /// deals are associated only when they have no company yet.
+    async fn associate_companies(
+        &self,
+        spec: &PairSpec,
+        accounts: Vec<(String, String, Option<String>)>,
+        cp: &mut Checkpoint,
+    ) -> Result<(), SyncError> {
+        if !matches!(spec.name, "contact" | "deal") || accounts.is_empty() {
+            return Ok(());
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (sf_id, account, current) in accounts {
+            let Some(company) = self.ledger.linked_hs("company", &account)? else {
+                continue;
+            };
+            let hs_id = match cp.hs_linked_in_batch(spec.name, &sf_id) {
+                Some(h) => Some(h.to_string()),
+                None => self.ledger.linked_hs(spec.name, &sf_id)?,
+            };
+            let Some(hs_id) = hs_id else { continue };
+            if current.as_deref() != Some(company.as_str()) {
+                pairs.push((hs_id, company));
+            }
+        }
+        if spec.name == "deal" && !pairs.is_empty() {
+            let ids: Vec<String> = pairs.iter().map(|(d, _)| d.clone()).collect();
+            let has: HashSet<String> = self
+                .hs
+                .associations("deals", "companies", &ids)
+                .await?
+                .into_iter()
+                .filter(|(_, to)| !to.is_empty())
+                .map(|(from, _)| from)
+                .collect();
+            pairs.retain(|(d, _)| !has.contains(d));
+        }
+        for chunk in pairs.chunks(crate::api::hubspot::BATCH_MAX) {
+            let inputs: Vec<Value> = chunk
+                .iter()
+                .map(|(from, to)| json!({"from": {"id": from}, "to": {"id": to}}))
+                .collect();
+            let path = format!(
+                "/crm/v4/associations/{}/companies/batch/associate/default",
+                spec.hs_object
+            );
+            self.hs
+                .request(
+                    reqwest::Method::POST,
+                    &path,
+                    Some(json!({"inputs": inputs})),
+                )
+                .await?;
+        }
         Ok(())
     }
 }

@@ -115,6 +115,15 @@ impl Checkpoint {
             .map(|(_, _, sf, ty)| (sf.as_str(), ty.as_str()))
     }
 
+    /// The HubSpot record this batch linked a Salesforce record to, if it did.
+    pub fn hs_linked_in_batch(&self, pair: &str, sf_id: &str) -> Option<&str> {
+        self.links
+            .iter()
+            .rev()
+            .find(|(p, _, s, _)| p == pair && s == sf_id)
+            .map(|(_, h, _, _)| h.as_str())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.links.is_empty()
             && self.unlinks.is_empty()

@@ -445,9 +445,36 @@ async fn a_full_sync_applies_the_rules_everywhere_and_a_second_run_writes_nothin
         );
     }
     let sf_tasks = sf
-        .query("SELECT Id FROM Task WHERE (NOT HubSpot_Id__c LIKE '%:%')")
+        .query("SELECT Id, WhoId FROM Task WHERE (NOT HubSpot_Id__c LIKE '%:%')")
         .await
         .unwrap();
+    // A task's contact is its Task's WhoId, both ways.
+    let mut both = 0;
+    for t in &sf_tasks {
+        let task = t["Id"].as_str().unwrap();
+        let Some(hs_task) = e.ledger.linked_hs("task", task).unwrap() else {
+            continue;
+        };
+        let assoc = hs
+            .associations("tasks", "contacts", std::slice::from_ref(&hs_task))
+            .await
+            .unwrap();
+        let hs_contacts = assoc.first().map(|(_, to)| to.clone()).unwrap_or_default();
+        let Some(who) = t["WhoId"].as_str() else {
+            continue;
+        };
+        match e.ledger.linked_hs("contact", who).unwrap() {
+            Some(c) => {
+                assert!(
+                    hs_contacts.contains(&c),
+                    "Task {task}: WhoId {who} is contact {c}, the HubSpot task has {hs_contacts:?}"
+                );
+                both += 1;
+            }
+            None => {}
+        }
+    }
+    assert!(both > 5, "{both}");
     assert!(hs_tasks.len() >= sf_tasks.len() && !sf_tasks.is_empty());
     for t in &sf_tasks {
         let id = t["Id"].as_str().unwrap();

@@ -112,6 +112,33 @@ fn merged(base: &Map<String, Value>, writes: &Map<String, Value>) -> Map<String,
     m
 }
 
+/// The parent a pair's records hang from on both sides: a contact's or deal's company
+/// (`AccountId`), a task's contact (`WhoId`).
+#[derive(Clone, Copy)]
+struct Parent {
+    pair: &'static str,
+    sf_field: &'static str,
+    hs_object: &'static str,
+}
+
+impl Parent {
+    fn of(spec: &PairSpec) -> Option<Parent> {
+        match spec.name {
+            "contact" | "deal" => Some(Parent {
+                pair: "company",
+                sf_field: "AccountId",
+                hs_object: "companies",
+            }),
+            "task" => Some(Parent {
+                pair: "contact",
+                sf_field: "WhoId",
+                hs_object: "contacts",
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A record on either side, as a match candidate.
 pub(super) trait Candidate: Clone {
     fn id(&self) -> &str;
@@ -386,54 +413,58 @@ impl Engine<'_> {
     }
 
     /// Associations follow: a contact's company and a deal's company become the
-    /// `AccountId` of the Salesforce Contact or Opportunity, once that company is linked to an
-    /// Account. Contacts carry their primary company as a property; deals need one batched
-    /// associations read. An Opportunity keeps its Account when the deal has no linked company.
+    /// `AccountId` of the Salesforce Contact or Opportunity, a task's contact its Task's
+    /// `WhoId`, once the parent is linked. Contacts carry their primary company as a property;
+    /// deals and tasks need one batched associations read. A Salesforce record keeps its
+    /// parent when the HubSpot record has no linked one.
     async fn link_accounts(&self, spec: &PairSpec, items: &mut [Item]) -> Result<(), SyncError> {
-        let wants = |it: &Item| {
-            matches!(it.sobject.as_str(), "Contact" | "Opportunity")
-                && self.has_field(&it.sobject, "AccountId")
+        let Some(parent) = Parent::of(spec) else {
+            return Ok(());
         };
-        let mut company_of: HashMap<String, String> = HashMap::new();
-        match spec.name {
-            "contact" => {
-                for it in items.iter().filter(|it| wants(it)) {
-                    if let Some(h) = &it.hs
-                        && let Some(c) = h.prop("associatedcompanyid")
-                    {
-                        company_of.insert(h.id.clone(), c.to_string());
+        let wants = |it: &Item| {
+            matches!(it.sobject.as_str(), "Contact" | "Opportunity" | "Task")
+                && self.has_field(&it.sobject, parent.sf_field)
+        };
+        let mut parent_of: HashMap<String, String> = HashMap::new();
+        if spec.name == "contact" {
+            for it in items.iter().filter(|it| wants(it)) {
+                if let Some(h) = &it.hs
+                    && let Some(c) = h.prop("associatedcompanyid")
+                {
+                    parent_of.insert(h.id.clone(), c.to_string());
+                }
+            }
+        } else {
+            let ids: Vec<String> = items
+                .iter()
+                .filter(|it| wants(it))
+                .filter_map(|it| it.hs.as_ref().map(|h| h.id.clone()))
+                .collect();
+            if !ids.is_empty() {
+                for (from, to) in self
+                    .hs
+                    .associations(spec.hs_object, parent.hs_object, &ids)
+                    .await?
+                {
+                    if let Some(first) = to.into_iter().next() {
+                        parent_of.insert(from, first);
                     }
                 }
             }
-            "deal" => {
-                let ids: Vec<String> = items
-                    .iter()
-                    .filter(|it| wants(it))
-                    .filter_map(|it| it.hs.as_ref().map(|h| h.id.clone()))
-                    .collect();
-                if !ids.is_empty() {
-                    for (from, to) in self.hs.associations("deals", "companies", &ids).await? {
-                        if let Some(first) = to.into_iter().next() {
-                            company_of.insert(from, first);
-                        }
-                    }
-                }
-            }
-            _ => return Ok(()),
         }
         for it in items.iter_mut().filter(|it| wants(it)) {
             let Some(h) = &it.hs else { continue };
-            let Some(company) = company_of.get(&h.id) else {
+            let Some(hs_parent) = parent_of.get(&h.id) else {
                 continue;
             };
-            let Some((account, _)) = self.ledger.linked_sf("company", company)? else {
+            let Some((sf_parent, _)) = self.ledger.linked_sf(parent.pair, hs_parent)? else {
                 continue;
             };
-            let current = it.sf.as_ref().and_then(|s| s.field("AccountId"));
-            if current != Some(account.as_str()) {
+            let current = it.sf.as_ref().and_then(|s| s.field(parent.sf_field));
+            if current != Some(sf_parent.as_str()) {
                 it.plan
                     .salesforce_writes
-                    .insert("AccountId".into(), json!(account));
+                    .insert(parent.sf_field.into(), json!(sf_parent));
             }
         }
         Ok(())
@@ -1200,7 +1231,7 @@ impl Engine<'_> {
             .iter()
             .filter_map(|it| {
                 let sf = it.sf.as_ref()?;
-                let account = sf.field("AccountId")?.to_string();
+                let account = sf.field(Parent::of(spec)?.sf_field)?.to_string();
                 let current = it
                     .hs
                     .as_ref()
@@ -1230,12 +1261,15 @@ impl Engine<'_> {
         accounts: Vec<(String, String, Option<String>)>,
         cp: &mut Checkpoint,
     ) -> Result<(), SyncError> {
-        if !matches!(spec.name, "contact" | "deal") || accounts.is_empty() {
+        let Some(parent) = Parent::of(spec) else {
+            return Ok(());
+        };
+        if accounts.is_empty() {
             return Ok(());
         }
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (sf_id, account, current) in accounts {
-            let Some(company) = self.ledger.linked_hs("company", &account)? else {
+            let Some(company) = self.ledger.linked_hs(parent.pair, &account)? else {
                 continue;
             };
             let hs_id = match cp.hs_linked_in_batch(spec.name, &sf_id) {
@@ -1247,11 +1281,11 @@ impl Engine<'_> {
                 pairs.push((hs_id, company));
             }
         }
-        if spec.name == "deal" && !pairs.is_empty() {
+        if spec.name != "contact" && !pairs.is_empty() {
             let ids: Vec<String> = pairs.iter().map(|(d, _)| d.clone()).collect();
             let has: HashSet<String> = self
                 .hs
-                .associations("deals", "companies", &ids)
+                .associations(spec.hs_object, parent.hs_object, &ids)
                 .await?
                 .into_iter()
                 .filter(|(_, to)| !to.is_empty())
@@ -1265,8 +1299,8 @@ impl Engine<'_> {
                 .map(|(from, to)| json!({"from": {"id": from}, "to": {"id": to}}))
                 .collect();
             let path = format!(
-                "/crm/v4/associations/{}/companies/batch/associate/default",
-                spec.hs_object
+                "/crm/v4/associations/{}/{}/batch/associate/default",
+                spec.hs_object, parent.hs_object
             );
             self.hs
                 .request(

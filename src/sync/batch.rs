@@ -664,6 +664,37 @@ impl Engine<'_> {
                 None => json!({"properties": props}),
             }
         };
+        // People with an email are upserted by it: a create repeated after a lost answer
+        // (or a crash) finds the contact instead of making a second one.
+        let email_of = |i: usize| {
+            items[i]
+                .plan
+                .hubspot_writes
+                .get("email")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty())
+                .map(str::to_lowercase)
+        };
+        let (hs_upserts, hs_creates): (Vec<usize>, Vec<usize>) = hs_creates
+            .into_iter()
+            .partition(|&i| spec.name == "contact" && email_of(i).is_some());
+        if !hs_upserts.is_empty() {
+            let inputs = hs_upserts
+                .iter()
+                .map(|&i| {
+                    let mut input = hs_input(&items[i], None);
+                    input["id"] = json!(email_of(i));
+                    input["idProperty"] = json!("email");
+                    input
+                })
+                .collect();
+            for (&i, r) in hs_upserts
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "upsert", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
         if !hs_creates.is_empty() {
             let inputs = hs_creates
                 .iter()

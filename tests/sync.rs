@@ -1020,3 +1020,74 @@ async fn a_converted_lead_hands_its_link_to_the_contact_it_became() {
     let again = e.sync(false).await;
     assert_eq!(again.written(), 0, "{}", again.render());
 }
+
+#[tokio::test]
+async fn a_transform_may_be_given_per_field_and_a_bad_shape_is_named() {
+    let e = env(small(), &["default"]).await;
+    let dir = e.dir.join("plugins/rating");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "name = \"rating\"\nversion = \"1.0.0\"\napi = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("init.lua"),
+        r#"return { transform = { Lead = {
+  Rating = function(record) return record.properties.jobtitle == "CEO" and "Hot" or "Warm" end,
+  LeadSource = function() return nil end,
+} } }"#,
+    )
+    .unwrap();
+    let plugins = PluginSet::load(
+        &e.dir.join("plugins"),
+        None,
+        &["default".to_string(), "rating".to_string()],
+        &Default::default(),
+    );
+    let engine = Engine::prepare(
+        e.session.hubspot().unwrap(),
+        e.session.salesforce().unwrap(),
+        &e.ledger,
+        &plugins,
+        e.settings.clone(),
+    )
+    .await
+    .unwrap();
+    let r = engine
+        .run(&SyncOptions {
+            full: true,
+            objects: vec!["contact".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!r.errors_by_class.contains_key("plugin"), "{}", r.render());
+    let sf = e.session.salesforce().unwrap();
+    let rows = sf
+        .query("SELECT Title, Rating, LeadSource FROM Lead WHERE HubSpot_Id__c != null")
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let want = if row["Title"] == "CEO" { "Hot" } else { "Warm" };
+        assert_eq!(row["Rating"], want, "{row}");
+    }
+    // A field that is not a function is named with its place.
+    std::fs::write(
+        dir.join("init.lua"),
+        "return { transform = { Lead = { Rating = \"Hot\" } } }",
+    )
+    .unwrap();
+    let bad = PluginSet::load(
+        &e.dir.join("plugins"),
+        None,
+        &["rating".to_string()],
+        &Default::default(),
+    );
+    let err = bad.list()[0].error.clone().unwrap();
+    assert!(
+        err.contains("transform.Lead.Rating must be a function"),
+        "{err}"
+    );
+}

@@ -209,10 +209,12 @@ function log.error(...) end
 config = {}
 
 ---@class hubforce.Hooks
----@field include (fun(record: table, ctx: table): boolean)?
+---@field include (fun(record: table, ctx: table): boolean|{include: boolean, reason: string}|nil)?
 ---@field mappings table|(fun(): table)?
----@field transform (fun(record: table, ctx: table): table)?
----@field resolve (fun(record: table, candidates: table[], ctx: table): table?)?
+--- A function returning the other side's field values, or per target object (`Lead`,
+--- `contacts`, …) a table of `Field = function(record, ctx) return value end`.
+---@field transform (fun(record: table, ctx: table): table?)|table<string, table<string, fun(record: table, ctx: table): any>>?
+---@field resolve (fun(record: table, candidates: table[], ctx: table): string|false|{skip: boolean}|nil)?
 ---@field checks (fun(report: table))?
 ---@field on_sync_start (fun(ctx: table))?
 ---@field on_sync_end (fun(ctx: table, summary: table))?

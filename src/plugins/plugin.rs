@@ -16,6 +16,61 @@ use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
 
 const RUNNER: &str = include_str!("runner.lua");
 
+/// `transform` given as `{ Lead = { Rating = function(record, ctx) … end }, contacts = {…} }`:
+/// per target object (an sObject going to Salesforce, a HubSpot object type going to
+/// HubSpot), one function per field, returning its value (nil leaves the field alone).
+const PER_FIELD: &str = r#"
+return function(by_target)
+  return function(record, ctx)
+    local target = ctx and (ctx.direction == "to_salesforce" and ctx.sobject or ctx.object)
+    local fields = target and by_target[target]
+    if fields == nil then return nil end
+    local out = {}
+    for name, f in pairs(fields) do
+      local v = f(record, ctx)
+      if v ~= nil then out[name] = v end
+    end
+    if next(out) == nil then return nil end
+    return out
+  end
+end
+"#;
+
+/// A per-field `transform` table must map target objects to tables of functions.
+fn per_field_shape(t: &mlua::Table) -> Result<(), String> {
+    for pair in t.pairs::<Value, Value>() {
+        let (target, fields) = pair.map_err(|e| format!(": {e}"))?;
+        let target = match target {
+            Value::String(s) => s.to_string_lossy(),
+            other => {
+                return Err(format!(
+                    " has a key of type {}: use object names like Lead or contacts",
+                    other.type_name()
+                ));
+            }
+        };
+        let Value::Table(fields) = fields else {
+            return Err(format!(
+                ".{target} must be a table of field = function(record, ctx)"
+            ));
+        };
+        for f in fields.pairs::<Value, Value>() {
+            let (field, func) = f.map_err(|e| format!(": {e}"))?;
+            if !matches!(func, Value::Function(_)) {
+                let field = match field {
+                    Value::String(s) => s.to_string_lossy(),
+                    other => other.type_name().to_string(),
+                };
+                return Err(format!(
+                    ".{target}.{field} must be a function(record, ctx), got {}",
+                    func.type_name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a load may bring besides the plugin's folder.
 #[derive(Default, Clone, Copy)]
 pub struct LoadOptions<'a> {
@@ -277,23 +332,40 @@ impl Plugin {
                 )));
             }
             let ok = matches!(v, Value::Function(_))
-                || (name == "mappings" && matches!(v, Value::Table(_)));
+                || (matches!(name.as_str(), "mappings" | "transform")
+                    && matches!(v, Value::Table(_)));
             if !ok {
                 return Err(fail(format!(
                     "{label}/init.lua: hook `{name}` must be a function{}, got {}",
-                    if name == "mappings" {
-                        " or a table"
-                    } else {
-                        ""
+                    match name.as_str() {
+                        "mappings" => " or a table",
+                        "transform" => " or a table of per-field functions by target object",
+                        _ => "",
                     },
                     v.type_name()
                 )));
+            }
+            if name == "transform"
+                && let Value::Table(t) = &v
+            {
+                per_field_shape(t).map_err(|m| fail(format!("{label}/init.lua: transform{m}")))?;
             }
         }
         drop(g);
         let mut hook_values = Vec::new();
         for name in HOOKS {
-            let v: Value = hooks.get(*name).map_err(lua_err)?;
+            let mut v: Value = hooks.get(*name).map_err(lua_err)?;
+            if *name == "transform"
+                && let Value::Table(t) = &v
+            {
+                // Per-field transforms become one per-record function.
+                let wrap: Function = lua
+                    .load(PER_FIELD)
+                    .set_name("=hubforce/per-field-transform")
+                    .eval()
+                    .map_err(lua_err)?;
+                v = Value::Function(wrap.call(t.clone()).map_err(lua_err)?);
+            }
             if !v.is_nil() {
                 hook_values.push((*name, v));
             }

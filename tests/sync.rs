@@ -1091,3 +1091,85 @@ async fn a_transform_may_be_given_per_field_and_a_bad_shape_is_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_field_that_keeps_flipping_is_left_alone_and_reported() {
+    let e = env_with(small(), &["default"], "flip_limit = 2").await;
+    e.sync(true).await;
+    let hs = e.session.hubspot().unwrap();
+    let sf = e.session.salesforce().unwrap();
+    let contacts = hs.list_all("contacts", &[]).await.unwrap();
+    let id = contacts[0]["id"].as_str().unwrap().to_string();
+    let (sf_id, sobject) = e.ledger.linked_sf("contact", &id).unwrap().unwrap();
+    // Someone (or some other integration) keeps changing the title in Salesforce.
+    let mut flips = Vec::new();
+    for title in ["Title A", "Title B", "Title C"] {
+        sf.update(&sobject, &sf_id, json!({"Title": title}))
+            .await
+            .unwrap();
+        let r = e.sync(false).await;
+        flips.extend(r.flips.clone());
+    }
+    assert_eq!(flips.len(), 1, "{flips:?}");
+    assert!(
+        flips[0].contains("jobtitle") && flips[0].contains(&id),
+        "{flips:?}"
+    );
+    let now = hs.get("contacts", &id, &["jobtitle"], None).await.unwrap();
+    assert_eq!(
+        now["properties"]["jobtitle"], "Title B",
+        "the third flip was left alone"
+    );
+    let x = e
+        .engine(e.settings.clone())
+        .await
+        .explain("contact", &id)
+        .await
+        .unwrap();
+    assert!(
+        x.flips.iter().any(|(f, n)| f == "jobtitle" && *n >= 2),
+        "{:?}",
+        x.flips
+    );
+}
+
+#[tokio::test]
+async fn resync_retries_records_that_failed_once_their_data_is_fixed() {
+    let e = env(small(), &["default"]).await;
+    let hs = e.session.hubspot().unwrap();
+    // A contact Salesforce refuses as a Lead: no last name, no company.
+    let created = hs
+        .create(
+            "contacts",
+            json!({"email": "walk.in@nowhere.example", "lifecyclestage": "lead"}),
+        )
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    e.sync(true).await;
+    let errors = e
+        .ledger
+        .errors(Some(hubforce::error::ErrorClass::Validation))
+        .unwrap();
+    assert!(errors.iter().any(|x| x.id == id), "{errors:?}");
+    // The data is fixed in Salesforce terms by a plugin-less route: the fields are filled in
+    // HubSpot, and `resync --class validation` retries just those records.
+    hs.update(
+        "contacts",
+        &id,
+        json!({"lastname": "Walker", "company": "Walk-in"}),
+    )
+    .await
+    .unwrap();
+    let r = e
+        .run(SyncOptions {
+            retry_all: true,
+            retry_only: true,
+            retry_class: Some(hubforce::error::ErrorClass::Validation),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(r.written(), 1, "{}", r.render());
+    assert!(e.ledger.linked_sf("contact", &id).unwrap().is_some());
+    assert!(!e.ledger.errors(None).unwrap().iter().any(|x| x.id == id));
+}

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod budget;
+pub mod checks;
 pub mod config;
 pub mod connect;
 pub mod demo;

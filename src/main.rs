@@ -54,6 +54,16 @@ enum Command {
     Errors(ErrorsArgs),
     /// Retry the records that failed (all of them, or one class) now.
     Resync(ResyncArgs),
+    /// Post-connection checks: configuration, tokens, scopes, permissions, health, plugins.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Only these checks: `hubspot`, `hubspot.tokens`, `salesforce.permissions`, a plugin's name…
+    only: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -685,6 +695,7 @@ fn main() -> ExitCode {
             Command::Explain(a) => explain(&cli, a).await,
             Command::Errors(a) => errors(&cli, a).await,
             Command::Resync(a) => resync(&cli, a).await,
+            Command::Check(a) => check(&cli, a).await,
         }
     });
     match result {
@@ -863,6 +874,42 @@ async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Err
             "{} record(s); `hubforce explain OBJECT ID` shows one in full, `hubforce resync` retries them",
             list.len()
         );
+    }
+    Ok(())
+}
+
+/// Some checks failed (the report says which and how to fix them).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} check(s) in error")]
+struct ChecksFailed(usize);
+
+async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::IsTerminal;
+    let session = open_session(&cli.config, cli.profile.as_deref(), "check")?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    let opts = hubforce::checks::CheckOptions {
+        only: a.only.clone(),
+    };
+    let report = hubforce::checks::run(
+        &session,
+        &setup.plugins,
+        &setup.ledger,
+        &setup.settings,
+        &opts,
+    )
+    .await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render(std::io::stdout().is_terminal()));
+    }
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.status == hubforce::checks::Status::Error)
+        .count();
+    if errors > 0 {
+        return Err(Box::new(ChecksFailed(errors)));
     }
     Ok(())
 }

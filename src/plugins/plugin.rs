@@ -36,6 +36,23 @@ return function(by_target)
 end
 "#;
 
+/// Runs a plugin's `checks(report)` hook with the report API (`ok`, `info`, `warn`, `error`,
+/// each `(message, hint)`) and returns what it reported. A hook that returns a table instead
+/// (older plugins) has that table reported as `returned`.
+const CHECKS_RUNNER: &str = r#"
+return function(checks)
+  local items = {}
+  local function add(status)
+    return function(message, hint)
+      items[#items + 1] = { status = status, message = tostring(message), hint = hint and tostring(hint) or nil }
+    end
+  end
+  local report = { ok = add("ok"), info = add("info"), warn = add("warn"), error = add("error") }
+  local returned = checks(report)
+  return { items = items, returned = returned }
+end
+"#;
+
 /// A per-field `transform` table must map target objects to tables of functions.
 fn per_field_shape(t: &mlua::Table) -> Result<(), String> {
     for pair in t.pairs::<Value, Value>() {
@@ -554,6 +571,32 @@ impl Plugin {
         let results: mlua::Function = g.get("__results").map_err(err)?;
         let v: Value = results.call(()).map_err(err)?;
         from_lua(&self.lua, v).map_err(err)
+    }
+
+    /// Run the plugin's `checks` hook (host API allowed) and return
+    /// `{items = [{status, message, hint}], returned}`.
+    pub async fn run_checks(&self) -> Result<serde_json::Value, PluginError> {
+        let _gate = self.gate.lock().await;
+        let err = |e: mlua::Error| self.hook_error("checks", describe(&e, self.limits));
+        let Some(Value::Function(hook)) = self
+            .hook_values
+            .iter()
+            .find(|(n, _)| *n == "checks")
+            .map(|(_, v)| v.clone())
+        else {
+            return Err(self.hook_error("checks", "the plugin has no checks hook".into()));
+        };
+        let runner: Function = self
+            .lua
+            .load(CHECKS_RUNNER)
+            .set_name("=hubforce/checks")
+            .eval()
+            .map_err(err)?;
+        let out: Value = {
+            let _armed = self.clock.start();
+            runner.call_async(hook).await.map_err(err)?
+        };
+        self.result("checks", out, true)
     }
 
     /// Run Lua source in the plugin's state asynchronously (host API allowed).

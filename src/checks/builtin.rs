@@ -1,0 +1,422 @@
+//! The built-in checks: configuration, tokens, scopes and permissions on each side, and the
+//! sync's health from the ledger and the budgets.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{CheckOptions, CheckReport, Status};
+use crate::error::{ApiError, ErrorClass};
+use crate::plugins::PluginSet;
+use crate::session::Session;
+use crate::sync::hooks::Hooks;
+use crate::sync::ledger::Ledger;
+use crate::sync::pairs::{PairSpec, mapping_for};
+use crate::sync::settings::{PAIRS, SyncSettings};
+
+/// The fix for an API error met while checking: its class's hint, or reconnecting.
+fn fix_of(e: &ApiError, provider: &str) -> String {
+    match e.class {
+        ErrorClass::AuthRevoked | ErrorClass::AuthExpired => {
+            format!(
+                "run `hubforce connect {provider}` again (the app was removed, or its tokens revoked)"
+            )
+        }
+        _ => e.hint.clone(),
+    }
+}
+
+/// HubSpot scopes the enabled pairs need.
+fn sync_scopes(settings: &SyncSettings) -> BTreeSet<String> {
+    let mut s = BTreeSet::new();
+    for pair in PAIRS.iter().filter(|p| settings.enabled(p)) {
+        let noun = match *pair {
+            "company" => "companies",
+            "deal" => "deals",
+            _ => "contacts",
+        };
+        s.insert(format!("crm.objects.{noun}.read"));
+        s.insert(format!("crm.objects.{noun}.write"));
+    }
+    s.insert("crm.objects.owners.read".into());
+    if settings.inclusion_list.is_some() {
+        s.insert("crm.lists.read".into());
+    }
+    s
+}
+
+pub async fn hubspot(
+    session: &Session,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+    opts: &CheckOptions,
+    report: &mut CheckReport,
+) {
+    const G: &str = "hubspot";
+    let Some(api) = &session.hubspot else {
+        if opts.wants(G, "config") {
+            report.push(
+                G,
+                "config",
+                Status::Skipped,
+                "no [hubspot] section in this profile",
+                None,
+            );
+        }
+        return;
+    };
+    if opts.wants(G, "config") {
+        match session.profile_config().ok().and_then(|p| p.hubspot.clone()) {
+            Some(h) => match crate::session::hubspot_app(&session.config, &h) {
+                Ok(_) => report.push(G, "config", Status::Ok, format!("client id {}…, secret set, redirect URI {}", h.client_id.chars().take(8).collect::<String>(), h.redirect_uri), None),
+                Err(e) => report.push(G, "config", Status::Error, e.to_string(), Some("set the secret where hubforce.toml says (an environment variable or a file)".into())),
+            },
+            None => report.push(G, "config", Status::Error, "the profile has no HubSpot app", None),
+        }
+    }
+    let Some(tokens) = api.auth.tokens().await else {
+        if opts.wants(G, "tokens") {
+            report.push(
+                G,
+                "tokens",
+                Status::Error,
+                "not connected: no tokens stored",
+                Some("run `hubforce connect hubspot`".into()),
+            );
+        }
+        return;
+    };
+    let mut granted: BTreeSet<String> = tokens.scopes.iter().cloned().collect();
+    if opts.wants(G, "tokens") {
+        let expired = tokens.expires_at <= chrono::Utc::now();
+        // A real refresh, keeping the new tokens: it proves the client secret and the refresh
+        // token, and it heals an expired access token.
+        let refreshed = match api.auth.access_token().await {
+            Ok(t) => api.auth.rejected(&t).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match refreshed {
+            Err(e) => report.push(
+                G,
+                "tokens",
+                Status::Error,
+                format!("the refresh failed: {e}"),
+                Some(fix_of(&e, "hubspot")),
+            ),
+            Ok(()) => match api.introspect().await {
+                Ok(v) => {
+                    if let Some(s) = v["scopes"].as_array() {
+                        granted = s
+                            .iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect();
+                    }
+                    let (status, note) = if expired {
+                        (
+                            Status::Warn,
+                            " (the access token had expired; the refresh renewed it)",
+                        )
+                    } else {
+                        (Status::Ok, "")
+                    };
+                    report.push(
+                        G,
+                        "tokens",
+                        status,
+                        format!("valid for portal {}, refresh works{note}", v["hub_id"]),
+                        expired.then(|| "nothing to do: hubforce refreshes on its own".into()),
+                    );
+                }
+                Err(e) => report.push(
+                    G,
+                    "tokens",
+                    Status::Error,
+                    format!("the token is not valid at HubSpot: {e}"),
+                    Some(fix_of(&e, "hubspot")),
+                ),
+            },
+        }
+    }
+    if opts.wants(G, "scopes") {
+        let mut needed: Vec<(String, String)> = sync_scopes(settings)
+            .into_iter()
+            .map(|s| (s, "the sync".to_string()))
+            .collect();
+        for info in plugins.list() {
+            if let Some(p) = plugins.get(&info.name) {
+                needed.extend(
+                    p.manifest
+                        .scopes
+                        .hubspot
+                        .iter()
+                        .map(|s| (s.clone(), format!("plugin {}", info.name))),
+                );
+            }
+        }
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|(s, _)| !granted.contains(s))
+            .map(|(s, who)| format!("{s} (for {who})"))
+            .collect();
+        if missing.is_empty() {
+            report.push(
+                G,
+                "scopes",
+                Status::Ok,
+                format!(
+                    "{} granted scopes cover the sync and every plugin",
+                    granted.len()
+                ),
+                None,
+            );
+        } else {
+            report.push(
+                G,
+                "scopes",
+                Status::Error,
+                format!("missing scopes: {}", missing.join(", ")),
+                Some("add them to the app's scopes (Auth settings) and to `scopes` in hubforce.toml, then run `hubforce connect hubspot`".into()),
+            );
+        }
+    }
+}
+
+pub async fn salesforce(
+    session: &Session,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+    opts: &CheckOptions,
+    report: &mut CheckReport,
+) {
+    const G: &str = "salesforce";
+    let Some(api) = &session.salesforce else {
+        if opts.wants(G, "config") {
+            report.push(
+                G,
+                "config",
+                Status::Skipped,
+                "no [salesforce] section in this profile",
+                None,
+            );
+        }
+        return;
+    };
+    let app = session
+        .profile_config()
+        .ok()
+        .and_then(|p| p.salesforce.clone());
+    let tokens = api.auth.tokens().await;
+    if opts.wants(G, "config") {
+        match (&app, &tokens) {
+            (None, _) => report.push(G, "config", Status::Error, "the profile has no Salesforce app", None),
+            (Some(a), Some(t)) if a.is_sandbox() != t.sandbox => report.push(
+                G,
+                "config",
+                Status::Error,
+                format!(
+                    "the profile logs in to {} but the connected org is {}",
+                    if a.is_sandbox() { "a sandbox" } else { "production" },
+                    if t.sandbox { "a sandbox" } else { "production" }
+                ),
+                Some("set `login` in hubforce.toml to match, then run `hubforce connect salesforce` (one org per profile)".into()),
+            ),
+            (Some(a), _) => match crate::session::salesforce_app(&session.config, a) {
+                Ok(_) => report.push(G, "config", Status::Ok, format!("login {} , secret set", a.login_url()), None),
+                Err(e) => report.push(G, "config", Status::Error, e.to_string(), Some("set the secret where hubforce.toml says".into())),
+            },
+        }
+    }
+    if tokens.is_none() {
+        if opts.wants(G, "tokens") {
+            report.push(
+                G,
+                "tokens",
+                Status::Error,
+                "not connected: no tokens stored",
+                Some("run `hubforce connect salesforce`".into()),
+            );
+        }
+        return;
+    }
+    if opts.wants(G, "tokens") {
+        let refreshed = match api.auth.session().await {
+            Ok((t, _)) => api.auth.rejected(&t).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match refreshed {
+            Err(e) => report.push(
+                G,
+                "tokens",
+                Status::Error,
+                format!("the refresh failed: {e}"),
+                Some(fix_of(&e, "salesforce")),
+            ),
+            Ok(()) => match api.userinfo().await {
+                Ok(v) => report.push(
+                    G,
+                    "tokens",
+                    Status::Ok,
+                    format!(
+                        "valid for {} in org {}, refresh works",
+                        v["preferred_username"].as_str().unwrap_or("the user"),
+                        v["organization_id"].as_str().unwrap_or("?")
+                    ),
+                    None,
+                ),
+                Err(e) => report.push(
+                    G,
+                    "tokens",
+                    Status::Error,
+                    format!("the session is not valid: {e}"),
+                    Some(fix_of(&e, "salesforce")),
+                ),
+            },
+        }
+    }
+    if opts.wants(G, "permissions") {
+        permissions(api, plugins, settings, report).await;
+    }
+}
+
+/// Every Salesforce field the mappings write must be createable and updateable for the
+/// connected user (field-level security), per describe.
+async fn permissions(
+    api: &crate::api::salesforce::SalesforceApi,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+    report: &mut CheckReport,
+) {
+    const G: &str = "salesforce";
+    let mappings = match plugins.mappings() {
+        Ok(m) => m,
+        Err(e) => {
+            report.push(
+                G,
+                "permissions",
+                Status::Error,
+                e,
+                Some("fix the plugin's mappings".into()),
+            );
+            return;
+        }
+    };
+    let mut blocked = Vec::new();
+    let mut checked = 0;
+    for pair in PAIRS.iter().filter(|p| settings.enabled(p)) {
+        let Some(spec) = PairSpec::get(pair) else {
+            continue;
+        };
+        for sobject in spec.sobjects() {
+            let d = match api.describe(sobject).await {
+                Ok(d) => d,
+                Err(e) => {
+                    report.push(
+                        G,
+                        "permissions",
+                        Status::Error,
+                        format!("cannot describe {sobject}: {e}"),
+                        Some(e.hint.clone()),
+                    );
+                    return;
+                }
+            };
+            let fields: Vec<Value> = d["fields"].as_array().cloned().unwrap_or_default();
+            let by_name = |n: &str| fields.iter().find(|f| f["name"] == n);
+            let Some(m) = mapping_for(&mappings, pair, sobject, |f| by_name(f).is_some()) else {
+                continue;
+            };
+            for f in &m.fields {
+                if f.rule == crate::sync::rules::Rule::AlwaysSalesforce
+                    || f.rule == crate::sync::rules::Rule::DontSync
+                {
+                    continue; // hubforce never writes these
+                }
+                checked += 1;
+                if let Some(def) = by_name(&f.salesforce)
+                    && !(def["updateable"] == true && def["createable"] == true)
+                {
+                    blocked.push(format!("{sobject}.{}", f.salesforce));
+                }
+            }
+        }
+    }
+    if blocked.is_empty() {
+        report.push(
+            G,
+            "permissions",
+            Status::Ok,
+            format!("the connected user can write all {checked} mapped fields"),
+            None,
+        );
+    } else {
+        report.push(
+            G,
+            "permissions",
+            Status::Error,
+            format!("the connected user cannot write {}", blocked.join(", ")),
+            Some("grant the integration user Edit access to these fields (field-level security in its profile or a permission set), or set their rule to `always_salesforce`".into()),
+        );
+    }
+}
+
+pub fn health(session: &Session, ledger: &Ledger, opts: &CheckOptions, report: &mut CheckReport) {
+    const G: &str = "health";
+    if opts.wants(G, "errors") {
+        let errors = ledger.errors(None).unwrap_or_default();
+        let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
+        let recent: Vec<_> = errors.iter().filter(|e| e.last_at >= since).collect();
+        if recent.is_empty() {
+            report.push(
+                G,
+                "errors",
+                Status::Ok,
+                "no record errors in the last 24 h",
+                None,
+            );
+        } else {
+            let mut by_class = std::collections::BTreeMap::<&str, usize>::new();
+            for e in &recent {
+                *by_class.entry(e.class.as_str()).or_default() += 1;
+            }
+            let list: Vec<String> = by_class.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            report.push(
+                G,
+                "errors",
+                Status::Warn,
+                format!("record errors in the last 24 h: {}", list.join(", ")),
+                Some(
+                    "`hubforce errors` lists them with what to do; `hubforce resync` retries them"
+                        .into(),
+                ),
+            );
+        }
+    }
+    if opts.wants(G, "budget") {
+        for (name, t) in [
+            (
+                "HubSpot",
+                session.hubspot.as_ref().map(|a| a.transport.clone()),
+            ),
+            (
+                "Salesforce",
+                session.salesforce.as_ref().map(|a| a.transport.clone()),
+            ),
+        ] {
+            let Some(t) = t else { continue };
+            let r = t.budget.report();
+            let left = t.budget.left_today();
+            let share = left as f64 / r.daily_max.max(1) as f64;
+            if share < 0.1 {
+                report.push(G, "budget", Status::Warn, format!("{name}: only {left} of {} calls left today", r.daily_max), Some("syncs pause when it is spent and resume after the reset; raise the allocation (`share`, `daily_limit`) if this is every day".into()));
+            } else {
+                report.push(
+                    G,
+                    "budget",
+                    Status::Ok,
+                    format!("{name}: {left} of {} calls left today", r.daily_max),
+                    None,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `hubforce check`: the seed guide's post-connection checklist, run in seconds — the
+//! configuration, the tokens (valid at the provider, refresh working), the scopes and
+//! Salesforce field permissions the sync needs, the sync's health, and every plugin's own
+//! checks — each failure with its fix, in the style of Neovim's `:checkhealth`.
+
+mod builtin;
+mod report;
+
+pub use report::{CheckReport, Finding, Status};
+
+use std::time::Instant;
+
+use crate::plugins::PluginSet;
+use crate::session::Session;
+use crate::sync::ledger::Ledger;
+use crate::sync::settings::SyncSettings;
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Only checks whose `group.check` name starts with this (`hubspot`, `hubspot.tokens`,
+    /// `plugin:northwind`, a plugin's name).
+    pub only: Option<String>,
+}
+
+impl CheckOptions {
+    fn wants(&self, group: &str, check: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(o) => {
+                let full = format!("{group}.{check}");
+                full.starts_with(o.as_str())
+                    || group == o.as_str()
+                    || group.strip_prefix("plugin:") == Some(o.as_str())
+            }
+        }
+    }
+}
+
+/// Run the checks of one profile.
+pub async fn run(
+    session: &Session,
+    plugins: &PluginSet,
+    ledger: &Ledger,
+    settings: &SyncSettings,
+    opts: &CheckOptions,
+) -> CheckReport {
+    let started = Instant::now();
+    let mut report = CheckReport::default();
+    builtin::hubspot(session, plugins, settings, opts, &mut report).await;
+    builtin::salesforce(session, plugins, settings, opts, &mut report).await;
+    builtin::health(session, ledger, opts, &mut report);
+    plugin_checks(plugins, opts, &mut report).await;
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Each plugin's `checks(report)` hook; a hook that throws is that plugin's error, with
+/// the file and line.
+async fn plugin_checks(plugins: &PluginSet, opts: &CheckOptions, report: &mut CheckReport) {
+    for info in plugins.list() {
+        let group = format!("plugin:{}", info.name);
+        if !opts.wants(&group, "checks") {
+            continue;
+        }
+        if let Some(e) = &info.error {
+            report.push(
+                &group,
+                "load",
+                Status::Error,
+                e.clone(),
+                Some(
+                    "fix the plugin at the file:line shown; `hubforce plugin list` shows its state"
+                        .into(),
+                ),
+            );
+            continue;
+        }
+        let Some(p) = plugins.get(&info.name) else {
+            continue;
+        };
+        if !p.has("checks") {
+            continue;
+        }
+        match p.run_checks().await {
+            Err(e) => report.push(
+                &group,
+                "checks",
+                Status::Error,
+                e.message().to_string(),
+                Some(format!(
+                    "the check itself failed: fix plugins/{}/init.lua at the line shown",
+                    info.name
+                )),
+            ),
+            Ok(v) => {
+                let items = v["items"].as_array().cloned().unwrap_or_default();
+                for (i, item) in items.iter().enumerate() {
+                    let status = match item["status"].as_str() {
+                        Some("ok") => Status::Ok,
+                        Some("warn") => Status::Warn,
+                        Some("error") => Status::Error,
+                        _ => Status::Info,
+                    };
+                    report.push(
+                        &group,
+                        &format!("check {}", i + 1),
+                        status,
+                        item["message"].as_str().unwrap_or_default().to_string(),
+                        item["hint"].as_str().map(String::from),
+                    );
+                }
+                if items.is_empty() && !v["returned"].is_null() {
+                    report.push(
+                        &group,
+                        "checks",
+                        Status::Info,
+                        v["returned"].to_string(),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+}

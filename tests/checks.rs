@@ -1,0 +1,235 @@
+//! `hubforce check` against the simulator: a healthy pair passes; each fault makes the
+//! matching check fail with its fix and nothing else fail.
+
+mod common;
+
+use std::path::PathBuf;
+
+use hubforce::checks::{CheckOptions, CheckReport, Status};
+use hubforce::config::Config;
+use hubforce::plugins::PluginSet;
+use hubforce::session::Session;
+use hubforce::sim::Simulator;
+use hubforce::sync::ledger::Ledger;
+use hubforce::sync::settings::SyncSettings;
+use serde_json::json;
+
+struct Env {
+    sim: Simulator,
+    dir: PathBuf,
+    session: Session,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn env() -> Env {
+    let sim = Simulator::start(common::small_config().with_free_redirect_port())
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "hubforce-check-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let session = hubforce::connect::sim_session(&sim, &dir).await.unwrap();
+    Env { sim, dir, session }
+}
+
+fn plugin(e: &Env, name: &str, manifest_extra: &str, init: &str) -> PluginSet {
+    let p = e.dir.join("plugins").join(name);
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("plugin.toml"),
+        format!("name = \"{name}\"\nversion = \"1.0.0\"\napi = 1\n{manifest_extra}"),
+    )
+    .unwrap();
+    std::fs::write(p.join("init.lua"), init).unwrap();
+    let mut names = vec![name.to_string()];
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/default");
+    let default = e.dir.join("plugins/default");
+    std::fs::create_dir_all(&default).unwrap();
+    for f in ["plugin.toml", "init.lua"] {
+        std::fs::copy(repo.join(f), default.join(f)).unwrap();
+    }
+    names.insert(0, "default".into());
+    PluginSet::load(&e.dir.join("plugins"), None, &names, &Default::default())
+}
+
+async fn check(session: &Session, plugins: &PluginSet, dir: &std::path::Path) -> CheckReport {
+    let ledger = Ledger::open(&dir.join("ledger.sqlite")).unwrap();
+    hubforce::checks::run(
+        session,
+        plugins,
+        &ledger,
+        &SyncSettings::default(),
+        &CheckOptions::default(),
+    )
+    .await
+}
+
+fn errors(r: &CheckReport) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.status == Status::Error)
+        .map(|f| format!("{}.{}: {}", f.group, f.check, f.message))
+        .collect()
+}
+
+const GOOD: &str = r#"return { checks = function(report)
+  report.ok("the org has Leads")
+  report.warn("no territory set", "set config.territory")
+end }"#;
+
+#[tokio::test]
+async fn a_healthy_pair_passes_and_plugin_findings_show_with_their_hints() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    let r = check(&e.session, &plugins, &e.dir).await;
+    assert!(errors(&r).is_empty(), "{}", r.render(false));
+    for (g, c) in [
+        ("hubspot", "tokens"),
+        ("hubspot", "scopes"),
+        ("salesforce", "tokens"),
+        ("salesforce", "permissions"),
+    ] {
+        assert_eq!(
+            r.find(g, c)[0].status,
+            Status::Ok,
+            "{g}.{c}: {}",
+            r.render(false)
+        );
+    }
+    let text = r.render(false);
+    assert!(
+        text.contains("WARNING check 2: no territory set")
+            && text.contains("fix: set config.territory"),
+        "{text}"
+    );
+    assert!(r.seconds < 1.0, "{} s", r.seconds);
+}
+
+#[tokio::test]
+async fn a_missing_scope_names_the_scope_and_the_plugin_that_needs_it() {
+    let e = env().await;
+    let plugins = plugin(
+        &e,
+        "acme",
+        "scopes = { hubspot = [\"crm.objects.invoices.read\"] }\n",
+        GOOD,
+    );
+    let r = check(&e.session, &plugins, &e.dir).await;
+    assert_eq!(errors(&r).len(), 1, "{}", r.render(false));
+    let f = r.find("hubspot", "scopes")[0];
+    assert!(
+        f.message
+            .contains("crm.objects.invoices.read (for plugin acme)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .contains("hubforce connect hubspot")
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_check_that_throws_is_that_plugins_error_with_file_and_line() {
+    let e = env().await;
+    let plugins = plugin(
+        &e,
+        "shaky",
+        "",
+        "return { checks = function(report)\n  error(\"boom\")\nend }",
+    );
+    let r = check(&e.session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("plugin:shaky.checks")
+            && errs[0].contains("init.lua:2")
+            && errs[0].contains("boom"),
+        "{errs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_fails_the_token_check_with_reconnect_and_an_expired_one_at_most_warns()
+ {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    let control = |path: &str| format!("{}{path}", e.sim.ready_info().control);
+    let http = reqwest::Client::new();
+    http.post(control("/expire-tokens"))
+        .json(&json!({"provider": "hubspot"}))
+        .send()
+        .await
+        .unwrap();
+    let r = check(&e.session, &plugins, &e.dir).await;
+    assert!(errors(&r).is_empty(), "{}", r.render(false));
+    http.post(control("/revoke-refresh-tokens"))
+        .json(&json!({"provider": "salesforce"}))
+        .send()
+        .await
+        .unwrap();
+    let r = check(&e.session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert!(
+        errs.iter().all(|x| x.starts_with("salesforce.")),
+        "{errs:?}"
+    );
+    let f = r.find("salesforce", "tokens")[0];
+    assert_eq!(f.status, Status::Error);
+    assert!(
+        f.fix
+            .as_deref()
+            .unwrap()
+            .contains("hubforce connect salesforce"),
+        "{:?}",
+        f.fix
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_fails_the_token_check_with_the_app_settings_fix() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    // The secret in the env file no longer matches the app's.
+    let env_file = e.dir.join(".hubforce/sim.env");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let wrong: String = text
+        .lines()
+        .map(|l| match l.split_once('=') {
+            Some(("SIM_HUBSPOT_CLIENT_SECRET", _)) => {
+                "SIM_HUBSPOT_CLIENT_SECRET=not-the-secret".to_string()
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&env_file, wrong).unwrap();
+    let session = Session::open(
+        Config::load(&e.dir.join("hubforce.toml")).unwrap(),
+        None,
+        "test",
+    )
+    .unwrap();
+    let r = check(&session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert!(
+        !errs.is_empty() && errs.iter().all(|x| x.starts_with("hubspot.")),
+        "{}",
+        r.render(false)
+    );
+    let f = r.find("hubspot", "tokens")[0];
+    assert!(
+        f.fix.as_deref().unwrap().contains("client secret"),
+        "{:?}",
+        f
+    );
+}

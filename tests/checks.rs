@@ -233,3 +233,27 @@ async fn a_wrong_client_secret_fails_the_token_check_with_the_app_settings_fix()
         f
     );
 }
+
+#[tokio::test]
+async fn a_field_the_user_cannot_edit_fails_the_permissions_check_naming_it() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    let url = format!("{}/settings", e.sim.ready_info().control);
+    let s = reqwest::Client::new()
+        .post(url)
+        .json(&json!({"salesforce": {"read_only_fields": ["Lead.Title"]}}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(s.is_success());
+    let r = check(&e.session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("salesforce.permissions") && errs[0].contains("Lead.Title"),
+        "{errs:?}"
+    );
+    let f = r.find("salesforce", "permissions")[0];
+    assert!(f.fix.as_deref().unwrap().contains("field-level security"));
+}

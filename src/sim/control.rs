@@ -152,6 +152,10 @@ struct SalesforceToggles {
     rotate_refresh_tokens: Option<bool>,
     duplicate_rule: Option<bool>,
     refresh_processing_ms: Option<u64>,
+    /// `["Lead.Title", …]`: fields the integration user may read but not edit (field-level
+    /// security), as describe reports them and writes find them.
+    #[serde(default)]
+    read_only_fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +191,14 @@ async fn settings(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> 
             s.duplicate_rule,
             s.refresh_processing_ms,
         );
+        for f in &s.read_only_fields {
+            let Some((object, field)) = f.split_once('.') else {
+                return bad_request(format!("read_only_fields: `{f}` is not Object.Field"));
+            };
+            if !sf.store.restrict_field(object, field) {
+                return bad_request(format!("read_only_fields: no field {f}"));
+            }
+        }
     }
     StatusCode::NO_CONTENT.into_response()
 }

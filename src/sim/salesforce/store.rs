@@ -471,6 +471,23 @@ impl Store {
         Ok(self.insert(&def, values, now))
     }
 
+    /// Take edit access to a field away from the integration user (field-level security):
+    /// describe shows it neither createable nor updateable, and writes are refused.
+    pub fn restrict_field(&mut self, object: &str, field: &str) -> bool {
+        let mut objects = (*self.objects).clone();
+        let Some(f) = objects
+            .iter_mut()
+            .find(|o| o.name == object)
+            .and_then(|o| o.fields.iter_mut().find(|f| f.name == field))
+        else {
+            return false;
+        };
+        f.createable = false;
+        f.updateable = false;
+        self.objects = Arc::new(objects);
+        true
+    }
+
     /// Convert a Lead as a rep does in the UI (there is no REST call for it): a Contact with
     /// the Lead's name, email, phone, title and owner, and the Lead marked converted, pointing
     /// at it. Returns the Contact's id.

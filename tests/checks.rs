@@ -257,3 +257,30 @@ async fn a_field_the_user_cannot_edit_fails_the_permissions_check_naming_it() {
     let f = r.find("salesforce", "permissions")[0];
     assert!(f.fix.as_deref().unwrap().contains("field-level security"));
 }
+
+#[tokio::test]
+async fn a_redirect_uri_the_app_does_not_know_fails_the_redirect_check_with_the_uri_to_register() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    let healthy = check(&e.session, &plugins, &e.dir).await;
+    assert_eq!(
+        healthy.find("hubspot", "redirect")[0].status,
+        Status::Ok,
+        "{}",
+        healthy.render(false)
+    );
+    assert_eq!(healthy.find("salesforce", "redirect")[0].status, Status::Ok);
+    // hubforce.toml now names another loopback port than the one registered in the app.
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let registered = e.sim.ready_info().hubspot.redirect_uri.clone();
+    let other = "http://localhost:1/callback/hubspot";
+    std::fs::write(&toml, text.replacen(&registered, other, 1)).unwrap();
+    let session = Session::open(Config::load(&toml).unwrap(), None, "test").unwrap();
+    let r = check(&session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let f = r.find("hubspot", "redirect")[0];
+    assert_eq!(f.status, Status::Error);
+    assert!(f.fix.as_deref().unwrap().contains(other), "{:?}", f.fix);
+}

@@ -26,6 +26,94 @@ fn fix_of(e: &ApiError, provider: &str) -> String {
     }
 }
 
+/// Does the provider accept the configured redirect URI? The authorize URL is opened without
+/// a browser: a redirect back to the URI says yes, an error page about it says no, a sign-in
+/// page cannot say (and `hubforce connect` will).
+async fn redirect_check(
+    session: &Session,
+    group: &str,
+    app: Result<crate::auth::oauth::OAuthApp, crate::config::ConfigError>,
+    scopes: &[String],
+    pkce: bool,
+    report: &mut CheckReport,
+) {
+    let app = match app {
+        Ok(a) => a,
+        Err(_) => return, // the config check reports it
+    };
+    let url = match crate::auth::oauth::authorize(&app, scopes, &[], pkce) {
+        Ok(a) => a.url,
+        Err(e) => {
+            report.push(
+                group,
+                "redirect",
+                Status::Error,
+                e.to_string(),
+                Some(e.hint.clone()),
+            );
+            return;
+        }
+    };
+    let answer = match session.http.get(url).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            report.push(
+                group,
+                "redirect",
+                Status::Warn,
+                format!("the authorize page did not answer: {e}"),
+                Some("check the network and the login host in hubforce.toml".into()),
+            );
+            return;
+        }
+    };
+    let status = answer.status();
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = answer.text().await.unwrap_or_default().to_lowercase();
+    let fix = format!(
+        "register exactly {} as a redirect URL in the app's settings, or set `redirect_uri` in hubforce.toml to the one registered",
+        app.redirect_uri
+    );
+    if status.is_redirection()
+        && location.starts_with(&app.redirect_uri)
+        && !location.contains("error=redirect")
+    {
+        report.push(
+            group,
+            "redirect",
+            Status::Ok,
+            format!("the app accepts {}", app.redirect_uri),
+            None,
+        );
+    } else if location.contains("redirect_uri")
+        || (status.is_client_error() && body.contains("redirect"))
+    {
+        report.push(
+            group,
+            "redirect",
+            Status::Error,
+            format!(
+                "the app does not accept the redirect URI {}",
+                app.redirect_uri
+            ),
+            Some(fix),
+        );
+    } else {
+        report.push(
+            group,
+            "redirect",
+            Status::Info,
+            "cannot be verified without signing in; `hubforce connect` verifies it",
+            None,
+        );
+    }
+}
+
 /// HubSpot scopes the enabled pairs need.
 fn sync_scopes(settings: &SyncSettings) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
@@ -73,6 +161,15 @@ pub async fn hubspot(
             },
             None => report.push(G, "config", Status::Error, "the profile has no HubSpot app", None),
         }
+    }
+    if opts.wants(G, "redirect")
+        && let Some(h) = session
+            .profile_config()
+            .ok()
+            .and_then(|p| p.hubspot.clone())
+    {
+        let app = crate::session::hubspot_app(&session.config, &h);
+        redirect_check(session, G, app, &h.scopes, false, report).await;
     }
     let Some(tokens) = api.auth.tokens().await else {
         if opts.wants(G, "tokens") {
@@ -225,6 +322,13 @@ pub async fn salesforce(
                 Err(e) => report.push(G, "config", Status::Error, e.to_string(), Some("set the secret where hubforce.toml says".into())),
             },
         }
+    }
+    if opts.wants(G, "redirect")
+        && let Some(a) = &app
+    {
+        let oauth = crate::session::salesforce_app(&session.config, a);
+        let scopes = ["api".to_string(), "refresh_token".to_string()];
+        redirect_check(session, G, oauth, &scopes, true, report).await;
     }
     if tokens.is_none() {
         if opts.wants(G, "tokens") {

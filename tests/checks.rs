@@ -284,3 +284,41 @@ async fn a_redirect_uri_the_app_does_not_know_fails_the_redirect_check_with_the_
     assert_eq!(f.status, Status::Error);
     assert!(f.fix.as_deref().unwrap().contains(other), "{:?}", f.fix);
 }
+
+#[tokio::test]
+async fn a_daily_quota_nearly_spent_warns_with_what_happens_and_what_to_do() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    // Today's calls so far, in the request log.
+    let hs = e.session.hubspot().unwrap();
+    for _ in 0..30 {
+        hs.request(reqwest::Method::GET, "/crm/v3/owners", None)
+            .await
+            .unwrap();
+    }
+    e.session.log.flush();
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let tight = text.replacen(
+        "[profiles.sim.hubspot]\n",
+        "[profiles.sim.hubspot]\ndaily_limit = 34\n",
+        1,
+    );
+    std::fs::write(&toml, tight).unwrap();
+    let session = Session::open(Config::load(&toml).unwrap(), None, "test").unwrap();
+    std::fs::write(&toml, text).unwrap();
+    let r = check(&session, &plugins, &e.dir).await;
+    let budget: Vec<_> = r.find("health", "budget");
+    let hs = budget
+        .iter()
+        .find(|f| f.message.starts_with("HubSpot"))
+        .unwrap();
+    assert_eq!(hs.status, Status::Warn, "{}", r.render(false));
+    assert!(
+        hs.fix
+            .as_deref()
+            .unwrap()
+            .contains("resume after the reset")
+    );
+    assert!(errors(&r).is_empty(), "{}", r.render(false));
+}

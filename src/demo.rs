@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::Method;
@@ -199,22 +198,6 @@ async fn edit_both_sides(session: &Session, ledger_path: &Path) -> Result<usize,
     Ok(n)
 }
 
-/// Progress bars for the engine's next pass.
-fn show_progress(
-    engine: &mut Engine<'_>,
-    hs: &crate::api::hubspot::HubspotApi,
-    sf: &crate::api::salesforce::SalesforceApi,
-) -> Arc<SyncProgress> {
-    let progress = Arc::new(SyncProgress::new(
-        hs.transport.budget.clone(),
-        sf.transport.budget.clone(),
-        false,
-    ));
-    let p = progress.clone();
-    engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
-    progress
-}
-
 fn add(total: &mut RunReport, r: &RunReport) {
     for (d, c) in &r.directions {
         let t = total.counts(d);
@@ -304,7 +287,7 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     let mut total = RunReport::default();
 
     println!("\n4. Full sync (import existing records) with plugins default + examples/northwind");
-    let progress = show_progress(&mut engine, hs, sf);
+    let progress = SyncProgress::attach(&mut engine, false);
     let full = engine
         .run(&SyncOptions {
             full: true,
@@ -335,7 +318,7 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     println!("  the writes would cost: {}", planned.join(", "));
 
     println!("\n6. Incremental sync");
-    let progress = show_progress(&mut engine, hs, sf);
+    let progress = SyncProgress::attach(&mut engine, false);
     let inc = engine
         .run(&SyncOptions::default())
         .await

@@ -768,13 +768,7 @@ async fn sync_passes(
     .await?;
     let mut pass = 0u64;
     loop {
-        let progress = std::sync::Arc::new(SyncProgress::new(
-            hs.transport.budget.clone(),
-            sf.transport.budget.clone(),
-            json,
-        ));
-        let p = progress.clone();
-        engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
+        let progress = SyncProgress::attach(&mut engine, json);
         let report = engine.run(&opts).await?;
         progress.finish();
         if json {

@@ -313,6 +313,31 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// The plugins' `include` decision; the record's JSON is built only if a plugin has
+    /// the hook.
+    fn include_hook<R: Candidate>(
+        &self,
+        record: &R,
+        ctx: &Value,
+    ) -> Result<Option<Inclusion>, String> {
+        if !self.hooks.wants("include") {
+            return Ok(None);
+        }
+        self.hooks.include(&record.json(), ctx)
+    }
+
+    /// The plugins' `transform` values, likewise built lazily.
+    fn transform_hook<R: Candidate>(
+        &self,
+        record: &R,
+        ctx: &Value,
+    ) -> Result<Option<Map<String, Value>>, String> {
+        if !self.hooks.wants("transform") {
+            return Ok(None);
+        }
+        self.hooks.transform(&record.json(), ctx)
+    }
+
     pub(super) fn include_hs(
         &self,
         spec: &PairSpec,
@@ -328,11 +353,7 @@ impl Engine<'_> {
                 reason: "not a member of the inclusion list".into(),
             });
         }
-        if self.hooks.wants("include")
-            && let Some(d) = self
-                .hooks
-                .include(&r.to_json(), &Engine::hook_ctx(spec, "hubspot", sobject))?
-        {
+        if let Some(d) = self.include_hook(r, &Engine::hook_ctx(spec, "hubspot", sobject))? {
             return Ok(d);
         }
         if self.members.is_some() && spec.name == "contact" {
@@ -966,12 +987,7 @@ impl Engine<'_> {
             );
             let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
             ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
-            let computed = if self.hooks.wants("transform") {
-                self.hooks.transform(&r.to_json(), &ctx)
-            } else {
-                Ok(None)
-            };
-            match computed {
+            match self.transform_hook(&r, &ctx) {
                 Err(msg) => {
                     fail(
                         cp,
@@ -1066,12 +1082,7 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
-            let decided = if self.hooks.wants("include") {
-                self.hooks.include(&r.to_json(), &ctx)
-            } else {
-                Ok(None)
-            };
-            match decided {
+            match self.include_hook(&r, &ctx) {
                 Err(msg) => {
                     fail(
                         cp,
@@ -1181,12 +1192,7 @@ impl Engine<'_> {
             );
             let mut tctx = ctx.clone();
             tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
-            let computed = if self.hooks.wants("transform") {
-                self.hooks.transform(&r.to_json(), &tctx)
-            } else {
-                Ok(None)
-            };
-            match computed {
+            match self.transform_hook(&r, &tctx) {
                 Err(msg) => {
                     fail(
                         cp,

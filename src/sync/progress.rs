@@ -51,6 +51,18 @@ impl SyncProgress {
         )
     }
 
+    /// Show the engine's next passes: one progress per pass, fed after every batch.
+    pub fn attach(engine: &mut super::engine::Engine<'_>, quiet: bool) -> Arc<SyncProgress> {
+        let progress = Arc::new(SyncProgress::new(
+            engine.hs.transport.budget.clone(),
+            engine.sf.transport.budget.clone(),
+            quiet,
+        ));
+        let p = progress.clone();
+        engine.on_progress(Box::new(move |d, c, _| p.update(d, c)));
+        progress
+    }
+
     pub fn update(&self, direction: &str, counts: &Counts) {
         match &self.multi {
             Some(multi) => {

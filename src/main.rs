@@ -64,6 +64,10 @@ struct CheckArgs {
     only: Option<String>,
     #[arg(long)]
     json: bool,
+    /// Skip the round trip (a marked test contact created in HubSpot, synced to Salesforce,
+    /// then removed from both).
+    #[arg(long)]
+    no_roundtrip: bool,
 }
 
 #[derive(Args)]
@@ -883,6 +887,7 @@ async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error
     let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
     let opts = hubforce::checks::CheckOptions {
         only: a.only.clone(),
+        no_roundtrip: a.no_roundtrip,
     };
     let report = hubforce::checks::run(
         &session,

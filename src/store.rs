@@ -53,6 +53,15 @@ pub struct CallSummary {
     pub p95_ms: Option<u64>,
 }
 
+/// How one provider's calls went over a period (for `hubforce check`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RequestHealth {
+    pub calls: u64,
+    pub timeouts: u64,
+    pub auth_errors: u64,
+    pub p95_ms: Option<u64>,
+}
+
 /// Paths that carry a token in them (HubSpot token introspection) are logged without it.
 fn loggable_path(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
@@ -236,6 +245,44 @@ impl RequestLog {
         .unwrap_or(0)
     }
 
+    /// How the calls to `provider` went since `since`: count, p95 latency, timeouts (no
+    /// answer, or a 408/504) and auth failures other than an expired token (which is
+    /// refreshed and replayed as designed).
+    pub fn health(&self, provider: Provider, since: chrono::DateTime<Utc>) -> RequestHealth {
+        self.flush();
+        let mut h = RequestHealth::default();
+        let Ok(conn) = self.conn.lock() else {
+            return h;
+        };
+        let since = since.to_rfc3339();
+        let counts = conn.query_row(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(class IS NOT NULL AND (status IS NULL OR status IN (408, 504))), 0),
+                    COALESCE(SUM(class LIKE 'auth.%' AND class != 'auth.expired'), 0)
+             FROM request_log WHERE at >= ?1 AND provider = ?2",
+            params![since, provider.as_str()],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+        );
+        let Ok((calls, timeouts, auth)) = counts else {
+            return h;
+        };
+        h.calls = calls as u64;
+        h.timeouts = timeouts as u64;
+        h.auth_errors = auth as u64;
+        if calls > 0 {
+            let offset = ((calls as f64 * 0.95).floor() as i64).min(calls - 1);
+            h.p95_ms = conn
+                .query_row(
+                    "SELECT duration_ms FROM request_log WHERE at >= ?1 AND provider = ?2 ORDER BY duration_ms LIMIT 1 OFFSET ?3",
+                    params![since, provider.as_str(), offset],
+                    |r| r.get::<_, f64>(0),
+                )
+                .ok()
+                .map(|ms| ms.round() as u64);
+        }
+        h
+    }
+
     /// Every logged path (for tests that check nothing secret was written).
     pub fn paths(&self) -> Vec<String> {
         self.flush();
@@ -393,6 +440,42 @@ mod tests {
                 .iter()
                 .all(|p| !p.contains("CJSP5") && !p.contains('?')),
             "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn health_counts_timeouts_and_auth_failures_but_not_expired_tokens() {
+        let log = RequestLog::in_memory();
+        let call = |status: Option<u16>, class: Option<ErrorClass>, ms: u64| {
+            log.record(
+                Provider::Salesforce,
+                "GET",
+                "/q",
+                status,
+                class,
+                Duration::from_millis(ms),
+                "sync",
+                1,
+            )
+        };
+        for i in 0..16 {
+            call(Some(200), None, 10 + i);
+        }
+        call(Some(504), Some(ErrorClass::Transient), 900);
+        call(None, Some(ErrorClass::Transient), 1000);
+        call(Some(401), Some(ErrorClass::AuthExpired), 3);
+        call(Some(401), Some(ErrorClass::AuthRevoked), 3);
+        call(Some(503), Some(ErrorClass::Transient), 4);
+        let h = log.health(
+            Provider::Salesforce,
+            Utc::now() - chrono::Duration::hours(1),
+        );
+        assert_eq!((h.calls, h.timeouts, h.auth_errors), (21, 2, 1));
+        assert_eq!(h.p95_ms, Some(900));
+        assert_eq!(
+            log.health(Provider::Hubspot, Utc::now() - chrono::Duration::hours(1))
+                .calls,
+            0
         );
     }
 }

@@ -11,6 +11,7 @@ use hubforce::plugins::PluginSet;
 use hubforce::session::Session;
 use hubforce::sim::Simulator;
 use hubforce::sync::ledger::Ledger;
+use hubforce::sync::roundtrip::MARKER;
 use hubforce::sync::settings::SyncSettings;
 use serde_json::json;
 
@@ -60,15 +61,47 @@ fn plugin(e: &Env, name: &str, manifest_extra: &str, init: &str) -> PluginSet {
 }
 
 async fn check(session: &Session, plugins: &PluginSet, dir: &std::path::Path) -> CheckReport {
+    check_with(session, plugins, dir, &CheckOptions::default()).await
+}
+
+async fn check_with(
+    session: &Session,
+    plugins: &PluginSet,
+    dir: &std::path::Path,
+    opts: &CheckOptions,
+) -> CheckReport {
     let ledger = Ledger::open(&dir.join("ledger.sqlite")).unwrap();
-    hubforce::checks::run(
-        session,
-        plugins,
-        &ledger,
-        &SyncSettings::default(),
-        &CheckOptions::default(),
-    )
-    .await
+    hubforce::checks::run(session, plugins, &ledger, &SyncSettings::default(), opts).await
+}
+
+/// Test contacts left on either side (HubSpot search, SOQL), by the round trip's marker.
+async fn marked_records(session: &Session) -> (usize, usize) {
+    let hs = session.hubspot().unwrap();
+    let found = hs
+        .request(
+            reqwest::Method::POST,
+            "/crm/v3/objects/contacts/search",
+            Some(json!({"filterGroups": [{"filters": [
+                {"propertyName": "company", "operator": "EQ", "value": MARKER}]}]})),
+        )
+        .await
+        .unwrap();
+    let sf = session.salesforce().unwrap();
+    let soql = format!("SELECT Id FROM Lead WHERE Company = '{MARKER}'");
+    let leads = sf.query(&soql).await.unwrap();
+    (found["total"].as_u64().unwrap() as usize, leads.len())
+}
+
+async fn install_fault(e: &Env, fault: serde_json::Value) {
+    let url = format!("{}/faults", e.sim.ready_info().control);
+    let s = reqwest::Client::new()
+        .post(url)
+        .json(&fault)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(s.is_success(), "{s}");
 }
 
 fn errors(r: &CheckReport) -> Vec<String> {
@@ -109,7 +142,93 @@ async fn a_healthy_pair_passes_and_plugin_findings_show_with_their_hints() {
             && text.contains("fix: set config.territory"),
         "{text}"
     );
-    assert!(r.seconds < 1.0, "{} s", r.seconds);
+    // The round trip went through every state, arrived, and cleaned up after itself.
+    assert_eq!(r.find("sync", "roundtrip")[0].status, Status::Ok, "{text}");
+    assert_eq!(r.find("sync", "cleanup")[0].status, Status::Ok, "{text}");
+    let trip = r.round_trip.as_ref().unwrap();
+    let states: Vec<&str> = trip.steps.iter().map(|s| s.state).collect();
+    assert_eq!(states, ["started", "scheduled", "processing", "completed"]);
+    assert!(trip.steps.windows(2).all(|w| w[0].at <= w[1].at));
+    assert_eq!(marked_records(&e.session).await, (0, 0));
+    let ledger = Ledger::open(&e.dir.join("ledger.sqlite")).unwrap();
+    assert_eq!(ledger.link_count("contact").unwrap(), 0);
+    assert!(ledger.errors(None).unwrap().is_empty());
+    let quick = check_with(
+        &e.session,
+        &plugins,
+        &e.dir,
+        &CheckOptions {
+            no_roundtrip: true,
+            ..CheckOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(quick.find("sync", "roundtrip")[0].status, Status::Skipped);
+    assert!(
+        quick.seconds < 1.0,
+        "{} s without the round trip",
+        quick.seconds
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_profile_never_runs_the_round_trip() {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let ro = text.replacen("[profiles.sim]\n", "[profiles.sim]\nread_only = true\n", 1);
+    assert_ne!(ro, text);
+    std::fs::write(&toml, ro).unwrap();
+    let session = Session::open(Config::load(&toml).unwrap(), None, "test").unwrap();
+    let r = check(&session, &plugins, &e.dir).await;
+    let f = r.find("sync", "roundtrip")[0];
+    assert_eq!(f.status, Status::Skipped, "{}", r.render(false));
+    assert!(f.message.contains("read-only"));
+    assert!(r.round_trip.is_none());
+}
+
+#[tokio::test]
+async fn thirty_percent_timeouts_fail_the_request_health_check_with_the_network_fix_and_nothing_else()
+ {
+    let e = env().await;
+    let plugins = plugin(&e, "acme", "", GOOD);
+    for provider in ["hubspot", "salesforce"] {
+        install_fault(
+            &e,
+            json!({"provider": provider, "kind": "timeout", "probability": 0.3, "latency_ms": 20}),
+        )
+        .await;
+    }
+    // A day's work under the faults: the transport retries every call through.
+    let (hs, sf) = (
+        e.session.hubspot().unwrap(),
+        e.session.salesforce().unwrap(),
+    );
+    for _ in 0..40 {
+        hs.request(reqwest::Method::GET, "/crm/v3/owners", None)
+            .await
+            .unwrap();
+        sf.query("SELECT Id FROM User").await.unwrap();
+    }
+    let r = check(&e.session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 2, "{}", r.render(false));
+    for f in r.find("health", "requests") {
+        assert_eq!(f.status, Status::Error, "{}", r.render(false));
+        assert!(f.message.contains("timed out"), "{}", f.message);
+        assert!(
+            f.fix.as_deref().unwrap().contains("proxy, firewall or VPN"),
+            "{:?}",
+            f.fix
+        );
+    }
+    assert_eq!(
+        r.find("sync", "roundtrip")[0].status,
+        Status::Ok,
+        "{}",
+        r.render(false)
+    );
 }
 
 #[tokio::test]
@@ -321,4 +440,23 @@ async fn a_daily_quota_nearly_spent_warns_with_what_happens_and_what_to_do() {
             .contains("resume after the reset")
     );
     assert!(errors(&r).is_empty(), "{}", r.render(false));
+}
+
+#[tokio::test]
+async fn a_profile_without_mappings_fails_the_mappings_check_and_skips_the_round_trip() {
+    let e = env().await;
+    let none = PluginSet::load(&e.dir.join("plugins"), None, &[], &Default::default());
+    let r = check(&e.session, &none, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(errs.len(), 1, "{}", r.render(false));
+    let f = r.find("sync", "mappings")[0];
+    assert!(
+        f.message
+            .contains("no field mapping for company, contact, deal, task"),
+        "{}",
+        f.message
+    );
+    assert!(f.fix.as_deref().unwrap().contains("`default` plugin"));
+    assert_eq!(r.find("sync", "roundtrip")[0].status, Status::Skipped);
+    assert_eq!(marked_records(&e.session).await, (0, 0));
 }

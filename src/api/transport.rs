@@ -232,6 +232,26 @@ impl Transport {
         Ok(())
     }
 
+    /// Refresh the access token now, whatever its age, keeping the new tokens: `hubforce
+    /// check` proves the refresh token and the client secret this way. A refusal for a
+    /// passing reason (429, 5xx, a timeout) is retried like any call.
+    pub async fn refresh_now(&self) -> Result<(), ApiError> {
+        let req = ApiRequest::new(Method::POST, "token refresh");
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let refreshed = match self.creds.current().await {
+                Ok((token, _)) => self.creds.rejected(&token).await,
+                Err(e) => Err(e),
+            };
+            match refreshed {
+                Ok(()) => return Ok(()),
+                Err(e) => self.pause_or_fail(&req, started, attempt, e).await?,
+            }
+        }
+    }
+
     pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let provider = self.provider();
         let started = Instant::now();

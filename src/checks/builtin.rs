@@ -1,5 +1,5 @@
-//! The built-in checks: configuration, tokens, scopes and permissions on each side, and the
-//! sync's health from the ledger and the budgets.
+//! The built-in checks of each provider: configuration, redirect URI, tokens, scopes, and
+//! Salesforce field permissions.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +10,6 @@ use crate::error::{ApiError, ErrorClass};
 use crate::plugins::PluginSet;
 use crate::session::Session;
 use crate::sync::hooks::Hooks;
-use crate::sync::ledger::Ledger;
 use crate::sync::pairs::{PairSpec, mapping_for};
 use crate::sync::settings::{PAIRS, SyncSettings};
 
@@ -54,7 +53,19 @@ async fn redirect_check(
             return;
         }
     };
-    let answer = match session.http.get(url).send().await {
+    // The page is not an API call (no transport, no budget): a passing failure (a 5xx, a
+    // dropped connection) is tried again here, so a flaky network does not fail this check.
+    let mut tries = 0;
+    let answer = loop {
+        tries += 1;
+        match session.http.get(url.clone()).send().await {
+            Ok(r) if r.status().is_server_error() && tries < 4 => {}
+            Err(_) if tries < 4 => {}
+            other => break other,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100 * tries)).await;
+    };
+    let answer = match answer {
         Ok(r) => r,
         Err(e) => {
             report.push(
@@ -162,15 +173,35 @@ pub async fn hubspot(
             None => report.push(G, "config", Status::Error, "the profile has no HubSpot app", None),
         }
     }
-    if opts.wants(G, "redirect")
-        && let Some(h) = session
-            .profile_config()
-            .ok()
-            .and_then(|p| p.hubspot.clone())
-    {
-        let app = crate::session::hubspot_app(&session.config, &h);
-        redirect_check(session, G, app, &h.scopes, false, report).await;
-    }
+    let redirect = async {
+        let mut r = CheckReport::default();
+        if opts.wants(G, "redirect")
+            && let Some(h) = session
+                .profile_config()
+                .ok()
+                .and_then(|p| p.hubspot.clone())
+        {
+            let app = crate::session::hubspot_app(&session.config, &h);
+            redirect_check(session, G, app, &h.scopes, false, &mut r).await;
+        }
+        r
+    };
+    let (redirect, connection) =
+        tokio::join!(redirect, hubspot_connection(api, plugins, settings, opts));
+    report.append(redirect);
+    report.append(connection);
+}
+
+/// Tokens (a real refresh, introspection) and scopes.
+async fn hubspot_connection(
+    api: &crate::api::hubspot::HubspotApi,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+    opts: &CheckOptions,
+) -> CheckReport {
+    const G: &str = "hubspot";
+    let mut r = CheckReport::default();
+    let report = &mut r;
     let Some(tokens) = api.auth.tokens().await else {
         if opts.wants(G, "tokens") {
             report.push(
@@ -181,17 +212,14 @@ pub async fn hubspot(
                 Some("run `hubforce connect hubspot`".into()),
             );
         }
-        return;
+        return r;
     };
     let mut granted: BTreeSet<String> = tokens.scopes.iter().cloned().collect();
     if opts.wants(G, "tokens") {
         let expired = tokens.expires_at <= chrono::Utc::now();
         // A real refresh, keeping the new tokens: it proves the client secret and the refresh
         // token, and it heals an expired access token.
-        let refreshed = match api.auth.access_token().await {
-            Ok(t) => api.auth.rejected(&t).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
+        let refreshed = api.transport.refresh_now().await;
         match refreshed {
             Err(e) => report.push(
                 G,
@@ -276,6 +304,7 @@ pub async fn hubspot(
             );
         }
     }
+    r
 }
 
 pub async fn salesforce(
@@ -318,19 +347,42 @@ pub async fn salesforce(
                 Some("set `login` in hubforce.toml to match, then run `hubforce connect salesforce` (one org per profile)".into()),
             ),
             (Some(a), _) => match crate::session::salesforce_app(&session.config, a) {
-                Ok(_) => report.push(G, "config", Status::Ok, format!("login {} , secret set", a.login_url()), None),
+                Ok(_) => report.push(G, "config", Status::Ok, format!("login {}, secret set", a.login_url()), None),
                 Err(e) => report.push(G, "config", Status::Error, e.to_string(), Some("set the secret where hubforce.toml says".into())),
             },
         }
     }
-    if opts.wants(G, "redirect")
-        && let Some(a) = &app
-    {
-        let oauth = crate::session::salesforce_app(&session.config, a);
-        let scopes = ["api".to_string(), "refresh_token".to_string()];
-        redirect_check(session, G, oauth, &scopes, true, report).await;
-    }
-    if tokens.is_none() {
+    let redirect = async {
+        let mut r = CheckReport::default();
+        if opts.wants(G, "redirect")
+            && let Some(a) = &app
+        {
+            let oauth = crate::session::salesforce_app(&session.config, a);
+            let scopes = ["api".to_string(), "refresh_token".to_string()];
+            redirect_check(session, G, oauth, &scopes, true, &mut r).await;
+        }
+        r
+    };
+    let (redirect, connection) = tokio::join!(
+        redirect,
+        salesforce_connection(api, tokens.is_some(), plugins, settings, opts)
+    );
+    report.append(redirect);
+    report.append(connection);
+}
+
+/// Tokens (a real refresh, userinfo) and field permissions.
+async fn salesforce_connection(
+    api: &crate::api::salesforce::SalesforceApi,
+    connected: bool,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+    opts: &CheckOptions,
+) -> CheckReport {
+    const G: &str = "salesforce";
+    let mut r = CheckReport::default();
+    let report = &mut r;
+    if !connected {
         if opts.wants(G, "tokens") {
             report.push(
                 G,
@@ -340,13 +392,10 @@ pub async fn salesforce(
                 Some("run `hubforce connect salesforce`".into()),
             );
         }
-        return;
+        return r;
     }
     if opts.wants(G, "tokens") {
-        let refreshed = match api.auth.session().await {
-            Ok((t, _)) => api.auth.rejected(&t).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
+        let refreshed = api.transport.refresh_now().await;
         match refreshed {
             Err(e) => report.push(
                 G,
@@ -380,6 +429,7 @@ pub async fn salesforce(
     if opts.wants(G, "permissions") {
         permissions(api, plugins, settings, report).await;
     }
+    r
 }
 
 /// Every Salesforce field the mappings write must be createable and updateable for the
@@ -406,41 +456,45 @@ async fn permissions(
     };
     let mut blocked = Vec::new();
     let mut checked = 0;
-    for pair in PAIRS.iter().filter(|p| settings.enabled(p)) {
-        let Some(spec) = PairSpec::get(pair) else {
+    let sobjects: Vec<(&str, &str)> = PAIRS
+        .iter()
+        .filter(|p| settings.enabled(p))
+        .filter_map(|p| PairSpec::get(p))
+        .flat_map(|spec| spec.sobjects().iter().map(|o| (spec.name, *o)))
+        .collect();
+    // The describes are independent: one round trip's wait instead of one per sObject.
+    let describes =
+        futures_util::future::join_all(sobjects.iter().map(|(_, o)| api.describe(o))).await;
+    for ((pair, sobject), described) in sobjects.into_iter().zip(describes) {
+        let d = match described {
+            Ok(d) => d,
+            Err(e) => {
+                report.push(
+                    G,
+                    "permissions",
+                    Status::Error,
+                    format!("cannot describe {sobject}: {e}"),
+                    Some(e.hint.clone()),
+                );
+                return;
+            }
+        };
+        let fields: Vec<Value> = d["fields"].as_array().cloned().unwrap_or_default();
+        let by_name = |n: &str| fields.iter().find(|f| f["name"] == n);
+        let Some(m) = mapping_for(&mappings, pair, sobject, |f| by_name(f).is_some()) else {
             continue;
         };
-        for sobject in spec.sobjects() {
-            let d = match api.describe(sobject).await {
-                Ok(d) => d,
-                Err(e) => {
-                    report.push(
-                        G,
-                        "permissions",
-                        Status::Error,
-                        format!("cannot describe {sobject}: {e}"),
-                        Some(e.hint.clone()),
-                    );
-                    return;
-                }
-            };
-            let fields: Vec<Value> = d["fields"].as_array().cloned().unwrap_or_default();
-            let by_name = |n: &str| fields.iter().find(|f| f["name"] == n);
-            let Some(m) = mapping_for(&mappings, pair, sobject, |f| by_name(f).is_some()) else {
-                continue;
-            };
-            for f in &m.fields {
-                if f.rule == crate::sync::rules::Rule::AlwaysSalesforce
-                    || f.rule == crate::sync::rules::Rule::DontSync
-                {
-                    continue; // hubforce never writes these
-                }
-                checked += 1;
-                if let Some(def) = by_name(&f.salesforce)
-                    && !(def["updateable"] == true && def["createable"] == true)
-                {
-                    blocked.push(format!("{sobject}.{}", f.salesforce));
-                }
+        for f in &m.fields {
+            if f.rule == crate::sync::rules::Rule::AlwaysSalesforce
+                || f.rule == crate::sync::rules::Rule::DontSync
+            {
+                continue; // hubforce never writes these
+            }
+            checked += 1;
+            if let Some(def) = by_name(&f.salesforce)
+                && !(def["updateable"] == true && def["createable"] == true)
+            {
+                blocked.push(format!("{sobject}.{}", f.salesforce));
             }
         }
     }
@@ -460,67 +514,5 @@ async fn permissions(
             format!("the connected user cannot write {}", blocked.join(", ")),
             Some("grant the integration user Edit access to these fields (field-level security in its profile or a permission set), or set their rule to `always_salesforce`".into()),
         );
-    }
-}
-
-pub fn health(session: &Session, ledger: &Ledger, opts: &CheckOptions, report: &mut CheckReport) {
-    const G: &str = "health";
-    if opts.wants(G, "errors") {
-        let errors = ledger.errors(None).unwrap_or_default();
-        let since = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc3339();
-        let recent: Vec<_> = errors.iter().filter(|e| e.last_at >= since).collect();
-        if recent.is_empty() {
-            report.push(
-                G,
-                "errors",
-                Status::Ok,
-                "no record errors in the last 24 h",
-                None,
-            );
-        } else {
-            let mut by_class = std::collections::BTreeMap::<&str, usize>::new();
-            for e in &recent {
-                *by_class.entry(e.class.as_str()).or_default() += 1;
-            }
-            let list: Vec<String> = by_class.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            report.push(
-                G,
-                "errors",
-                Status::Warn,
-                format!("record errors in the last 24 h: {}", list.join(", ")),
-                Some(
-                    "`hubforce errors` lists them with what to do; `hubforce resync` retries them"
-                        .into(),
-                ),
-            );
-        }
-    }
-    if opts.wants(G, "budget") {
-        for (name, t) in [
-            (
-                "HubSpot",
-                session.hubspot.as_ref().map(|a| a.transport.clone()),
-            ),
-            (
-                "Salesforce",
-                session.salesforce.as_ref().map(|a| a.transport.clone()),
-            ),
-        ] {
-            let Some(t) = t else { continue };
-            let r = t.budget.report();
-            let left = t.budget.left_today();
-            let share = left as f64 / r.daily_max.max(1) as f64;
-            if share < 0.1 {
-                report.push(G, "budget", Status::Warn, format!("{name}: only {left} of {} calls left today", r.daily_max), Some("syncs pause when it is spent and resume after the reset; raise the allocation (`share`, `daily_limit`) if this is every day".into()));
-            } else {
-                report.push(
-                    G,
-                    "budget",
-                    Status::Ok,
-                    format!("{name}: {left} of {} calls left today", r.daily_max),
-                    None,
-                );
-            }
-        }
     }
 }

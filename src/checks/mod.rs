@@ -1,10 +1,12 @@
 //! `hubforce check`: the seed guide's post-connection checklist, run in seconds — the
 //! configuration, the tokens (valid at the provider, refresh working), the scopes and
-//! Salesforce field permissions the sync needs, the sync's health, and every plugin's own
-//! checks — each failure with its fix, in the style of Neovim's `:checkhealth`.
+//! Salesforce field permissions the sync needs, a round trip of a test contact, the sync's
+//! health, and every plugin's own checks — each failure with its fix, in the style of Neovim's `:checkhealth`.
 
 mod builtin;
+mod health;
 mod report;
+mod roundtrip;
 
 pub use report::{CheckReport, Finding, Status};
 
@@ -21,6 +23,8 @@ pub struct CheckOptions {
     /// Only checks whose `group.check` name starts with this (`hubspot`, `hubspot.tokens`,
     /// `plugin:northwind`, a plugin's name).
     pub only: Option<String>,
+    /// Skip the round trip (it writes a test contact to both sides).
+    pub no_roundtrip: bool,
 }
 
 impl CheckOptions {
@@ -47,9 +51,17 @@ pub async fn run(
 ) -> CheckReport {
     let started = Instant::now();
     let mut report = CheckReport::default();
-    builtin::hubspot(session, plugins, settings, opts, &mut report).await;
-    builtin::salesforce(session, plugins, settings, opts, &mut report).await;
-    builtin::health(session, ledger, opts, &mut report);
+    // The providers' checks are independent: they run side by side, reported in order.
+    let (mut hubspot, mut salesforce) = (CheckReport::default(), CheckReport::default());
+    tokio::join!(
+        builtin::hubspot(session, plugins, settings, opts, &mut hubspot),
+        builtin::salesforce(session, plugins, settings, opts, &mut salesforce),
+    );
+    report.append(hubspot);
+    report.append(salesforce);
+    roundtrip::mappings(plugins, settings, opts, &mut report);
+    roundtrip::run(session, plugins, ledger, settings, opts, &mut report).await;
+    health::run(session, ledger, settings, opts, &mut report);
     plugin_checks(plugins, opts, &mut report).await;
     report.seconds = started.elapsed().as_secs_f64();
     report

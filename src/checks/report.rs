@@ -49,10 +49,18 @@ pub struct Finding {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CheckReport {
     pub findings: Vec<Finding>,
+    /// The round trip's states with their times, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip: Option<crate::sync::roundtrip::RoundTrip>,
     pub seconds: f64,
 }
 
 impl CheckReport {
+    /// Add the findings of checks that ran on their own (concurrently), in their order.
+    pub fn append(&mut self, other: CheckReport) {
+        self.findings.extend(other.findings);
+    }
+
     pub fn push(
         &mut self,
         group: &str,

@@ -81,28 +81,36 @@ pub struct Engine<'a> {
 
 async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiError> {
     let mut m = OwnerMap::default();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
-            None => "/crm/v3/owners?limit=100".to_string(),
-        };
-        let v = hs.request(Method::GET, &path, None).await?;
+    // The two sides' reads are independent: Salesforce's users load while HubSpot pages.
+    let users = sf.query("SELECT Id, Email FROM User WHERE IsActive = true");
+    let hs_owners = async {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
+                None => "/crm/v3/owners?limit=100".to_string(),
+            };
+            let v = hs.request(Method::GET, &path, None).await?;
+            let next = v["paging"]["next"]["after"].as_str().map(String::from);
+            pages.push(v);
+            match next {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        Ok::<_, ApiError>(pages)
+    };
+    let (pages, users) = tokio::join!(hs_owners, users);
+    for v in pages? {
         for o in v["results"].as_array().into_iter().flatten() {
             if let (Some(id), Some(email)) = (o["id"].as_str(), o["email"].as_str()) {
                 m.hs_by_id.insert(id.to_string(), email.to_lowercase());
                 m.hs_by_email.insert(email.to_lowercase(), id.to_string());
             }
         }
-        match v["paging"]["next"]["after"].as_str() {
-            Some(a) => after = Some(a.to_string()),
-            None => break,
-        }
     }
-    for u in sf
-        .query("SELECT Id, Email FROM User WHERE IsActive = true")
-        .await?
-    {
+    for u in users? {
         if let (Some(id), Some(email)) = (u["Id"].as_str(), u["Email"].as_str()) {
             m.sf_by_id.insert(id.to_string(), email.to_lowercase());
             m.sf_by_email
@@ -148,27 +156,41 @@ impl<'a> Engine<'a> {
         hooks: &'a dyn Hooks,
         settings: SyncSettings,
     ) -> Result<Engine<'a>, SyncError> {
-        let owners = owner_map(hs, sf).await?;
-        let mut sf_fields = HashMap::new();
-        for pair in settings.objects.iter().filter_map(|p| PairSpec::get(p)) {
-            for sobject in pair.sobjects() {
-                let d = sf.describe(sobject).await?;
+        let sobjects: Vec<&str> = settings
+            .objects
+            .iter()
+            .filter_map(|p| PairSpec::get(p))
+            .flat_map(|p| p.sobjects().iter().copied())
+            .collect();
+        // Everything here is independent: one wait for all of it, not one per call.
+        let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| sf.describe(o)));
+        let task_property = async {
+            if settings.enabled("task") {
+                ensure_task_id_property(hs).await?;
+            }
+            Ok(())
+        };
+        let members = async {
+            Ok(match &settings.inclusion_list {
+                Some(list) => Some(hs.list_members(list).await?.into_iter().collect()),
+                None => None,
+            })
+        };
+        let (owners, described, (), members) =
+            tokio::try_join!(owner_map(hs, sf), describes, task_property, members)?;
+        let sf_fields = sobjects
+            .iter()
+            .zip(described)
+            .map(|(sobject, d)| {
                 let names: HashSet<String> = d["fields"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(|f| f["name"].as_str().map(String::from))
                     .collect();
-                sf_fields.insert(sobject.to_string(), names);
-            }
-        }
-        if settings.enabled("task") {
-            ensure_task_id_property(hs).await?;
-        }
-        let members = match &settings.inclusion_list {
-            Some(list) => Some(hs.list_members(list).await?.into_iter().collect()),
-            None => None,
-        };
+                (sobject.to_string(), names)
+            })
+            .collect();
         Ok(Engine {
             hs,
             sf,

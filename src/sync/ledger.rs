@@ -364,6 +364,43 @@ impl Ledger {
         .map_err(|e| self.err(e))
     }
 
+    /// Remove every trace of a linked pair of records (the check's round trip deletes its
+    /// test records and must not leave links, hashes or errors pointing at them).
+    pub fn forget(
+        &self,
+        pair: &str,
+        hubspot: (&str, &str),
+        salesforce: Option<(&str, &str)>,
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let run = || -> rusqlite::Result<()> {
+            tx.execute(
+                "DELETE FROM links WHERE pair = ?1 AND hs_id = ?2",
+                params![pair, hubspot.1],
+            )?;
+            let mut records = vec![("hubspot", hubspot.0, hubspot.1)];
+            if let Some((object, id)) = salesforce {
+                records.push(("salesforce", object, id));
+            }
+            for (side, object, id) in records {
+                for table in ["write_hashes", "record_errors"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE side = ?1 AND object = ?2 AND id = ?3"),
+                        params![side, object, id],
+                    )?;
+                }
+                tx.execute(
+                    "DELETE FROM field_flips WHERE object = ?1 AND id = ?2",
+                    params![object, id],
+                )?;
+            }
+            Ok(())
+        };
+        run().map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     /// The last `n` runs, newest first: (started at, report).
     pub fn runs(&self, n: usize) -> Result<Vec<(String, serde_json::Value)>, LedgerError> {
         let conn = self.lock();

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod pull;
 pub mod records;
 pub mod report;
+pub mod roundtrip;
 pub mod rules;
 pub mod settings;
 pub mod status;

@@ -460,3 +460,85 @@ async fn a_profile_without_mappings_fails_the_mappings_check_and_skips_the_round
     assert_eq!(r.find("sync", "roundtrip")[0].status, Status::Skipped);
     assert_eq!(marked_records(&e.session).await, (0, 0));
 }
+
+#[tokio::test]
+async fn a_failing_plugin_check_is_an_error_with_its_hint_and_the_cli_exits_1_with_json() {
+    let e = env().await;
+    let failing = r#"return { checks = function(report)
+  report.error("the org has no territory field", "add Territory__c to Lead")
+end }"#;
+    let plugins = plugin(&e, "acme", "", failing);
+    let r = check(&e.session, &plugins, &e.dir).await;
+    let errs = errors(&r);
+    assert_eq!(
+        errs,
+        ["plugin:acme.check 1: the org has no territory field"]
+    );
+    assert_eq!(
+        r.find("plugin:acme", "check 1")[0].fix.as_deref(),
+        Some("add Territory__c to Lead")
+    );
+    // The same through the command line, as a user runs it.
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replacen("plugins = []", r#"plugins = ["default", "acme"]"#, 1),
+    )
+    .unwrap();
+    let dir = e.dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hubforce"))
+            .current_dir(&dir)
+            .args(["--config", "hubforce.toml", "check", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statuses = |group: &str| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["group"] == group)
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(statuses("plugin:acme"), ["error"]);
+    assert_eq!(statuses("sync"), ["ok", "ok", "ok"], "{v:#}");
+    assert_eq!(v["round_trip"]["outcome"], "completed");
+    assert_eq!(v["round_trip"]["steps"].as_array().unwrap().len(), 4);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("access_token") && !text.contains("refresh_token"));
+    // A subset: only the plugin's checks, still in error; the HubSpot tokens alone, fine.
+    let dir = e.dir.clone();
+    let (plugin_only, tokens_only) = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_hubforce"))
+                .current_dir(&dir)
+                .args(["--config", "hubforce.toml", "check"])
+                .args(args)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap()
+        };
+        (run(&["acme"]), run(&["hubspot.tokens"]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(plugin_only.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&tokens_only.stdout);
+    assert_eq!(tokens_only.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("OK tokens") && !text.contains("roundtrip"),
+        "{text}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod lua;
 pub mod plugins;
+pub mod repl;
 pub mod secret;
 pub mod session;
 pub mod sim;

@@ -56,6 +56,15 @@ enum Command {
     Resync(ResyncArgs),
     /// Post-connection checks: configuration, tokens, scopes, permissions, health, plugins.
     Check(CheckArgs),
+    /// Explore both APIs from Lua: the plugins' host API, completion, history, `:help`.
+    Repl(ReplArgs),
+}
+
+#[derive(Args)]
+struct ReplArgs {
+    /// Evaluate one expression, print its value as JSON and exit.
+    #[arg(short = 'e', long = "eval")]
+    expr: Option<String>,
 }
 
 #[derive(Args)]
@@ -700,6 +709,7 @@ fn main() -> ExitCode {
             Command::Errors(a) => errors(&cli, a).await,
             Command::Resync(a) => resync(&cli, a).await,
             Command::Check(a) => check(&cli, a).await,
+            Command::Repl(a) => repl(&cli, a).await,
         }
     });
     match result {
@@ -880,6 +890,30 @@ async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Err
 #[derive(Debug, thiserror::Error)]
 #[error("{0} check(s) in error")]
 struct ChecksFailed(usize);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ReplFailed(String);
+
+async fn repl(cli: &Cli, a: &ReplArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::IsTerminal;
+    let session = open_session(&cli.config, cli.profile.as_deref(), "repl")?;
+    let mut repl = hubforce::repl::Repl::new(&cli.config, config_dir(cli), session)?;
+    if let Some(expr) = &a.expr {
+        let value = repl.eval_json(expr).await.map_err(ReplFailed)?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    if std::io::stdin().is_terminal() {
+        hubforce::repl::interactive(repl).await?;
+        return Ok(());
+    }
+    let failed = hubforce::repl::piped(repl, std::io::stdin().lock(), &mut std::io::stdout()).await;
+    if failed > 0 {
+        return Err(Box::new(ReplFailed(format!("{failed} input(s) failed"))));
+    }
+    Ok(())
+}
 
 async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::IsTerminal;

@@ -39,6 +39,8 @@ pub struct CallClock {
     /// Nanoseconds after `origin`; 0 = no call running (no limit).
     deadline: AtomicU64,
     limit: Duration,
+    /// Set by Ctrl-C in the REPL: the running Lua code stops at the next hook.
+    interrupted: std::sync::atomic::AtomicBool,
 }
 
 impl CallClock {
@@ -48,7 +50,18 @@ impl CallClock {
             origin: Instant::now(),
             deadline: AtomicU64::new(0),
             limit,
+            interrupted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Stop the Lua code running in this state at its next instruction hook.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Relaxed);
+    }
+
+    /// Forget an interrupt that came when nothing was running.
+    pub fn clear_interrupt(&self) {
+        self.interrupted.store(false, Ordering::Relaxed);
     }
 
     /// Arm the clock for one call; disarmed when the guard drops.
@@ -204,6 +217,9 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
                 src.short_src.as_deref().unwrap_or("?"),
                 debug.current_line().unwrap_or(0)
             );
+            if hook_clock.interrupted.swap(false, Ordering::Relaxed) {
+                return Err(mlua::Error::runtime(format!("{at}: interrupted")));
+            }
             if hook_clock.expired() {
                 return Err(mlua::Error::runtime(format!(
                     "{at}: time limit of {} ms exceeded",

@@ -613,6 +613,17 @@ impl Plugin {
         from_lua(&self.lua, v).map_err(|e| self.hook_error("eval", describe(&e, self.limits)))
     }
 
+    /// The plugin's own state for the REPL's `:plugin`, with its hooks as the global
+    /// `plugin` (as in its tests) and its clock (time limit, Ctrl-C).
+    pub fn repl_env(&self) -> mlua::Result<(Lua, Arc<CallClock>)> {
+        let hooks = self.lua.create_table()?;
+        for (name, v) in &self.hook_values {
+            hooks.set(*name, v.clone())?;
+        }
+        self.lua.globals().set("plugin", hooks)?;
+        Ok((self.lua.clone(), self.clock.clone()))
+    }
+
     /// Run Lua source in the plugin's state (tests, the REPL's `:plugin`).
     pub fn eval(&self, source: &str) -> Result<serde_json::Value, PluginError> {
         let _armed = self.clock.start();

@@ -2,12 +2,14 @@
 //! input, Ctrl-C during a slow call) and through piped stdin and `-e`, against the simulator.
 
 mod common;
+#[path = "common/pty.rs"]
+mod pty;
 
-use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use pty::Pty;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hubforce::sim::Simulator;
@@ -181,109 +183,6 @@ async fn eval_prints_json_and_start_up_makes_no_call() {
     assert!(err.contains("(not_found)"), "{err}");
 }
 
-/// A child on a pseudo-terminal, with everything it writes collected.
-struct Pty {
-    master: std::fs::File,
-    child: Child,
-    seen: Arc<Mutex<String>>,
-    from: usize,
-}
-
-impl Pty {
-    fn spawn(dir: &Path) -> Pty {
-        let (mut master, mut slave) = (0, 0);
-        let size = libc::winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two descriptors into the given ints; no other pointers.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        assert_eq!(rc, 0, "openpty");
-        // SAFETY: both descriptors were just opened and are owned here.
-        let (master, slave) =
-            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        let mut cmd = hubforce(dir);
-        cmd.env("TERM", "xterm")
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave));
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().unwrap();
-        let master = std::fs::File::from(master);
-        let mut reader = master.try_clone().unwrap();
-        let seen = Arc::new(Mutex::new(String::new()));
-        let sink = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Pty {
-            master,
-            child,
-            seen,
-            from: 0,
-        }
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.master.write_all(keys.as_bytes()).unwrap();
-        self.master.flush().unwrap();
-    }
-
-    /// Wait until `needle` appears after what earlier waits consumed; returns the text up to it.
-    fn expect(&mut self, needle: &str, within: Duration) -> String {
-        let t0 = Instant::now();
-        loop {
-            {
-                let seen = self.seen.lock().unwrap();
-                if let Some(i) = seen[self.from..].find(needle) {
-                    let upto = seen[self.from..self.from + i + needle.len()].to_string();
-                    self.from += i + needle.len();
-                    return upto;
-                }
-                assert!(
-                    t0.elapsed() < within,
-                    "no {needle:?} within {within:?}; the terminal shows:\n{}",
-                    &seen[self.from..]
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Pty {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
@@ -297,7 +196,7 @@ async fn on_a_terminal_it_completes_continues_lines_and_ctrl_c_cancels_a_slow_ca
     .await;
     let dir = e.dir.clone();
     tokio::task::spawn_blocking(move || {
-        let mut t = Pty::spawn(&dir);
+        let mut t = Pty::spawn(hubforce(&dir));
         t.expect("sim> ", WAIT);
         // Completion of a module's field.
         t.send("hubspot.con\t");
@@ -356,4 +255,104 @@ async fn on_a_terminal_it_completes_continues_lines_and_ctrl_c_cancels_a_slow_ca
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&history).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[tokio::test]
+async fn commands_enter_plugins_reload_save_time_expand_and_switch_profiles() {
+    let e = env().await;
+    for (name, init) in [
+        (
+            "acme",
+            "return { include = function(record, ctx)\n  return record.properties.lifecyclestage == 'customer'\nend }",
+        ),
+        (
+            "broken",
+            "return { include = function(record)\n  return record.\nend }",
+        ),
+    ] {
+        let p = e.dir.join("plugins").join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::write(
+            p.join("plugin.toml"),
+            format!("name = \"{name}\"\nversion = \"1.0.0\"\napi = 1\n"),
+        )
+        .unwrap();
+        std::fs::write(p.join("init.lua"), init).unwrap();
+    }
+    let toml = e.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let sim_profile = &text[text.find("[profiles.sim]").unwrap()..];
+    let other = sim_profile.replace("profiles.sim", "profiles.other");
+    let text = text.replacen("plugins = []", r#"plugins = ["acme", "broken"]"#, 1);
+    std::fs::write(&toml, format!("{text}\n{other}")).unwrap();
+    let saved = e.dir.join("session.lua");
+    let input = format!(
+        r#":reload
+:plugin acme
+plugin.include({{ properties = {{ lifecyclestage = "customer" }} }}, {{}})
+plugin.include({{ properties = {{ lifecyclestage = "lead" }} }}, {{}})
+:plugin
+big = {{}}
+for i = 1, 40 do big[i] = i * 2 end
+big
+:more
+:time #hubspot.request("GET", "/crm/v3/owners").results
+n = 20 + 1
+n * 2
+:save {}
+:profile other
+hubspot.request("GET", "/crm/v3/owners")
+:nope
+"#,
+        saved.display()
+    );
+    let (_, out, _) = piped(&e.dir, &input).await;
+    let find = |needle: &str| {
+        assert!(out.contains(needle), "no {needle:?} in:\n{out}");
+    };
+    find("✓ acme");
+    find("✗ broken");
+    find("init.lua:3"); // where the broken plugin fails
+    find("in plugin acme: its hooks are plugin.{include}");
+    assert!(out.contains("\ntrue\nfalse\n"), "{out}");
+    find("back in the REPL's own state");
+    find("… 20 more");
+    find("(:more shows the rest)");
+    find("78, 80\n}"); // :more shows the whole list
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with("s; HubSpot 1 calls, Salesforce 0 calls")),
+        "{out}"
+    );
+    find("inputs written to");
+    find("profile other:");
+    find("error: hubspot");
+    find("hubforce connect hubspot");
+    find("unknown command `:nope`");
+    // The saved session runs as a script and returns the last value.
+    let script = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        !script.contains(":time") && !script.contains(":plugin"),
+        "{script}"
+    );
+    let dir = e.dir.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_hubforce"))
+            .current_dir(&dir)
+            .args(["--config", "hubforce.toml", "run", "session.lua"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "42",
+        "{script}"
+    );
 }

@@ -144,6 +144,22 @@ impl Printer {
         }
         let pad = "  ".repeat(depth + 1);
         let mut s = String::from("{\n");
+        if keyed.is_empty() && parts.iter().all(|p| !p.contains('\n')) {
+            // A long list of scalars fills lines instead of taking one per item.
+            let mut line = String::new();
+            for p in parts {
+                if !line.is_empty() && visible_len(&line) + visible_len(&p) + pad.len() + 2 > WIDTH
+                {
+                    let _ = writeln!(s, "{pad}{}", line.trim_end());
+                    line.clear();
+                }
+                line.push_str(&p);
+                line.push_str(", ");
+            }
+            let _ = writeln!(s, "{pad}{}", line.trim_end().trim_end_matches(','));
+            let _ = write!(s, "{}}}", "  ".repeat(depth));
+            return s;
+        }
         for p in parts {
             let _ = writeln!(s, "{pad}{p},");
         }

@@ -110,6 +110,7 @@ t
 lead = salesforce.describe("Lead")
 #lead.fields > 10
 hubspot.contacts.get("999999999")
+:trace
 :budget
 :help salesforce.query
 for i = 1, 3 do
@@ -132,6 +133,10 @@ x
         "one call on each side, tagged repl: {out}"
     );
     assert!(out.contains("for lead in salesforce.query"), "{out}");
+    assert!(
+        lines[4].starts_with("stack traceback:") && out.contains("repl:1"),
+        ":trace shows where: {out}"
+    );
     assert_eq!(lines.last(), Some(&"6"), "{out}");
     assert_eq!(code, 1, "an input failed: {out}");
     assert_eq!(err.trim(), "error: 1 input(s) failed");

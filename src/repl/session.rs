@@ -266,7 +266,7 @@ impl Repl {
             _ => {
                 let err = out.get(1).cloned().unwrap_or(Value::Nil);
                 let trace = match out.get(2) {
-                    Some(Value::String(s)) => Some(s.to_string_lossy()),
+                    Some(Value::String(s)) => Some(user_frames(&s.to_string_lossy())),
                     _ => None,
                 };
                 Evaluated::Failed(error_line(&err), trace)
@@ -554,11 +554,21 @@ impl Repl {
 
 /// An expression first (so `1 + 1` prints 2), then a statement; a syntax error is one line.
 fn compile(lua: &Lua, src: &str) -> Result<(Function, bool), String> {
-    if let Ok(f) = lua
+    if lua
         .load(format!("return {src}"))
         .set_name("=repl")
         .into_function()
+        .is_ok()
     {
+        // Not a tail call, so the traceback keeps the line typed. Newline-free prefix: the
+        // source keeps its line numbers.
+        let f = lua
+            .load(format!(
+                "local __values = table.pack({src}\n) return table.unpack(__values, 1, __values.n)"
+            ))
+            .set_name("=repl")
+            .into_function()
+            .map_err(|e| first_line(&e.to_string()))?;
         return Ok((f, true));
     }
     lua.load(src)
@@ -582,6 +592,19 @@ fn unpack(packed: &Table) -> Vec<Value> {
     (2..=n)
         .map(|i| packed.raw_get::<Value>(i).unwrap_or(Value::Nil))
         .collect()
+}
+
+/// The traceback without the host's own frames (the prelude, the runner, `error`).
+fn user_frames(trace: &str) -> String {
+    trace
+        .lines()
+        .filter(|l| {
+            !(l.contains("hubforce/")
+                || l.contains("in function 'error'")
+                || l.contains("in function 'xpcall'"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn first_line(s: &str) -> String {

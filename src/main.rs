@@ -782,9 +782,29 @@ async fn sync_passes(
     .await?;
     let mut pass = 0u64;
     loop {
+        let ctx = serde_json::json!({
+            "profile": session.profile, "pass": pass + 1, "dry_run": opts.dry_run,
+            "full": opts.full, "watch": watch,
+        });
+        for e in setup
+            .plugins
+            .lifecycle("on_sync_start", std::slice::from_ref(&ctx))
+            .await
+        {
+            eprintln!("warning: {e}");
+        }
         let progress = SyncProgress::attach(&mut engine, json);
         let report = engine.run(&opts).await?;
         progress.finish();
+        let mut summary = serde_json::to_value(&report)?;
+        summary["plans"] = serde_json::json!([]);
+        for e in setup
+            .plugins
+            .lifecycle("on_sync_end", &[ctx, summary])
+            .await
+        {
+            eprintln!("warning: {e}");
+        }
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {

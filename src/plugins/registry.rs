@@ -176,6 +176,24 @@ impl PluginSet {
         }
     }
 
+    /// Call a lifecycle hook (`on_sync_start`, `on_sync_end`) of every plugin that has it;
+    /// the host API is allowed. A failing hook does not stop the others or the sync: its
+    /// error (plugin, hook, file:line) is returned for the caller to show.
+    pub async fn lifecycle(&self, hook: &str, args: &[serde_json::Value]) -> Vec<String> {
+        let mut errors = Vec::new();
+        for info in self.list() {
+            let Some(p) = self.get(&info.name) else {
+                continue;
+            };
+            if p.has(hook)
+                && let Err(e) = p.call_async(hook, args).await
+            {
+                errors.push(e.to_string());
+            }
+        }
+        errors
+    }
+
     pub fn list(&self) -> Vec<PluginInfo> {
         let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
         slots

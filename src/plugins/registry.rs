@@ -19,6 +19,15 @@ use crate::lua::host::HostContext;
 /// Quiet time after the first change before reloading: editors write files in bursts.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
+/// The file watcher reports absolute, resolved paths; a root given relative (`./plugins`, as
+/// `--config hubforce.toml` yields) must be resolved too, or no change is ever matched to its
+/// plugin and hot reload silently never happens.
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .or_else(|_| std::path::absolute(p))
+        .unwrap_or_else(|_| p.to_path_buf())
+}
+
 struct Slot {
     active: Option<Arc<Plugin>>,
     error: Option<PluginError>,
@@ -71,8 +80,8 @@ impl PluginSet {
         host: Option<HostContext>,
     ) -> PluginSet {
         let set = PluginSet {
-            root: root.to_path_buf(),
-            lib: lib.map(Path::to_path_buf),
+            root: absolute(root),
+            lib: lib.map(absolute),
             settings: settings.clone(),
             limits: limits.clone(),
             host,
@@ -281,5 +290,56 @@ impl PluginSet {
             }
         });
         Ok(watcher)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The path from the current directory to `p`, as `--config hubforce.toml` gives roots.
+    fn relative_to_cwd(p: &Path) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap();
+        let up = cwd.components().count() - 1;
+        let mut rel: PathBuf = std::iter::repeat_n("..", up).collect();
+        rel.push(p.strip_prefix("/").unwrap());
+        rel
+    }
+
+    #[test]
+    fn a_relative_root_still_reloads_on_a_saved_file() {
+        let dir = std::env::temp_dir().join(format!("hubforce-reg-{}", std::process::id()));
+        let plugin = dir.join("plugins/rel");
+        std::fs::create_dir_all(&plugin).unwrap();
+        std::fs::write(
+            plugin.join("plugin.toml"),
+            "name = \"rel\"\nversion = \"1.0.0\"\napi = 1\n",
+        )
+        .unwrap();
+        std::fs::write(plugin.join("init.lua"), "return {}").unwrap();
+        let root = relative_to_cwd(&dir.join("plugins"));
+        assert!(root.is_relative() && root.is_dir(), "{}", root.display());
+        let set = Arc::new(PluginSet::load(
+            &root,
+            None,
+            &["rel".to_string()],
+            &BTreeMap::new(),
+        ));
+        assert_eq!(set.get("rel").unwrap().generation, 1);
+        let _watcher = set.watch().unwrap();
+        // Saved as editors do: a new file renamed over the old one.
+        let tmp = plugin.join("init.lua.tmp");
+        std::fs::write(&tmp, "return { include = function() return true end }").unwrap();
+        std::fs::rename(&tmp, plugin.join("init.lua")).unwrap();
+        let t0 = std::time::Instant::now();
+        while set.get("rel").unwrap().generation < 2 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the saved file was never reloaded"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(set.get("rel").unwrap().has("include"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::engine::{Engine, SyncError, by_sobject, plugin_error};
 use super::hooks::{Inclusion, Resolution};
-use super::ledger::Checkpoint;
+use super::ledger::{Checkpoint, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
@@ -385,7 +385,8 @@ impl Engine<'_> {
         })
     }
 
-    /// Drop writes to fields that flip too often; count the others as changes.
+    /// Drop writes to fields caught in a loop (put back to an earlier value `flip_limit` times
+    /// in the window); record the others with their value for the next pass.
     fn flip_guard(
         &self,
         spec: &PairSpec,
@@ -395,26 +396,26 @@ impl Engine<'_> {
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
         let window = Duration::hours(self.settings.flip_window_hours);
-        let names: Vec<(bool, String, String)> = plan
+        let names: Vec<(bool, String, String, String)> = plan
             .hubspot_writes
-            .keys()
-            .map(|k| (true, k.clone(), k.clone()))
+            .iter()
+            .map(|(k, v)| (true, k.clone(), k.clone(), hash_value(v)))
             .chain(
                 plan.salesforce_writes
-                    .keys()
-                    .filter(|k| *k != SF_EXTERNAL_ID)
-                    .map(|k| {
+                    .iter()
+                    .filter(|(k, _)| *k != SF_EXTERNAL_ID)
+                    .map(|(k, v)| {
                         let hs_name = plan
                             .fields
                             .iter()
                             .find(|f| &f.salesforce == k)
                             .map(|f| f.hubspot.clone())
                             .unwrap_or_else(|| k.clone());
-                        (false, k.clone(), hs_name)
+                        (false, k.clone(), hs_name, hash_value(v))
                     }),
             )
             .collect();
-        for (hubspot_side, key, field) in names {
+        for (hubspot_side, key, field, value) in names {
             let n = self.ledger.flips_since(spec.name, hs_id, &field, window)?;
             if n >= self.settings.flip_limit {
                 if hubspot_side {
@@ -423,11 +424,14 @@ impl Engine<'_> {
                     plan.salesforce_writes.remove(&key);
                 }
                 report.flips.push(format!(
-                    "{} {hs_id}: {field} changed {n} times in {} h; left alone until it settles (see `hubforce explain {} {hs_id}`)",
+                    "{} {hs_id}: {field} went back to an earlier value {n} times in {} h (a loop: something keeps undoing it); left alone until it settles (see `hubforce explain {} {hs_id}`)",
                     spec.name, self.settings.flip_window_hours, spec.name
                 ));
             } else {
-                cp.flipped(spec.name, hs_id, &field);
+                let reverted = self
+                    .ledger
+                    .wrote_before(spec.name, hs_id, &field, &value, window)?;
+                cp.wrote_field(spec.name, hs_id, &field, &value, reverted);
             }
         }
         Ok(())

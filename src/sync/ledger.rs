@@ -35,9 +35,10 @@ CREATE TABLE IF NOT EXISTS record_errors (
   side TEXT NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, class TEXT NOT NULL, code TEXT, message TEXT NOT NULL,
   hint TEXT NOT NULL, retryable INTEGER NOT NULL, attempts INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL,
   PRIMARY KEY (side, object, id));
-CREATE TABLE IF NOT EXISTS field_flips (
-  object TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS field_flips_key ON field_flips (object, id, field, at);
+CREATE TABLE IF NOT EXISTS field_writes (
+  object TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+  reverted INTEGER NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS field_writes_key ON field_writes (object, id, field, at);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";
@@ -75,7 +76,7 @@ pub struct Checkpoint {
     cursors: Vec<(String, String, String)>,
     errors: Vec<(String, String, String, ApiError)>,
     cleared: Vec<(String, String, String)>,
-    flips: Vec<(String, String, String)>,
+    writes: Vec<(String, String, String, String, bool)>,
 }
 
 impl Checkpoint {
@@ -103,8 +104,23 @@ impl Checkpoint {
     pub fn succeeded(&mut self, side: &str, object: &str, id: &str) {
         self.cleared.push((side.into(), object.into(), id.into()));
     }
-    pub fn flipped(&mut self, object: &str, id: &str, field: &str) {
-        self.flips.push((object.into(), id.into(), field.into()));
+    /// The sync wrote `value_hash` to this field; `reverted` when the field had that value
+    /// written before within the flip window (the field is going back and forth).
+    pub fn wrote_field(
+        &mut self,
+        object: &str,
+        id: &str,
+        field: &str,
+        value_hash: &str,
+        reverted: bool,
+    ) {
+        self.writes.push((
+            object.into(),
+            id.into(),
+            field.into(),
+            value_hash.into(),
+            reverted,
+        ));
     }
     /// The Salesforce record this batch linked a HubSpot record to, if it did.
     pub fn linked_in_batch(&self, pair: &str, hs_id: &str) -> Option<(&str, &str)> {
@@ -131,7 +147,7 @@ impl Checkpoint {
             && self.cursors.is_empty()
             && self.errors.is_empty()
             && self.cleared.is_empty()
-            && self.flips.is_empty()
+            && self.writes.is_empty()
     }
 }
 
@@ -236,11 +252,11 @@ impl Ledger {
                 )?
                 .execute(params![side, object, id])?;
             }
-            for (object, id, field) in &cp.flips {
+            for (object, id, field, value, reverted) in &cp.writes {
                 tx.prepare_cached(
-                    "INSERT INTO field_flips (object, id, field, at) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO field_writes (object, id, field, value, reverted, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![object, id, field, now])?;
+                .execute(params![object, id, field, value, reverted, now])?;
             }
             Ok(())
         };
@@ -391,7 +407,7 @@ impl Ledger {
                     )?;
                 }
                 tx.execute(
-                    "DELETE FROM field_flips WHERE object = ?1 AND id = ?2",
+                    "DELETE FROM field_writes WHERE object = ?1 AND id = ?2",
                     params![object, id],
                 )?;
             }
@@ -433,7 +449,9 @@ impl Ledger {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    /// How often a field changed value through sync within `window` (flip detector).
+    /// How often the sync put a field back to a value it had written before, within
+    /// `window`: the signature of a loop (two sides, or two integrations, undoing each
+    /// other). A field that only moves forward, however often, never counts.
     pub fn flips_since(
         &self,
         object: &str,
@@ -444,7 +462,7 @@ impl Ledger {
         let since: DateTime<Utc> = Utc::now() - window;
         self.lock()
             .prepare_cached(
-                "SELECT COUNT(*) FROM field_flips WHERE object = ?1 AND id = ?2 AND field = ?3 AND at >= ?4",
+                "SELECT COUNT(*) FROM field_writes WHERE object = ?1 AND id = ?2 AND field = ?3 AND reverted = 1 AND at >= ?4",
             )
             .and_then(|mut st| {
                 st.query_row(params![object, id, field, since.to_rfc3339()], |r| {
@@ -454,6 +472,35 @@ impl Ledger {
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
+
+    /// Whether the sync wrote this value to this field before, within `window`.
+    pub fn wrote_before(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        value_hash: &str,
+        window: Duration,
+    ) -> Result<bool, LedgerError> {
+        let since: DateTime<Utc> = Utc::now() - window;
+        self.lock()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM field_writes WHERE object = ?1 AND id = ?2 AND field = ?3 AND value = ?4 AND at >= ?5)",
+            )
+            .and_then(|mut st| {
+                st.query_row(
+                    params![object, id, field, value_hash, since.to_rfc3339()],
+                    |r| r.get::<_, bool>(0),
+                )
+            })
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// A short stable hash of one field value (for the flip detector's history).
+pub fn hash_value(v: &serde_json::Value) -> String {
+    let digest = Sha256::digest(v.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -536,9 +583,10 @@ mod tests {
             let l = Ledger::open(&path).unwrap();
             let mut cp = Checkpoint::default();
             cp.link("company", "9", "0011", "Account");
-            for _ in 0..3 {
-                cp.flipped("contacts", "9", "jobtitle");
-            }
+            cp.wrote_field("contacts", "9", "jobtitle", "a", false);
+            cp.wrote_field("contacts", "9", "jobtitle", "b", false);
+            cp.wrote_field("contacts", "9", "jobtitle", "a", true);
+            cp.wrote_field("contacts", "9", "phone", "1", false);
             l.commit(cp).unwrap();
         }
         let l = Ledger::open(&path).unwrap();
@@ -546,15 +594,16 @@ mod tests {
             l.linked_sf("company", "9").unwrap().map(|x| x.0).as_deref(),
             Some("0011")
         );
-        assert_eq!(
-            l.flips_since("contacts", "9", "jobtitle", Duration::hours(1))
-                .unwrap(),
-            3
+        let hour = Duration::hours(1);
+        assert_eq!(l.flips_since("contacts", "9", "jobtitle", hour).unwrap(), 1);
+        assert_eq!(l.flips_since("contacts", "9", "phone", hour).unwrap(), 0);
+        assert!(
+            l.wrote_before("contacts", "9", "jobtitle", "b", hour)
+                .unwrap()
         );
-        assert_eq!(
-            l.flips_since("contacts", "9", "phone", Duration::hours(1))
-                .unwrap(),
-            0
+        assert!(
+            !l.wrote_before("contacts", "9", "jobtitle", "c", hour)
+                .unwrap()
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

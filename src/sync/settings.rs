@@ -25,8 +25,8 @@ pub struct SyncSettings {
     /// `sync --watch`: seconds between passes.
     #[serde(default = "thirty")]
     pub watch_interval_secs: u64,
-    /// A field whose value we change more than this many times within `flip_window_hours`
-    /// is reported and left alone (the flip detector).
+    /// A field the sync puts back to an earlier value this many times within
+    /// `flip_window_hours` is in a loop: it is reported and left alone (the flip detector).
     #[serde(default = "four")]
     pub flip_limit: u64,
     #[serde(default = "day")]

@@ -1,0 +1,582 @@
+//! The soak: `hubforce sync --watch` in its own process on a seeded simulator pair for a
+//! bounded time, while users write on both sides, faults come and go (rate limits, 5xx,
+//! timeouts, record locks, partial batches, token expiries, a revoked refresh token then a
+//! reconnect), the plugin is edited on a timer (good and broken edits), and the sync is killed
+//! with SIGKILL and restarted. At the end the sync is let settle without faults and both sides
+//! are compared: every contact that should sync has exactly one counterpart with equal mapped
+//! fields. Shared by `tests/soak.rs` (60 s, in CI) and `benches/soak.rs` (5 minutes).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hubforce::error::{ApiError, ErrorClass};
+use hubforce::session::Session;
+use hubforce::sim::{SimConfig, Simulator};
+use serde_json::{Value, json};
+
+#[derive(Debug, Default)]
+pub struct SoakReport {
+    pub seconds: f64,
+    pub writes: u64,
+    pub faults_installed: u64,
+    pub kills: u64,
+    pub reconnects: u64,
+    pub restarts: u64,
+    pub good_edits: u64,
+    pub broken_edits: u64,
+    pub reloads_applied: u64,
+    pub reloads_refused: u64,
+    pub checked: usize,
+    pub mismatches: Vec<String>,
+    pub duplicates: Vec<String>,
+    pub lost: Vec<String>,
+    /// Records Salesforce or HubSpot refused, each with a recorded error (not lost: explained).
+    pub refused: usize,
+    pub errors_by_class: BTreeMap<String, u64>,
+}
+
+impl SoakReport {
+    pub fn render(&self) -> String {
+        format!(
+            "soak of {:.0} s: {} user writes, {} faults, {} kill -9, {} reconnects, {} restarts, plugin edits {} good / {} broken\n\
+             reloads applied {}, refused {} (the last good plugin stayed)\n\
+             records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {})\n\
+             errors by class during the run: {:?}{}{}{}",
+            self.seconds,
+            self.writes,
+            self.faults_installed,
+            self.kills,
+            self.reconnects,
+            self.restarts,
+            self.good_edits,
+            self.broken_edits,
+            self.reloads_applied,
+            self.reloads_refused,
+            self.checked,
+            self.mismatches.len(),
+            self.duplicates.len(),
+            self.lost.len(),
+            self.refused,
+            self.errors_by_class,
+            list("\nmismatches", &self.mismatches),
+            list("\nduplicates", &self.duplicates),
+            list("\nlost", &self.lost),
+        )
+    }
+}
+
+fn list(title: &str, v: &[String]) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{title}:\n  {}",
+            v.iter().take(20).cloned().collect::<Vec<_>>().join("\n  ")
+        )
+    }
+}
+
+const PLUGIN_GOOD: &str = r#"local M = {}
+M.transform = { Lead = { Description = function(record) return "soak VERSION" end } }
+return M
+"#;
+const PLUGIN_BROKEN: &str = "local M = {\nM.transform = nil -- a syntax error\nreturn M\n";
+
+const STAGES: &[&str] = &[
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+];
+
+const BIN: &str = env!("CARGO_BIN_EXE_hubforce");
+
+struct Watch {
+    child: Child,
+    dir: PathBuf,
+    runs: u64,
+}
+
+impl Watch {
+    fn start(dir: &Path, runs: u64) -> Watch {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("watch.log"))
+            .expect("log");
+        let child = Command::new(BIN)
+            .current_dir(dir)
+            .env("HUBFORCE_LOG", "info")
+            .args(["--config", "hubforce.toml", "sync", "--watch", "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("sync --watch");
+        Watch {
+            child,
+            dir: dir.to_path_buf(),
+            runs: runs + 1,
+        }
+    }
+
+    /// SIGKILL, then a new process.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (dir, runs) = (self.dir.clone(), self.runs);
+        *self = Watch::start(&dir, runs);
+    }
+}
+
+async fn control(sim: &Simulator, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let url = format!("{}{path}", sim.ready_info().control);
+    reqwest::Client::new()
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .expect("control")
+        .json()
+        .await
+        .unwrap_or_default()
+}
+
+/// Users at work on both sides: new contacts and Leads, edits of names, phones and titles.
+async fn write_one(
+    user: &Session,
+    rng: &mut fastrand::Rng,
+    n: u64,
+    hs_ids: &mut Vec<String>,
+    sf_ids: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
+    match rng.u8(..4) {
+        0 => {
+            let props = json!({"email": format!("soak-hs-{n}@example.com"), "firstname": "Soak",
+                "lastname": format!("Hs{n}"), "company": "Soak Inc", "lifecyclestage": "lead",
+                "phone": format!("+1 555 {n:04}")});
+            let v = hs.create("contacts", props).await?;
+            hs_ids.extend(v["id"].as_str().map(String::from));
+        }
+        1 if !hs_ids.is_empty() => {
+            let id = hs_ids[rng.usize(..hs_ids.len())].clone();
+            let props = if rng.bool() {
+                json!({"jobtitle": format!("Title {n}")})
+            } else {
+                json!({"phone": format!("+1 555 {n:04}")})
+            };
+            hs.update("contacts", &id, props).await?;
+        }
+        2 => {
+            let fields = json!({"LastName": format!("Sf{n}"), "FirstName": "Soak",
+                "Company": "Soak SF Ltd", "Email": format!("soak-sf-{n}@example.com"),
+                "Phone": format!("+44 20 {n:04}")});
+            sf_ids.push(sf.create("Lead", fields).await?);
+        }
+        _ if !sf_ids.is_empty() => {
+            let id = sf_ids[rng.usize(..sf_ids.len())].clone();
+            sf.update("Lead", &id, json!({"Title": format!("Lead title {n}")}))
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn fault(rng: &mut fastrand::Rng) -> Value {
+    let provider = if rng.bool() { "hubspot" } else { "salesforce" };
+    match rng.u8(..5) {
+        0 => json!({"provider": provider, "kind": "rate_limit", "count": 3}),
+        1 => json!({"provider": provider, "kind": "server_error", "count": 3}),
+        2 => json!({"provider": provider, "kind": "timeout", "count": 2, "latency_ms": 300}),
+        3 => json!({"provider": "salesforce", "kind": "lock", "count": 3}),
+        _ => json!({"provider": provider, "kind": "partial_batch", "count": 2, "fraction": 0.3}),
+    }
+}
+
+fn write_plugin(dir: &Path, text: &str) {
+    // Written whole then renamed, as editors save: the watcher never sees half a file.
+    let p = dir.join("plugins/soakrule/init.lua");
+    let tmp = p.with_extension("lua.tmp");
+    std::fs::write(&tmp, text).expect("plugin");
+    std::fs::rename(&tmp, &p).expect("plugin");
+}
+
+pub async fn soak(seconds: u64) -> SoakReport {
+    let mut config = SimConfig::new(23);
+    config.contacts = 300;
+    config.leads = 120;
+    config.companies = 40;
+    config.deals = 0;
+    let sim = Simulator::start(config.with_free_redirect_port())
+        .await
+        .expect("simulator");
+    let base = std::env::temp_dir().join(format!(
+        "hubforce-soak-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let dir = base.join("sync");
+    let sync_session = hubforce::connect::sim_session(&sim, &dir)
+        .await
+        .expect("sync profile");
+    // The users write through a connection of their own (own tokens, own budget).
+    let user = hubforce::connect::sim_session_as(&sim, &base.join("users"), "user")
+        .await
+        .expect("user profile");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("plugins/default")).expect("plugins");
+    for f in ["plugin.toml", "init.lua"] {
+        std::fs::copy(
+            repo.join("plugins/default").join(f),
+            dir.join("plugins/default").join(f),
+        )
+        .expect("copy");
+    }
+    std::fs::create_dir_all(dir.join("plugins/soakrule")).expect("plugins");
+    std::fs::write(
+        dir.join("plugins/soakrule/plugin.toml"),
+        "name = \"soakrule\"\nversion = \"1.0.0\"\napi = 1\n",
+    )
+    .expect("manifest");
+    write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", "0"));
+    let toml = dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).expect("config").replacen(
+        "plugins = []",
+        "plugins = [\"default\", \"soakrule\"]\n\n[profiles.sim.sync]\nobjects = [\"company\", \"contact\"]\nactivities = []\nwatch_interval_secs = 1\nbatch_size = 50",
+        1,
+    );
+    std::fs::write(&toml, text).expect("config");
+
+    let duplicates_before = sf_duplicate_emails(&user).await;
+    let mut report = SoakReport::default();
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicU64::new(0));
+
+    // Users.
+    let writer = {
+        let (stop, writes) = (stop.clone(), writes.clone());
+        let user_dir = base.join("users");
+        tokio::spawn(async move {
+            let mut user = user;
+            let mut rng = fastrand::Rng::with_seed(7);
+            let (mut hs_ids, mut sf_ids) = (Vec::new(), Vec::new());
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                match write_one(&user, &mut rng, n, &mut hs_ids, &mut sf_ids).await {
+                    Ok(()) => {
+                        writes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // A revoked grant: the users sign in again.
+                    Err(e) if e.class == ErrorClass::AuthRevoked => {
+                        if let Ok(s) = reconnect(&user_dir, "user").await {
+                            user = s;
+                        }
+                    }
+                    // A fault the transport could not ride out: the user tries something else.
+                    Err(_) => {}
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        })
+    };
+
+    let mut watch = Watch::start(&dir, 0);
+    let mut rng = fastrand::Rng::with_seed(11);
+    let (mut next_fault, mut next_edit) = (t0, t0 + Duration::from_secs(3));
+    let (mut killed, mut revoked) = (false, false);
+    let mut edit = 0u64;
+    let mut broken = false;
+    while Instant::now() < deadline {
+        let now = Instant::now();
+        let done = (now - t0).as_secs_f64() / seconds as f64;
+        if now >= next_fault {
+            let f = if rng.u8(..6) == 0 {
+                control(&sim, reqwest::Method::POST, "/expire-tokens", json!({})).await;
+                Value::Null
+            } else {
+                fault(&mut rng)
+            };
+            if !f.is_null() {
+                control(&sim, reqwest::Method::POST, "/faults", f).await;
+            }
+            report.faults_installed += 1;
+            next_fault = now + Duration::from_millis(1500);
+        }
+        if now >= next_edit {
+            edit += 1;
+            if broken || rng.u8(..3) != 0 {
+                write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", &edit.to_string()));
+                report.good_edits += 1;
+                broken = false;
+            } else {
+                write_plugin(&dir, PLUGIN_BROKEN);
+                report.broken_edits += 1;
+                broken = true;
+            }
+            next_edit = now + Duration::from_secs(4);
+        }
+        if !revoked && done > 0.35 {
+            // The app's grant is revoked on Salesforce: the sync stops with auth.revoked, the
+            // admin reconnects, the sync starts again.
+            revoked = true;
+            control(
+                &sim,
+                reqwest::Method::POST,
+                "/revoke-refresh-tokens",
+                json!({"provider": "salesforce"}),
+            )
+            .await;
+            control(
+                &sim,
+                reqwest::Method::POST,
+                "/expire-tokens",
+                json!({"provider": "salesforce"}),
+            )
+            .await;
+        }
+        if !killed && done > 0.6 {
+            killed = true;
+            report.kills += 1;
+            watch.restart(); // SIGKILL, then a new process
+            report.restarts += 1;
+        }
+        if let Ok(Some(status)) = watch.child.try_wait() {
+            // Only a revoked grant ends a watch; anything else is a finding.
+            assert_eq!(status.code(), Some(3), "sync --watch exited: {status}");
+            let _ = reconnect(&dir, "sync").await.expect("reconnect");
+            report.reconnects += 1;
+            watch = Watch::start(&dir, watch.runs);
+            report.restarts += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = writer.await;
+    report.writes = writes.load(Ordering::Relaxed);
+    let _ = watch.child.kill();
+    let _ = watch.child.wait();
+    if broken {
+        write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", "final"));
+    }
+    control(&sim, reqwest::Method::DELETE, "/faults", json!({})).await;
+    let log = std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default();
+    report.reloads_applied = log.matches("plugin reloaded").count() as u64;
+    report.reloads_refused = log.matches("reload failed").count() as u64;
+    // The user's tokens may have been revoked with everyone's: reconnect before checking.
+    let user = reconnect(&base.join("users"), "user").await.expect("users");
+    let sync_session = if revoked {
+        reconnect(&dir, "sync").await.expect("sync")
+    } else {
+        sync_session
+    };
+    settle(&dir).await;
+    report.seconds = t0.elapsed().as_secs_f64();
+    let ledger =
+        hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&sync_session))
+            .expect("ledger");
+    for (_, r) in ledger.runs(200).unwrap_or_default() {
+        for (class, n) in r["errors_by_class"].as_object().into_iter().flatten() {
+            *report.errors_by_class.entry(class.clone()).or_default() += n.as_u64().unwrap_or(0);
+        }
+    }
+    compare(&user, &ledger, &duplicates_before, &mut report).await;
+    drop(sim);
+    if std::env::var_os("HUBFORCE_SOAK_KEEP").is_some() {
+        println!("soak folder kept: {}", base.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    report
+}
+
+/// Open the profile in `dir` again and sign in on both sides (the browser flow, played).
+async fn reconnect(dir: &Path, caller: &str) -> Result<Session, String> {
+    let config =
+        hubforce::config::Config::load(&dir.join("hubforce.toml")).map_err(|e| e.to_string())?;
+    let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;
+    hubforce::connect::connect_sim_both(&session).await?;
+    Ok(session)
+}
+
+/// Passes without faults until one writes nothing and leaves no retryable error.
+async fn settle(dir: &Path) {
+    for _ in 0..10 {
+        let out = tokio::task::spawn_blocking({
+            let dir = dir.to_path_buf();
+            move || {
+                Command::new(BIN)
+                    .current_dir(&dir)
+                    .args(["--config", "hubforce.toml", "sync", "--once", "--json"])
+                    .output()
+                    .expect("sync --once")
+            }
+        })
+        .await
+        .expect("join");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let written: u64 = v["directions"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, c)| c["created"].as_u64().unwrap_or(0) + c["updated"].as_u64().unwrap_or(0))
+            .sum();
+        let retryable: u64 = ["transient", "rate.burst"]
+            .iter()
+            .map(|k| v["errors_by_class"][k].as_u64().unwrap_or(0))
+            .sum();
+        if out.status.success() && written == 0 && retryable == 0 {
+            return;
+        }
+    }
+    panic!("the sync did not settle after the faults stopped");
+}
+
+async fn sf_duplicate_emails(user: &Session) -> BTreeSet<String> {
+    let sf = user.salesforce().expect("sf");
+    let mut seen = BTreeMap::<String, u32>::new();
+    for soql in [
+        "SELECT Email FROM Lead WHERE IsConverted = false",
+        "SELECT Email FROM Contact",
+    ] {
+        for r in sf.query(soql).await.expect("query") {
+            if let Some(e) = r["Email"].as_str() {
+                *seen.entry(e.to_lowercase()).or_default() += 1;
+            }
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(e, _)| e)
+        .collect()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().trim().to_string()
+}
+
+async fn compare(
+    user: &Session,
+    ledger: &hubforce::sync::ledger::Ledger,
+    duplicates_before: &BTreeSet<String>,
+    report: &mut SoakReport,
+) {
+    let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
+    let contacts = hs
+        .list_all(
+            "contacts",
+            &[
+                "email",
+                "firstname",
+                "lastname",
+                "phone",
+                "jobtitle",
+                "lifecyclestage",
+            ],
+        )
+        .await
+        .expect("contacts");
+    let mut sf_by_email: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (sobject, soql) in [
+        (
+            "Lead",
+            "SELECT Id, Email, FirstName, LastName, Phone, Title FROM Lead WHERE IsConverted = false",
+        ),
+        (
+            "Contact",
+            "SELECT Id, Email, FirstName, LastName, Phone, Title FROM Contact",
+        ),
+    ] {
+        for mut r in sf.query(soql).await.expect("query") {
+            r["sobject"] = json!(sobject);
+            if let Some(e) = r["Email"].as_str() {
+                sf_by_email.entry(e.to_lowercase()).or_default().push(r);
+            }
+        }
+    }
+    let refused: BTreeSet<(String, String)> = ledger
+        .errors(None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !e.retryable)
+        .map(|e| (e.side.clone(), e.id.clone()))
+        .collect();
+    let mut hs_emails = BTreeSet::new();
+    for c in &contacts {
+        let p = &c["properties"];
+        let email = text(&p["email"]).to_lowercase();
+        let id = text(&c["id"]);
+        if email.is_empty() {
+            continue;
+        }
+        if !hs_emails.insert(email.clone()) {
+            report
+                .duplicates
+                .push(format!("HubSpot has two contacts with {email}"));
+        }
+        if !STAGES.contains(&text(&p["lifecyclestage"]).as_str()) {
+            continue;
+        }
+        report.checked += 1;
+        match sf_by_email.get(&email).map(Vec::as_slice) {
+            None | Some([]) => {
+                if refused.contains(&("hubspot".to_string(), id.clone())) {
+                    report.refused += 1;
+                } else {
+                    report.lost.push(format!(
+                        "HubSpot contact {id} <{email}> has no Salesforce record"
+                    ));
+                }
+            }
+            Some([r]) => {
+                for (h, s) in [
+                    ("firstname", "FirstName"),
+                    ("lastname", "LastName"),
+                    ("phone", "Phone"),
+                    ("jobtitle", "Title"),
+                ] {
+                    let (a, b) = (text(&p[h]), text(&r[s]));
+                    if !a.is_empty() && !b.is_empty() && a != b || a.is_empty() != b.is_empty() {
+                        report.mismatches.push(format!(
+                            "<{email}> {h} {a:?} in HubSpot, {s} {b:?} in {}",
+                            text(&r["sobject"])
+                        ));
+                    }
+                }
+            }
+            Some(many) if !duplicates_before.contains(&email) => {
+                report
+                    .duplicates
+                    .push(format!("<{email}> has {} Salesforce records", many.len()));
+            }
+            Some(_) => {}
+        }
+    }
+    for (email, records) in &sf_by_email {
+        for r in records {
+            let id = text(&r["Id"]);
+            report.checked += 1;
+            if !hs_emails.contains(email) {
+                if refused.contains(&("salesforce".to_string(), id.clone())) {
+                    report.refused += 1;
+                } else {
+                    report.lost.push(format!(
+                        "Salesforce {} {id} <{email}> has no HubSpot contact",
+                        text(&r["sobject"])
+                    ));
+                }
+            }
+        }
+    }
+}

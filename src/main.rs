@@ -773,14 +773,31 @@ async fn sync_passes(
         None
     };
     let (hs, sf) = (session.hubspot()?, session.salesforce()?);
-    let mut engine = Engine::prepare(
-        hs,
-        sf,
-        &setup.ledger,
-        setup.plugins.as_ref(),
-        setup.settings.clone(),
-    )
-    .await?;
+    let interval = std::time::Duration::from_secs(setup.settings.watch_interval_secs);
+    // A watch outlives outages: what passes (5xx, timeouts, rate limits) is waited out;
+    // only what needs a person (a revoked grant, a bad configuration) ends it.
+    let passing = |class: hubforce::error::ErrorClass| watch && class.retryable();
+    let mut engine = loop {
+        match Engine::prepare(
+            hs,
+            sf,
+            &setup.ledger,
+            setup.plugins.as_ref(),
+            setup.settings.clone(),
+        )
+        .await
+        {
+            Ok(engine) => break engine,
+            Err(hubforce::sync::engine::SyncError::Api(e)) if passing(e.class) => {
+                eprintln!("warning: {e}; trying again in {} s", interval.as_secs());
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let mut pass = 0u64;
     loop {
         let ctx = serde_json::json!({
@@ -795,7 +812,22 @@ async fn sync_passes(
             eprintln!("warning: {e}");
         }
         let progress = SyncProgress::attach(&mut engine, json);
-        let report = engine.run(&opts).await?;
+        let report = match engine.run(&opts).await {
+            Ok(r) => r,
+            Err(hubforce::sync::engine::SyncError::Api(e)) if passing(e.class) => {
+                progress.finish();
+                eprintln!(
+                    "warning: the pass stopped: {e}; the next one starts in {} s",
+                    interval.as_secs()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         progress.finish();
         let mut summary = serde_json::to_value(&report)?;
         summary["plans"] = serde_json::json!([]);
@@ -816,7 +848,7 @@ async fn sync_passes(
         }
         pass += 1;
         if let (Some(class), Some(why)) = (report.stopped_class, &report.stopped)
-            && !(watch && class == hubforce::error::ErrorClass::RateDaily)
+            && !passing(class)
         {
             return Err(Box::new(Stopped(why.clone(), class.exit_code())));
         }
@@ -824,7 +856,7 @@ async fn sync_passes(
             return Ok(());
         }
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(setup.settings.watch_interval_secs)) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }

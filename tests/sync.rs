@@ -1185,3 +1185,40 @@ async fn resync_retries_records_that_failed_once_their_data_is_fixed() {
     assert!(e.ledger.linked_sf("contact", &id).unwrap().is_some());
     assert!(!e.ledger.errors(None).unwrap().iter().any(|x| x.id == id));
 }
+
+#[tokio::test]
+async fn a_watch_rides_out_an_outage_longer_than_the_retries_and_keeps_syncing() {
+    // The 5-minute soak found `sync --watch` exiting (code 6) when an outage outlasted the
+    // transport's retries; a watch must wait it out and go on.
+    let e = env_with(small(), &["default"], "watch_interval_secs = 1").await;
+    e.control(
+        "/faults",
+        json!({"provider": "hubspot", "kind": "server_error", "route": "/crm/v3/owners", "count": 9}),
+    )
+    .await;
+    let dir = e.dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hubforce"))
+            .current_dir(&dir)
+            .args([
+                "--config",
+                "hubforce.toml",
+                "sync",
+                "--watch",
+                "--passes",
+                "2",
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status.code());
+    assert!(stderr.contains("trying again"), "{stderr}");
+    assert!(
+        e.ledger.link_count("contact").unwrap() > 0,
+        "it synced after the outage"
+    );
+}

@@ -240,7 +240,9 @@ impl fmt::Display for ApiError {
             write!(f, " {s}")?;
         }
         if let Some(c) = &self.code {
-            write!(f, " {c}")?;
+            // A provider's code is data: a newline in it must not break the one line (found
+            // by `cargo fuzz run classify`).
+            write!(f, " {}", c.split_whitespace().collect::<Vec<_>>().join(" "))?;
         }
         write!(f, " ({})", self.class)?;
         if let Some(r) = &self.request {
@@ -290,5 +292,9 @@ mod tests {
         let s = e.to_string();
         assert_eq!(s.lines().count(), 1);
         assert!(s.starts_with("salesforce 400 REQUIRED_FIELD_MISSING (validation): Required fields are missing: [Company] — "));
+        // A garbage code from a provider stays on the line (found by the classify fuzzer).
+        let e =
+            ApiError::new(Provider::Salesforce, ErrorClass::Validation, "x").with_code("\\\nvalid");
+        assert_eq!(e.to_string().lines().count(), 1, "{e}");
     }
 }

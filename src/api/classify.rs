@@ -21,14 +21,12 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `Retry-After` in seconds (the only form either provider is known to send).
+/// `Retry-After` in seconds (the only form either provider is known to send), at most a
+/// day: a garbage or absurd value (`inf`, 10^30) must not panic or park a sync for ever (the
+/// fuzzer found the panic).
 pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    header(h, "retry-after")?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let secs = header(h, "retry-after")?.trim().parse::<f64>().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -338,6 +336,22 @@ mod tests {
             m.insert(*k, HeaderValue::from_static(v));
         }
         m
+    }
+
+    #[test]
+    fn an_absurd_retry_after_is_capped_or_ignored_not_a_panic() {
+        // Found by `cargo fuzz run classify`: 10^31 seconds overflowed a Duration.
+        let huge = "3".repeat(32);
+        let mut m = HeaderMap::new();
+        m.insert("retry-after", HeaderValue::from_str(&huge).unwrap());
+        assert_eq!(retry_after(&m), Some(Duration::from_secs(86_400)));
+        for bad in ["inf", "NaN", "-1", "soon"] {
+            assert_eq!(retry_after(&h(&[("retry-after", bad)])), None, "{bad}");
+        }
+        assert_eq!(
+            retry_after(&h(&[("retry-after", "2")])),
+            Some(Duration::from_secs(2))
+        );
     }
 
     fn class(p: Provider, status: u16, body: &str) -> ErrorClass {

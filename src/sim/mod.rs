@@ -29,6 +29,12 @@ use tokio::sync::watch;
 
 pub use config::{HubspotSettings, SalesforceEdition, SalesforceSettings, SimConfig};
 
+/// The simulator's SOQL parser, for the fuzz target (`fuzz/`): the error code of a query it
+/// refuses. Not an API of the simulator.
+pub fn parse_soql(query: &str) -> Result<(), &'static str> {
+    salesforce::parse_soql(query)
+}
+
 /// Failures to start or use the simulator.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {

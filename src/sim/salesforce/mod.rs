@@ -9,6 +9,10 @@ mod schema;
 mod seed;
 mod sobjects;
 mod soql;
+
+pub(crate) fn parse_soql(query: &str) -> Result<(), &'static str> {
+    soql::parse(query).map(|_| ()).map_err(|e| e.code)
+}
 mod store;
 
 use std::collections::BTreeMap;

@@ -138,10 +138,16 @@ fn lex(q: &str) -> Result<Vec<Token>, SoqlError> {
             {
                 // A date (yyyy-mm-dd), a datetime (with T, time and zone) or a number.
                 let rest = &q[i..];
+                // All ten bytes checked: a multi-byte character there is not a date (and
+                // slicing inside it would panic; the fuzzer found that).
                 let is_date = rest.len() >= 10
-                    && rest.as_bytes()[4] == b'-'
-                    && rest.as_bytes()[7] == b'-'
-                    && rest[..4].bytes().all(|d| d.is_ascii_digit());
+                    && rest.as_bytes()[..10]
+                        .iter()
+                        .enumerate()
+                        .all(|(k, d)| match k {
+                            4 | 7 => *d == b'-',
+                            _ => d.is_ascii_digit(),
+                        });
                 if is_date {
                     i += 10;
                     if b.get(i) == Some(&b'T') {
@@ -606,6 +612,14 @@ pub fn parse(q: &str) -> Result<Query, SoqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_character_where_a_date_would_be_is_an_error_not_a_panic() {
+        // Found by `cargo fuzz run soql`.
+        let q = "SELECT Id FROM Lead WHERE CreatedDate > 2024-01-0\u{3ef}0060";
+        assert!(parse(q).is_err());
+        assert!(parse("SELECT Id FROM Lead WHERE Birthdate = 2024-01-05").is_ok());
+    }
 
     #[test]
     fn parses_the_supported_subset() {

@@ -4,19 +4,15 @@
 //!
 //! `cargo bench --bench check` (`-- --runs N`, default 10; `-- --show` prints a report).
 
+#[allow(dead_code)] // each bench uses part of it
+#[path = "support/simproc.rs"]
+mod simproc;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hubforce::sim::{SimConfig, Simulator};
-
-fn runs() -> usize {
-    std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10)
-}
 
 /// Wall time of one `hubforce check` and whether it exited 0.
 fn check(dir: &Path, extra: &[&str]) -> (Duration, bool, String) {
@@ -33,17 +29,6 @@ fn check(dir: &Path, extra: &[&str]) -> (Duration, bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
-}
-
-fn summary(name: &str, times: &mut [Duration]) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<28} median {:>7.1} ms   max {:>7.1} ms   ({} runs)",
-        ms(times[times.len() / 2]),
-        ms(times[times.len() - 1]),
-        times.len()
-    );
 }
 
 fn main() {
@@ -69,7 +54,7 @@ fn main() {
         let text = std::fs::read_to_string(&toml).expect("config");
         std::fs::write(&toml, text.replacen("plugins = []", "plugins = [\"default\"]", 1))
             .expect("config");
-        let n = runs();
+        let n = simproc::arg("--runs").unwrap_or(10);
         measure(&dir, n, "on loopback").await;
         // Real APIs answer in 100–300 ms: every call of the simulator now waits 150 ms.
         let control = format!("{}/faults", sim.ready_info().control);
@@ -110,6 +95,6 @@ async fn measure(dir: &Path, n: usize, what: &str) {
     .expect("runs");
     let (mut with, mut without) = (with, without);
     println!("hubforce check on a healthy simulator pair {what}, wall time from spawn to exit:");
-    summary("with the round trip", &mut with);
-    summary("--no-roundtrip", &mut without);
+    simproc::print_times("with the round trip", &mut with);
+    simproc::print_times("--no-roundtrip", &mut without);
 }

@@ -10,92 +10,32 @@
 //!
 //! `cargo bench --bench limits` (HUBFORCE_BENCH_CONTACTS sets N).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+#[allow(dead_code)] // each bench uses part of it
+#[path = "support/simproc.rs"]
+mod simproc;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
 
 use serde_json::Value;
+use simproc::{BIN, SimProcess};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hubforce");
-
-struct Sim {
-    child: std::process::Child,
-    control: String,
-    dir: PathBuf,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A seeded simulator with its limits on, and a connected profile (`hubspot_extra` lines
-/// go into the profile's [hubspot] table).
-fn start(contacts: usize, name: &str, hubspot_extra: &str) -> Sim {
-    let dir = std::env::temp_dir().join(format!("hubforce-limits-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let ready = dir.join("ready.json");
-    let child = Command::new(BIN)
-        .args(["sim", "--leads", "0", "--companies", "50", "--deals", "0"])
-        .args(["--contacts", &contacts.to_string()])
-        .arg("--ready-file")
-        .arg(&ready)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("simulator");
-    let t0 = Instant::now();
-    while !ready.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(600),
-            "the simulator did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    let info: Value = serde_json::from_slice(&std::fs::read(&ready).expect("ready")).expect("json");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        hubforce::connect::init_from_sim(&dir, &info, true).expect("profile");
-        let toml = dir.join("hubforce.toml");
-        let text = std::fs::read_to_string(&toml)
-            .expect("config")
-            .replacen("plugins = []", "plugins = [\"default\"]", 1)
-            .replacen(
+/// A seeded simulator with its limits on (`hubspot_extra` lines go into the profile's
+/// [hubspot] table).
+fn start(contacts: usize, name: &str, hubspot_extra: &str) -> SimProcess {
+    SimProcess::start(
+        contacts,
+        name,
+        &["--leads", "0", "--companies", "50", "--deals", "0"],
+        |toml| {
+            toml.replacen(
                 "[profiles.sim.hubspot]\n",
                 &format!("[profiles.sim.sync]\nobjects = [\"contact\"]\nactivities = []\n\n[profiles.sim.hubspot]\ntier = \"professional\"\n{hubspot_extra}"),
                 1,
-            );
-        std::fs::write(&toml, text).expect("config");
-        let config = hubforce::config::Config::load(&toml).expect("config");
-        let session = hubforce::session::Session::open(config, None, "bench").expect("session");
-        hubforce::connect::connect_sim_both(&session).await.expect("connected");
-    });
-    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/default");
-    std::fs::create_dir_all(dir.join("plugins/default")).expect("plugins");
-    for f in ["plugin.toml", "init.lua"] {
-        std::fs::copy(plugins.join(f), dir.join("plugins/default").join(f)).expect("copy");
-    }
-    Sim {
-        child,
-        control: info["control"].as_str().expect("control").to_string(),
-        dir,
-    }
-}
-
-fn stats(sim: &Sim) -> Value {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        reqwest::get(format!("{}/stats", sim.control))
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("json")
-    })
+            )
+        },
+    )
 }
 
 fn served(v: &Value, provider: &str, status: &str) -> u64 {
@@ -108,7 +48,7 @@ fn total(v: &Value, provider: &str) -> u64 {
     v["requests"][provider]["total"].as_u64().unwrap_or(0)
 }
 
-fn sync(sim: &Sim) -> (f64, Value, Option<i32>) {
+fn sync(sim: &SimProcess) -> (f64, Value, Option<i32>) {
     let t0 = Instant::now();
     let out = Command::new(BIN)
         .current_dir(&sim.dir)
@@ -185,9 +125,9 @@ fn main() {
         .unwrap_or(20_000);
 
     let sim = start(contacts, "import", "");
-    let before = stats(&sim);
+    let before = sim.stats();
     let (secs, report, code) = sync(&sim);
-    let after = stats(&sim);
+    let after = sim.stats();
     let n = synced(&report);
     let refused_hs = served(&after, "hubspot", "429") - served(&before, "hubspot", "429");
     let refused_sf = served(&after, "salesforce", "403") - served(&before, "salesforce", "403");
@@ -213,9 +153,9 @@ fn main() {
         &format!("daily_limit = {allowed}\n"),
     );
     let already = logged_calls(&sim.dir);
-    let before = stats(&sim);
+    let before = sim.stats();
     let (secs, report, code) = sync(&sim);
-    let after = stats(&sim);
+    let after = sim.stats();
     let used = report["calls"]["hubspot"].as_u64().unwrap_or(0);
     println!(
         "a HubSpot allocation of {allowed} calls a day for the same import ({already} already made today, while connecting):"

@@ -8,18 +8,14 @@
 #[allow(dead_code)]
 mod pty;
 
+#[allow(dead_code)] // each bench uses part of it
+#[path = "support/simproc.rs"]
+mod simproc;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hubforce::sim::{SimConfig, Simulator};
-
-fn runs() -> usize {
-    std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20)
-}
 
 fn repl(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hubforce"));
@@ -27,17 +23,6 @@ fn repl(dir: &std::path::Path) -> Command {
         .args(["--config", "hubforce.toml", "repl"])
         .env("NO_COLOR", "1");
     c
-}
-
-fn summary(name: &str, times: &mut [Duration]) {
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "{name:<34} median {:>6.1} ms   max {:>6.1} ms   ({} runs)",
-        ms(times[times.len() / 2]),
-        ms(times[times.len() - 1]),
-        times.len()
-    );
 }
 
 async fn served(sim: &Simulator) -> u64 {
@@ -66,7 +51,7 @@ fn main() {
             .await
             .expect("connected pair");
         let before = served(&sim).await;
-        let n = runs();
+        let n = simproc::arg("--runs").unwrap_or(20);
         let d = dir.clone();
         let (mut prompt, mut eval) = tokio::task::spawn_blocking(move || {
             let (mut prompt, mut eval) = (Vec::new(), Vec::new());
@@ -88,8 +73,8 @@ fn main() {
         .expect("runs");
         let calls = served(&sim).await - before;
         println!("hubforce repl on a connected simulator pair (target: prompt < 150 ms, no call):");
-        summary("spawn → prompt on a terminal", &mut prompt);
-        summary("repl -e nil, spawn → exit", &mut eval);
+        simproc::print_times("spawn → prompt on a terminal", &mut prompt);
+        simproc::print_times("repl -e nil, spawn → exit", &mut eval);
         println!("API calls made by {} start-ups: {calls}", 2 * n);
         assert_eq!(calls, 0, "start-up must not call a provider");
         let _ = std::fs::remove_dir_all(&dir);

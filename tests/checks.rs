@@ -9,35 +9,15 @@ use hubforce::checks::{CheckOptions, CheckReport, Status};
 use hubforce::config::Config;
 use hubforce::plugins::PluginSet;
 use hubforce::session::Session;
-use hubforce::sim::Simulator;
 use hubforce::sync::ledger::Ledger;
 use hubforce::sync::roundtrip::MARKER;
 use hubforce::sync::settings::SyncSettings;
 use serde_json::json;
 
-struct Env {
-    sim: Simulator,
-    dir: PathBuf,
-    session: Session,
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+type Env = common::Connected;
 
 async fn env() -> Env {
-    let sim = Simulator::start(common::small_config().with_free_redirect_port())
-        .await
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "hubforce-check-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let session = hubforce::connect::sim_session(&sim, &dir).await.unwrap();
-    Env { sim, dir, session }
+    common::connected("check").await
 }
 
 fn plugin(e: &Env, name: &str, manifest_extra: &str, init: &str) -> PluginSet {
@@ -90,18 +70,6 @@ async fn marked_records(session: &Session) -> (usize, usize) {
     let soql = format!("SELECT Id FROM Lead WHERE Company = '{MARKER}'");
     let leads = sf.query(&soql).await.unwrap();
     (found["total"].as_u64().unwrap() as usize, leads.len())
-}
-
-async fn install_fault(e: &Env, fault: serde_json::Value) {
-    let url = format!("{}/faults", e.sim.ready_info().control);
-    let s = reqwest::Client::new()
-        .post(url)
-        .json(&fault)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(s.is_success(), "{s}");
 }
 
 fn errors(r: &CheckReport) -> Vec<String> {
@@ -194,8 +162,8 @@ async fn thirty_percent_timeouts_fail_the_request_health_check_with_the_network_
     let e = env().await;
     let plugins = plugin(&e, "acme", "", GOOD);
     for provider in ["hubspot", "salesforce"] {
-        install_fault(
-            &e,
+        e.control(
+            "/faults",
             json!({"provider": provider, "kind": "timeout", "probability": 0.3, "latency_ms": 20}),
         )
         .await;

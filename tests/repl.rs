@@ -8,50 +8,19 @@ mod pty;
 use pty::Pty;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hubforce::sim::Simulator;
 use serde_json::{Value, json};
 
-struct Env {
-    sim: Simulator,
-    dir: PathBuf,
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+type Env = common::Connected;
 
 async fn env() -> Env {
-    let sim = Simulator::start(common::small_config().with_free_redirect_port())
-        .await
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "hubforce-repl-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    hubforce::connect::sim_session(&sim, &dir).await.unwrap();
-    Env { sim, dir }
+    common::connected("repl").await
 }
 
 impl Env {
-    async fn control(&self, path: &str, body: Value) {
-        let url = format!("{}{path}", self.sim.ready_info().control);
-        let s = reqwest::Client::new()
-            .post(url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(s.is_success(), "{s}");
-    }
-
     async fn requests_served(&self) -> u64 {
         let url = format!("{}/stats", self.sim.ready_info().control);
         let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();

@@ -22,7 +22,7 @@ use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
 use crate::error::{ApiError, ErrorClass, Provider};
 
 /// The incumbent's default inclusion: lifecycle stage subscriber or later (any stage set).
-const STAGES: &[&str] = &[
+pub const STAGES: &[&str] = &[
     "subscriber",
     "lead",
     "marketingqualifiedlead",

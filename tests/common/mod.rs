@@ -10,6 +10,50 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// A simulator (small seed, a free redirect port) and a profile connected to it through both
+/// browser flows, in a fresh folder that is removed on drop.
+pub struct Connected {
+    pub sim: Simulator,
+    pub dir: std::path::PathBuf,
+    pub session: hubforce::session::Session,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn connected(name: &str) -> Connected {
+    let sim = Simulator::start(small_config().with_free_redirect_port())
+        .await
+        .expect("simulator starts");
+    let dir = std::env::temp_dir().join(format!(
+        "hubforce-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let session = hubforce::connect::sim_session(&sim, &dir)
+        .await
+        .expect("connected");
+    Connected { sim, dir, session }
+}
+
+impl Connected {
+    /// POST to the simulator's control API; it must succeed.
+    pub async fn control(&self, path: &str, body: Value) {
+        let url = format!("{}{path}", self.sim.ready_info().control);
+        let s = Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("control")
+            .status();
+        assert!(s.is_success(), "{path}: {s}");
+    }
+}
+
 pub struct Fixture {
     pub sim: Simulator,
     pub info: ReadyInfo,

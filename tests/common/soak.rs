@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use hubforce::error::{ApiError, ErrorClass};
 use hubforce::session::Session;
 use hubforce::sim::{SimConfig, Simulator};
+use hubforce::sync::batch::STAGES;
 use serde_json::{Value, json};
 
 #[derive(Debug, Default)]
@@ -85,17 +86,6 @@ M.transform = { Lead = { Description = function(record) return "soak VERSION" en
 return M
 "#;
 const PLUGIN_BROKEN: &str = "local M = {\nM.transform = nil -- a syntax error\nreturn M\n";
-
-const STAGES: &[&str] = &[
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-];
 
 const BIN: &str = env!("CARGO_BIN_EXE_hubforce");
 

@@ -413,6 +413,22 @@ fn indexed_candidates(ctx: &Ctx, f: &Filter) -> Option<std::collections::BTreeSe
                     .collect(),
             )
         }
+        // `Email = 'x'` is the look-up every hand-written sync makes; without this the
+        // simulator scanned the whole table for it (found by the compare bench).
+        Filter::Cmp {
+            field,
+            op: "=",
+            value: Lit::Str(v),
+        } if field.hops.is_empty()
+            && (field.leaf.external_id || field.leaf.ftype == FType::Email) =>
+        {
+            Some(
+                ctx.store
+                    .lookup(ctx.root.name, &field.leaf.name, v)
+                    .into_iter()
+                    .collect(),
+            )
+        }
         Filter::Or(a, b) => {
             let mut ids = indexed_candidates(ctx, a)?;
             ids.extend(indexed_candidates(ctx, b)?);

@@ -44,12 +44,7 @@ fn main() {
             .await
             .expect("connected pair");
         // The profile syncs with the default plugin's mappings, as `hubforce demo` does.
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/default");
-        let default = dir.join("plugins/default");
-        std::fs::create_dir_all(&default).expect("plugins dir");
-        for f in ["plugin.toml", "init.lua"] {
-            std::fs::copy(repo.join(f), default.join(f)).expect("copy plugin");
-        }
+        simproc::copy_default_plugin(&dir);
         let toml = dir.join("hubforce.toml");
         let text = std::fs::read_to_string(&toml).expect("config");
         std::fs::write(&toml, text.replacen("plugins = []", "plugins = [\"default\"]", 1))

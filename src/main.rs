@@ -790,9 +790,8 @@ async fn sync_passes(
             Ok(engine) => break engine,
             Err(hubforce::sync::engine::SyncError::Api(e)) if passing(e.class) => {
                 eprintln!("warning: {e}; trying again in {} s", interval.as_secs());
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                if interrupted_while_waiting(interval).await {
+                    return Ok(());
                 }
             }
             Err(e) => return Err(e.into()),
@@ -820,9 +819,8 @@ async fn sync_passes(
                     "warning: the pass stopped: {e}; the next one starts in {} s",
                     interval.as_secs()
                 );
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                if interrupted_while_waiting(interval).await {
+                    return Ok(());
                 }
                 continue;
             }
@@ -855,10 +853,17 @@ async fn sync_passes(
         if !watch || passes.is_some_and(|n| pass >= n) {
             return Ok(());
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+        if interrupted_while_waiting(interval).await {
+            return Ok(());
         }
+    }
+}
+
+/// Wait until the next pass of a watch; true when Ctrl-C ended the wait (and the watch).
+async fn interrupted_while_waiting(interval: std::time::Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(interval) => false,
+        _ = tokio::signal::ctrl_c() => true,
     }
 }
 

@@ -216,15 +216,7 @@ impl RequestLog {
             out.extend(rows.flatten());
         }
         for s in out.iter_mut() {
-            let offset = (s.calls as f64 * 0.95).floor() as i64;
-            s.p95_ms = conn
-                .query_row(
-                    "SELECT duration_ms FROM request_log WHERE at >= ?1 AND provider = ?2 AND caller = ?3 ORDER BY duration_ms LIMIT 1 OFFSET ?4",
-                    params![since, s.provider, s.caller, offset.min(s.calls as i64 - 1)],
-                    |r| r.get::<_, f64>(0),
-                )
-                .ok()
-                .map(|ms| ms.round() as u64);
+            s.p95_ms = p95_ms(&conn, &since, &s.provider, Some(&s.caller), s.calls);
         }
         out
     }
@@ -269,17 +261,7 @@ impl RequestLog {
         h.calls = calls as u64;
         h.timeouts = timeouts as u64;
         h.auth_errors = auth as u64;
-        if calls > 0 {
-            let offset = ((calls as f64 * 0.95).floor() as i64).min(calls - 1);
-            h.p95_ms = conn
-                .query_row(
-                    "SELECT duration_ms FROM request_log WHERE at >= ?1 AND provider = ?2 ORDER BY duration_ms LIMIT 1 OFFSET ?3",
-                    params![since, provider.as_str(), offset],
-                    |r| r.get::<_, f64>(0),
-                )
-                .ok()
-                .map(|ms| ms.round() as u64);
-        }
+        h.p95_ms = p95_ms(&conn, &since, provider.as_str(), None, h.calls);
         h
     }
 
@@ -296,6 +278,28 @@ impl RequestLog {
             .map(|rows| rows.flatten().collect())
             .unwrap_or_default()
     }
+}
+
+/// The 95th-percentile duration of the `calls` rows of `provider` (and `caller`, if given)
+/// logged since `since`, in whole milliseconds.
+fn p95_ms(
+    conn: &Connection,
+    since: &str,
+    provider: &str,
+    caller: Option<&str>,
+    calls: u64,
+) -> Option<u64> {
+    if calls == 0 {
+        return None;
+    }
+    let offset = ((calls as f64 * 0.95).floor() as i64).min(calls as i64 - 1);
+    conn.query_row(
+        "SELECT duration_ms FROM request_log WHERE at >= ?1 AND provider = ?2 AND (?3 IS NULL OR caller = ?3) ORDER BY duration_ms LIMIT 1 OFFSET ?4",
+        params![since, provider, caller, offset],
+        |r| r.get::<_, f64>(0),
+    )
+    .ok()
+    .map(|ms| ms.round() as u64)
 }
 
 impl Drop for RequestLog {

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 
 use hubforce::checks::{CheckOptions, CheckReport, Status};
 use hubforce::config::Config;
@@ -30,12 +29,7 @@ fn plugin(e: &Env, name: &str, manifest_extra: &str, init: &str) -> PluginSet {
     .unwrap();
     std::fs::write(p.join("init.lua"), init).unwrap();
     let mut names = vec![name.to_string()];
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/default");
-    let default = e.dir.join("plugins/default");
-    std::fs::create_dir_all(&default).unwrap();
-    for f in ["plugin.toml", "init.lua"] {
-        std::fs::copy(repo.join(f), default.join(f)).unwrap();
-    }
+    common::default_plugin::copy_default_plugin(&e.dir);
     names.insert(0, "default".into());
     PluginSet::load(&e.dir.join("plugins"), None, &names, &Default::default())
 }

@@ -87,15 +87,8 @@ async fn every_snippet_of_the_plugin_guide_runs() {
     let dir = std::env::temp_dir().join(format!("hubforce-docs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     hubforce::connect::sim_session(&sim, &dir).await.unwrap();
+    common::default_plugin::copy_default_plugin(&dir);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in ["plugin.toml", "init.lua"] {
-        std::fs::create_dir_all(dir.join("plugins/default")).unwrap();
-        std::fs::copy(
-            repo.join("plugins/default").join(f),
-            dir.join("plugins/default").join(f),
-        )
-        .unwrap();
-    }
     std::fs::create_dir_all(dir.join("scripts/types")).unwrap();
     std::fs::copy(
         repo.join("scripts/types/hubforce.lua"),

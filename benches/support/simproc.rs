@@ -2,11 +2,15 @@
 //! own, seeded, with a connected profile for it in a fresh folder (the default plugin
 //! copied in), its request counters, and the peak memory of a process.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "../../tests/common/default_plugin.rs"]
+mod default_plugin;
+pub use default_plugin::copy_default_plugin;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hubforce");
 
@@ -107,11 +111,7 @@ impl SimProcess {
                 .await
                 .expect("connected");
         });
-        let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/default");
-        std::fs::create_dir_all(dir.join("plugins/default")).expect("plugins");
-        for f in ["plugin.toml", "init.lua"] {
-            std::fs::copy(plugins.join(f), dir.join("plugins/default").join(f)).expect("copy");
-        }
+        copy_default_plugin(&dir);
         SimProcess { child, info, dir }
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
+use serde_json::Value;
 
 use super::{CheckOptions, CheckReport, Status};
 use crate::api::transport::Transport;
@@ -40,11 +41,18 @@ pub fn run(
             session.salesforce.as_ref().map(|a| a.transport.clone()),
         ),
     ];
-    for (provider, transport) in &transports {
-        if let Some(t) = transport
-            && opts.wants(G, "budget")
-        {
-            budget(*provider, t, ledger, settings, report);
+    if opts.wants(G, "budget") {
+        // The recorded passes, read once for both providers.
+        let runs: Vec<Value> = ledger
+            .runs(20)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        for (provider, transport) in &transports {
+            if let Some(t) = transport {
+                budget(*provider, t, &runs, settings, report);
+            }
         }
     }
     for (provider, transport) in &transports {
@@ -90,12 +98,10 @@ fn record_errors(ledger: &Ledger, report: &mut CheckReport) {
 /// Calls one watch pass costs on `provider`: the median of the recorded passes (an import
 /// is a one-off and must not count), or, before any pass, the least a pass can cost (one
 /// read per object on each side).
-fn calls_per_pass(provider: Provider, ledger: &Ledger, settings: &SyncSettings) -> (u64, bool) {
-    let mut measured: Vec<u64> = ledger
-        .runs(20)
-        .unwrap_or_default()
+fn calls_per_pass(provider: Provider, runs: &[Value], settings: &SyncSettings) -> (u64, bool) {
+    let mut measured: Vec<u64> = runs
         .iter()
-        .filter_map(|(_, r)| r["calls"][provider.as_str()].as_u64())
+        .filter_map(|r| r["calls"][provider.as_str()].as_u64())
         .collect();
     if !measured.is_empty() {
         measured.sort_unstable();
@@ -115,7 +121,7 @@ fn calls_per_pass(provider: Provider, ledger: &Ledger, settings: &SyncSettings) 
 fn budget(
     provider: Provider,
     t: &Transport,
-    ledger: &Ledger,
+    runs: &[Value],
     settings: &SyncSettings,
     report: &mut CheckReport,
 ) {
@@ -123,7 +129,7 @@ fn budget(
     let daily_max = t.budget.report().daily_max.max(1);
     let left = t.budget.left_today();
     let interval = settings.watch_interval_secs.max(1);
-    let (per_pass, measured) = calls_per_pass(provider, ledger, settings);
+    let (per_pass, measured) = calls_per_pass(provider, runs, settings);
     let need = per_pass * (86_400 / interval);
     let how = format!(
         "a watch pass every {interval} s costs {}{per_pass} calls: about {need} a day",

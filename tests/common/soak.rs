@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "default_plugin.rs"]
+mod default_plugin;
+
 use hubforce::error::{ApiError, ErrorClass};
 use hubforce::session::Session;
 use hubforce::sim::{SimConfig, Simulator};
@@ -222,15 +225,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
     let user = hubforce::connect::sim_session_as(&sim, &base.join("users"), "user")
         .await
         .expect("user profile");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("plugins/default")).expect("plugins");
-    for f in ["plugin.toml", "init.lua"] {
-        std::fs::copy(
-            repo.join("plugins/default").join(f),
-            dir.join("plugins/default").join(f),
-        )
-        .expect("copy");
-    }
+    default_plugin::copy_default_plugin(&dir);
     std::fs::create_dir_all(dir.join("plugins/soakrule")).expect("plugins");
     std::fs::write(
         dir.join("plugins/soakrule/plugin.toml"),

@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use hubforce::checks::{CheckOptions, CheckReport, Status};
 use hubforce::config::Config;
 use hubforce::plugins::PluginSet;

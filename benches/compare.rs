@@ -8,7 +8,8 @@
 //! pacing.
 //!
 //! `cargo bench --bench compare` (HUBFORCE_BENCH_CONTACTS, default 5000;
-//! `-- --latency-ms N` makes the simulator hold every call N ms, as a distant API does).
+//! `-- --latency-ms N` makes the simulator hold every call N ms, as a distant API does;
+//! `-- --only engine` or `-- --only baseline` runs one side).
 
 #[allow(dead_code)] // each bench uses part of it
 #[path = "support/simproc.rs"]
@@ -65,6 +66,8 @@ struct Outcome {
     contacts: u64,
     calls: u64,
     peak_mb: f64,
+    /// CPU seconds of the side's hubforce process and of its simulator during the run.
+    cpu: (f64, f64),
     detail: String,
 }
 
@@ -76,7 +79,12 @@ fn side(
     counts: impl Fn(&serde_json::Value) -> serde_json::Value,
 ) -> Outcome {
     let before = sim.served();
+    let cpu_before = (simproc::children_cpu_seconds(), sim.cpu_seconds());
     let (seconds, peak_mb, code, out) = sim.measure(args);
+    let cpu = (
+        simproc::children_cpu_seconds() - cpu_before.0,
+        sim.cpu_seconds() - cpu_before.1,
+    );
     assert_eq!(code, Some(0), "{name}: {args:?} failed");
     let calls = sim.served() - before;
     let c = counts(&out);
@@ -87,6 +95,7 @@ fn side(
         contacts: n("created") + n("updated") + n("unchanged"),
         calls,
         peak_mb,
+        cpu,
         detail: format!(
             "created {}, updated {}, failed {}, excluded {}",
             n("created"),
@@ -125,6 +134,27 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     let latency: Option<u64> = simproc::arg("--latency-ms");
+    // `-- --only engine` (or `baseline`) runs one side, for profiling it.
+    let only: Option<String> = simproc::arg("--only");
+    if let Some(side) = only {
+        let r = match side.as_str() {
+            "baseline" => baseline(contacts, latency),
+            _ => engine(contacts, latency),
+        };
+        println!(
+            "{}: {:.2} s, {} contacts, {:.1} contacts/s, {} calls, {:.1} MB, CPU {:.2} s + simulator {:.2} s ({})",
+            r.name,
+            r.seconds,
+            r.contacts,
+            r.contacts as f64 / r.seconds,
+            r.calls,
+            r.peak_mb,
+            r.cpu.0,
+            r.cpu.1,
+            r.detail
+        );
+        return;
+    }
     let rows = [baseline(contacts, latency), engine(contacts, latency)];
     println!(
         "{contacts} seeded HubSpot contacts → Salesforce Leads, limits off, {}:",

@@ -46,6 +46,27 @@ pub fn vm_hwm_kb(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds (user + system) of the children this process has waited for.
+pub fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
+/// CPU seconds (user + system) a running process has used so far.
+pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state (3rd).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
+}
+
 pub struct SimProcess {
     child: Child,
     pub info: Value,
@@ -115,6 +136,11 @@ impl SimProcess {
         SimProcess { child, info, dir }
     }
 
+    /// CPU seconds the simulator has used so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        process_cpu_seconds(self.child.id()).unwrap_or(0.0)
+    }
+
     pub fn control(&self) -> &str {
         self.info["control"].as_str().expect("control")
     }
@@ -148,7 +174,19 @@ impl SimProcess {
     pub fn measure(&self, args: &[&str]) -> (f64, f64, Option<i32>, Value) {
         let log = self.dir.join("stderr.log");
         let t0 = Instant::now();
-        let mut child = Command::new(BIN)
+        // HUBFORCE_BENCH_WRAP="perf stat -o FILE --": run the measured process under a tool.
+        let wrap: Vec<String> = std::env::var("HUBFORCE_BENCH_WRAP")
+            .map(|w| w.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        let mut command = match wrap.split_first() {
+            Some((tool, rest)) => {
+                let mut c = Command::new(tool);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .current_dir(&self.dir)
             .args(["--config", "hubforce.toml"])
             .args(args)

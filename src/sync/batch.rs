@@ -4,6 +4,7 @@
 //! without its checkpoint, so the next run repeats it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
@@ -14,7 +15,7 @@ use super::ledger::{Checkpoint, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
-use super::records::{HsRecord, SfRecord, values_hash};
+use super::records::{HsRecord, SfRecord, values_hash, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
 use super::rules::same;
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
@@ -38,7 +39,7 @@ struct Item {
     hs: Option<HsRecord>,
     sf: Option<SfRecord>,
     sobject: String,
-    mapping: PairMapping,
+    mapping: Arc<PairMapping>,
     plan: RecordPlan,
     /// The ledger's link before this batch (hs id, sf id), if any.
     linked: Option<(String, String)>,
@@ -106,10 +107,35 @@ fn hs_string(v: &Value) -> Value {
     }
 }
 
-fn merged(base: &Map<String, Value>, writes: &Map<String, Value>) -> Map<String, Value> {
-    let mut m = base.clone();
-    m.extend(writes.iter().map(|(k, v)| (k.clone(), v.clone())));
-    m
+/// A pair's mapping per sObject, made once per batch rather than once per record.
+struct MappingCache<'a, 'e> {
+    engine: &'a Engine<'e>,
+    mappings: &'a Mappings,
+    spec: &'a PairSpec,
+    made: HashMap<String, Option<Arc<PairMapping>>>,
+}
+
+impl<'a, 'e> MappingCache<'a, 'e> {
+    fn new(engine: &'a Engine<'e>, mappings: &'a Mappings, spec: &'a PairSpec) -> Self {
+        MappingCache {
+            engine,
+            mappings,
+            spec,
+            made: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, sobject: &str) -> Option<Arc<PairMapping>> {
+        if let Some(m) = self.made.get(sobject) {
+            return m.clone();
+        }
+        let m = self
+            .engine
+            .mapping(self.mappings, self.spec, sobject)
+            .map(Arc::new);
+        self.made.insert(sobject.to_string(), m.clone());
+        m
+    }
 }
 
 /// The parent a pair's records hang from on both sides: a contact's or deal's company
@@ -311,6 +337,31 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The records whose state is not the one we wrote last (our own echo), counting the
+    /// echoes; the ledger is asked once for the whole batch.
+    fn without_echoes<R: Candidate>(
+        &self,
+        (side, object): (&str, &str),
+        records: Vec<(R, String)>,
+        direction: &str,
+        report: &mut RunReport,
+    ) -> Result<Vec<R>, SyncError> {
+        if report.plan_echoes {
+            return Ok(records.into_iter().map(|(r, _)| r).collect());
+        }
+        let ids: Vec<&str> = records.iter().map(|(r, _)| r.id()).collect();
+        let written = self.ledger.written_hashes(side, object, &ids)?;
+        let mut out = Vec::with_capacity(records.len());
+        for (r, h) in records {
+            if written.get(r.id()) == Some(&h) {
+                report.counts(direction).echoes += 1;
+            } else {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
     /// The plugins' `include` decision; the record's JSON is built only if a plugin has
@@ -785,26 +836,27 @@ impl Engine<'_> {
             // skip the record as our echo, which must never hide a failed write.
             let ok = !matches!(sf_r, Some(Err(_))) && !matches!(hs_r, Some(Err(_)));
             if ok && let Some(s) = &sf_id {
-                let base = it.sf.as_ref().map(|r| r.fields.clone()).unwrap_or_default();
-                let state = merged(&base, &it.plan.salesforce_writes);
+                let base = it.sf.as_ref().map(|r| &r.fields);
+                let writes = &it.plan.salesforce_writes;
+                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
                 let keys = it.mapping.fields.iter().map(|f| f.salesforce.as_str());
-                cp.wrote("salesforce", &it.sobject, s, &values_hash(&state, keys));
+                cp.wrote("salesforce", &it.sobject, s, &values_hash_by(state, keys));
             }
             if ok && let Some(h) = &hs_id {
-                let base = it.hs.as_ref().map(|r| r.props.clone()).unwrap_or_default();
+                let base = it.hs.as_ref().map(|r| &r.props);
                 let writes: Map<String, Value> = it
                     .plan
                     .hubspot_writes
                     .iter()
                     .map(|(k, v)| (k.clone(), hs_string(v)))
                     .collect();
-                let state = merged(&base, &writes);
+                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
                 let pair = pair_mapping.unwrap_or(&it.mapping);
                 cp.wrote(
                     "hubspot",
                     spec.hs_object,
                     h,
-                    &mapping::hubspot_state_hash(pair, &state, &self.owners),
+                    &mapping::hubspot_state_hash_by(pair, state, &self.owners),
                 );
             }
             let (object, source_id) = if source == "hubspot" {
@@ -856,7 +908,7 @@ impl Engine<'_> {
         } else {
             spec.sobjects()[0].to_string()
         };
-        let mut work = Vec::new();
+        let mut included = Vec::new();
         let mut with_activities = Vec::new();
         for r in records {
             report.counts(&direction).pulled += 1;
@@ -885,21 +937,15 @@ impl Engine<'_> {
                 with_activities.push(r.clone());
             }
             let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
-            if !report.plan_echoes && self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)? {
-                report.counts(&direction).echoes += 1;
-                continue;
-            }
-            work.push(r);
+            included.push((r, h));
         }
+        let work =
+            self.without_echoes(("hubspot", spec.hs_object), included, &direction, report)?;
         if work.is_empty() {
             return self.log_activities(&with_activities, cp, report).await;
         }
-        let mut links: HashMap<String, (String, String)> = HashMap::new();
-        for r in &work {
-            if let Some(l) = self.ledger.linked_sf(spec.name, &r.id)? {
-                links.insert(r.id.clone(), l);
-            }
-        }
+        let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
+        let mut links = self.ledger.linked_sf_many(spec.name, &ids)?;
         let mut found: HashMap<String, SfRecord> = HashMap::new();
         for (sobject, ids) in by_sobject(links.values().map(|(id, ty)| (ty.as_str(), id.as_str())))
         {
@@ -912,14 +958,13 @@ impl Engine<'_> {
             self.leads_to_contacts(mappings, spec, &mut links, &mut found, cp)
                 .await?;
         }
-        let unlinked: Vec<HsRecord> = work
+        let unlinked: Vec<&HsRecord> = work
             .iter()
             .filter(|r| {
                 links
                     .get(&r.id)
                     .is_none_or(|(id, _)| !found.contains_key(id))
             })
-            .cloned()
             .collect();
         let mut candidates = Vec::new();
         if !unlinked.is_empty() {
@@ -930,6 +975,9 @@ impl Engine<'_> {
                 .collect();
             candidates = lookup::sf_candidates(self.sf, spec, &targets, &unlinked).await?;
         }
+        let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+        let owners = self.ledger.linked_hs_many(spec.name, &cand_ids)?;
+        let mut per_sobject = MappingCache::new(self, mappings, spec);
         let mut claimed: HashSet<String> = HashSet::new();
         let mut items = Vec::new();
         for r in work {
@@ -943,7 +991,7 @@ impl Engine<'_> {
                     }
                     let best = lookup::best_sf_match(spec, &r, &candidates);
                     let ctx = Engine::hook_ctx(spec, "hubspot", &target);
-                    let owner = |id: &str| self.ledger.linked_hs(spec.name, id);
+                    let owner = |id: &str| Ok(owners.get(id).cloned());
                     match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Create => None,
@@ -975,7 +1023,7 @@ impl Engine<'_> {
                 .as_ref()
                 .map(|s| s.sobject.clone())
                 .unwrap_or_else(|| target.clone());
-            let Some(mapping) = self.mapping(mappings, spec, &sobject) else {
+            let Some(mapping) = per_sobject.get(&sobject) else {
                 continue;
             };
             let empty = Map::new();
@@ -1073,7 +1121,7 @@ impl Engine<'_> {
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
         let direction = format!("{sobject} → HubSpot");
-        let Some(mapping) = self.mapping(mappings, spec, sobject) else {
+        let Some(mapping) = self.mapping(mappings, spec, sobject).map(Arc::new) else {
             return Ok(());
         };
         let sf_keys: Vec<&str> = mapping
@@ -1082,7 +1130,7 @@ impl Engine<'_> {
             .map(|f| f.salesforce.as_str())
             .collect();
         let ctx = Engine::hook_ctx(spec, "salesforce", sobject);
-        let mut work = Vec::new();
+        let mut included = Vec::new();
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
@@ -1104,22 +1152,15 @@ impl Engine<'_> {
                 _ => {}
             }
             let h = values_hash(&r.fields, sf_keys.iter().copied());
-            if !report.plan_echoes && self.ledger.is_echo("salesforce", sobject, &r.id, &h)? {
-                report.counts(&direction).echoes += 1;
-                continue;
-            }
-            work.push(r);
+            included.push((r, h));
         }
+        let work = self.without_echoes(("salesforce", sobject), included, &direction, report)?;
         if work.is_empty() {
             return Ok(());
         }
         let props = self.hs_properties(mappings, spec);
-        let mut links: HashMap<String, String> = HashMap::new();
-        for r in &work {
-            if let Some(h) = self.ledger.linked_hs(spec.name, &r.id)? {
-                links.insert(r.id.clone(), h);
-            }
-        }
+        let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
+        let mut links = self.ledger.linked_hs_many(spec.name, &ids)?;
         if sobject == "Contact" {
             self.follow_conversions(spec, &work, &mut links, cp).await?;
         }
@@ -1133,16 +1174,17 @@ impl Engine<'_> {
                 .map(|r| (r.id.clone(), r))
                 .collect()
         };
-        let unlinked: Vec<SfRecord> = work
+        let unlinked: Vec<&SfRecord> = work
             .iter()
             .filter(|r| links.get(&r.id).is_none_or(|h| !found.contains_key(h)))
-            .cloned()
             .collect();
         let candidates = if unlinked.is_empty() {
             Vec::new()
         } else {
             lookup::hs_candidates(self.hs, spec, sobject, &props, &unlinked).await?
         };
+        let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+        let owners = self.ledger.linked_sf_many(spec.name, &cand_ids)?;
         let mut claimed: HashSet<String> = HashSet::new();
         let mut items = Vec::new();
         for r in work {
@@ -1155,11 +1197,7 @@ impl Engine<'_> {
                         cp.unlink(spec.name, h); // deleted in HubSpot: match or create again
                     }
                     let best = lookup::best_hs_match(spec, &r, &candidates);
-                    let owner = |id: &str| {
-                        self.ledger
-                            .linked_sf(spec.name, id)
-                            .map(|o| o.map(|(sf, _)| sf))
-                    };
+                    let owner = |id: &str| Ok(owners.get(id).map(|(sf, _)| sf.clone()));
                     match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Fail(e) => {

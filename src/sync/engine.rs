@@ -379,7 +379,7 @@ impl<'a> Engine<'a> {
         let mut next = pager.next().await?;
         while let Some(page) = next {
             let records: Vec<HsRecord> = page
-                .iter()
+                .into_iter()
                 .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
                 .collect();
             let (fetched, done) = tokio::join!(
@@ -404,7 +404,7 @@ impl<'a> Engine<'a> {
             let mut next = pager.next().await?;
             while let Some(page) = next {
                 let records: Vec<SfRecord> = page
-                    .iter()
+                    .into_iter()
                     .filter_map(|r| SfRecord::from_json(r, sobject))
                     .collect();
                 let (fetched, done) = tokio::join!(

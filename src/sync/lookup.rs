@@ -44,7 +44,7 @@ async fn soql_records(
     Ok(sf
         .query(soql)
         .await?
-        .iter()
+        .into_iter()
         .filter_map(|r| SfRecord::from_json(r, sobject))
         .collect())
 }
@@ -77,7 +77,12 @@ pub async fn sf_by_ids(
 }
 
 /// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match.
-fn candidate_soql(spec: &PairSpec, sobject: &str, fields: &[String], chunk: &[HsRecord]) -> String {
+fn candidate_soql(
+    spec: &PairSpec,
+    sobject: &str,
+    fields: &[String],
+    chunk: &[&HsRecord],
+) -> String {
     let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
     let mut ors = vec![format!("{SF_EXTERNAL_ID} IN ({})", in_list(&ids))];
     match spec.name {
@@ -127,7 +132,7 @@ pub async fn sf_candidates(
     sf: &SalesforceApi,
     spec: &PairSpec,
     targets: &[(&str, Vec<String>)],
-    hs: &[HsRecord],
+    hs: &[&HsRecord],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let mut out = Vec::new();
     let chunk_size = if spec.name == "company" {
@@ -153,32 +158,38 @@ pub async fn sf_candidates(
             })
             .collect();
         let answer = sf.composite(false, subrequests).await?;
-        let responses = answer["compositeResponse"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let mut answer = answer;
+        let mut responses = match answer["compositeResponse"].take() {
+            Value::Array(a) => a,
+            _ => Vec::new(),
+        };
         for (i, (sobject, soql)) in queries.iter().enumerate() {
-            let r = responses.get(i);
-            let ok = r.is_some_and(|r| r["httpStatusCode"].as_u64().is_some_and(|s| s < 300));
+            let r = responses.get_mut(i);
+            let ok = r
+                .as_ref()
+                .is_some_and(|r| r["httpStatusCode"].as_u64().is_some_and(|s| s < 300));
             if !ok {
                 // Ask again on its own: the answer then carries a classified error.
                 out.extend(soql_records(sf, sobject, soql).await?);
                 continue;
             }
-            let body = &r.map(|r| r["body"].clone()).unwrap_or_default();
-            out.extend(
-                body["records"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| SfRecord::from_json(v, sobject)),
-            );
+            let mut body = r.map(|r| r["body"].take()).unwrap_or_default();
+            if let Value::Array(records) = body["records"].take() {
+                out.extend(
+                    records
+                        .into_iter()
+                        .filter_map(|v| SfRecord::from_json(v, sobject)),
+                );
+            }
             let mut next = (body["done"] == json!(false))
                 .then(|| body["nextRecordsUrl"].as_str().map(String::from))
                 .flatten();
             while let Some(url) = next {
                 let (page, more) = sf.query_page(None, Some(&url), false).await?;
-                out.extend(page.iter().filter_map(|v| SfRecord::from_json(v, sobject)));
+                out.extend(
+                    page.into_iter()
+                        .filter_map(|v| SfRecord::from_json(v, sobject)),
+                );
                 next = more;
             }
         }
@@ -233,13 +244,14 @@ pub fn best_sf_match<'a>(
     out
 }
 
-fn hs_records(v: &Value, modified: &str) -> Vec<HsRecord> {
-    v["results"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| HsRecord::from_json(r, modified))
-        .collect()
+fn hs_records(mut v: Value, modified: &str) -> Vec<HsRecord> {
+    match v["results"].take() {
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|r| HsRecord::from_json(r, modified))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// HubSpot records by id (or by a unique property such as `email`).
@@ -261,7 +273,7 @@ pub async fn hs_by_ids(
         }
         let path = format!("/crm/v3/objects/{}/batch/read", spec.hs_object);
         let v = hs.request(Method::POST, &path, Some(body)).await?;
-        out.extend(hs_records(&v, spec.hs_modified));
+        out.extend(hs_records(v, spec.hs_modified));
     }
     Ok(out)
 }
@@ -283,7 +295,7 @@ pub async fn hs_search_any(
             });
             let path = format!("/crm/v3/objects/{}/search", spec.hs_object);
             let v = hs.request(Method::POST, &path, Some(body)).await?;
-            out.extend(hs_records(&v, spec.hs_modified));
+            out.extend(hs_records(v, spec.hs_modified));
         }
     }
     Ok(out)
@@ -295,7 +307,7 @@ pub async fn hs_candidates(
     spec: &PairSpec,
     sobject: &str,
     properties: &[String],
-    sf: &[SfRecord],
+    sf: &[&SfRecord],
 ) -> Result<Vec<HsRecord>, ApiError> {
     let mut out = Vec::new();
     let ext: Vec<String> = sf
@@ -424,14 +436,14 @@ mod tests {
     fn the_external_id_beats_the_email_and_each_candidate_appears_once() {
         let spec = PairSpec::get("contact").unwrap();
         let hs = HsRecord::from_json(
-            &json!({"id": "5", "properties": {"email": "A@x.example"}}),
+            json!({"id": "5", "properties": {"email": "A@x.example"}}),
             "x",
         )
         .unwrap();
         let by_email =
-            SfRecord::from_json(&json!({"Id": "003A", "Email": "a@x.example"}), "Contact").unwrap();
+            SfRecord::from_json(json!({"Id": "003A", "Email": "a@x.example"}), "Contact").unwrap();
         let by_ext = SfRecord::from_json(
-            &json!({"Id": "00QB", "Email": "a@x.example", "HubSpot_Id__c": "5"}),
+            json!({"Id": "00QB", "Email": "a@x.example", "HubSpot_Id__c": "5"}),
             "Lead",
         )
         .unwrap();

@@ -3,6 +3,7 @@
 //! write. The engine executes plans; dry runs print them.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,11 +28,16 @@ pub struct FieldMapping {
     /// Further Salesforce value → HubSpot value pairs that only sync back to HubSpot.
     #[serde(default)]
     pub salesforce_values: BTreeMap<String, String>,
+    /// Built from the two above on first use: converting a value must not copy the maps
+    /// (it did, per field per record, and was the sync's largest cost).
+    #[serde(skip)]
+    value_map: OnceLock<ValueMap>,
 }
 
 impl FieldMapping {
-    pub fn value_map(&self) -> ValueMap {
-        ValueMap::with_extra(&self.values, &self.salesforce_values)
+    pub fn value_map(&self) -> &ValueMap {
+        self.value_map
+            .get_or_init(|| ValueMap::with_extra(&self.values, &self.salesforce_values))
     }
 }
 
@@ -120,14 +126,28 @@ pub fn hubspot_state_hash(
     props: &Map<String, Value>,
     owners: &OwnerMap,
 ) -> String {
-    let mut state = Map::new();
-    for f in &pair.fields {
-        let raw = props.get(&f.hubspot).and_then(Value::as_str);
-        let v = to_salesforce(f.kind, raw, &f.value_map(), owners)
-            .unwrap_or_else(|_| raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null));
-        state.insert(f.hubspot.clone(), v);
-    }
-    super::records::values_hash(&state, pair.fields.iter().map(|f| f.hubspot.as_str()))
+    hubspot_state_hash_by(pair, |k| props.get(k), owners)
+}
+
+/// [`hubspot_state_hash`] of the values `prop` gives (a record with writes laid over it).
+pub fn hubspot_state_hash_by<'v>(
+    pair: &PairMapping,
+    prop: impl Fn(&str) -> Option<&'v Value>,
+    owners: &OwnerMap,
+) -> String {
+    let state: Vec<(&str, Value)> = pair
+        .fields
+        .iter()
+        .map(|f| {
+            let raw = prop(&f.hubspot).and_then(Value::as_str);
+            let v = to_salesforce(f.kind, raw, f.value_map(), owners)
+                .unwrap_or_else(|_| raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null));
+            (f.hubspot.as_str(), v)
+        })
+        .collect();
+    // The last mapping of a property wins, as inserting into a map did.
+    let value = |k: &str| state.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v);
+    super::records::values_hash_by(value, state.iter().map(|(k, _)| *k))
 }
 
 /// Plan one linked pair of records (`sf` empty for a record not yet in Salesforce).
@@ -149,8 +169,8 @@ pub fn plan(
         let sf_raw = sf.get(&f.salesforce).cloned().unwrap_or(Value::Null);
         // Compare in Salesforce terms: HubSpot's string converted to the Salesforce type.
         let converted: Result<(Value, Option<String>), ConvertError> =
-            to_salesforce(f.kind, hs_raw.as_deref(), &map, owners)
-                .and_then(|hs_as_sf| Ok((hs_as_sf, to_hubspot(f.kind, &sf_raw, &map, owners)?)));
+            to_salesforce(f.kind, hs_raw.as_deref(), map, owners)
+                .and_then(|hs_as_sf| Ok((hs_as_sf, to_hubspot(f.kind, &sf_raw, map, owners)?)));
         let (hs_as_sf, sf_as_hs) = match converted {
             Ok(v) => v,
             Err(e) => {

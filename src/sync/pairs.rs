@@ -174,9 +174,10 @@ pub fn mapping_for(
     let fields: Vec<FieldMapping> = base
         .fields
         .iter()
-        .map(|f| FieldMapping {
-            salesforce: rename(&f.salesforce),
-            ..f.clone()
+        .map(|f| {
+            let mut f: FieldMapping = f.clone();
+            f.salesforce = rename(&f.salesforce);
+            f
         })
         .filter(|f| has_field(&f.salesforce))
         .collect();

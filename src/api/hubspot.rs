@@ -99,9 +99,9 @@ impl HubspotApi {
         if let Some(a) = after {
             r = r.query("after", a);
         }
-        let v = self.transport.json(&r).await?;
+        let mut v = self.transport.json(&r).await?;
         let next = v["paging"]["next"]["after"].as_str().map(String::from);
-        Ok((v["results"].as_array().cloned().unwrap_or_default(), next))
+        Ok((super::take_array(&mut v, "results"), next))
     }
 
     /// Every record of an object type, page after page.
@@ -150,7 +150,7 @@ impl HubspotApi {
                     "limit": SEARCH_PAGE,
                     "after": after.to_string(),
                 });
-                let v = self
+                let mut v = self
                     .transport
                     .json(
                         &self
@@ -159,7 +159,7 @@ impl HubspotApi {
                             .json(body),
                     )
                     .await?;
-                let results = v["results"].as_array().cloned().unwrap_or_default();
+                let results = super::take_array(&mut v, "results");
                 let n = results.len();
                 if let Some(id) = results
                     .last()
@@ -256,17 +256,17 @@ impl HubspotApi {
                 continue;
             }
             let v = resp.json(p())?;
-            out.extend(match_results(op, &chunk, &v));
+            out.extend(match_results(op, &chunk, v));
         }
         Ok(out)
     }
 
     pub async fn properties(&self, object: &str) -> Result<Vec<Value>, ApiError> {
-        let v = self
+        let mut v = self
             .transport
             .json(&self.req(Method::GET, format!("/crm/v3/properties/{object}")))
             .await?;
-        Ok(v["results"].as_array().cloned().unwrap_or_default())
+        Ok(super::take_array(&mut v, "results"))
     }
 
     /// Every member record id of a list.
@@ -346,9 +346,9 @@ impl HubspotApi {
 }
 
 /// Pair a batch answer's results and errors with its inputs.
-fn match_results(op: &str, inputs: &[Value], v: &Value) -> Vec<ItemResult> {
-    let results = v["results"].as_array().cloned().unwrap_or_default();
-    let errors = v["errors"].as_array().cloned().unwrap_or_default();
+fn match_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
+    let results = super::take_array(&mut v, "results");
+    let errors = super::take_array(&mut v, "errors");
     let error_for = |key: &str, ctx: &str| -> Option<ApiError> {
         errors
             .iter()

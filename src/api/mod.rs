@@ -5,3 +5,12 @@ pub mod classify;
 pub mod hubspot;
 pub mod salesforce;
 pub mod transport;
+
+/// The array at `key` of an answer, moved out rather than copied (a page of records is
+/// most of what a sync allocates); empty when the answer has none.
+pub fn take_array(v: &mut serde_json::Value, key: &str) -> Vec<serde_json::Value> {
+    match v.get_mut(key).map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(a)) => a,
+        _ => Vec::new(),
+    }
+}

@@ -121,7 +121,7 @@ impl SalesforceApi {
             .await?;
         let total = v["totalSize"].as_u64().unwrap_or(0);
         loop {
-            let records = v["records"].as_array().cloned().unwrap_or_default();
+            let records = super::take_array(&mut v, "records");
             if !records.is_empty() && !on_page(records) {
                 return Ok(total);
             }
@@ -167,13 +167,13 @@ impl SalesforceApi {
                 ));
             }
         };
-        let v = self.transport.json(&req).await?;
+        let mut v = self.transport.json(&req).await?;
         let next = if v["done"] == json!(false) {
             v["nextRecordsUrl"].as_str().map(String::from)
         } else {
             None
         };
-        Ok((v["records"].as_array().cloned().unwrap_or_default(), next))
+        Ok((super::take_array(&mut v, "records"), next))
     }
 
     /// All records of a query.
@@ -291,8 +291,10 @@ impl SalesforceApi {
                         .query("allOrNone", all_or_none.to_string())
                 }
             };
-            let v = self.transport.json(&answer).await?;
-            let items = v.as_array().cloned().unwrap_or_default();
+            let items = match self.transport.json(&answer).await? {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            };
             for (i, _) in chunk.iter().enumerate() {
                 out.push(match items.get(i) {
                     Some(item) if item["success"] == json!(true) => ItemResult::Ok(item.clone()),

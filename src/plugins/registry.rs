@@ -140,6 +140,15 @@ impl PluginSet {
             .and_then(|s| s.active.clone())
     }
 
+    /// Whether any active plugin defines `hook` (asked per record: no copies).
+    pub fn any_has(&self, hook: &str) -> bool {
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|s| s.active.as_ref().is_some_and(|p| p.has(hook)))
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.slots
             .read()

@@ -369,24 +369,25 @@ impl Engine<'_> {
     fn include_hook<R: Candidate>(
         &self,
         record: &R,
-        ctx: &Value,
+        ctx: impl FnOnce() -> Value,
     ) -> Result<Option<Inclusion>, String> {
         if !self.hooks.wants("include") {
             return Ok(None);
         }
-        self.hooks.include(&record.json(), ctx)
+        self.hooks.include(&record.json(), &ctx())
     }
 
-    /// The plugins' `transform` values, likewise built lazily.
+    /// The plugins' `transform` values; the record's JSON and the context (which carries
+    /// the counterpart record) are likewise built only if a plugin has the hook.
     fn transform_hook<R: Candidate>(
         &self,
         record: &R,
-        ctx: &Value,
+        ctx: impl FnOnce() -> Value,
     ) -> Result<Option<Map<String, Value>>, String> {
         if !self.hooks.wants("transform") {
             return Ok(None);
         }
-        self.hooks.transform(&record.json(), ctx)
+        self.hooks.transform(&record.json(), &ctx())
     }
 
     pub(super) fn include_hs(
@@ -404,7 +405,7 @@ impl Engine<'_> {
                 reason: "not a member of the inclusion list".into(),
             });
         }
-        if let Some(d) = self.include_hook(r, &Engine::hook_ctx(spec, "hubspot", sobject))? {
+        if let Some(d) = self.include_hook(r, || Engine::hook_ctx(spec, "hubspot", sobject))? {
             return Ok(d);
         }
         if self.members.is_some() && spec.name == "contact" {
@@ -1037,9 +1038,12 @@ impl Engine<'_> {
                     .unwrap_or(DateTime::<Utc>::MIN_UTC),
                 &self.owners,
             );
-            let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
-            ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
-            match self.transform_hook(&r, &ctx) {
+            let ctx = || {
+                let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
+                ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
+                ctx
+            };
+            match self.transform_hook(&r, ctx) {
                 Err(msg) => {
                     fail(
                         cp,
@@ -1134,7 +1138,7 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
-            match self.include_hook(&r, &ctx) {
+            match self.include_hook(&r, || ctx.clone()) {
                 Err(msg) => {
                     fail(
                         cp,
@@ -1232,9 +1236,12 @@ impl Engine<'_> {
                 r.modified,
                 &self.owners,
             );
-            let mut tctx = ctx.clone();
-            tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
-            match self.transform_hook(&r, &tctx) {
+            let tctx = || {
+                let mut tctx = ctx.clone();
+                tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
+                tctx
+            };
+            match self.transform_hook(&r, tctx) {
                 Err(msg) => {
                     fail(
                         cp,

@@ -90,10 +90,7 @@ impl Hooks for StaticHooks {
 
 impl Hooks for PluginSet {
     fn wants(&self, hook: &str) -> bool {
-        self.names()
-            .iter()
-            .filter_map(|n| self.get(n))
-            .any(|p| p.has(hook))
+        self.any_has(hook)
     }
 
     fn mappings(&self) -> Result<Mappings, String> {

@@ -129,7 +129,7 @@ impl<'a> HsPager<'a> {
             "limit": HS_PAGE,
             "after": self.offset.to_string(),
         });
-        let v = self
+        let mut v = self
             .api
             .request(
                 Method::POST,
@@ -137,7 +137,7 @@ impl<'a> HsPager<'a> {
                 Some(body),
             )
             .await?;
-        let results = v["results"].as_array().cloned().unwrap_or_default();
+        let results = crate::api::take_array(&mut v, "results");
         let next = v["paging"]["next"]["after"]
             .as_str()
             .and_then(|a| a.parse::<usize>().ok());

@@ -164,12 +164,20 @@ fn main() {
         }
     );
     println!(
-        "{:<22} {:>9} {:>10} {:>13} {:>8} {:>13} {:>9}",
-        "", "wall s", "contacts", "contacts/s", "calls", "calls/contact", "peak MB"
+        "{:<22} {:>9} {:>10} {:>13} {:>8} {:>13} {:>9} {:>7} {:>9}",
+        "",
+        "wall s",
+        "contacts",
+        "contacts/s",
+        "calls",
+        "calls/contact",
+        "peak MB",
+        "CPU s",
+        "sim CPU s"
     );
     for r in &rows {
         println!(
-            "{:<22} {:>9.2} {:>10} {:>13.1} {:>8} {:>13.4} {:>9.1}   ({})",
+            "{:<22} {:>9.2} {:>10} {:>13.1} {:>8} {:>13.4} {:>9.1} {:>7.2} {:>9.2}   ({})",
             r.name,
             r.seconds,
             r.contacts,
@@ -177,6 +185,8 @@ fn main() {
             r.calls,
             r.calls as f64 / r.contacts.max(1) as f64,
             r.peak_mb,
+            r.cpu.0,
+            r.cpu.1,
             r.detail
         );
     }

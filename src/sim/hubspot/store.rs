@@ -349,8 +349,13 @@ impl Store {
                 for name in always {
                     put(&mut props, name);
                 }
-                // Unknown names are silently ignored, as HubSpot does.
-                for name in names.iter().filter(|n| self.property(t, n).is_some()) {
+                // Unknown names are silently ignored, as HubSpot does. A value the record
+                // holds is of a known property (writes are validated and properties are never
+                // removed), so only names it lacks need the schema's linear look-up.
+                for name in names
+                    .iter()
+                    .filter(|n| rec.props.contains_key(n.as_str()) || self.property(t, n).is_some())
+                {
                     put(&mut props, name);
                 }
             }

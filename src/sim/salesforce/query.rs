@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::errors::SfError;
 use super::ids;
@@ -77,24 +77,39 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .unwrap_or(DEFAULT_BATCH)
 }
 
-fn page(
+/// One page of a query answer, serialized straight from the cursor's rows (building a
+/// `Value` of the page first copied 2,000 records per page).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<'a> {
+    total_size: usize,
+    done: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_records_url: Option<String>,
+    records: &'a [Value],
+}
+
+fn page<'a>(
     v: &str,
     cursor_id: Option<&str>,
-    rows: &[Value],
+    rows: &'a [Value],
     total: usize,
     offset: usize,
     batch: usize,
     all: bool,
-) -> Value {
+) -> Page<'a> {
     let end = (offset + batch).min(rows.len());
-    let mut body = json!({"totalSize": total, "done": end >= rows.len(), "records": &rows[offset.min(end)..end]});
-    if end < rows.len()
-        && let Some(c) = cursor_id
-    {
+    let done = end >= rows.len();
+    let next_records_url = cursor_id.filter(|_| !done).map(|c| {
         let resource = if all { "queryAll" } else { "query" };
-        body["nextRecordsUrl"] = json!(format!("/services/data/v{v}/{resource}/{c}-{end}"));
+        format!("/services/data/v{v}/{resource}/{c}-{end}")
+    });
+    Page {
+        total_size: total,
+        done,
+        next_records_url,
+        records: &rows[offset.min(end)..end],
     }
-    body
 }
 
 fn run(
@@ -129,13 +144,14 @@ fn run(
         ))
         .into_response());
     }
-    let mut body = page(&v, None, &result.records, result.total_size, 0, batch, all);
     let id = sf.cursors.open(result.records, result.total_size, batch);
-    body["nextRecordsUrl"] = json!(format!(
-        "/services/data/v{v}/{}/{id}-{batch}",
-        if all { "queryAll" } else { "query" }
-    ));
-    Ok(axum::Json(body).into_response())
+    let Some(c) = sf.cursors.open.back() else {
+        return Err(SfError::bad_request(
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        ));
+    };
+    Ok(axum::Json(page(&v, Some(&id), &c.rows, c.total, 0, c.batch, all)).into_response())
 }
 
 /// `GET /query?q=`
@@ -181,8 +197,10 @@ pub async fn more(
         return Err(invalid());
     }
     let body = page(&v, Some(cursor_id), &c.rows, c.total, offset, c.batch, all);
-    if body["done"] == json!(true) {
+    let done = body.done;
+    let response = axum::Json(body).into_response();
+    if done {
         sf.cursors.open.remove(pos);
     }
-    Ok(axum::Json(body).into_response())
+    Ok(response)
 }

@@ -458,17 +458,22 @@ impl Store {
         body: &Map<String, Value>,
         opts: WriteOptions,
     ) -> Result<String, Issue> {
-        let def = self.object(t).ok_or_else(|| unsupported_type(t))?.clone();
+        // The schema is shared (Arc): hold it rather than copy the object's definition.
+        let objects = Arc::clone(&self.objects);
+        let def = objects
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(t))
+            .ok_or_else(|| unsupported_type(t))?;
         if !def.createable {
             return Err(Issue::new(
                 "INSUFFICIENT_ACCESS_OR_READONLY",
                 format!("insufficient access rights to create {}", def.name),
             ));
         }
-        let values = self.validate(&def, body, true)?;
-        self.check_unique(&def, &values, None, opts)?;
+        let values = self.validate(def, body, true)?;
+        self.check_unique(def, &values, None, opts)?;
         let now = self.clock.next();
-        Ok(self.insert(&def, values, now))
+        Ok(self.insert(def, values, now))
     }
 
     /// Take edit access to a field away from the integration user (field-level security):
@@ -620,10 +625,11 @@ impl Store {
     ) -> Result<String, Issue> {
         let old = self.live(t, id)?.clone();
         let otype = self.type_of(&old.id).unwrap_or("Account");
-        let def = self
-            .object(otype)
-            .ok_or_else(|| unsupported_type(otype))?
-            .clone();
+        let objects = Arc::clone(&self.objects);
+        let def = objects
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(otype))
+            .ok_or_else(|| unsupported_type(otype))?;
         if !def.updateable {
             return Err(Issue::new(
                 "INSUFFICIENT_ACCESS_OR_READONLY",
@@ -636,8 +642,8 @@ impl Store {
                 "cannot reference converted lead",
             ));
         }
-        let values = self.validate(&def, body, false)?;
-        self.check_unique(&def, &values, Some(&old.id), opts)?;
+        let values = self.validate(def, body, false)?;
+        self.check_unique(def, &values, Some(&old.id), opts)?;
         let now = self.clock.next();
         let mut rec = old.clone();
         for (k, v) in values {

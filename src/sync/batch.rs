@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::engine::{Engine, SyncError, by_sobject, plugin_error};
 use super::hooks::{Inclusion, Resolution};
-use super::ledger::{Checkpoint, hash_value};
+use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
@@ -105,6 +105,12 @@ fn hs_string(v: &Value) -> Value {
         Value::String(_) => v.clone(),
         other => Value::String(other.to_string()),
     }
+}
+
+/// The HubSpot id of an item that updates a linked pair (both records exist).
+fn linked_hs_id(it: &Item) -> Option<&str> {
+    it.sf.as_ref()?;
+    it.hs.as_ref().map(|h| h.id.as_str())
 }
 
 /// A pair's mapping per sObject, made once per batch rather than once per record.
@@ -437,17 +443,40 @@ impl Engine<'_> {
         })
     }
 
+    /// [`Engine::flip_guard`] for every item of a batch that updates a linked pair, with
+    /// the ledger read once for all of them.
+    fn flip_guard_batch(
+        &self,
+        spec: &PairSpec,
+        items: &mut [Item],
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let ids: Vec<&str> = items.iter().filter_map(|it| linked_hs_id(it)).collect();
+        let window = Duration::hours(self.settings.flip_window_hours);
+        let history = self.ledger.field_history(spec.name, &ids, window)?;
+        let none = FieldHistory::default();
+        for it in items.iter_mut() {
+            let Some(hs_id) = linked_hs_id(it).map(String::from) else {
+                continue;
+            };
+            let past = history.get(&hs_id).unwrap_or(&none);
+            self.flip_guard(spec, &hs_id, past, &mut it.plan, cp, report);
+        }
+        Ok(())
+    }
+
     /// Drop writes to fields caught in a loop (put back to an earlier value `flip_limit` times
     /// in the window); record the others with their value for the next pass.
     fn flip_guard(
         &self,
         spec: &PairSpec,
         hs_id: &str,
+        past: &FieldHistory,
         plan: &mut RecordPlan,
         cp: &mut Checkpoint,
         report: &mut RunReport,
-    ) -> Result<(), SyncError> {
-        let window = Duration::hours(self.settings.flip_window_hours);
+    ) {
         let names: Vec<(bool, String, String, String)> = plan
             .hubspot_writes
             .iter()
@@ -468,7 +497,7 @@ impl Engine<'_> {
             )
             .collect();
         for (hubspot_side, key, field, value) in names {
-            let n = self.ledger.flips_since(spec.name, hs_id, &field, window)?;
+            let n = past.flips(&field);
             if n >= self.settings.flip_limit {
                 if hubspot_side {
                     plan.hubspot_writes.remove(&key);
@@ -480,13 +509,10 @@ impl Engine<'_> {
                     spec.name, self.settings.flip_window_hours, spec.name
                 ));
             } else {
-                let reverted = self
-                    .ledger
-                    .wrote_before(spec.name, hs_id, &field, &value, window)?;
+                let reverted = past.wrote(&field, &value);
                 cp.wrote_field(spec.name, hs_id, &field, &value, reverted);
             }
         }
-        Ok(())
     }
 
     /// Associations follow: a contact's company and a deal's company become the
@@ -1085,8 +1111,6 @@ impl Engine<'_> {
                 plan.hubspot_writes.clear();
                 plan.salesforce_writes
                     .insert(SF_EXTERNAL_ID.into(), json!(r.id));
-            } else {
-                self.flip_guard(spec, &r.id, &mut plan, cp, report)?;
             }
             items.push(Item {
                 hs: Some(r),
@@ -1097,6 +1121,7 @@ impl Engine<'_> {
                 linked,
             });
         }
+        self.flip_guard_batch(spec, &mut items, cp, report)?;
         self.link_accounts(spec, &mut items).await?;
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
@@ -1273,29 +1298,23 @@ impl Engine<'_> {
                 fail(cp, report, &direction, key, &e);
                 continue;
             }
-            match &hs {
-                None => {
-                    plan.salesforce_writes.clear();
+            if hs.is_none() {
+                plan.salesforce_writes.clear();
+                plan.hubspot_writes
+                    .retain(|_, v| !matches!(v, Value::Null) && v.as_str() != Some(""));
+                plan.hubspot_writes
+                    .insert(spec.hs_id_property(sobject).into(), json!(r.id));
+                if spec.name == "contact" {
+                    // A person from Salesforce is at least a lead: without a stage the
+                    // default inclusion would not sync the record back.
                     plan.hubspot_writes
-                        .retain(|_, v| !matches!(v, Value::Null) && v.as_str() != Some(""));
-                    plan.hubspot_writes
-                        .insert(spec.hs_id_property(sobject).into(), json!(r.id));
-                    if spec.name == "contact" {
-                        // A person from Salesforce is at least a lead: without a stage the
-                        // default inclusion would not sync the record back.
-                        plan.hubspot_writes
-                            .entry("lifecyclestage")
-                            .or_insert(json!("lead"));
-                    }
-                    if spec.name == "deal" {
-                        plan.hubspot_writes
-                            .entry("pipeline")
-                            .or_insert(json!("default"));
-                    }
+                        .entry("lifecyclestage")
+                        .or_insert(json!("lead"));
                 }
-                Some(h) => {
-                    let id = h.id.clone();
-                    self.flip_guard(spec, &id, &mut plan, cp, report)?;
+                if spec.name == "deal" {
+                    plan.hubspot_writes
+                        .entry("pipeline")
+                        .or_insert(json!("default"));
                 }
             }
             items.push(Item {
@@ -1307,6 +1326,7 @@ impl Engine<'_> {
                 linked,
             });
         }
+        self.flip_guard_batch(spec, &mut items, cp, report)?;
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
             return Ok(());

@@ -19,3 +19,4 @@ pub mod roundtrip;
 pub mod rules;
 pub mod settings;
 pub mod status;
+mod write;

@@ -1,0 +1,407 @@
+//! Executing a batch's plans: the batched writes on both sides (creates upserted by an
+//! external id or e-mail, so a repeat after a lost answer finds the record instead of making
+//! a second one), a dry run's report of what they would be, and the checkpoint entries and
+//! counts for what the writes answered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::batch::fail;
+use super::engine::Engine;
+use super::ledger::Checkpoint;
+use super::mapping::{self, PairMapping, RecordPlan};
+use super::pairs::{PairSpec, SF_EXTERNAL_ID};
+use super::records::{HsRecord, SfRecord, values_hash_by};
+use super::report::{PlannedRecord, RunReport};
+use crate::api::hubspot::{BATCH_MAX, ItemResult};
+use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// One record on its way through a batch.
+pub(super) struct Item {
+    pub(super) hs: Option<HsRecord>,
+    pub(super) sf: Option<SfRecord>,
+    pub(super) sobject: String,
+    pub(super) mapping: Arc<PairMapping>,
+    pub(super) plan: RecordPlan,
+    /// The ledger's link before this batch (hs id, sf id), if any.
+    pub(super) linked: Option<(String, String)>,
+}
+
+pub(super) type WriteResult = Option<Result<Value, ApiError>>;
+
+fn calls_for(n: usize, per_call: usize) -> u64 {
+    n.div_ceil(per_call) as u64
+}
+
+/// A value as HubSpot properties hold it: text, and "" for none.
+pub(super) fn hs_string(v: &Value) -> Value {
+    match v {
+        Value::Null => Value::String(String::new()),
+        Value::String(_) => v.clone(),
+        other => Value::String(other.to_string()),
+    }
+}
+
+impl Engine<'_> {
+    /// A HubSpot batch call. HubSpot refuses a whole batch for one bad input, so on a data
+    /// error the batch is split in halves until the bad inputs stand alone: one bad record
+    /// in 100 costs about 14 calls, not 100, and cannot sink the other 99.
+    pub(super) async fn hs_write(
+        &self,
+        object: &str,
+        op: &str,
+        inputs: Vec<Value>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let mut out: Vec<Option<ItemResult>> = vec![None; inputs.len()];
+        // (start, end) ranges still to send, each at most one batch.
+        let mut todo: Vec<(usize, usize)> = (0..inputs.len())
+            .step_by(BATCH_MAX)
+            .map(|s| (s, (s + BATCH_MAX).min(inputs.len())))
+            .rev()
+            .collect();
+        while let Some((start, end)) = todo.pop() {
+            match self
+                .hs
+                .batch(object, op, inputs[start..end].to_vec(), json!({}))
+                .await
+            {
+                Ok(results) => {
+                    for (slot, r) in out[start..end].iter_mut().zip(results) {
+                        *slot = Some(r);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.class,
+                        ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound
+                    ) =>
+                {
+                    if end - start == 1 {
+                        out[start] = Some(ItemResult::Failed(e));
+                    } else {
+                        let mid = start + (end - start) / 2;
+                        todo.push((mid, end));
+                        todo.push((start, mid));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    ItemResult::Failed(ApiError::new(
+                        Provider::Hubspot,
+                        ErrorClass::Transient,
+                        "no answer for this input; retried on the next run",
+                    ))
+                })
+            })
+            .collect())
+    }
+
+    pub(super) async fn sf_write(
+        &self,
+        op: CollectionOp,
+        records: Vec<Value>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        self.sf.collection(op, records, false).await
+    }
+
+    pub(super) fn dry(
+        &self,
+        spec: &PairSpec,
+        direction: &str,
+        items: &[Item],
+        report: &mut RunReport,
+    ) {
+        let mut sf_creates = 0;
+        let mut sf_updates = 0;
+        let mut hs_creates = 0;
+        let mut hs_updates = 0;
+        for it in items {
+            if let (Some(h), Some(s)) = (&it.hs, &it.sf)
+                && !report.planned_pairs.insert((h.id.clone(), s.id.clone()))
+            {
+                continue;
+            }
+            let (action, counted) = match (&it.hs, &it.sf) {
+                (None, _) => {
+                    hs_creates += 1;
+                    ("create in HubSpot".to_string(), "created")
+                }
+                (_, None) => {
+                    sf_creates += 1;
+                    (
+                        format!("create in Salesforce as a {}", it.sobject),
+                        "created",
+                    )
+                }
+                _ if it.plan.is_noop() => ("no change".to_string(), "unchanged"),
+                _ => {
+                    sf_updates += usize::from(!it.plan.salesforce_writes.is_empty());
+                    hs_updates += usize::from(!it.plan.hubspot_writes.is_empty());
+                    ("update".to_string(), "updated")
+                }
+            };
+            let c = report.counts(direction);
+            match counted {
+                "created" => c.created += 1,
+                "updated" => c.updated += 1,
+                _ => c.unchanged += 1,
+            }
+            report.plans.push(PlannedRecord {
+                pair: spec.name.to_string(),
+                hubspot_id: it.hs.as_ref().map(|r| r.id.clone()),
+                salesforce_id: it.sf.as_ref().map(|r| r.id.clone()),
+                sobject: it.sobject.clone(),
+                action,
+                fields: it.plan.fields.clone(),
+                salesforce_writes: it.plan.salesforce_writes.clone(),
+                hubspot_writes: it.plan.hubspot_writes.clone(),
+            });
+        }
+        *report
+            .write_calls_planned
+            .entry("salesforce".into())
+            .or_default() +=
+            calls_for(sf_creates, COLLECTION_MAX) + calls_for(sf_updates, COLLECTION_MAX);
+        *report
+            .write_calls_planned
+            .entry("hubspot".into())
+            .or_default() += calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates, BATCH_MAX);
+    }
+
+    /// Write every item's plan: Salesforce creates (upsert by the HubSpot id, so a repeat
+    /// after a crash finds the record instead of duplicating it) and updates, HubSpot creates
+    /// (stamped with the Salesforce id, for the same reason) and updates.
+    pub(super) async fn write(
+        &self,
+        spec: &PairSpec,
+        items: &[Item],
+    ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
+        let mut sf_res: Vec<WriteResult> = vec![None; items.len()];
+        let mut hs_res: Vec<WriteResult> = vec![None; items.len()];
+        let mut creates: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut sf_updates = Vec::new();
+        let mut hs_creates = Vec::new();
+        let mut hs_updates = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            match (&it.hs, &it.sf) {
+                (Some(_), None) => creates.entry(it.sobject.as_str()).or_default().push(i),
+                (None, Some(_)) => hs_creates.push(i),
+                _ => {
+                    if !it.plan.salesforce_writes.is_empty() {
+                        sf_updates.push(i);
+                    }
+                    if !it.plan.hubspot_writes.is_empty() {
+                        hs_updates.push(i);
+                    }
+                }
+            }
+        }
+        let sf_record = |it: &Item, id: Option<&str>| {
+            let mut m = it.plan.salesforce_writes.clone();
+            m.insert("attributes".into(), json!({"type": it.sobject}));
+            if let Some(id) = id {
+                m.insert("Id".into(), json!(id));
+            }
+            Value::Object(m)
+        };
+        for (sobject, idx) in creates {
+            let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
+            let op = CollectionOp::Upsert {
+                sobject: sobject.to_string(),
+                field: SF_EXTERNAL_ID.to_string(),
+            };
+            for (&i, r) in idx.iter().zip(self.sf_write(op, records).await?) {
+                sf_res[i] = Some(r.into());
+            }
+        }
+        if !sf_updates.is_empty() {
+            let records = sf_updates
+                .iter()
+                .map(|&i| sf_record(&items[i], items[i].sf.as_ref().map(|s| s.id.as_str())))
+                .collect();
+            for (&i, r) in sf_updates
+                .iter()
+                .zip(self.sf_write(CollectionOp::Update, records).await?)
+            {
+                sf_res[i] = Some(r.into());
+            }
+        }
+        let hs_input = |it: &Item, id: Option<&str>| {
+            let props: Map<String, Value> = it
+                .plan
+                .hubspot_writes
+                .iter()
+                .map(|(k, v)| (k.clone(), hs_string(v)))
+                .collect();
+            match id {
+                Some(id) => json!({"id": id, "properties": props}),
+                None => json!({"properties": props}),
+            }
+        };
+        // People with an email are upserted by it: a create repeated after a lost answer
+        // (or a crash) finds the contact instead of making a second one.
+        let email_of = |i: usize| {
+            items[i]
+                .plan
+                .hubspot_writes
+                .get("email")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty())
+                .map(str::to_lowercase)
+        };
+        let (hs_upserts, hs_creates): (Vec<usize>, Vec<usize>) = hs_creates
+            .into_iter()
+            .partition(|&i| spec.name == "contact" && email_of(i).is_some());
+        if !hs_upserts.is_empty() {
+            let inputs = hs_upserts
+                .iter()
+                .map(|&i| {
+                    let mut input = hs_input(&items[i], None);
+                    input["id"] = json!(email_of(i));
+                    input["idProperty"] = json!("email");
+                    input
+                })
+                .collect();
+            for (&i, r) in hs_upserts
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "upsert", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
+        if !hs_creates.is_empty() {
+            let inputs = hs_creates
+                .iter()
+                .map(|&i| hs_input(&items[i], None))
+                .collect();
+            for (&i, r) in hs_creates
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "create", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
+        if !hs_updates.is_empty() {
+            let inputs = hs_updates
+                .iter()
+                .map(|&i| hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str())))
+                .collect();
+            for (&i, r) in hs_updates
+                .iter()
+                .zip(self.hs_write(spec.hs_object, "update", inputs).await?)
+            {
+                hs_res[i] = Some(r.into());
+            }
+        }
+        Ok((sf_res, hs_res))
+    }
+
+    /// Checkpoint entries and counts for written items. `source` is the side the batch was
+    /// pulled from: record errors are kept against the source record.
+    pub(super) fn settle(
+        &self,
+        (spec, direction, source): (&PairSpec, &str, &str),
+        items: Vec<Item>,
+        pair_mapping: Option<&PairMapping>,
+        results: (Vec<WriteResult>, Vec<WriteResult>),
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) {
+        let (sf_res, hs_res) = results;
+        for ((it, sf_r), hs_r) in items.into_iter().zip(sf_res).zip(hs_res) {
+            let sf_id = it
+                .sf
+                .as_ref()
+                .map(|s| s.id.clone())
+                .or_else(|| match &sf_r {
+                    Some(Ok(v)) => v["id"].as_str().map(String::from),
+                    _ => None,
+                });
+            let hs_id = it
+                .hs
+                .as_ref()
+                .map(|h| h.id.clone())
+                .or_else(|| match &hs_r {
+                    Some(Ok(v)) => v["id"].as_str().map(String::from),
+                    _ => None,
+                });
+            if let (Some(h), Some(s)) = (&hs_id, &sf_id)
+                && it.linked.as_ref() != Some(&(h.clone(), s.clone()))
+            {
+                cp.link(spec.name, h, s, &it.sobject);
+            }
+            // Hashes only for a record that synced completely: a hash makes the next pull
+            // skip the record as our echo, which must never hide a failed write.
+            let ok = !matches!(sf_r, Some(Err(_))) && !matches!(hs_r, Some(Err(_)));
+            if ok && let Some(s) = &sf_id {
+                let base = it.sf.as_ref().map(|r| &r.fields);
+                let writes = &it.plan.salesforce_writes;
+                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
+                let keys = it.mapping.fields.iter().map(|f| f.salesforce.as_str());
+                cp.wrote("salesforce", &it.sobject, s, &values_hash_by(state, keys));
+            }
+            if ok && let Some(h) = &hs_id {
+                let base = it.hs.as_ref().map(|r| &r.props);
+                let writes: Map<String, Value> = it
+                    .plan
+                    .hubspot_writes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), hs_string(v)))
+                    .collect();
+                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
+                let pair = pair_mapping.unwrap_or(&it.mapping);
+                cp.wrote(
+                    "hubspot",
+                    spec.hs_object,
+                    h,
+                    &mapping::hubspot_state_hash_by(pair, state, &self.owners),
+                );
+            }
+            let (object, source_id) = if source == "hubspot" {
+                (
+                    spec.hs_object.to_string(),
+                    hs_id.clone().unwrap_or_default(),
+                )
+            } else {
+                (it.sobject.clone(), sf_id.clone().unwrap_or_default())
+            };
+            let error = [sf_r.as_ref(), hs_r.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|r| r.as_ref().err().cloned());
+            match error {
+                Some(e) => fail(cp, report, direction, (source, &object, &source_id), &e),
+                None => {
+                    cp.succeeded(source, &object, &source_id);
+                    let created =
+                        (it.hs.is_none() && hs_r.is_some()) || (it.sf.is_none() && sf_r.is_some());
+                    let c = report.counts(direction);
+                    if created {
+                        c.created += 1;
+                    } else if sf_r.is_some() || hs_r.is_some() {
+                        c.updated += 1;
+                    } else {
+                        c.unchanged += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl From<ItemResult> for Result<Value, ApiError> {
+    fn from(r: ItemResult) -> Self {
+        match r {
+            ItemResult::Ok(v) => Ok(v),
+            ItemResult::Failed(e) => Err(e),
+        }
+    }
+}

@@ -529,12 +529,11 @@ impl Engine<'_> {
                 }
             }
         }
+        let hs_parents: Vec<&str> = parent_of.values().map(String::as_str).collect();
+        let sf_parents = self.ledger.linked_sf_many(parent.pair, &hs_parents)?;
         for it in items.iter_mut().filter(|it| wants(it)) {
             let Some(h) = &it.hs else { continue };
-            let Some(hs_parent) = parent_of.get(&h.id) else {
-                continue;
-            };
-            let Some((sf_parent, _)) = self.ledger.linked_sf(parent.pair, hs_parent)? else {
+            let Some((sf_parent, _)) = parent_of.get(&h.id).and_then(|p| sf_parents.get(p)) else {
                 continue;
             };
             let current = it.sf.as_ref().and_then(|s| s.field(parent.sf_field));
@@ -1003,14 +1002,18 @@ impl Engine<'_> {
         if accounts.is_empty() {
             return Ok(());
         }
+        let account_ids: Vec<&str> = accounts.iter().map(|(_, a, _)| a.as_str()).collect();
+        let companies = self.ledger.linked_hs_many(parent.pair, &account_ids)?;
+        let sf_ids: Vec<&str> = accounts.iter().map(|(s, _, _)| s.as_str()).collect();
+        let linked = self.ledger.linked_hs_many(spec.name, &sf_ids)?;
         let mut pairs: Vec<(String, String)> = Vec::new();
-        for (sf_id, account, current) in accounts {
-            let Some(company) = self.ledger.linked_hs(parent.pair, &account)? else {
+        for (sf_id, account, current) in &accounts {
+            let Some(company) = companies.get(account).cloned() else {
                 continue;
             };
-            let hs_id = match cp.hs_linked_in_batch(spec.name, &sf_id) {
+            let hs_id = match cp.hs_linked_in_batch(spec.name, sf_id) {
                 Some(h) => Some(h.to_string()),
-                None => self.ledger.linked_hs(spec.name, &sf_id)?,
+                None => linked.get(sf_id).cloned(),
             };
             let Some(hs_id) = hs_id else { continue };
             if current.as_deref() != Some(company.as_str()) {

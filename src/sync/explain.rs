@@ -147,8 +147,11 @@ impl Engine<'_> {
         };
         if let (Some(h), Some(m)) = (hs_id, mappings.get(spec.name)) {
             let window = Duration::hours(self.settings.flip_window_hours);
+            let history = self
+                .ledger
+                .field_history(spec.name, &[h.as_str()], window)?;
             for f in &m.fields {
-                let n = self.ledger.flips_since(spec.name, &h, &f.hubspot, window)?;
+                let n = history.get(&h).map_or(0, |past| past.flips(&f.hubspot));
                 if n > 0 {
                     out.flips.push((f.hubspot.clone(), n));
                 }

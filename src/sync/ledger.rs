@@ -4,7 +4,7 @@
 //! committed in one transaction, so a crash at any moment leaves the ledger at the previous
 //! batch or the next one, never in between.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -55,19 +55,20 @@ pub fn hash_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Strin
 #[derive(Debug, Default)]
 pub struct FieldHistory {
     reverted: HashMap<String, u64>,
-    written: std::collections::HashSet<(String, String)>,
+    written: HashMap<String, HashSet<String>>,
 }
 
 impl FieldHistory {
-    /// Writes that put `field` back to a value written before (as [`Ledger::flips_since`]).
+    /// Writes that put `field` back to a value written before.
     pub fn flips(&self, field: &str) -> u64 {
         self.reverted.get(field).copied().unwrap_or(0)
     }
 
-    /// Whether `value_hash` was written to `field` before (as [`Ledger::wrote_before`]).
+    /// Whether `value_hash` was written to `field` before.
     pub fn wrote(&self, field: &str, value_hash: &str) -> bool {
         self.written
-            .contains(&(field.to_string(), value_hash.to_string()))
+            .get(field)
+            .is_some_and(|values| values.contains(value_hash))
     }
 }
 
@@ -295,18 +296,42 @@ impl Ledger {
         pair: &str,
         hs_id: &str,
     ) -> Result<Option<(String, String)>, LedgerError> {
-        self.lock()
-            .prepare_cached("SELECT sf_id, sf_type FROM links WHERE pair = ?1 AND hs_id = ?2")
-            .and_then(|mut st| {
-                st.query_row(params![pair, hs_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(|e| self.err(e))
+        Ok(self.linked_sf_many(pair, &[hs_id])?.remove(hs_id))
     }
 
-    /// One look-up statement for many keys, in one read transaction: a batch takes the
-    /// database's read lock once instead of once per record (which cost a quarter of a
-    /// sync's time). `fixed` are the leading parameters, the key is the last.
+    /// One statement run for many keys in one read transaction: a batch takes the database's
+    /// read lock once instead of once per record (which cost a quarter of a sync's time).
+    /// `fixed` are the leading parameters, the key is the last; `on_row` sees every row.
+    fn read_rows(
+        &self,
+        sql: &str,
+        fixed: &[&str],
+        keys: &[&str],
+        mut on_row: impl FnMut(&str, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), LedgerError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.lock();
+        let mut run = || -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut st = tx.prepare_cached(sql)?;
+                for key in keys {
+                    let params =
+                        rusqlite::params_from_iter(fixed.iter().chain(std::iter::once(key)));
+                    let mut rows = st.query(params)?;
+                    while let Some(row) = rows.next()? {
+                        on_row(key, row)?;
+                    }
+                }
+            }
+            tx.commit()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// [`Ledger::read_rows`] of a statement that finds at most one row per key.
     fn read_many<T>(
         &self,
         sql: &str,
@@ -315,25 +340,10 @@ impl Ledger {
         row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<HashMap<String, T>, LedgerError> {
         let mut out = HashMap::with_capacity(keys.len());
-        if keys.is_empty() {
-            return Ok(out);
-        }
-        let mut conn = self.lock();
-        let mut run = |out: &mut HashMap<String, T>| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            {
-                let mut st = tx.prepare_cached(sql)?;
-                for key in keys {
-                    let params =
-                        rusqlite::params_from_iter(fixed.iter().chain(std::iter::once(key)));
-                    if let Some(v) = st.query_row(params, &row).optional()? {
-                        out.insert((*key).to_string(), v);
-                    }
-                }
-            }
-            tx.commit()
-        };
-        run(&mut out).map_err(|e| self.err(e))?;
+        self.read_rows(sql, fixed, keys, |key, r| {
+            out.insert(key.to_string(), row(r)?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -382,10 +392,7 @@ impl Ledger {
 
     /// The HubSpot id linked to a Salesforce record.
     pub fn linked_hs(&self, pair: &str, sf_id: &str) -> Result<Option<String>, LedgerError> {
-        self.lock()
-            .prepare_cached("SELECT hs_id FROM links WHERE pair = ?1 AND sf_id = ?2")
-            .and_then(|mut st| st.query_row(params![pair, sf_id], |r| r.get(0)).optional())
-            .map_err(|e| self.err(e))
+        Ok(self.linked_hs_many(pair, &[sf_id])?.remove(sf_id))
     }
 
     pub fn link_count(&self, pair: &str) -> Result<u64, LedgerError> {
@@ -407,17 +414,8 @@ impl Ledger {
         id: &str,
         hash: &str,
     ) -> Result<bool, LedgerError> {
-        let stored: Option<String> = self
-            .lock()
-            .prepare_cached(
-                "SELECT hash FROM write_hashes WHERE side = ?1 AND object = ?2 AND id = ?3",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![side, object, id], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(|e| self.err(e))?;
-        Ok(stored.as_deref() == Some(hash))
+        let stored = self.written_hashes(side, object, &[id])?;
+        Ok(stored.get(id).map(String::as_str) == Some(hash))
     }
 
     pub fn cursor(&self, side: &str, object: &str) -> Result<Option<String>, LedgerError> {
@@ -551,7 +549,9 @@ impl Ledger {
     }
 
     /// The flip detector's view of these records' field writes within `window`, read in one
-    /// transaction for a whole batch (two look-ups per written field per record before).
+    /// transaction for a whole batch: per field, how often a write put it back to a value
+    /// written before (the signature of a loop: two sides, or two integrations, undoing each
+    /// other; a field that only moves forward never counts), and the values written.
     pub fn field_history(
         &self,
         object: &str,
@@ -559,86 +559,22 @@ impl Ledger {
         window: Duration,
     ) -> Result<HashMap<String, FieldHistory>, LedgerError> {
         let mut out: HashMap<String, FieldHistory> = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
         let since = (Utc::now() - window).to_rfc3339();
-        let mut conn = self.lock();
-        let mut run = || -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            {
-                let mut st = tx.prepare_cached(
-                    "SELECT field, value, reverted FROM field_writes WHERE object = ?1 AND id = ?2 AND at >= ?3",
-                )?;
-                for id in ids {
-                    let rows = st.query_map(params![object, id, since], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, bool>(2)?,
-                        ))
-                    })?;
-                    for row in rows {
-                        let (field, value, reverted) = row?;
-                        let h = out.entry((*id).to_string()).or_default();
-                        if reverted {
-                            *h.reverted.entry(field.clone()).or_default() += 1;
-                        }
-                        h.written.insert((field, value));
-                    }
+        self.read_rows(
+            "SELECT field, value, reverted FROM field_writes WHERE object = ?1 AND at >= ?2 AND id = ?3",
+            &[object, &since],
+            ids,
+            |id, r| {
+                let (field, value): (String, String) = (r.get(0)?, r.get(1)?);
+                let h = out.entry(id.to_string()).or_default();
+                if r.get::<_, bool>(2)? {
+                    *h.reverted.entry(field.clone()).or_default() += 1;
                 }
-            }
-            tx.commit()
-        };
-        run().map_err(|e| self.err(e))?;
+                h.written.entry(field).or_default().insert(value);
+                Ok(())
+            },
+        )?;
         Ok(out)
-    }
-
-    /// How often the sync put a field back to a value it had written before, within
-    /// `window`: the signature of a loop (two sides, or two integrations, undoing each
-    /// other). A field that only moves forward, however often, never counts.
-    pub fn flips_since(
-        &self,
-        object: &str,
-        id: &str,
-        field: &str,
-        window: Duration,
-    ) -> Result<u64, LedgerError> {
-        let since: DateTime<Utc> = Utc::now() - window;
-        self.lock()
-            .prepare_cached(
-                "SELECT COUNT(*) FROM field_writes WHERE object = ?1 AND id = ?2 AND field = ?3 AND reverted = 1 AND at >= ?4",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![object, id, field, since.to_rfc3339()], |r| {
-                    r.get::<_, i64>(0)
-                })
-            })
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
-    }
-
-    /// Whether the sync wrote this value to this field before, within `window`.
-    pub fn wrote_before(
-        &self,
-        object: &str,
-        id: &str,
-        field: &str,
-        value_hash: &str,
-        window: Duration,
-    ) -> Result<bool, LedgerError> {
-        let since: DateTime<Utc> = Utc::now() - window;
-        self.lock()
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM field_writes WHERE object = ?1 AND id = ?2 AND field = ?3 AND value = ?4 AND at >= ?5)",
-            )
-            .and_then(|mut st| {
-                st.query_row(
-                    params![object, id, field, value_hash, since.to_rfc3339()],
-                    |r| r.get::<_, bool>(0),
-                )
-            })
-            .map_err(|e| self.err(e))
     }
 }
 
@@ -792,17 +728,7 @@ mod tests {
             Some("0011")
         );
         let hour = Duration::hours(1);
-        assert_eq!(l.flips_since("contacts", "9", "jobtitle", hour).unwrap(), 1);
-        assert_eq!(l.flips_since("contacts", "9", "phone", hour).unwrap(), 0);
-        assert!(
-            l.wrote_before("contacts", "9", "jobtitle", "b", hour)
-                .unwrap()
-        );
-        assert!(
-            !l.wrote_before("contacts", "9", "jobtitle", "c", hour)
-                .unwrap()
-        );
-        // The batch read answers as the two per-field look-ups do.
+        // Only the write that put jobtitle back to "a" counts as a flip.
         let history = l.field_history("contacts", &["9", "10"], hour).unwrap();
         assert!(!history.contains_key("10"));
         let h = &history["9"];

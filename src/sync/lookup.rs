@@ -157,8 +157,7 @@ pub async fn sf_candidates(
                 json!({"method": "GET", "referenceId": format!("q{i}"), "url": format!("/services/data/v{}/query?q={q}", sf.version)})
             })
             .collect();
-        let answer = sf.composite(false, subrequests).await?;
-        let mut answer = answer;
+        let mut answer = sf.composite(false, subrequests).await?;
         let mut responses = match answer["compositeResponse"].take() {
             Value::Array(a) => a,
             _ => Vec::new(),

@@ -73,9 +73,14 @@ impl Store {
 
     /// The object definition for a name, case-insensitively.
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
+        self.object_index(name).map(|i| &self.objects[i])
+    }
+
+    /// Where an sObject's definition sits in the shared schema (names in any case).
+    fn object_index(&self, name: &str) -> Option<usize> {
         self.objects
             .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(name))
+            .position(|o| o.name.eq_ignore_ascii_case(name))
     }
 
     pub fn type_of(&self, id: &str) -> Option<&'static str> {
@@ -460,10 +465,7 @@ impl Store {
     ) -> Result<String, Issue> {
         // The schema is shared (Arc): hold it rather than copy the object's definition.
         let objects = Arc::clone(&self.objects);
-        let def = objects
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(t))
-            .ok_or_else(|| unsupported_type(t))?;
+        let def = &objects[self.object_index(t).ok_or_else(|| unsupported_type(t))?];
         if !def.createable {
             return Err(Issue::new(
                 "INSUFFICIENT_ACCESS_OR_READONLY",
@@ -626,10 +628,9 @@ impl Store {
         let old = self.live(t, id)?.clone();
         let otype = self.type_of(&old.id).unwrap_or("Account");
         let objects = Arc::clone(&self.objects);
-        let def = objects
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(otype))
-            .ok_or_else(|| unsupported_type(otype))?;
+        let def = &objects[self
+            .object_index(otype)
+            .ok_or_else(|| unsupported_type(otype))?];
         if !def.updateable {
             return Err(Issue::new(
                 "INSUFFICIENT_ACCESS_OR_READONLY",

@@ -176,6 +176,10 @@ struct RunArgs {
     /// Give the script Lua's full standard library (io, os, package): trusted scripts only.
     #[arg(long = "unsafe")]
     unsafe_mode: bool,
+    /// Stop the script after this many seconds of Lua work (waiting on the APIs does not
+    /// count); the default is a day.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    time_limit: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -650,12 +654,17 @@ async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error:
         Some(std::sync::Arc::new(store)),
         caller.clone(),
     );
+    let mut limits = hubforce::lua::script::SCRIPT_LIMITS;
+    if let Some(secs) = args.time_limit {
+        limits.call_time = std::time::Duration::from_secs(secs);
+    }
     let out = hubforce::lua::script::run(
         &args.file,
         &args.args,
         host,
         Some(&base.join("scripts/lib")),
         args.unsafe_mode,
+        limits,
     )
     .await?;
     if !out.is_null() {

@@ -269,15 +269,29 @@ async fn scripts_run_with_the_host_api_and_arguments_inside_the_sandbox() {
         None,
         "script:job",
     );
-    let out = hubforce::lua::script::run(&file, &["7".to_string()], host.clone(), None, false)
-        .await
-        .unwrap();
+    let out = hubforce::lua::script::run(
+        &file,
+        &["7".to_string()],
+        host.clone(),
+        None,
+        false,
+        hubforce::lua::script::SCRIPT_LIMITS,
+    )
+    .await
+    .unwrap();
     assert_eq!(out, json!({"n": 7, "io": true}));
     std::fs::write(&file, "local x = nil\nreturn x.field\n").unwrap();
-    let err = hubforce::lua::script::run(&file, &[], host, None, false)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = hubforce::lua::script::run(
+        &file,
+        &[],
+        host,
+        None,
+        false,
+        hubforce::lua::script::SCRIPT_LIMITS,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("job.lua:2"), "{err}");
 }
 

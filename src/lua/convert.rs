@@ -5,10 +5,21 @@
 //!   empty Lua table `{}` is an object. A table with both sequence and string keys is an error.
 //! - Integers stay integers and floats stay floats (`2` vs `2.0`).
 //! - Dates and datetimes travel as the ISO strings both APIs use; nothing converts them.
+//! - A value out of Lua is at most the state's [`ConversionBudget`] as JSON: a table that
+//!   holds the same sub-table twice at each of 30 levels is a few KB in Lua and 2^30 values
+//!   as JSON, which would take the host down with it.
 
 use mlua::{Lua, LuaSerdeExt, Value};
 
 const DEPTH: usize = 64;
+
+/// How many bytes of the host's memory (roughly) one conversion out of a state may take;
+/// the sandbox sets it to the state's memory limit.
+#[derive(Debug, Clone, Copy)]
+pub struct ConversionBudget(pub usize);
+
+/// For states without a budget of their own (tests, the `--unsafe` script state).
+const DEFAULT_BUDGET: usize = 512 * 1024 * 1024;
 
 pub fn to_lua(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
     to_lua_at(lua, v, 0)
@@ -56,16 +67,56 @@ fn to_lua_at(lua: &Lua, v: &serde_json::Value, depth: usize) -> mlua::Result<Val
 }
 
 pub fn from_lua(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
-    from_lua_at(lua, &v, 0)
+    let budget = lua
+        .app_data_ref::<ConversionBudget>()
+        .map(|b| b.0)
+        .unwrap_or(DEFAULT_BUDGET);
+    let mut left = Budget {
+        left: budget,
+        budget,
+    };
+    from_lua_at(lua, &v, 0, &mut left)
 }
 
-fn from_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<serde_json::Value> {
+struct Budget {
+    left: usize,
+    budget: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, bytes: usize) -> mlua::Result<()> {
+        match self.left.checked_sub(bytes) {
+            Some(l) => {
+                self.left = l;
+                Ok(())
+            }
+            None => Err(mlua::Error::runtime(format!(
+                "the value takes more than {} MiB as JSON (does a table hold the same table many times?)",
+                self.budget / (1024 * 1024)
+            ))),
+        }
+    }
+}
+
+fn from_lua_at(
+    lua: &Lua,
+    v: &Value,
+    depth: usize,
+    budget: &mut Budget,
+) -> mlua::Result<serde_json::Value> {
     use serde_json::Value as J;
     if depth > DEPTH {
         return Err(mlua::Error::runtime(
             "table nested too deeply (or it contains itself)",
         ));
     }
+    // What the value costs the host, roughly: a serde_json::Value, its text, and for an
+    // object the B-tree it lives in (a small map's node is a few hundred bytes).
+    budget.spend(match v {
+        Value::String(s) => 32 + s.as_bytes().len(),
+        Value::Table(_) => 256,
+        _ => 32,
+    })?;
     Ok(match v {
         Value::Nil => J::Null,
         Value::Boolean(b) => J::Bool(*b),
@@ -91,7 +142,12 @@ fn from_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<serde_json::V
                     ));
                 }
                 for i in 1..=len {
-                    out.push(from_lua_at(lua, &t.raw_get::<Value>(i)?, depth + 1)?);
+                    out.push(from_lua_at(
+                        lua,
+                        &t.raw_get::<Value>(i)?,
+                        depth + 1,
+                        budget,
+                    )?);
                 }
                 J::Array(out)
             } else {
@@ -100,7 +156,8 @@ fn from_lua_at(lua: &Lua, v: &Value, depth: usize) -> mlua::Result<serde_json::V
                 // (Reading a key as a Rust String copies it off the stack without a registry
                 // reference, and coerces number keys without touching the traversal.)
                 t.for_each::<String, Value>(|key, x| {
-                    out.insert(key, from_lua_at(lua, &x, depth + 1)?);
+                    budget.spend(64 + key.len())?;
+                    out.insert(key, from_lua_at(lua, &x, depth + 1, budget)?);
                     Ok(())
                 })
                 .map_err(|e| match e {
@@ -168,6 +225,19 @@ mod tests {
             json!({"10": "x"}),
             "a sparse number key becomes a string key"
         );
+    }
+
+    #[test]
+    fn a_table_of_shared_tables_stops_at_the_budget() {
+        let lua = Lua::new();
+        lua.set_app_data(ConversionBudget(1024 * 1024));
+        // 2^30 leaves as JSON, a few hundred bytes in Lua.
+        let dag: Value = lua
+            .load("local t = {1} for i = 1, 30 do t = {a = t, b = t} end return t")
+            .eval()
+            .unwrap();
+        let e = from_lua(&lua, dag).unwrap_err().to_string();
+        assert!(e.contains("more than 1 MiB as JSON"), "{e}");
     }
 
     #[test]

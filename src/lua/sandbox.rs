@@ -1,17 +1,20 @@
 //! A sandboxed Lua 5.4 state for one plugin: safe libraries only, text chunks only, a memory
-//! limit for the state and a time limit for each call into it.
+//! limit for the state and a time limit for each call into it that Lua code cannot catch or
+//! outrun in C (`sandbox.lua`).
 //!
 //! `Lua::new()` would load `io`, `os` and `package`; we build the state with an explicit
 //! library set and then trim what remains. The time limit uses a *global* hook, because a
 //! hook set with `Lua::set_hook` does not reach code driven by `call_async` (mlua 0.12).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+
+pub use super::clock::{CallClock, ClockGuard, PausedClock};
+pub use super::files::{RequirePath, load_file};
+
+const GUARDS: &str = include_str!("sandbox.lua");
 
 /// Limits of one plugin's state.
 #[derive(Debug, Clone, Copy)]
@@ -29,115 +32,7 @@ impl Default for Limits {
     }
 }
 
-/// The deadline of the call running in the state, shared with the instruction hook.
-#[derive(Debug)]
-pub struct CallClock {
-    /// Where Lua code was when the instruction hook last ran: memory errors carry no
-    /// location of their own, so they are reported "near" this.
-    last_at: std::sync::Mutex<String>,
-    origin: Instant,
-    /// Nanoseconds after `origin`; 0 = no call running (no limit).
-    deadline: AtomicU64,
-    limit: Duration,
-    /// Set by Ctrl-C in the REPL: the running Lua code stops at the next hook.
-    interrupted: std::sync::atomic::AtomicBool,
-}
-
-impl CallClock {
-    pub fn new(limit: Duration) -> CallClock {
-        CallClock {
-            last_at: std::sync::Mutex::new(String::new()),
-            origin: Instant::now(),
-            deadline: AtomicU64::new(0),
-            limit,
-            interrupted: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    /// Stop the Lua code running in this state at its next instruction hook.
-    pub fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::Relaxed);
-    }
-
-    /// Forget an interrupt that came when nothing was running.
-    pub fn clear_interrupt(&self) {
-        self.interrupted.store(false, Ordering::Relaxed);
-    }
-
-    /// Arm the clock for one call; disarmed when the guard drops.
-    pub fn start(self: &Arc<Self>) -> ClockGuard {
-        if let Ok(mut last) = self.last_at.lock() {
-            last.clear();
-        }
-        let at = Instant::now() + self.limit;
-        self.deadline.store(
-            at.duration_since(self.origin).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
-        ClockGuard(self.clone())
-    }
-
-    pub fn limit(&self) -> Duration {
-        self.limit
-    }
-
-    /// The last `file:line` the hook saw.
-    pub fn last_location(&self) -> String {
-        self.last_at.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn expired(&self) -> bool {
-        let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && self.origin.elapsed().as_nanos() as u64 > d
-    }
-}
-
-impl CallClock {
-    /// Stop the clock while the host works (an API call awaits the network); it restarts
-    /// with the time that was left when the guard drops.
-    pub fn pause(self: &Arc<Self>) -> PausedClock {
-        let d = self.deadline.swap(0, Ordering::Relaxed);
-        let left = (d != 0).then(|| {
-            Duration::from_nanos(d.saturating_sub(self.origin.elapsed().as_nanos() as u64))
-        });
-        PausedClock {
-            clock: self.clone(),
-            left,
-        }
-    }
-}
-
-pub struct PausedClock {
-    clock: Arc<CallClock>,
-    left: Option<Duration>,
-}
-
-impl Drop for PausedClock {
-    fn drop(&mut self) {
-        if let Some(left) = self.left {
-            let at = self.clock.origin.elapsed() + left;
-            self.clock
-                .deadline
-                .store(at.as_nanos().max(1) as u64, Ordering::Relaxed);
-        }
-    }
-}
-
-pub struct ClockGuard(Arc<CallClock>);
-
-impl Drop for ClockGuard {
-    fn drop(&mut self) {
-        self.0.deadline.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Where `require` may look: the plugin's folder, then the shared `scripts/lib`.
-#[derive(Debug, Clone)]
-pub struct RequirePath {
-    pub roots: Vec<(PathBuf, String)>,
-}
-
-/// Build a sandboxed state. `label` names the state in errors (`plugin acme`).
+/// Build a sandboxed state.
 pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc<CallClock>)> {
     let libs = StdLib::TABLE
         | StdLib::STRING
@@ -203,31 +98,42 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     )?;
     g.raw_set("debug", debug)?;
 
-    install_require(&lua, require)?;
+    super::files::install_require(&lua, require)?;
 
-    lua.set_memory_limit(limits.memory_bytes)?;
     let clock = Arc::new(CallClock::new(limits.call_time));
+    let guards: mlua::Function = lua
+        .load(GUARDS)
+        .set_name("=hubforce/sandbox")
+        .into_function()?;
+    guards.call::<()>(super::guards::raw_table(&lua, &clock)?)?;
+
+    lua.set_app_data(super::convert::ConversionBudget(limits.memory_bytes));
+    lua.set_memory_limit(limits.memory_bytes)?;
     let hook_clock = clock.clone();
     lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(4096),
-        move |_, debug| {
+        move |lua, debug| {
             let src = debug.source();
             let at = format!(
                 "{}:{}",
                 src.short_src.as_deref().unwrap_or("?"),
                 debug.current_line().unwrap_or(0)
             );
-            if hook_clock.interrupted.swap(false, Ordering::Relaxed) {
-                return Err(mlua::Error::runtime(format!("{at}: interrupted")));
-            }
-            if hook_clock.expired() {
+            // The guards are the host's code: a stop or a "near" names the plugin's line.
+            let host_code = at.starts_with("hubforce/");
+            if let Some(stop) = hook_clock.check() {
+                let at = if host_code {
+                    plugin_line(lua).unwrap_or(at)
+                } else {
+                    at
+                };
                 return Err(mlua::Error::runtime(format!(
-                    "{at}: time limit of {} ms exceeded",
-                    hook_clock.limit.as_millis()
+                    "{at}: {}",
+                    hook_clock.stop_message(stop)
                 )));
             }
-            if let Ok(mut last) = hook_clock.last_at.lock() {
-                *last = at;
+            if !host_code {
+                hook_clock.note_location(at);
             }
             Ok(VmState::Continue)
         },
@@ -235,43 +141,182 @@ pub fn new_state(limits: Limits, require: RequirePath) -> mlua::Result<(Lua, Arc
     Ok((lua, clock))
 }
 
-/// `require("name")` loads `name.lua` (dots become folders) from the plugin's folder or the
-/// shared `scripts/lib`, as text, once; nothing outside those folders is reachable.
-fn install_require(lua: &Lua, path: RequirePath) -> mlua::Result<()> {
-    let loaded = lua.create_table()?;
-    let require = lua.create_function(move |lua, name: String| {
-        if let Some(v) = loaded.raw_get::<Option<Value>>(name.as_str())? {
-            return Ok(v);
+/// The innermost line of plugin (or script) code on the stack, skipping the host's own
+/// Lua (`hubforce/…`) and C functions.
+pub(crate) fn plugin_line(lua: &Lua) -> Option<String> {
+    for level in 0.. {
+        let frame = lua.inspect_stack(level, |d| {
+            let short = d.source().short_src.map(|s| s.to_string());
+            let line = d.current_line();
+            (short, line)
+        })?;
+        if let (Some(short), Some(line)) = frame
+            && !short.starts_with("hubforce/")
+            && !short.starts_with("[C]")
+        {
+            return Some(format!("{short}:{line}"));
         }
-        let valid = !name.is_empty() && name.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
-        if !valid {
-            return Err(mlua::Error::runtime(format!("require(\"{name}\"): module names are letters, digits, '_' and '-', separated by dots")));
-        }
-        let rel: PathBuf = name.split('.').collect::<PathBuf>().with_extension("lua");
-        for (root, label) in &path.roots {
-            let file = root.join(&rel);
-            if !file.is_file() {
-                continue;
-            }
-            let source = std::fs::read_to_string(&file).map_err(|e| mlua::Error::runtime(format!("require(\"{name}\"): {e}")))?;
-            let chunk_name = format!("@{}/{}", label, rel.display());
-            let v: Value = lua.load(source).set_name(chunk_name).set_mode(ChunkMode::Text).call(())?;
-            let v = if v.is_nil() { Value::Boolean(true) } else { v };
-            loaded.raw_set(name.as_str(), v.clone())?;
-            return Ok(v);
-        }
-        let searched: Vec<String> = path.roots.iter().map(|(_, l)| format!("{l}/{}", rel.display())).collect();
-        Err(mlua::Error::runtime(format!("require(\"{name}\"): not found (searched {})", searched.join(", "))))
-    })?;
-    lua.globals().raw_set("require", require)
+    }
+    None
 }
 
-/// Load a file as a text chunk named `@<label>` so errors carry `label:line`.
-pub fn load_file(lua: &Lua, file: &Path, label: &str) -> mlua::Result<mlua::Function> {
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| mlua::Error::runtime(format!("cannot read {label}: {e}")))?;
-    lua.load(source)
-        .set_name(format!("@{label}"))
-        .set_mode(ChunkMode::Text)
-        .into_function()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUBJECTS: &[&str] = &[
+        "",
+        "hello world",
+        "  key = value  ",
+        "a,b,,c",
+        "THE (quick) [brown] fox",
+        "x = 1 + 2; y=(3*(4+5))",
+        "aaa",
+        "ab12cd345ef",
+        "\0z\0",
+        "état déjà",
+        "one\ntwo\nthree",
+        "%d%%",
+    ];
+    const PATTERNS: &[&str] = &[
+        "",
+        "o",
+        "^h",
+        "d$",
+        "%w+",
+        "(%w+)",
+        "%s*(.-)%s*$",
+        "(%w+)%s*=%s*(%w+)",
+        "[%a_][%w_]*",
+        "[^,]*",
+        "%b()",
+        "%b[]",
+        "%f[%w]%w+",
+        "()ll()",
+        "(a*(.)%w(%s*))",
+        "(a)%1",
+        "[a-c]+",
+        "[]]",
+        "[^%s]+",
+        ".-",
+        ".-b",
+        "a?b?",
+        "%d+",
+        "%D+",
+        "%x+",
+        "%p",
+        "%c",
+        "%z",
+        "%u%l*",
+        "\0",
+        "[%]]",
+        "(",
+        "%",
+        "[a",
+        "(()",
+        "%1",
+        "(a)%2",
+        "%g+",
+        "^(%S+)",
+        "a-$",
+        "%f[%s]",
+        "%bx",
+        "x*",
+        "[]",
+        "[^]",
+        "%f",
+        "((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))",
+        "(h)(e)(l)(l)(o)",
+        "^$",
+        "$^",
+    ];
+    const PROGRAM: &str = r#"
+        local s, p = ...
+        local out = {}
+        local function show(...)
+          local t = table.pack(...)
+          for i = 1, t.n do t[i] = tostring(t[i]) end
+          return table.concat(t, "|", 1, t.n)
+        end
+        local function try(f, ...) out[#out + 1] = show(pcall(f, ...)) end
+        try(string.find, s, p)
+        try(string.find, s, p, 3)
+        try(string.find, s, p, -4)
+        try(string.find, s, p, 1, true)
+        try(string.match, s, p)
+        try(string.match, s, p, 2)
+        try(function() local r = {} for a, b in s:gmatch(p) do r[#r + 1] = show(a, b) end return table.concat(r, ",") end)
+        try(string.gsub, s, p, "<%0>")
+        try(string.gsub, s, p, "[%1]", 2)
+        try(string.gsub, s, p, "%2")
+        try(string.gsub, s, p, "%")
+        try(string.gsub, s, p, function(a, b) return b and (a .. b) or (a == "o" and false or a:upper()) end)
+        try(string.gsub, s, p, { o = "0", l = 1, hello = "HI" })
+        try(string.gsub, s, p, { o = {} })
+        return table.concat(out, "\n")
+    "#;
+
+    fn run(lua: &Lua, s: &str, p: &str) -> Vec<u8> {
+        let f: mlua::Function = lua.load(PROGRAM).set_name("=case").into_function().unwrap();
+        let out: mlua::LuaString = f
+            .call((lua.create_string(s).unwrap(), lua.create_string(p).unwrap()))
+            .unwrap();
+        out.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn patterns_mean_what_they_mean_in_lua() {
+        let c = Lua::new();
+        let (ours, clock) =
+            new_state(Limits::default(), RequirePath { roots: Vec::new() }).unwrap();
+        let _armed = clock.start();
+        for s in SUBJECTS {
+            for p in PATTERNS {
+                let (got, want) = (run(&ours, s, p), run(&c, s, p));
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&want),
+                    "subject {s:?}, pattern {p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn guarded_table_functions_behave_as_lua_s() {
+        let c = Lua::new();
+        let (ours, clock) =
+            new_state(Limits::default(), RequirePath { roots: Vec::new() }).unwrap();
+        let _armed = clock.start();
+        let program = r#"
+            local out = {}
+            local function show(ok, v)
+              if type(v) == "table" then v = table.concat(v, ",") end
+              out[#out + 1] = tostring(ok) .. ":" .. tostring(v)
+            end
+            local function mt(t) return setmetatable(t, {}) end
+            show(pcall(function() local t = {1, 2, 3} table.insert(t, 2, 9) return t end))
+            show(pcall(function() local t = mt{1, 2, 3} table.insert(t, 2, 9) return t end))
+            show(pcall(function() local t = mt{1, 2, 3} table.insert(t, 4) return t end))
+            show(pcall(function() local t = mt{1, 2, 3} table.insert(t, 9, 1) return t end))
+            show(pcall(function() local t = mt{1, 2, 3} table.insert(t, 1, 2, 3) return t end))
+            show(pcall(function() local t = mt{1, 2, 3} return table.remove(t, 1), t end))
+            show(pcall(function() local t = mt{1, 2, 3} return table.remove(t) end))
+            show(pcall(function() local t = mt{} return table.remove(t) end))
+            show(pcall(function() local t = mt{1, 2} local v = table.remove(t, 5) return v end))
+            show(pcall(function() local t = {} for i = 1, 40000 do t[i] = i end
+              table.move(t, 1, 40000, 3) return {#t, t[1], t[3], t[40002]} end))
+            show(pcall(function() local t = {} for i = 1, 40000 do t[i] = i end
+              table.move(t, 2, 40000, 1) return {#t, t[1], t[39999], t[40000]} end))
+            show(pcall(function() local a, b = {}, {} for i = 1, 40000 do a[i] = i end
+              table.move(a, 1, 40000, 1, b) return {#b, b[40000]} end))
+            show(pcall(function() local t = table.move({}, 1, math.maxinteger, 2) return t end))
+            show(pcall(string.rep, "", 5))
+            show(pcall(string.rep, "ab", 3, "-"))
+            show(pcall(string.rep, "", 3, "-"))
+            return table.concat(out, "\n")
+        "#;
+        let eval = |lua: &Lua| -> String { lua.load(program).set_name("=t").eval().unwrap() };
+        assert_eq!(eval(&ours), eval(&c));
+    }
 }

@@ -33,6 +33,7 @@ pub async fn run(
     host: HostContext,
     lib: Option<&Path>,
     unsafe_mode: bool,
+    limits: Limits,
 ) -> Result<serde_json::Value, ScriptError> {
     let label = path.display().to_string();
     let fail = |message: String| ScriptError {
@@ -52,14 +53,13 @@ pub async fn run(
     let (lua, clock) = if unsafe_mode {
         // Trusted jobs only: io, os and package as Lua ships them; still no C modules.
         let lua = Lua::new();
-        lua.set_memory_limit(SCRIPT_LIMITS.memory_bytes)
+        lua.set_memory_limit(limits.memory_bytes)
             .map_err(|e| fail(e.to_string()))?;
-        (lua, Arc::new(CallClock::new(SCRIPT_LIMITS.call_time)))
+        (lua, Arc::new(CallClock::new(limits.call_time)))
     } else {
-        new_state(SCRIPT_LIMITS, RequirePath { roots })
-            .map_err(|e| fail(describe(&e, SCRIPT_LIMITS)))?
+        new_state(limits, RequirePath { roots }).map_err(|e| fail(describe(&e, limits)))?
     };
-    let lua_err = |e: mlua::Error| fail(describe(&e, SCRIPT_LIMITS));
+    let lua_err = |e: mlua::Error| fail(describe(&e, limits));
     let g = lua.globals();
     g.set("json", json_module(&lua).map_err(lua_err)?)
         .map_err(lua_err)?;
@@ -67,7 +67,8 @@ pub async fn run(
         .map_err(lua_err)?;
     g.set("arg", args.to_vec()).map_err(lua_err)?;
     install(&lua, host, Arc::clone(&clock)).map_err(lua_err)?;
-    let chunk = load_file(&lua, path, &label).map_err(lua_err)?;
+    let chunk = load_file(&lua, path, &label, None).map_err(lua_err)?;
+    let _armed = clock.start();
     let values: mlua::MultiValue = chunk
         .call_async(mlua::Variadic::from_iter(args.iter().cloned()))
         .await
@@ -76,7 +77,7 @@ pub async fn run(
     from_lua(&lua, first).map_err(|e| {
         fail(format!(
             "the script returned a value with no JSON form: {}",
-            describe(&e, SCRIPT_LIMITS)
+            describe(&e, limits)
         ))
     })
 }

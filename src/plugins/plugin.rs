@@ -321,7 +321,13 @@ impl Plugin {
             install_host(&lua, ctx, clock.clone()).map_err(lua_err)?;
         }
         let init = dir.join("init.lua");
-        let chunk = load_file(&lua, &init, &format!("{label}/init.lua")).map_err(lua_err)?;
+        let chunk = load_file(
+            &lua,
+            &init,
+            &format!("{label}/init.lua"),
+            Some((dir, &label)),
+        )
+        .map_err(lua_err)?;
         let returned: Value = {
             let _armed = clock.start();
             chunk.call(()).map_err(lua_err)?
@@ -562,7 +568,8 @@ impl Plugin {
             hooks.set(*name, v.clone()).map_err(err)?;
         }
         g.set("plugin", hooks).map_err(err)?;
-        let chunk = load_file(&self.lua, file, label).map_err(err)?;
+        let folder = format!("plugins/{}", self.manifest.name);
+        let chunk = load_file(&self.lua, file, label, Some((&self.dir, &folder))).map_err(err)?;
         {
             // Tests may be slow (API round trips) but not endless.
             let _armed = self.clock.start();

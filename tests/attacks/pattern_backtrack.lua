@@ -1,0 +1,2 @@
+-- Backtracking in Lua's C matcher, where no instruction hook runs.
+return string.find(("a"):rep(160), ".-.-.-.-.-.-b")

@@ -223,6 +223,22 @@ impl Budget {
         }
     }
 
+    /// The call was never sent (no token, a refused URL): give it back, so that what the
+    /// budget counts is what the provider served.
+    pub fn cancel(&self, ticket: Ticket, caller: &str) {
+        let mut st = self.lock();
+        let q = if ticket.search {
+            &mut st.search
+        } else {
+            &mut st.window
+        };
+        q.retain(|s| s.ticket != ticket.id);
+        st.used_today = st.used_today.saturating_sub(1);
+        if let Some(n) = st.by_caller.get_mut(caller) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     /// The call's answer arrived: restamp its slot (see [`Slot`]).
     pub fn complete(&self, ticket: Ticket) {
         let mut st = self.lock();

@@ -128,8 +128,43 @@ fn specific_hint(provider: Provider, code: &str, message: &str, body: &Value) ->
     })
 }
 
+/// A redirect: the API base or instance URL is not where the API is (http for https, an
+/// old instance, a login page). hubforce never follows one with a token.
+fn redirect(provider: Provider, status: u16, headers: &HeaderMap) -> ApiError {
+    // The target without its query, which may carry data.
+    let target = header(headers, "location")
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default().to_string())
+        .filter(|l| !l.is_empty());
+    let message = match &target {
+        Some(t) => format!(
+            "a redirect (HTTP {status}) to {t}; hubforce does not follow redirects with a token"
+        ),
+        None => format!(
+            "a redirect (HTTP {status}) without a Location; hubforce does not follow redirects with a token"
+        ),
+    };
+    let setting = match provider {
+        Provider::Hubspot => "`api_base` of the hubspot section",
+        Provider::Salesforce => {
+            "the `login` host of the salesforce section (the instance URL comes from the login)"
+        }
+    };
+    ApiError::new(provider, ErrorClass::AuthClient, message)
+        .with_status(status)
+        .with_code("REDIRECT")
+        .with_hint(format!(
+            "the {} API is not at the URL hubforce called: check {setting} in hubforce.toml (https, the right host), then `hubforce connect {}` if the host changed",
+            provider.label(),
+            provider.as_str()
+        ))
+}
+
 /// Classify an HTTP answer that is not a success.
 pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8]) -> ApiError {
+    let multiple_choices = status == 300 && provider == Provider::Salesforce;
+    if (300..400).contains(&status) && !multiple_choices {
+        return redirect(provider, status, headers);
+    }
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let html = header(headers, "content-type").is_some_and(|c| c.contains("text/html"))
         || body.trim_ascii_start().starts_with(b"<");

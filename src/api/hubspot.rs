@@ -7,6 +7,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::shape;
 use super::transport::{ApiRequest, Transport};
 use crate::auth::HubspotAuth;
 use crate::budget::CallKind;
@@ -32,6 +33,17 @@ pub struct HubspotApi {
 
 fn p() -> Provider {
     Provider::Hubspot
+}
+
+/// A CRM record: `{id, properties, …}`.
+fn record(v: &Value) -> Result<(), String> {
+    shape::string_at(v, "id")
+}
+
+/// A page of results (list, search, properties, memberships, batch answers).
+fn page(v: &Value) -> Result<(), String> {
+    shape::array_at(v, "results")?;
+    shape::optional(v, "paging", Value::is_object, "an object")
 }
 
 impl HubspotApi {
@@ -79,7 +91,7 @@ impl HubspotApi {
         if let Some(ip) = id_property {
             r = r.query("idProperty", ip);
         }
-        self.transport.json(&r).await
+        self.transport.json(&r.expect(record)).await
     }
 
     /// One page of a list; returns (records, next cursor).
@@ -99,7 +111,7 @@ impl HubspotApi {
         if let Some(a) = after {
             r = r.query("after", a);
         }
-        let mut v = self.transport.json(&r).await?;
+        let mut v = self.transport.json(&r.expect(page)).await?;
         let next = v["paging"]["next"]["after"].as_str().map(String::from);
         Ok((super::take_array(&mut v, "results"), next))
     }
@@ -150,16 +162,7 @@ impl HubspotApi {
                     "limit": SEARCH_PAGE,
                     "after": after.to_string(),
                 });
-                let mut v = self
-                    .transport
-                    .json(
-                        &self
-                            .req(Method::POST, format!("/crm/v3/objects/{object}/search"))
-                            .kind(CallKind::Search)
-                            .json(body),
-                    )
-                    .await?;
-                let results = super::take_array(&mut v, "results");
+                let (results, next) = self.search_page(object, body).await?;
                 let n = results.len();
                 if let Some(id) = results
                     .last()
@@ -172,10 +175,7 @@ impl HubspotApi {
                 if n > 0 && !on_page(results) {
                     return Ok(seen);
                 }
-                let next = v["paging"]["next"]["after"]
-                    .as_str()
-                    .and_then(|a| a.parse::<usize>().ok());
-                match next {
+                match next.and_then(|a| a.parse::<usize>().ok()) {
                     None => return Ok(seen),
                     Some(a) if a + SEARCH_PAGE > SEARCH_CAP => break, // restart the window from last_id
                     Some(a) => after = a,
@@ -184,12 +184,33 @@ impl HubspotApi {
         }
     }
 
+    /// One search page: its records and the `after` of the next page.
+    pub async fn search_page(
+        &self,
+        object: &str,
+        body: Value,
+    ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let mut v = self
+            .transport
+            .json(
+                &self
+                    .req(Method::POST, format!("/crm/v3/objects/{object}/search"))
+                    .kind(CallKind::Search)
+                    .json(body)
+                    .expect(page),
+            )
+            .await?;
+        let next = v["paging"]["next"]["after"].as_str().map(String::from);
+        Ok((super::take_array(&mut v, "results"), next))
+    }
+
     pub async fn create(&self, object: &str, properties: Value) -> Result<Value, ApiError> {
         self.transport
             .json(
                 &self
                     .req(Method::POST, format!("/crm/v3/objects/{object}"))
-                    .json(json!({"properties": properties})),
+                    .json(json!({"properties": properties}))
+                    .expect(record),
             )
             .await
     }
@@ -204,7 +225,8 @@ impl HubspotApi {
             .json(
                 &self
                     .req(Method::PATCH, format!("/crm/v3/objects/{object}/{id}"))
-                    .json(json!({"properties": properties})),
+                    .json(json!({"properties": properties}))
+                    .expect(record),
             )
             .await
     }
@@ -243,19 +265,15 @@ impl HubspotApi {
                 chunk.to_vec()
             };
             body["inputs"] = json!(chunk);
-            let resp = self
-                .transport
-                .send(
-                    &self
-                        .req(Method::POST, format!("/crm/v3/objects/{object}/batch/{op}"))
-                        .json(body),
-                )
-                .await?;
+            let req = self
+                .req(Method::POST, format!("/crm/v3/objects/{object}/batch/{op}"))
+                .json(body);
             if op == "archive" {
+                self.transport.send(&req).await?;
                 out.extend(chunk.iter().map(|c| ItemResult::Ok(c.clone())));
                 continue;
             }
-            let v = resp.json(p())?;
+            let v = self.transport.json(&req.expect(page)).await?;
             out.extend(match_results(op, &chunk, v));
         }
         Ok(out)
@@ -264,7 +282,11 @@ impl HubspotApi {
     pub async fn properties(&self, object: &str) -> Result<Vec<Value>, ApiError> {
         let mut v = self
             .transport
-            .json(&self.req(Method::GET, format!("/crm/v3/properties/{object}")))
+            .json(
+                &self
+                    .req(Method::GET, format!("/crm/v3/properties/{object}"))
+                    .expect(page),
+            )
             .await?;
         Ok(super::take_array(&mut v, "results"))
     }
@@ -280,7 +302,7 @@ impl HubspotApi {
             if let Some(a) = &after {
                 r = r.query("after", a.clone());
             }
-            let v = self.transport.json(&r).await?;
+            let v = self.transport.json(&r.expect(page)).await?;
             out.extend(
                 v["results"]
                     .as_array()
@@ -313,7 +335,8 @@ impl HubspotApi {
                             Method::POST,
                             format!("/crm/v4/associations/{from}/{to}/batch/read"),
                         )
-                        .json(json!({"inputs": inputs})),
+                        .json(json!({"inputs": inputs}))
+                        .expect(page),
                 )
                 .await?;
             for r in v["results"].as_array().into_iter().flatten() {
@@ -337,10 +360,14 @@ impl HubspotApi {
         let token = self.auth.access_token().await?;
         // The token sits in the path here; the request log redacts `-tokens/` paths.
         self.transport
-            .json(&self.req(
-                Method::GET,
-                format!("/oauth/v1/access-tokens/{}", token.expose()),
-            ))
+            .json(
+                &self
+                    .req(
+                        Method::GET,
+                        format!("/oauth/v1/access-tokens/{}", token.expose()),
+                    )
+                    .expect(shape::object),
+            )
             .await
     }
 }

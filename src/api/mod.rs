@@ -4,6 +4,7 @@
 pub mod classify;
 pub mod hubspot;
 pub mod salesforce;
+pub mod shape;
 pub mod transport;
 
 /// The array at `key` of an answer, moved out rather than copied (a page of records is

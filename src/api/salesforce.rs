@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::hubspot::ItemResult;
+use super::shape;
 use super::transport::{ApiRequest, Transport};
 use crate::auth::SalesforceAuth;
 use crate::error::{ApiError, Provider};
@@ -26,6 +27,30 @@ pub struct SalesforceApi {
 
 fn p() -> Provider {
     Provider::Salesforce
+}
+
+/// A query page: `{totalSize, done, records, nextRecordsUrl?}`.
+fn query_page(v: &Value) -> Result<(), String> {
+    shape::array_at(v, "records")?;
+    if !v["done"].is_boolean() {
+        return Err("no `done` flag".into());
+    }
+    if v["done"] == json!(false) && !v["nextRecordsUrl"].is_string() {
+        return Err("not `done`, but no `nextRecordsUrl`".into());
+    }
+    Ok(())
+}
+
+fn created(v: &Value) -> Result<(), String> {
+    shape::string_at(v, "id")
+}
+
+fn describe_answer(v: &Value) -> Result<(), String> {
+    shape::array_at(v, "fields")
+}
+
+fn composite_answer(v: &Value) -> Result<(), String> {
+    shape::array_at(v, "compositeResponse")
 }
 
 /// Per-record errors in Collections answers use `statusCode`.
@@ -117,7 +142,12 @@ impl SalesforceApi {
         let resource = if all_rows { "queryAll" } else { "query" };
         let mut v = self
             .transport
-            .json(&self.req(Method::GET, self.data(resource)).query("q", soql))
+            .json(
+                &self
+                    .req(Method::GET, self.data(resource))
+                    .query("q", soql)
+                    .expect(query_page),
+            )
             .await?;
         let total = v["totalSize"].as_u64().unwrap_or(0);
         loop {
@@ -129,15 +159,8 @@ impl SalesforceApi {
                 (Some(false), Some(next)) => {
                     v = self
                         .transport
-                        .json(&self.req(Method::GET, next.to_string()))
+                        .json(&self.req(Method::GET, next.to_string()).expect(query_page))
                         .await?
-                }
-                (Some(false), None) => {
-                    return Err(ApiError::new(
-                        p(),
-                        crate::error::ErrorClass::Transient,
-                        "the query answer says it is not done but gives no nextRecordsUrl",
-                    ));
                 }
                 _ => return Ok(total),
             }
@@ -167,7 +190,7 @@ impl SalesforceApi {
                 ));
             }
         };
-        let mut v = self.transport.json(&req).await?;
+        let mut v = self.transport.json(&req.expect(query_page)).await?;
         let next = if v["done"] == json!(false) {
             v["nextRecordsUrl"].as_str().map(String::from)
         } else {
@@ -192,7 +215,7 @@ impl SalesforceApi {
         if !fields.is_empty() {
             r = r.query("fields", fields.join(","));
         }
-        self.transport.json(&r).await
+        self.transport.json(&r.expect(shape::object)).await
     }
 
     pub async fn create(&self, sobject: &str, fields: Value) -> Result<String, ApiError> {
@@ -201,7 +224,8 @@ impl SalesforceApi {
             .json(
                 &self
                     .req(Method::POST, self.data(&format!("sobjects/{sobject}/")))
-                    .json(fields),
+                    .json(fields)
+                    .expect(created),
             )
             .await?;
         Ok(v["id"].as_str().unwrap_or_default().to_string())
@@ -291,7 +315,7 @@ impl SalesforceApi {
                         .query("allOrNone", all_or_none.to_string())
                 }
             };
-            let items = match self.transport.json(&answer).await? {
+            let items = match self.transport.json(&answer.expect(shape::array)).await? {
                 Value::Array(items) => items,
                 _ => Vec::new(),
             };
@@ -320,7 +344,8 @@ impl SalesforceApi {
             .json(
                 &self
                     .req(Method::POST, self.data("composite"))
-                    .json(json!({"allOrNone": all_or_none, "compositeRequest": subrequests})),
+                    .json(json!({"allOrNone": all_or_none, "compositeRequest": subrequests}))
+                    .expect(composite_answer),
             )
             .await
     }
@@ -337,10 +362,14 @@ impl SalesforceApi {
         }
         let v = self
             .transport
-            .json(&self.req(
-                Method::GET,
-                self.data(&format!("sobjects/{sobject}/describe")),
-            ))
+            .json(
+                &self
+                    .req(
+                        Method::GET,
+                        self.data(&format!("sobjects/{sobject}/describe")),
+                    )
+                    .expect(describe_answer),
+            )
             .await?;
         if let Ok(mut m) = self.describes.lock() {
             m.insert(sobject.to_string(), v.clone());
@@ -350,13 +379,21 @@ impl SalesforceApi {
 
     pub async fn limits(&self) -> Result<Value, ApiError> {
         self.transport
-            .json(&self.req(Method::GET, self.data("limits")))
+            .json(
+                &self
+                    .req(Method::GET, self.data("limits"))
+                    .expect(shape::object),
+            )
             .await
     }
 
     pub async fn userinfo(&self) -> Result<Value, ApiError> {
         self.transport
-            .json(&self.req(Method::GET, "/services/oauth2/userinfo"))
+            .json(
+                &self
+                    .req(Method::GET, "/services/oauth2/userinfo")
+                    .expect(shape::object),
+            )
             .await
     }
 }

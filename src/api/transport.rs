@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::classify::{classify, classify_network};
+use super::shape::Shape;
 use crate::auth::{HubspotAuth, SalesforceAuth};
 use crate::budget::{Budget, CallKind};
 use crate::error::{ApiError, ErrorClass, Provider};
@@ -95,6 +96,9 @@ pub struct ApiRequest {
     pub kind: CallKind,
     /// Who made the call: `host`, `plugin:<name>`, `plugin:<name>/<rule>`, `repl`…
     pub caller: String,
+    /// What a successful answer must look like (see [`super::shape`]); checked before the
+    /// call counts as a success, so a garbage 200 is retried like a 5xx.
+    pub expect: Option<Shape>,
 }
 
 impl ApiRequest {
@@ -107,7 +111,13 @@ impl ApiRequest {
             headers: Vec::new(),
             kind: CallKind::Normal,
             caller: "host".into(),
+            expect: None,
         }
+    }
+
+    pub fn expect(mut self, shape: Shape) -> ApiRequest {
+        self.expect = Some(shape);
+        self
     }
 
     pub fn query(mut self, k: &str, v: impl Into<String>) -> ApiRequest {
@@ -135,12 +145,14 @@ impl ApiRequest {
         self
     }
 
+    /// `METHOD /path` for errors and logs: no query string (it may carry data), and a
+    /// path cut short when it is absurdly long.
     fn label(&self) -> String {
-        format!(
-            "{} {}",
-            self.method,
-            self.path.split('?').next().unwrap_or_default()
-        )
+        let path = self.path.split('?').next().unwrap_or_default();
+        match path.char_indices().nth(120) {
+            Some((cut, _)) => format!("{} {}…", self.method, &path[..cut]),
+            None => format!("{} {path}", self.method),
+        }
     }
 }
 
@@ -149,25 +161,83 @@ pub struct ApiResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The body as JSON, when the request expected a shape (checked).
+    pub parsed: Option<Value>,
 }
+
+/// Far above any page either API serves (a Salesforce query page of 2,000 wide records is a
+/// few MB); a body past it is refused as it streams in, before it can exhaust memory.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// Both APIs refuse longer URLs (Salesforce documents 16,384 characters for REST); one this
+/// long is a mistake in the request, not a network problem to retry.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
 
 impl ApiResponse {
     /// The body as JSON (empty bodies are `null`); a garbage body is a classified error.
     pub fn json(&self, provider: Provider) -> Result<Value, ApiError> {
-        if self.body.is_empty() {
-            return Ok(Value::Null);
+        if let Some(v) = &self.parsed {
+            return Ok(v.clone());
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ApiError::new(
-                provider,
-                ErrorClass::Transient,
-                format!(
-                    "the answer (HTTP {}) is not valid JSON: {e}",
-                    self.status.as_u16()
-                ),
-            )
-            .with_status(self.status.as_u16())
-        })
+        parse_json(provider, self.status, &self.body)
+    }
+}
+
+fn parse_json(provider: Provider, status: StatusCode, body: &[u8]) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| garbage(provider, status, format!("is not valid JSON ({e})")))
+}
+
+/// A success status whose body is not what the API promises: transient, since the same call
+/// usually answers properly again (a proxy's page, a cut-off body, a provider's bad minute).
+fn garbage(provider: Provider, status: StatusCode, what: String) -> ApiError {
+    ApiError::new(
+        provider,
+        ErrorClass::Transient,
+        format!("the answer (HTTP {}) {what}", status.as_u16()),
+    )
+    .with_status(status.as_u16())
+    .with_code("GARBAGE_ANSWER")
+    .with_hint(format!(
+        "hubforce retried it; if it goes on, something between this machine and {} (a proxy, a captive portal) or the API itself is answering wrongly",
+        provider.label()
+    ))
+}
+
+/// Read a body, refusing it past [`MAX_ANSWER_BYTES`].
+async fn read_capped(provider: Provider, mut resp: reqwest::Response) -> Result<Vec<u8>, ApiError> {
+    let too_big = || {
+        ApiError::new(
+            provider,
+            ErrorClass::Validation,
+            format!(
+                "the answer is larger than {} MiB; hubforce stopped reading it",
+                MAX_ANSWER_BYTES / (1024 * 1024)
+            ),
+        )
+        .with_code("ANSWER_TOO_LARGE")
+        .with_hint("ask for less in one call: fewer fields, a smaller page or LIMIT")
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(too_big());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(classify_network(provider, &e)),
+        }
     }
 }
 
@@ -199,15 +269,31 @@ impl Transport {
         self.creds.provider()
     }
 
-    fn url(base: &str, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            return path.to_string();
+    /// The URL a request goes to: a path below the provider's base, or an absolute URL on
+    /// exactly the base's origin (a `nextRecordsUrl`, HubSpot's `paging.next.link`). The
+    /// token travels with every call, so anything else — another host, port or scheme, the
+    /// simulator's control API, a plugin's own server — is refused before a connection opens.
+    pub fn target_url(base: &str, path: &str) -> Result<url::Url, String> {
+        let base_url =
+            url::Url::parse(base).map_err(|e| format!("the API base {base} is not a URL: {e}"))?;
+        let joined = if path.contains("://") {
+            path.to_string()
+        } else {
+            format!(
+                "{}/{}",
+                base.trim_end_matches('/'),
+                path.trim_start_matches('/')
+            )
+        };
+        let url = url::Url::parse(&joined).map_err(|e| format!("{joined} is not a URL: {e}"))?;
+        if url.origin() != base_url.origin() {
+            let shown = url.origin().ascii_serialization();
+            return Err(format!(
+                "{shown} is not the provider's API ({}); hubforce sends requests, and the token, only there",
+                base_url.origin().ascii_serialization()
+            ));
         }
-        format!(
-            "{}/{}",
-            base.trim_end_matches('/'),
-            path.trim_start_matches('/')
-        )
+        Ok(url)
     }
 
     /// Send one call with everything the transport owns. Success is any 2xx (and 300 is
@@ -252,7 +338,45 @@ impl Transport {
         }
     }
 
+    /// A success whose body passes the expected shape; anything else is garbage.
+    fn accept(
+        provider: Provider,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        expect: Option<Shape>,
+    ) -> Result<ApiResponse, ApiError> {
+        let parsed = match expect {
+            None => None,
+            Some(shape) => {
+                let v = parse_json(provider, status, &body)?;
+                shape(&v).map_err(|what| {
+                    garbage(
+                        provider,
+                        status,
+                        format!("is not what the API promises: {what}"),
+                    )
+                })?;
+                Some(v)
+            }
+        };
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+            parsed,
+        })
+    }
+
     pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        self.send_expecting(req, req.expect).await
+    }
+
+    async fn send_expecting(
+        &self,
+        req: &ApiRequest,
+        expect: Option<Shape>,
+    ) -> Result<ApiResponse, ApiError> {
         let provider = self.provider();
         let started = Instant::now();
         let mut attempt = 0u32;
@@ -269,25 +393,45 @@ impl Transport {
             let (token, base) = match self.creds.current().await {
                 Ok(t) => t,
                 Err(e) => {
-                    self.budget.complete(ticket);
+                    self.budget.cancel(ticket, &req.caller);
                     self.pause_or_fail(req, started, attempt, e).await?;
                     continue;
                 }
             };
-            let url = Self::url(&base, &req.path);
-            // Bases were checked when configured or received; an absolute path is new.
-            if req.path.contains("://")
-                && let Err(m) = crate::config::token_safe_url(&url)
-            {
+            let url = match Self::target_url(&base, &req.path) {
+                Ok(u) => u,
+                Err(m) => {
+                    self.budget.cancel(ticket, &req.caller);
+                    return Err(self.finish(
+                        req,
+                        started,
+                        ApiError::new(provider, ErrorClass::Permission, m)
+                            .with_code("FOREIGN_URL")
+                            .with_hint("give a path below the API base, like /crm/v3/objects/contacts or /services/data/v62.0/query"),
+                    ));
+                }
+            };
+            if url.as_str().len() > MAX_URL_BYTES {
+                self.budget.cancel(ticket, &req.caller);
                 return Err(self.finish(
                     req,
                     started,
-                    ApiError::new(provider, ErrorClass::AuthClient, m),
+                    ApiError::new(
+                        provider,
+                        ErrorClass::Validation,
+                        format!(
+                            "the request's URL is {} KB long; the APIs refuse URLs over {} KB",
+                            url.as_str().len() / 1024,
+                            MAX_URL_BYTES / 1024
+                        ),
+                    )
+                    .with_code("URL_TOO_LONG")
+                    .with_hint("shorten the id or query string (long SOQL or many ids belong in a POST body or several calls)"),
                 ));
             }
             let mut b = self
                 .http
-                .request(req.method.clone(), &url)
+                .request(req.method.clone(), url)
                 .bearer_auth(token.expose())
                 .query(&req.query);
             for (k, v) in &req.headers {
@@ -305,15 +449,16 @@ impl Transport {
                     let status = resp.status();
                     let headers = resp.headers().clone();
                     self.budget.observe(&headers);
-                    match resp.bytes().await {
-                        Err(e) => classify_network(provider, &e),
+                    match read_capped(provider, resp).await {
+                        Err(e) => e,
                         Ok(body) if status.is_success() => {
-                            self.record(req, Some(status.as_u16()), None, t0.elapsed());
-                            return Ok(ApiResponse {
-                                status,
-                                headers,
-                                body: body.to_vec(),
-                            });
+                            match Self::accept(provider, status, headers, body, expect) {
+                                Ok(answer) => {
+                                    self.record(req, Some(status.as_u16()), None, t0.elapsed());
+                                    return Ok(answer);
+                                }
+                                Err(e) => e,
+                            }
                         }
                         Ok(body) => classify(provider, status.as_u16(), &headers, &body),
                     }
@@ -360,9 +505,11 @@ impl Transport {
         }
     }
 
-    /// Send and parse the JSON answer.
+    /// Send and parse the JSON answer (of the request's shape, or any JSON or none).
     pub async fn json(&self, req: &ApiRequest) -> Result<Value, ApiError> {
-        self.send(req).await?.json(self.provider())
+        let expect = req.expect.unwrap_or(super::shape::any);
+        let answer = self.send_expecting(req, Some(expect)).await?;
+        Ok(answer.parsed.unwrap_or(Value::Null))
     }
 
     fn finish(&self, req: &ApiRequest, _started: Instant, mut e: ApiError) -> ApiError {
@@ -416,6 +563,47 @@ mod tests {
             big.iter().any(|d| *d > Duration::from_millis(500)),
             "full jitter spreads up to the cap"
         );
+    }
+
+    #[test]
+    fn requests_go_only_to_the_providers_origin() {
+        let base = "http://127.0.0.1:4000";
+        let ok = |p: &str| Transport::target_url(base, p).map(|u| u.to_string());
+        assert_eq!(
+            ok("/crm/v3/owners").unwrap(),
+            "http://127.0.0.1:4000/crm/v3/owners"
+        );
+        assert_eq!(
+            ok("crm/v3/owners").unwrap(),
+            "http://127.0.0.1:4000/crm/v3/owners"
+        );
+        assert_eq!(
+            ok("http://127.0.0.1:4000/crm/v3/objects/contacts?after=5").unwrap(),
+            "http://127.0.0.1:4000/crm/v3/objects/contacts?after=5",
+            "an absolute link on the base's own origin (paging) is fine"
+        );
+        // Whatever the path says, the host stays the base's.
+        for sneaky in [
+            "//evil.example/x",
+            "@evil.example/x",
+            ":9999/x",
+            "/\\evil.example/x",
+        ] {
+            let u = Transport::target_url(base, sneaky).unwrap();
+            assert_eq!(u.host_str(), Some("127.0.0.1"), "{sneaky}");
+            assert_eq!(u.port(), Some(4000), "{sneaky}");
+        }
+        for foreign in [
+            "http://127.0.0.1:4001/x",
+            "http://localhost:4000/x",
+            "https://127.0.0.1:4000/x",
+            "http://evil.example/x",
+            "file:///etc/passwd",
+            "http://127.0.0.1:4000@evil.example/x",
+        ] {
+            let e = Transport::target_url(base, foreign).unwrap_err();
+            assert!(e.contains("not the provider's API"), "{foreign}: {e}");
+        }
     }
 
     #[test]

@@ -40,6 +40,14 @@ pub enum FaultKind {
     PartialBatch,
     /// Add `latency_ms` before handling; the request then proceeds normally.
     Latency,
+    /// Something in between answers for the API: `status` (200) with `body` (empty) as
+    /// JSON, as a misbehaving proxy or a cut-off answer does.
+    Garbage,
+    /// `status` (302) to `location`: an API base that moved (http for https, a retired
+    /// instance).
+    Redirect,
+    /// A 200 whose body streams on for `size_mb` MiB (default 3,000).
+    Huge,
 }
 
 /// One installed fault, as posted (JSON) to the control API.
@@ -70,6 +78,15 @@ pub struct FaultSpec {
     /// Error code for failed batch inputs (`partial_batch`), e.g. `UNABLE_TO_LOCK_ROW`.
     #[serde(default)]
     pub code: Option<String>,
+    /// The body of a `garbage` answer.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Where a `redirect` points.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// How long a `huge` body is.
+    #[serde(default)]
+    pub size_mb: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,6 +235,9 @@ mod tests {
             status: None,
             fraction: None,
             code: None,
+            body: None,
+            location: None,
+            size_mb: None,
         }
     }
 
@@ -315,6 +335,47 @@ pub mod edge {
             body,
         )
             .into_response()
+    }
+
+    /// What a misbehaving proxy, a redirecting edge or an endless body sends, for the
+    /// `garbage`, `redirect` and `huge` faults; None for the others.
+    pub fn render(f: &super::FaultSpec) -> Option<Response> {
+        use super::FaultKind;
+        let status = |default: u16| {
+            StatusCode::from_u16(f.status.unwrap_or(default)).unwrap_or(StatusCode::OK)
+        };
+        Some(match f.kind {
+            FaultKind::Garbage => (
+                status(200),
+                [(header::CONTENT_TYPE, "application/json")],
+                f.body.clone().unwrap_or_default(),
+            )
+                .into_response(),
+            FaultKind::Redirect => (
+                status(302),
+                [(
+                    header::LOCATION,
+                    f.location
+                        .clone()
+                        .unwrap_or_else(|| "https://login.example.com/".into()),
+                )],
+            )
+                .into_response(),
+            FaultKind::Huge => {
+                let chunks = f.size_mb.unwrap_or(3_000);
+                let chunk = axum::body::Bytes::from(vec![b' '; 1024 * 1024]);
+                let stream = futures_util::stream::iter(
+                    (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
+                let mut r = Response::new(Body::from_stream(stream));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            _ => return None,
+        })
     }
 
     /// A response whose body fails at once: hyper aborts the connection, so the client sees

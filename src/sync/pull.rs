@@ -6,7 +6,6 @@
 //! during the pull to records already passed are read again next time.
 
 use chrono::{DateTime, Duration, Utc};
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -129,19 +128,8 @@ impl<'a> HsPager<'a> {
             "limit": HS_PAGE,
             "after": self.offset.to_string(),
         });
-        let mut v = self
-            .api
-            .request(
-                Method::POST,
-                &format!("/crm/v3/objects/{}/search", self.object),
-                Some(body),
-            )
-            .await?;
-        let results = crate::api::take_array(&mut v, "results");
-        let next = v["paging"]["next"]["after"]
-            .as_str()
-            .and_then(|a| a.parse::<usize>().ok());
-        match next {
+        let (results, next) = self.api.search_page(&self.object, body).await?;
+        match next.and_then(|a| a.parse::<usize>().ok()) {
             None => self.done = true,
             Some(a) if a + HS_PAGE > HS_SEARCH_CAP => {
                 // Restart the window after the last id before the cap cuts the results.

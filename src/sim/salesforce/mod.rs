@@ -301,6 +301,9 @@ async fn faults_and_stats(
             )
             .into_response(),
             FaultKind::PartialBatch | FaultKind::Latency => next.run(req).await,
+            FaultKind::Garbage | FaultKind::Redirect | FaultKind::Huge => {
+                edge::render(&f).unwrap_or_else(|| edge::html_page(502))
+            }
         },
         None => next.run(req).await,
     };

@@ -49,6 +49,9 @@ struct State {
     learned_window_max: Option<u32>,
     by_caller: BTreeMap<String, u64>,
     caller_caps: BTreeMap<String, u64>,
+    /// Calls per caller since the pass began, and the callers' caps per pass (plugins).
+    by_caller_pass: BTreeMap<String, u64>,
+    caller_pass_caps: BTreeMap<String, u64>,
 }
 
 pub struct Budget {
@@ -109,6 +112,37 @@ impl Budget {
     /// Cap one caller's calls per day (a plugin's declared share).
     pub fn set_caller_cap(&self, caller: &str, per_day: u64) {
         self.lock().caller_caps.insert(caller.to_string(), per_day);
+    }
+
+    /// A plugin's caps: per day when its manifest declares a share, and per pass always.
+    pub fn set_caller_caps(&self, caller: &str, per_day: Option<u64>, per_pass: u64) {
+        let mut st = self.lock();
+        match per_day {
+            Some(cap) => st.caller_caps.insert(caller.to_string(), cap),
+            None => st.caller_caps.remove(caller),
+        };
+        st.caller_pass_caps.insert(caller.to_string(), per_pass);
+    }
+
+    /// A sync pass begins: per-pass caps count from zero again.
+    pub fn start_pass(&self) {
+        self.lock().by_caller_pass.clear();
+    }
+
+    fn pass_cap_spent(&self, provider: Provider, caller: &str, cap: u64) -> ApiError {
+        let plugin = caller.strip_prefix("plugin:").unwrap_or(caller);
+        ApiError::new(
+            provider,
+            ErrorClass::RateDaily,
+            format!(
+                "{caller} has made its {cap} {} calls of this pass",
+                provider.label()
+            ),
+        )
+        .with_code("PLUGIN_CALLS_PER_PASS")
+        .with_hint(format!(
+            "its calls resume next pass; if it needs more, raise limits.calls_per_pass in plugins/{plugin}/plugin.toml (or plugin_limits.{plugin}.calls_per_pass in hubforce.toml)"
+        ))
     }
 
     fn daily_spent(&self, provider: Provider, message: String) -> ApiError {
@@ -177,6 +211,11 @@ impl Budget {
                         ),
                     ));
                 }
+                if let Some(cap) = st.caller_pass_caps.get(caller).copied()
+                    && st.by_caller_pass.get(caller).copied().unwrap_or(0) >= cap
+                {
+                    return Err(self.pass_cap_spent(provider, caller, cap));
+                }
                 let now = Instant::now();
                 let (queue, max, window) = match (kind, self.config.search_per_second) {
                     (CallKind::Search, Some(n)) => {
@@ -215,6 +254,9 @@ impl Budget {
                         });
                         st.used_today += 1;
                         *st.by_caller.entry(caller.to_string()).or_default() += 1;
+                        if st.caller_pass_caps.contains_key(caller) {
+                            *st.by_caller_pass.entry(caller.to_string()).or_default() += 1;
+                        }
                         return Ok(Ticket { id, search });
                     }
                 }
@@ -234,8 +276,15 @@ impl Budget {
         };
         q.retain(|s| s.ticket != ticket.id);
         st.used_today = st.used_today.saturating_sub(1);
-        if let Some(n) = st.by_caller.get_mut(caller) {
-            *n = n.saturating_sub(1);
+        let State {
+            by_caller,
+            by_caller_pass,
+            ..
+        } = &mut *st;
+        for counts in [by_caller, by_caller_pass] {
+            if let Some(n) = counts.get_mut(caller) {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 
@@ -343,6 +392,29 @@ mod tests {
         assert_eq!(e.class, ErrorClass::RateDaily);
         assert!(e.retry_after.is_some());
         assert!(e.hint.contains("resets"));
+    }
+
+    #[tokio::test]
+    async fn a_plugin_spends_at_most_its_calls_per_pass() {
+        let b = hubspot(100, 1000);
+        b.set_caller_caps("plugin:loop", None, 3);
+        for _ in 0..3 {
+            b.acquire(CallKind::Normal, "plugin:loop").await.unwrap();
+        }
+        let e = b
+            .acquire(CallKind::Normal, "plugin:loop")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("PLUGIN_CALLS_PER_PASS"));
+        assert!(e.hint.contains("calls_per_pass"), "{}", e.hint);
+        b.acquire(CallKind::Normal, "host").await.unwrap();
+        b.start_pass();
+        b.acquire(CallKind::Normal, "plugin:loop").await.unwrap();
+        assert_eq!(
+            b.report().by_caller["plugin:loop"],
+            4,
+            "the day's count goes on"
+        );
     }
 
     #[tokio::test]

@@ -89,6 +89,36 @@ pub struct Profile {
     pub sync: crate::sync::settings::SyncSettings,
 }
 
+impl Profile {
+    /// Settings and limits only for enabled plugins, under the names the profile enables
+    /// them by: a table for anything else is a typo that would silently do nothing.
+    fn validate_plugin_tables(&self) -> Result<(), String> {
+        let tables = self
+            .plugin
+            .keys()
+            .map(|k| ("plugin", k))
+            .chain(self.plugin_limits.keys().map(|k| ("plugin_limits", k)));
+        for (table, key) in tables {
+            if self.plugins.contains(key) {
+                continue;
+            }
+            let guess = self
+                .plugins
+                .iter()
+                .find(|p| p.rsplit('/').next() == Some(key.as_str()))
+                .map(|p| format!("; the plugin is enabled as \"{p}\", so write [profiles.<name>.{table}.\"{p}\"]"))
+                .unwrap_or_else(|| format!("; enable it in `plugins` or remove the table (plugins = {:?})", self.plugins));
+            return Err(format!(
+                "{table}.{key} configures a plugin this profile does not enable{guess}"
+            ));
+        }
+        for (name, limits) in &self.plugin_limits {
+            limits.check(&format!("plugin_limits.{name}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// A secret's reference: `{ env = "NAME" }` or `{ file = "path" }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRef {
@@ -303,6 +333,21 @@ impl SalesforceApp {
     }
 }
 
+/// A TOML error as `line N, column C: message` and never the line itself: the line may be
+/// the secret that was refused (`client_secret = "3b9e-…"`).
+pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
 /// Is this URL allowed to carry tokens? https anywhere; plain http only to loopback (the
 /// simulator).
 pub fn token_safe_url(url: &str) -> Result<(), String> {
@@ -353,7 +398,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut c: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', "\n  "),
+            message: toml_message(text, &e),
         })?;
         c.path = path.to_path_buf();
         c.validate()?;
@@ -376,6 +421,8 @@ impl Config {
         }
         for (name, p) in &self.profiles {
             p.sync.validate().map_err(|m| self.invalid(name, m))?;
+            p.validate_plugin_tables()
+                .map_err(|m| self.invalid(name, m))?;
             if let Some(h) = &p.hubspot {
                 for url in [&h.api_base, &h.authorize_url, &h.token_url] {
                     token_safe_url(url).map_err(|m| self.invalid(name, format!("hubspot: {m}")))?;
@@ -579,6 +626,12 @@ mod tests {
         assert!(
             e.contains("secrets are not written in hubforce.toml"),
             "{e}"
+        );
+        let line = text.lines().position(|l| l.contains("s3cret")).unwrap() + 1;
+        assert!(e.contains(&format!("line {line}")), "{e}");
+        assert!(
+            !e.contains("s3cret"),
+            "the refused secret is not echoed: {e}"
         );
         let text = STARTER.replace(
             "login = \"production\"",

@@ -226,6 +226,8 @@ pub struct ConnectionStatus {
     pub instance_url: Option<String>,
     pub sandbox: Option<bool>,
     pub refresh_token: bool,
+    /// A refused grant seen since the tokens were stored: when, and what to do.
+    pub revoked: Option<crate::auth::store::RevokedMark>,
 }
 
 pub async fn status(session: &Session) -> Vec<ConnectionStatus> {
@@ -247,6 +249,7 @@ pub async fn status(session: &Session) -> Vec<ConnectionStatus> {
         instance_url: None,
         sandbox: None,
         refresh_token: hs.is_some(),
+        revoked: session.hubspot.as_ref().and_then(|a| a.auth.revoked_mark()),
     });
     let sf = match &session.salesforce {
         Some(api) => api.auth.tokens().await,
@@ -267,6 +270,10 @@ pub async fn status(session: &Session) -> Vec<ConnectionStatus> {
         instance_url: sf.as_ref().map(|t| t.instance_url.clone()),
         sandbox: sf.as_ref().map(|t| t.sandbox),
         refresh_token: sf.as_ref().is_some_and(|t| t.refresh_token.is_some()),
+        revoked: session
+            .salesforce
+            .as_ref()
+            .and_then(|a| a.auth.revoked_mark()),
     });
     out
 }
@@ -281,6 +288,15 @@ pub fn render_status(
     for c in statuses {
         let line = match (c.configured, c.connected) {
             (false, _) => "not configured in hubforce.toml".to_string(),
+            (true, true) if c.revoked.is_some() => {
+                let r = c.revoked.as_ref().map(|r| (r.at, r.message.as_str()));
+                let (at, why) = r.unwrap_or_default();
+                format!(
+                    "the grant was refused at {} ({why}) — run `hubforce connect {}`",
+                    at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    c.provider
+                )
+            }
             (true, false) => format!("not connected — run `hubforce connect {}`", c.provider),
             (true, true) => match c.provider {
                 Provider::Hubspot => format!(
@@ -393,7 +409,7 @@ pub fn init_from_sim(dir: &Path, ready: &Value, force: bool) -> Result<String, s
         field(sf, "security_token")?,
     );
     let state = dir.join(".hubforce");
-    std::fs::create_dir_all(&state)?;
+    crate::private::dir(&state)?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod lua;
 pub mod plugins;
+pub mod private;
 pub mod repl;
 pub mod secret;
 pub mod session;

@@ -25,6 +25,11 @@ pub enum SessionError {
     Log(#[from] crate::store::StoreError),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error("the state folder {path}: {source}")]
+    State {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "profile `{profile}` has no [{provider}] section in hubforce.toml; add one (see `hubforce init`)"
     )]
@@ -132,6 +137,11 @@ impl Session {
         let (name, p) = config.profile(profile)?;
         let (name, p): (String, Profile) = (name.to_string(), p.clone());
         let state = config.state_dir(&name);
+        // The state folder holds tokens and data: the user's alone (a new root too).
+        crate::private::dir(&state).map_err(|source| SessionError::State {
+            path: state.display().to_string(),
+            source,
+        })?;
         let log = Arc::new(RequestLog::open(&state.join("requests.sqlite"))?);
         let http = http_client()?;
         let hubspot = match &p.hubspot {

@@ -21,6 +21,11 @@ pub struct StoreError {
     source: rusqlite::Error,
 }
 
+/// A file-system failure as SQLite's error type, which the store's errors carry.
+fn io_error(e: std::io::Error) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
 /// Rows are buffered and written in one transaction per batch: a log write then costs a
 /// few microseconds on the request path instead of a SQLite commit.
 const FLUSH_EVERY: usize = 256;
@@ -77,9 +82,7 @@ impl RequestLog {
             path: path.display().to_string(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        crate::private::database(path).map_err(|e| err(io_error(e)))?;
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
@@ -320,9 +323,7 @@ impl PluginStore {
             path: path.display().to_string(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        crate::private::database(path).map_err(|e| err(io_error(e)))?;
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -347,6 +348,20 @@ impl PluginStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Move the keys of namespace `old` to `new`, once: only while `new` has none, and never
+    /// from the REPL's or a script's namespace.
+    pub fn adopt(&self, old: &str, new: &str) -> rusqlite::Result<()> {
+        if old == "repl" || old.starts_with("script:") || old.starts_with("plugin:") {
+            return Ok(());
+        }
+        self.lock().execute(
+            "UPDATE plugin_store SET plugin = ?2 WHERE plugin = ?1
+             AND NOT EXISTS (SELECT 1 FROM plugin_store WHERE plugin = ?2)",
+            params![old, new],
+        )?;
+        Ok(())
     }
 
     pub fn get(&self, plugin: &str, key: &str) -> rusqlite::Result<Option<serde_json::Value>> {

@@ -146,7 +146,10 @@ async fn every_snippet_of_the_plugin_guide_runs() {
     let store =
         hubforce::store::PluginStore::open(&dir.join(".hubforce/sim/store.sqlite")).unwrap();
     let last = store
-        .get("acme", "last_pass")
+        .get(
+            &hubforce::plugins::plugin::store_namespace("acme"),
+            "last_pass",
+        )
         .unwrap()
         .expect("on_sync_end stored a note");
     assert_eq!(last["dry_run"], false, "{last}");

@@ -171,6 +171,7 @@ fn the_profile_can_tighten_a_plugins_limits() {
         hubforce::plugins::manifest::LimitSettings {
             memory_mb: Some(8),
             call_ms: Some(100),
+            calls_per_pass: None,
         },
     );
     let tight = PluginSet::load_with(

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::error::{ApiError, ErrorClass, Provider};
 use crate::secret::Secret;
 use oauth::OAuthApp;
-use store::{HubspotTokens, SalesforceTokens, TokenFile};
+use store::{HubspotTokens, RevokedMark, SalesforceTokens, TokenFile};
 
 /// Refresh this long before a HubSpot token expires (a quarter of its life at most).
 const HUBSPOT_REFRESH_AHEAD: Duration = Duration::from_secs(300);
@@ -52,8 +52,17 @@ fn save<T: serde::Serialize>(file: &TokenFile, tokens: &T, provider: Provider) {
     }
 }
 
-/// Remember a refusal that no retry can fix, so the token endpoint is not asked again.
-fn remember_refusal<T>(st: &mut State<T>, e: &ApiError) {
+/// Remember a refusal that no retry can fix, so the token endpoint is not asked again; a
+/// revoked grant is also written down for `status` and the profile's other processes.
+fn remember_refusal<T>(st: &mut State<T>, file: &TokenFile, e: &ApiError) {
+    if e.class == ErrorClass::AuthRevoked {
+        file.mark_revoked(&RevokedMark {
+            at: Utc::now(),
+            class: e.class.as_str().into(),
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+        });
+    }
     if matches!(
         e.class,
         ErrorClass::AuthRevoked | ErrorClass::AuthClient | ErrorClass::Permission
@@ -61,6 +70,50 @@ fn remember_refusal<T>(st: &mut State<T>, e: &ApiError) {
         let mut revoked = e.clone();
         revoked.class = ErrorClass::AuthRevoked;
         st.revoked = Some(revoked);
+    }
+}
+
+fn lock_failed(provider: Provider, e: store::StoreError) -> ApiError {
+    ApiError::new(provider, ErrorClass::Transient, e.to_string()).with_hint(
+        "another hubforce process on this profile is refreshing the tokens; retry in a moment",
+    )
+}
+
+/// Tokens a process can tell apart: another process has refreshed (or reconnected) when the
+/// file holds a different access token.
+trait Grant: Clone + serde::de::DeserializeOwned {
+    fn access(&self) -> &Secret;
+}
+
+impl Grant for HubspotTokens {
+    fn access(&self) -> &Secret {
+        &self.access_token
+    }
+}
+
+impl Grant for SalesforceTokens {
+    fn access(&self) -> &Secret {
+        &self.access_token
+    }
+}
+
+/// The tokens in the file when they are not the ones this process holds.
+fn newer_on_disk<T: Grant>(file: &TokenFile, held: Option<&T>) -> Option<T> {
+    let on_disk: T = file.load().ok().flatten()?;
+    (held.map(Grant::access) != Some(on_disk.access())).then_some(on_disk)
+}
+
+/// A remembered refusal, unless `hubforce connect` (in any process) has replaced the tokens
+/// since: then those are adopted and work goes on.
+fn still_refused<T: Grant>(st: &mut State<T>, file: &TokenFile) -> Option<ApiError> {
+    let refused = st.revoked.clone()?;
+    match newer_on_disk(file, st.tokens.as_ref()) {
+        Some(fresh) => {
+            st.tokens = Some(fresh);
+            st.revoked = None;
+            None
+        }
+        None => Some(refused),
     }
 }
 
@@ -103,8 +156,8 @@ impl HubspotAuth {
     /// A valid access token, refreshed first when it is close to expiry.
     pub async fn access_token(&self) -> Result<Secret, ApiError> {
         let mut st = self.state.lock().await;
-        if let Some(e) = &st.revoked {
-            return Err(e.clone());
+        if let Some(e) = still_refused(&mut st, &self.file) {
+            return Err(e);
         }
         let t = st
             .tokens
@@ -121,8 +174,8 @@ impl HubspotAuth {
     /// A call answered 401 with `used`: refresh unless someone already did.
     pub async fn rejected(&self, used: &Secret) -> Result<Secret, ApiError> {
         let mut st = self.state.lock().await;
-        if let Some(e) = &st.revoked {
-            return Err(e.clone());
+        if let Some(e) = still_refused(&mut st, &self.file) {
+            return Err(e);
         }
         match &st.tokens {
             Some(t) if t.access_token != *used => Ok(t.access_token.clone()),
@@ -132,9 +185,24 @@ impl HubspotAuth {
     }
 
     async fn refresh(&self, st: &mut State<HubspotTokens>) -> Result<Secret, ApiError> {
-        let Some(current) = st.tokens.clone() else {
+        let Some(mut current) = st.tokens.clone() else {
             return Err(not_connected(Provider::Hubspot));
         };
+        let _lock = self
+            .file
+            .lock()
+            .await
+            .map_err(|e| lock_failed(Provider::Hubspot, e))?;
+        // Another process may have refreshed while this one waited: its tokens are the
+        // ones to use (a rotated refresh token makes this process's copy useless).
+        if let Some(on_disk) = newer_on_disk(&self.file, Some(&current)) {
+            if on_disk.expires_at - chrono::Duration::seconds(30) > Utc::now() {
+                let token = on_disk.access_token.clone();
+                st.tokens = Some(on_disk);
+                return Ok(token);
+            }
+            current = on_disk;
+        }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         match oauth::hubspot_refresh(&self.http, &self.app, &current.refresh_token).await {
             Ok(g) => {
@@ -155,20 +223,27 @@ impl HubspotAuth {
                     obtained_at: now,
                 };
                 save(&self.file, &t, Provider::Hubspot);
+                self.file.clear_revoked();
                 let token = t.access_token.clone();
                 st.tokens = Some(t);
                 Ok(token)
             }
             Err(e) => {
-                remember_refusal(st, &e);
+                remember_refusal(st, &self.file, &e);
                 Err(e)
             }
         }
     }
 
+    /// A refused grant another process (or an earlier run) saw, until tokens change.
+    pub fn revoked_mark(&self) -> Option<RevokedMark> {
+        self.file.revoked()
+    }
+
     /// Store tokens from a fresh connect.
     pub async fn install(&self, t: HubspotTokens) -> Result<(), store::StoreError> {
         self.file.save(&t)?;
+        self.file.clear_revoked();
         let mut st = self.state.lock().await;
         st.tokens = Some(t);
         st.revoked = None;
@@ -224,9 +299,9 @@ impl SalesforceAuth {
 
     /// The session token and the instance URL to send it to.
     pub async fn session(&self) -> Result<(Secret, String), ApiError> {
-        let st = self.state.lock().await;
-        if let Some(e) = &st.revoked {
-            return Err(e.clone());
+        let mut st = self.state.lock().await;
+        if let Some(e) = still_refused(&mut st, &self.file) {
+            return Err(e);
         }
         let t = st
             .tokens
@@ -238,14 +313,26 @@ impl SalesforceAuth {
     /// A call answered 401 INVALID_SESSION_ID with `used`: refresh unless someone already did.
     pub async fn rejected(&self, used: &Secret) -> Result<(Secret, String), ApiError> {
         let mut st = self.state.lock().await;
-        if let Some(e) = &st.revoked {
-            return Err(e.clone());
+        if let Some(e) = still_refused(&mut st, &self.file) {
+            return Err(e);
         }
         let Some(current) = st.tokens.clone() else {
             return Err(not_connected(Provider::Salesforce));
         };
         if current.access_token != *used {
             return Ok((current.access_token, current.instance_url));
+        }
+        let _lock = self
+            .file
+            .lock()
+            .await
+            .map_err(|e| lock_failed(Provider::Salesforce, e))?;
+        // Another process refreshed while this one waited: use its session (with rotation,
+        // the refresh token this process holds is spent).
+        if let Some(on_disk) = newer_on_disk(&self.file, Some(&current)) {
+            let out = (on_disk.access_token.clone(), on_disk.instance_url.clone());
+            st.tokens = Some(on_disk);
+            return Ok(out);
         }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         // Refresh at the login host the session came from (`connect --sandbox` may differ
@@ -278,19 +365,25 @@ impl SalesforceAuth {
                     issued_at: g.issued_at,
                 };
                 save(&self.file, &t, Provider::Salesforce);
+                self.file.clear_revoked();
                 let out = (t.access_token.clone(), t.instance_url.clone());
                 st.tokens = Some(t);
                 Ok(out)
             }
             Err(e) => {
-                remember_refusal(&mut st, &e);
+                remember_refusal(&mut st, &self.file, &e);
                 Err(e)
             }
         }
     }
 
+    pub fn revoked_mark(&self) -> Option<RevokedMark> {
+        self.file.revoked()
+    }
+
     pub async fn install(&self, t: SalesforceTokens) -> Result<(), store::StoreError> {
         self.file.save(&t)?;
+        self.file.clear_revoked();
         let mut st = self.state.lock().await;
         st.tokens = Some(t);
         st.revoked = None;

@@ -62,6 +62,31 @@ pub struct TokenFile {
     path: PathBuf,
 }
 
+/// A refusal of the grant that no retry fixes, kept beside the tokens so that `status` (and
+/// every other process on the profile) knows until `hubforce connect` replaces the tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokedMark {
+    pub at: DateTime<Utc>,
+    pub class: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// The exclusive lock on a provider's tokens across processes (cron, a watch and a REPL on
+/// one profile): one refresh at a time, and whoever waited reads what the other wrote.
+pub struct TokenLock {
+    file: std::fs::File,
+}
+
+impl Drop for TokenLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// How long a process waits for another's refresh before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl TokenFile {
     pub fn new(state_dir: &Path, provider: &str) -> TokenFile {
         TokenFile {
@@ -99,7 +124,7 @@ impl TokenFile {
             source,
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::private::dir(dir).map_err(err)?;
         let json = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
         let tmp = self
             .path
@@ -118,6 +143,66 @@ impl TokenFile {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    fn side_path(&self, suffix: &str) -> PathBuf {
+        let mut p = self.path.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    }
+
+    /// Take the cross-process lock of these tokens (waits while another process holds it).
+    pub async fn lock(&self) -> Result<TokenLock, StoreError> {
+        let path = self.side_path(".lock");
+        let err = |source| StoreError::Write {
+            path: path.clone(),
+            source,
+        };
+        crate::private::file(&path).map_err(err)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(TokenLock { file }),
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "another hubforce process has held the token lock for a minute",
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+            }
+        }
+    }
+
+    /// Remember a refused grant (best effort: the process remembers it anyway).
+    pub fn mark_revoked(&self, mark: &RevokedMark) {
+        let side = TokenFile {
+            path: self.side_path(".revoked"),
+        };
+        if let Err(e) = side.save(mark) {
+            tracing::warn!("could not record the refused grant: {e}");
+        }
+    }
+
+    pub fn revoked(&self) -> Option<RevokedMark> {
+        TokenFile {
+            path: self.side_path(".revoked"),
+        }
+        .load()
+        .ok()
+        .flatten()
+    }
+
+    /// Fresh tokens from `hubforce connect`: the refusal is history.
+    pub fn clear_revoked(&self) {
+        let _ = std::fs::remove_file(self.side_path(".revoked"));
     }
 
     pub fn remove(&self) -> Result<(), StoreError> {

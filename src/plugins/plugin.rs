@@ -97,6 +97,15 @@ pub struct LoadOptions<'a> {
     pub host: Option<&'a HostContext>,
     /// The profile's overrides of the manifest's limits.
     pub limits: Option<&'a super::manifest::LimitSettings>,
+    /// The plugin's path under `plugins/` (`examples/northwind`), which keys its store;
+    /// the folder name when None.
+    pub path: Option<&'a str>,
+}
+
+/// The store namespace of the plugin at `path` under `plugins/`: by its full path, so two
+/// plugins can never share one, and never a namespace of the REPL's or a script's.
+pub fn store_namespace(path: &str) -> String {
+    format!("plugin:{path}")
 }
 
 /// The hooks a plugin may return; all optional.
@@ -194,6 +203,8 @@ pub struct Plugin {
     pub generation: u64,
     pub settings: toml::Table,
     pub limits: Limits,
+    /// API calls per provider its own code may make in one pass.
+    pub calls_per_pass: u64,
     lua: Lua,
     clock: Arc<CallClock>,
     /// Held by async calls for their whole run; see [`Plugin::call`].
@@ -238,6 +249,7 @@ impl Plugin {
                 lib: lib_dir,
                 host,
                 limits: None,
+                path: None,
             },
         )
     }
@@ -270,22 +282,14 @@ impl Plugin {
             )));
         }
         let settings = manifest.settings(given).map_err(fail)?;
-        let mut limits = Limits::default();
-        if let Some(mb) = manifest.limits.memory_mb {
-            limits.memory_bytes = mb * 1024 * 1024;
-        }
-        if let Some(ms) = manifest.limits.call_ms {
-            limits.call_time = Duration::from_millis(ms);
-        }
-        // The profile has the last word (hubforce.toml `plugin_limits`).
-        if let Some(o) = opts.limits {
-            if let Some(mb) = o.memory_mb {
-                limits.memory_bytes = mb * 1024 * 1024;
-            }
-            if let Some(ms) = o.call_ms {
-                limits.call_time = Duration::from_millis(ms);
-            }
-        }
+        let resolved = manifest
+            .limits
+            .resolve(opts.limits, &format!("{label}/plugin.toml"), &manifest.name)
+            .map_err(fail)?;
+        let limits = Limits {
+            memory_bytes: (resolved.memory_mb as usize) * 1024 * 1024,
+            call_time: Duration::from_millis(resolved.call_ms),
+        };
         let mut roots = vec![(dir.to_path_buf(), label.clone())];
         if let Some(lib) = lib_dir {
             roots.push((lib.to_path_buf(), "scripts/lib".into()));
@@ -305,18 +309,34 @@ impl Plugin {
 
         if let Some(h) = host {
             let caller = format!("plugin:{}", manifest.name);
-            if let (Some(a), Some(cap)) = (&h.hubspot, manifest.budget.hubspot) {
-                a.transport.budget.set_caller_cap(&caller, cap);
+            if let Some(a) = &h.hubspot {
+                a.transport.budget.set_caller_caps(
+                    &caller,
+                    manifest.budget.hubspot,
+                    resolved.calls_per_pass,
+                );
             }
-            if let (Some(a), Some(cap)) = (&h.salesforce, manifest.budget.salesforce) {
-                a.transport.budget.set_caller_cap(&caller, cap);
+            if let Some(a) = &h.salesforce {
+                a.transport.budget.set_caller_caps(
+                    &caller,
+                    manifest.budget.salesforce,
+                    resolved.calls_per_pass,
+                );
+            }
+            let namespace = store_namespace(opts.path.unwrap_or(&manifest.name));
+            if let Some(store) = &h.store {
+                // Stores were keyed by the bare name before; the first plugin of that name
+                // takes over what it had.
+                store
+                    .adopt(&manifest.name, &namespace)
+                    .map_err(|e| fail(format!("store: {e}")))?;
             }
             let ctx = HostContext::for_caller(
                 h.hubspot.as_deref(),
                 h.salesforce.as_deref(),
                 &caller,
                 h.store.clone(),
-                manifest.name.clone(),
+                namespace,
             );
             install_host(&lua, ctx, clock.clone()).map_err(lua_err)?;
         }
@@ -399,6 +419,7 @@ impl Plugin {
             generation,
             settings,
             limits,
+            calls_per_pass: resolved.calls_per_pass,
             lua,
             clock,
             gate: tokio::sync::Mutex::new(()),

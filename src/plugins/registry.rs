@@ -28,6 +28,11 @@ fn absolute(p: &Path) -> PathBuf {
         .unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// A plugin's name: the last part of its path (`examples/northwind` is `northwind`).
+fn leaf(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 struct Slot {
     active: Option<Arc<Plugin>>,
     error: Option<PluginError>,
@@ -36,6 +41,8 @@ struct Slot {
 
 pub struct PluginSet {
     root: PathBuf,
+    /// As the profile lists them.
+    enabled: Vec<String>,
     lib: Option<PathBuf>,
     settings: BTreeMap<String, toml::Table>,
     limits: BTreeMap<String, LimitSettings>,
@@ -81,6 +88,7 @@ impl PluginSet {
     ) -> PluginSet {
         let set = PluginSet {
             root: absolute(root),
+            enabled: enabled.to_vec(),
             lib: lib.map(absolute),
             settings: settings.clone(),
             limits: limits.clone(),
@@ -110,6 +118,18 @@ impl PluginSet {
     }
 
     fn build(&self, name: &str, generation: u64) -> Result<Plugin, PluginError> {
+        // The first of several plugins with one name keeps it (calls and budgets are counted
+        // by name); the others do not load.
+        let first = self.enabled.iter().find(|e| leaf(e) == leaf(name));
+        if let Some(first) = first.filter(|f| f.as_str() != name) {
+            return Err(PluginError::Load {
+                plugin: name.into(),
+                message: format!(
+                    "plugins/{name} and plugins/{first} are both named `{}`; a profile's plugins need different names (their calls and budgets are counted by name): rename one folder and its plugin.toml",
+                    leaf(name)
+                ),
+            });
+        }
         let dir = self.root.join(name);
         if !dir.is_dir() {
             return Err(PluginError::Load {
@@ -122,6 +142,7 @@ impl PluginSet {
             lib: self.lib.as_deref(),
             host: self.host.as_ref(),
             limits: self.limits.get(name),
+            path: Some(name),
         };
         Plugin::load_with(
             &dir,

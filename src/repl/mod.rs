@@ -91,15 +91,9 @@ pub async fn interactive(mut repl: Repl) -> Result<(), ReadlineError> {
 
 /// History holds what was typed, which may include data: the file is the user's alone.
 fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &std::path::Path) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if editor.save_history(path).is_ok() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
+    // Created 0600 before the history is written into it.
+    if crate::private::file(path).is_ok() {
+        let _ = editor.save_history(path);
     }
 }
 

@@ -18,6 +18,7 @@ const DIRECTION: &str = "activity → Task";
 /// One activity to log: its key and the Task fields.
 struct Activity {
     contact: String,
+    label: &'static str,
     key: String,
     task: Value,
 }
@@ -40,6 +41,7 @@ fn activity(r: &HsRecord, kind: &str, who: &str) -> Option<Activity> {
     let key = format!("{}:{kind}:{}", r.id, when.timestamp_millis());
     Some(Activity {
         contact: r.id.clone(),
+        label,
         task: json!({
             "attributes": {"type": "Task"},
             SF_EXTERNAL_ID: key,
@@ -95,8 +97,13 @@ impl Engine<'_> {
                     cp.wrote("activity", "Task", &a.key, "logged");
                     report.counts(DIRECTION).created += 1;
                 }
-                ItemResult::Failed(e) => {
-                    // Kept against the contact, whose next sync logs it again.
+                ItemResult::Failed(mut e) => {
+                    // Kept against the contact, whose retry (or resync) logs it again.
+                    e.message = format!(
+                        "its {} as a Salesforce Task: {}",
+                        a.label.to_lowercase(),
+                        e.message
+                    );
                     cp.failed("hubspot", "contacts", &a.contact, &e);
                     report.counts(DIRECTION).failed += 1;
                     report.error(e.class.as_str());

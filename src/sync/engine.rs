@@ -177,7 +177,10 @@ impl<'a> Engine<'a> {
             })
         };
         let (owners, described, (), members) =
-            tokio::try_join!(owner_map(hs, sf), describes, task_property, members)?;
+            match tokio::try_join!(owner_map(hs, sf), describes, task_property, members) {
+                Ok(r) => r,
+                Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
+            };
         let sf_fields = sobjects
             .iter()
             .zip(described)
@@ -275,6 +278,8 @@ impl<'a> Engine<'a> {
     pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
         let started = Instant::now();
         let started_at = Utc::now();
+        self.hs.transport.budget.start_pass();
+        self.sf.transport.budget.start_pass();
         let before = self.calls();
         let mut report = RunReport {
             dry_run: opts.dry_run,
@@ -317,6 +322,7 @@ impl<'a> Engine<'a> {
             if let Err(e) = self.run_pair(spec, opts, &mut report).await {
                 match e {
                     SyncError::Api(e) => {
+                        let e = every_refused_grant(self.hs, self.sf, e).await;
                         report.stopped = Some(stop_reason(&e));
                         report.stopped_class = Some(e.class);
                         break;
@@ -588,6 +594,31 @@ fn forget_missing<'r>(
             cp.succeeded(side, object, id);
         }
     }
+}
+
+/// A refused grant stops the sync. The other provider's grant is tried too (one token
+/// refresh), so that the message names every `hubforce connect` needed at once, not one
+/// per run.
+async fn every_refused_grant(hs: &HubspotApi, sf: &SalesforceApi, mut e: ApiError) -> ApiError {
+    if e.class != ErrorClass::AuthRevoked {
+        return e;
+    }
+    let other = match e.provider {
+        crate::error::Provider::Hubspot => sf.transport.refresh_now().await,
+        crate::error::Provider::Salesforce => hs.transport.refresh_now().await,
+    };
+    if let Err(o) = other
+        && o.class == ErrorClass::AuthRevoked
+    {
+        e.message = format!(
+            "{}; the {} grant is refused too ({})",
+            e.message,
+            o.provider.label(),
+            o.message
+        );
+        e.hint = "run `hubforce connect hubspot` and `hubforce connect salesforce`, then sync again: the next run resumes from the last checkpoint".into();
+    }
+    e
 }
 
 fn stop_reason(e: &ApiError) -> String {

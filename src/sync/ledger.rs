@@ -118,11 +118,17 @@ impl Checkpoint {
         self.cursors
             .push((side.into(), object.into(), cursor.into()));
     }
+    /// A record failed. Within one checkpoint the last word on a record wins: a contact
+    /// written fine whose activity Task then failed keeps that error.
     pub fn failed(&mut self, side: &str, object: &str, id: &str, e: &ApiError) {
+        self.cleared
+            .retain(|(s, o, i)| (s.as_str(), o.as_str(), i.as_str()) != (side, object, id));
         self.errors
             .push((side.into(), object.into(), id.into(), e.clone()));
     }
     pub fn succeeded(&mut self, side: &str, object: &str, id: &str) {
+        self.errors
+            .retain(|(s, o, i, _)| (s.as_str(), o.as_str(), i.as_str()) != (side, object, id));
         self.cleared.push((side.into(), object.into(), id.into()));
     }
     /// The sync wrote `value_hash` to this field; `reverted` when the field had that value
@@ -184,9 +190,8 @@ impl Ledger {
             path: label.clone(),
             source,
         };
-        if let Some(d) = path.parent() {
-            let _ = std::fs::create_dir_all(d);
-        }
+        crate::private::database(path)
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         let conn = Connection::open(path).map_err(err)?;
         // WAL + FULL: a committed checkpoint survives a crash or power loss.
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")

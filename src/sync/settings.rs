@@ -114,6 +114,17 @@ impl SyncSettings {
         if !(1..=200).contains(&self.batch_size) {
             return Err("sync.batch_size must be between 1 and 200".into());
         }
+        // 0 is a busy loop of passes; `hubforce check health.budget` says what an interval
+        // costs a day.
+        if !(1..=86_400).contains(&self.watch_interval_secs) {
+            return Err(format!(
+                "sync.watch_interval_secs must be between 1 and 86400 (a day), not {}; an idle pass costs API calls, so `hubforce check health.budget` shows what an interval spends a day",
+                self.watch_interval_secs
+            ));
+        }
+        if self.flip_limit == 0 || self.flip_window_hours <= 0 {
+            return Err("sync.flip_limit and sync.flip_window_hours must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -136,5 +147,7 @@ mod tests {
         let s: SyncSettings = toml::from_str("new_contacts_as = \"Account\"").unwrap();
         assert!(s.validate().unwrap_err().contains("new_contacts_as"));
         assert!(toml::from_str::<SyncSettings>("colour = 1").is_err());
+        let s: SyncSettings = toml::from_str("watch_interval_secs = 0").unwrap();
+        assert!(s.validate().unwrap_err().contains("watch_interval_secs"));
     }
 }

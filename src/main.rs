@@ -687,6 +687,12 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(Stopped(_, code)) = e.downcast_ref::<Stopped>() {
         return *code;
     }
+    // A script's Lua failed: the class of plugin failures.
+    if e.downcast_ref::<hubforce::lua::script::ScriptError>()
+        .is_some()
+    {
+        return hubforce::error::ErrorClass::Plugin.exit_code();
+    }
     1
 }
 

@@ -20,7 +20,7 @@ async fn a_minute_of_faults_edits_and_a_kill_loses_nothing() {
         r.render()
     );
     assert!(
-        r.reloads_applied >= 2 && r.reloads_refused >= 1,
+        r.reloads_applied >= 2 && r.reloads_refused >= 1 && r.hostile_edits >= 1,
         "{}",
         r.render()
     );

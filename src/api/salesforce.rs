@@ -120,7 +120,9 @@ impl SalesforceApi {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ApiError> {
-        let full = if path.starts_with("/services/") {
+        // An absolute URL goes to the transport as it is: on the instance it is served, and
+        // anywhere else it is refused by name.
+        let full = if path.starts_with("/services/") || path.contains("://") {
             path.to_string()
         } else {
             self.data(path)

@@ -278,8 +278,6 @@ impl<'a> Engine<'a> {
     pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
         let started = Instant::now();
         let started_at = Utc::now();
-        self.hs.transport.budget.start_pass();
-        self.sf.transport.budget.start_pass();
         let before = self.calls();
         let mut report = RunReport {
             dry_run: opts.dry_run,
@@ -339,6 +337,10 @@ impl<'a> Engine<'a> {
             .calls
             .insert("salesforce".into(), after.1.saturating_sub(before.1));
         report.seconds = started.elapsed().as_secs_f64();
+        // Plugins' per-pass caps count from here: the hooks around the next pass
+        // (on_sync_end of this one, on_sync_start of the next) and its records.
+        self.hs.transport.budget.start_pass();
+        self.sf.transport.budget.start_pass();
         if !opts.dry_run {
             let mut kept = serde_json::to_value(&report).unwrap_or_default();
             kept["plans"] = json!([]);

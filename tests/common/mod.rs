@@ -54,6 +54,26 @@ impl Connected {
             .status();
         assert!(s.is_success(), "{path}: {s}");
     }
+
+    /// DELETE on the control API (`/faults`).
+    pub async fn control_delete(&self, path: &str) {
+        let url = format!("{}{path}", self.sim.ready_info().control);
+        let s = Client::new()
+            .delete(url)
+            .send()
+            .await
+            .expect("control")
+            .status();
+        assert!(s.is_success(), "{path}: {s}");
+    }
+
+    /// GET on the control API (`/stats`, `/faults`).
+    pub async fn control_get(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.sim.ready_info().control);
+        json(Client::new().get(url).send().await.expect("control"))
+            .await
+            .1
+    }
 }
 
 pub struct Fixture {

@@ -1,7 +1,8 @@
 //! The soak: `hubforce sync --watch` in its own process on a seeded simulator pair for a
 //! bounded time, while users write on both sides, faults come and go (rate limits, 5xx,
 //! timeouts, record locks, partial batches, token expiries, a revoked refresh token then a
-//! reconnect), the plugin is edited on a timer (good and broken edits), and the sync is killed
+//! reconnect), the plugin is edited on a timer (good, broken and hostile edits: code that
+//! tries to reach another service, outrun its time limit or blow up the host), and the sync is killed
 //! with SIGKILL and restarted. At the end the sync is let settle without faults and both sides
 //! are compared: every contact that should sync has exactly one counterpart with equal mapped
 //! fields. Shared by `tests/soak.rs` (60 s, in CI) and `benches/soak.rs` (5 minutes).
@@ -32,6 +33,7 @@ pub struct SoakReport {
     pub restarts: u64,
     pub good_edits: u64,
     pub broken_edits: u64,
+    pub hostile_edits: u64,
     pub reloads_applied: u64,
     pub reloads_refused: u64,
     pub checked: usize,
@@ -46,7 +48,7 @@ pub struct SoakReport {
 impl SoakReport {
     pub fn render(&self) -> String {
         format!(
-            "soak of {:.0} s: {} user writes, {} faults, {} kill -9, {} reconnects, {} restarts, plugin edits {} good / {} broken\n\
+            "soak of {:.0} s: {} user writes, {} faults, {} kill -9, {} reconnects, {} restarts, plugin edits {} good / {} broken / {} hostile\n\
              reloads applied {}, refused {} (the last good plugin stayed)\n\
              records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {})\n\
              errors by class during the run: {:?}{}{}{}",
@@ -58,6 +60,7 @@ impl SoakReport {
             self.restarts,
             self.good_edits,
             self.broken_edits,
+            self.hostile_edits,
             self.reloads_applied,
             self.reloads_refused,
             self.checked,
@@ -89,6 +92,22 @@ M.transform = { Lead = { Description = function(record) return "soak VERSION" en
 return M
 "#;
 const PLUGIN_BROKEN: &str = "local M = {\nM.transform = nil -- a syntax error\nreturn M\n";
+/// What a hostile (or badly broken) edit does to some of the records it sees: send the token
+/// to another service, catch its own time limit, backtrack in a pattern, hand the host a
+/// value that is exponential as JSON. Each such record fails with a plugin error; the rest
+/// sync, and nothing leaves the providers' own APIs.
+const PLUGIN_HOSTILE: &str = r#"local M = {}
+local n = 0
+M.transform = { Lead = { Description = function(record)
+  n = n + 1
+  if n % 3 == 0 then pcall(hubspot.request, "POST", "CONTROL/reset", {}) end
+  if n % 7 == 0 then while true do pcall(function() while true do end end) end end
+  if n % 11 == 0 then string.find(("a"):rep(160), ".-.-.-.-.-.-b") end
+  if n % 13 == 0 then local t = { 1 } for _ = 1, 30 do t = { a = t, b = t } end return t end
+  return "soak hostile"
+end } }
+return M
+"#;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hubforce");
 
@@ -229,7 +248,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
     std::fs::create_dir_all(dir.join("plugins/soakrule")).expect("plugins");
     std::fs::write(
         dir.join("plugins/soakrule/plugin.toml"),
-        "name = \"soakrule\"\nversion = \"1.0.0\"\napi = 1\n",
+        "name = \"soakrule\"\nversion = \"1.0.0\"\napi = 1\nlimits = { call_ms = 200 }\n",
     )
     .expect("manifest");
     write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", "0"));
@@ -301,14 +320,23 @@ pub async fn soak(seconds: u64) -> SoakReport {
         }
         if now >= next_edit {
             edit += 1;
-            if broken || rng.u8(..3) != 0 {
-                write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", &edit.to_string()));
-                report.good_edits += 1;
-                broken = false;
-            } else {
-                write_plugin(&dir, PLUGIN_BROKEN);
-                report.broken_edits += 1;
-                broken = true;
+            match (broken, rng.u8(..4)) {
+                (false, 0) => {
+                    write_plugin(&dir, PLUGIN_BROKEN);
+                    report.broken_edits += 1;
+                    broken = true;
+                }
+                (false, 1) => {
+                    let control = sim.ready_info().control.clone();
+                    write_plugin(&dir, &PLUGIN_HOSTILE.replace("CONTROL", &control));
+                    report.hostile_edits += 1;
+                    broken = true;
+                }
+                _ => {
+                    write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", &edit.to_string()));
+                    report.good_edits += 1;
+                    broken = false;
+                }
             }
             next_edit = now + Duration::from_secs(4);
         }
@@ -395,8 +423,27 @@ async fn reconnect(dir: &Path, caller: &str) -> Result<Session, String> {
     Ok(session)
 }
 
-/// Passes without faults until one writes nothing and leaves no retryable error.
+/// What an admin does once the plugin is fixed (`hubforce resync` retries every record
+/// error, plugin errors too), then passes without faults until one writes nothing and leaves
+/// no retryable error.
 async fn settle(dir: &Path) {
+    let resync = tokio::task::spawn_blocking({
+        let dir = dir.to_path_buf();
+        move || {
+            Command::new(BIN)
+                .current_dir(&dir)
+                .args(["--config", "hubforce.toml", "resync", "--json"])
+                .output()
+                .expect("resync")
+        }
+    })
+    .await
+    .expect("join");
+    assert!(
+        resync.status.success(),
+        "resync: {}",
+        String::from_utf8_lossy(&resync.stderr)
+    );
     for _ in 0..10 {
         let out = tokio::task::spawn_blocking({
             let dir = dir.to_path_buf();

@@ -764,3 +764,55 @@ async fn configuration_mistakes_stop_with_what_and_where() {
     assert!(r.stderr.contains("line "), "{}", r.stderr);
     assert!(!r.all().contains(&secret[..8]), "{}", r.all());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbage_look_up_is_an_error_never_no_match() {
+    // "No candidates" would make the sync create a second record of someone it has.
+    let c = common::connected("hostile-lookup").await;
+    let spec = hubforce::sync::pairs::PairSpec::get("contact").expect("pair");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let email = hs
+        .list_page("contacts", &["email"], None, 1)
+        .await
+        .expect("a contact")
+        .0[0]["properties"]["email"]
+        .as_str()
+        .expect("email")
+        .to_string();
+    let groups = [("email", vec![email])];
+    let found = hubforce::sync::lookup::hs_search_any(hs, spec, &[], &groups)
+        .await
+        .expect("search");
+    assert_eq!(found.len(), 1);
+    c.control(
+        "/faults",
+        json!({"provider": "hubspot", "kind": "garbage", "route": "/contacts/search", "body": "{}"}),
+    )
+    .await;
+    let e = hubforce::sync::lookup::hs_search_any(hs, spec, &[], &groups)
+        .await
+        .expect_err("garbage");
+    assert_eq!(e.code.as_deref(), Some("GARBAGE_ANSWER"), "{e}");
+    c.control(
+        "/faults",
+        json!({"provider": "salesforce", "kind": "garbage", "route": "/composite", "body": "{\"compositeResponse\": [{\"httpStatusCode\": 200, \"body\": {}}, {\"httpStatusCode\": 200, \"body\": {}}]}", "count": 1}),
+    )
+    .await;
+    let hs_record = hubforce::sync::records::HsRecord::from_json(
+        json!({"id": "1", "properties": {"email": "someone@example.com"}}),
+        "lastmodifieddate",
+    )
+    .expect("record");
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let targets = [
+        ("Contact", vec!["Id".to_string(), "Email".to_string()]),
+        ("Lead", vec!["Id".to_string(), "Email".to_string()]),
+    ];
+    // The composite's garbage bodies are asked again one by one, which answer properly.
+    let got = hubforce::sync::lookup::sf_candidates(sf, spec, &targets, &[&hs_record])
+        .await
+        .expect("candidates");
+    assert!(got.is_empty());
+    let faults: Value = c.control_get("/faults").await;
+    assert_eq!(faults["faults"].as_array().map(Vec::len), Some(1), "{faults}");
+}

@@ -40,8 +40,8 @@ fn record(v: &Value) -> Result<(), String> {
     shape::string_at(v, "id")
 }
 
-/// A page of results (list, search, properties, memberships, batch answers).
-fn page(v: &Value) -> Result<(), String> {
+/// A page of results (list, search, properties, memberships, owners, batch answers).
+pub fn page(v: &Value) -> Result<(), String> {
     shape::array_at(v, "results")?;
     shape::optional(v, "paging", Value::is_object, "an object")
 }
@@ -67,7 +67,19 @@ impl HubspotApi {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ApiError> {
-        let mut r = self.req(method, path);
+        self.call(method, path, body, shape::any).await
+    }
+
+    /// A call whose answer must have `expect`'s shape (a page of `results` for searches
+    /// and batch reads): anything else is retried as garbage, never read as "no records".
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expect: shape::Shape,
+    ) -> Result<Value, ApiError> {
+        let mut r = self.req(method, path).expect(expect);
         if path.ends_with("/search") {
             r = r.kind(CallKind::Search);
         }

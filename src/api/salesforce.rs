@@ -29,8 +29,9 @@ fn p() -> Provider {
     Provider::Salesforce
 }
 
-/// A query page: `{totalSize, done, records, nextRecordsUrl?}`.
-fn query_page(v: &Value) -> Result<(), String> {
+/// A query page: `{totalSize, done, records, nextRecordsUrl?}` (also a Composite
+/// subrequest's body).
+pub fn query_answer(v: &Value) -> Result<(), String> {
     shape::array_at(v, "records")?;
     if !v["done"].is_boolean() {
         return Err("no `done` flag".into());
@@ -148,7 +149,7 @@ impl SalesforceApi {
                 &self
                     .req(Method::GET, self.data(resource))
                     .query("q", soql)
-                    .expect(query_page),
+                    .expect(query_answer),
             )
             .await?;
         let total = v["totalSize"].as_u64().unwrap_or(0);
@@ -161,7 +162,7 @@ impl SalesforceApi {
                 (Some(false), Some(next)) => {
                     v = self
                         .transport
-                        .json(&self.req(Method::GET, next.to_string()).expect(query_page))
+                        .json(&self.req(Method::GET, next.to_string()).expect(query_answer))
                         .await?
                 }
                 _ => return Ok(total),
@@ -192,7 +193,7 @@ impl SalesforceApi {
                 ));
             }
         };
-        let mut v = self.transport.json(&req.expect(query_page)).await?;
+        let mut v = self.transport.json(&req.expect(query_answer)).await?;
         let next = if v["done"] == json!(false) {
             v["nextRecordsUrl"].as_str().map(String::from)
         } else {

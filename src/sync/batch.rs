@@ -1042,10 +1042,11 @@ impl Engine<'_> {
                 spec.hs_object, parent.hs_object
             );
             self.hs
-                .request(
+                .call(
                     reqwest::Method::POST,
                     &path,
                     Some(json!({"inputs": inputs})),
+                    crate::api::hubspot::page,
                 )
                 .await?;
         }

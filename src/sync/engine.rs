@@ -91,7 +91,9 @@ async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiE
                 Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
                 None => "/crm/v3/owners?limit=100".to_string(),
             };
-            let v = hs.request(Method::GET, &path, None).await?;
+            let v = hs
+                .call(Method::GET, &path, None, crate::api::hubspot::page)
+                .await?;
             let next = v["paging"]["next"]["after"].as_str().map(String::from);
             pages.push(v);
             match next {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
 use super::pull::soql_string;
 use super::records::{HsRecord, SfRecord};
-use crate::api::hubspot::HubspotApi;
-use crate::api::salesforce::SalesforceApi;
+use crate::api::hubspot::{HubspotApi, page};
+use crate::api::salesforce::{SalesforceApi, query_answer};
 use crate::error::ApiError;
 
 /// Ids per SOQL `IN (…)`, keeping the URL well under Salesforce's 16 KB.
@@ -164,11 +164,14 @@ pub async fn sf_candidates(
         };
         for (i, (sobject, soql)) in queries.iter().enumerate() {
             let r = responses.get_mut(i);
-            let ok = r
-                .as_ref()
-                .is_some_and(|r| r["httpStatusCode"].as_u64().is_some_and(|s| s < 300));
+            // A subrequest that failed, or answered something that is not a query page.
+            let ok = r.as_ref().is_some_and(|r| {
+                r["httpStatusCode"].as_u64().is_some_and(|s| s < 300)
+                    && query_answer(&r["body"]).is_ok()
+            });
             if !ok {
-                // Ask again on its own: the answer then carries a classified error.
+                // Ask again on its own: the answer then carries a classified error (or is
+                // retried as garbage), never read as "no candidates".
                 out.extend(soql_records(sf, sobject, soql).await?);
                 continue;
             }
@@ -271,7 +274,7 @@ pub async fn hs_by_ids(
             body["idProperty"] = json!(p);
         }
         let path = format!("/crm/v3/objects/{}/batch/read", spec.hs_object);
-        let v = hs.request(Method::POST, &path, Some(body)).await?;
+        let v = hs.call(Method::POST, &path, Some(body), page).await?;
         out.extend(hs_records(v, spec.hs_modified));
     }
     Ok(out)
@@ -293,7 +296,7 @@ pub async fn hs_search_any(
                 "limit": 200,
             });
             let path = format!("/crm/v3/objects/{}/search", spec.hs_object);
-            let v = hs.request(Method::POST, &path, Some(body)).await?;
+            let v = hs.call(Method::POST, &path, Some(body), page).await?;
             out.extend(hs_records(v, spec.hs_modified));
         }
     }

@@ -814,5 +814,9 @@ async fn a_garbage_look_up_is_an_error_never_no_match() {
         .expect("candidates");
     assert!(got.is_empty());
     let faults: Value = c.control_get("/faults").await;
-    assert_eq!(faults["faults"].as_array().map(Vec::len), Some(1), "{faults}");
+    assert_eq!(
+        faults["faults"].as_array().map(Vec::len),
+        Some(1),
+        "{faults}"
+    );
 }

@@ -64,7 +64,9 @@ function Objects.batch(op, inputs) end
 ---@field tasks hubforce.Objects
 hubspot = {}
 
---- One raw authenticated call, e.g. `hubspot.request("GET", "/crm/v3/owners")`.
+--- One raw authenticated call, e.g. `hubspot.request("GET", "/crm/v3/owners")`. Only to
+--- HubSpot's own API: a path, or an absolute URL on the API's origin (a paging link); any
+--- other URL fails with `FOREIGN_URL` before a connection opens.
 ---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"
 ---@param path string
 ---@param body table?
@@ -118,8 +120,9 @@ function SObject:collection(op, records, all_or_none, field) end
 
 salesforce = {}
 
+--- One raw authenticated call to the org's instance; any other URL fails with `FOREIGN_URL`.
 ---@param method "GET"|"POST"|"PATCH"|"PUT"|"DELETE"
----@param path string below /services/data/vNN.0/, or a full /services/… path
+---@param path string below /services/data/vNN.0/, a full /services/… path, or a URL on the instance
 ---@param body table?
 ---@return table
 function salesforce.request(method, path, body) end

@@ -415,12 +415,21 @@ pub async fn soak(seconds: u64) -> SoakReport {
 }
 
 /// Open the profile in `dir` again and sign in on both sides (the browser flow, played).
+/// The faults of the moment reach the authorize pages too (a 429, a 5xx): like a person, try
+/// again a few times.
 async fn reconnect(dir: &Path, caller: &str) -> Result<Session, String> {
     let config =
         hubforce::config::Config::load(&dir.join("hubforce.toml")).map_err(|e| e.to_string())?;
     let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;
-    hubforce::connect::connect_sim_both(&session).await?;
-    Ok(session)
+    let mut last = String::new();
+    for _ in 0..5 {
+        match hubforce::connect::connect_sim_both(&session).await {
+            Ok(()) => return Ok(session),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(last)
 }
 
 /// What an admin does once the plugin is fixed (`hubforce resync` retries every record

@@ -888,3 +888,79 @@ async fn activity_lands_in_calculated_properties_that_the_api_cannot_write() {
     );
     assert!(v["properties"]["recent_conversion_date"].is_string());
 }
+
+#[tokio::test]
+async fn a_merge_makes_a_new_record_and_the_old_ids_read_through_to_it() {
+    let (f, t) = connected().await;
+    let mut ids = Vec::new();
+    for (email, first, phone) in [
+        ("primary@merge.example", "Pri", ""),
+        ("other@merge.example", "Oth", "+1 555 0100"),
+    ] {
+        let mut props = json!({"email": email, "firstname": first, "lastname": "Merge"});
+        if !phone.is_empty() {
+            props["phone"] = json!(phone);
+        }
+        let (s, v) = f
+            .hs_post(&t, "/crm/v3/objects/contacts", json!({"properties": props}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (s, merged) = f
+        .hs_post(
+            &t,
+            "/crm/v3/objects/contacts/merge",
+            json!({"primaryObjectId": ids[0], "objectIdToMerge": ids[1]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    let new_id = merged["id"].as_str().unwrap().to_string();
+    assert!(!ids.contains(&new_id), "a merge gives a new id");
+    for old in &ids {
+        let (s, v) = f
+            .hs_get(
+                &t,
+                &format!(
+                    "/crm/v3/objects/contacts/{old}?properties=email,phone,hs_merged_object_ids"
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["id"], json!(new_id), "{old} reads through to the merge");
+        assert_eq!(
+            v["properties"]["email"], "primary@merge.example",
+            "the primary's values"
+        );
+        assert_eq!(
+            v["properties"]["phone"], "+1 555 0100",
+            "the other's where the primary has none"
+        );
+        let merged_ids = v["properties"]["hs_merged_object_ids"].as_str().unwrap();
+        assert!(
+            ids.iter().all(|i| merged_ids.split(';').any(|m| m == i)),
+            "{merged_ids}"
+        );
+    }
+    let (_, archived) = f
+        .hs_get(&t, "/crm/v3/objects/contacts?archived=true&limit=100")
+        .await;
+    let archived_ids: Vec<&str> = archived["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(
+        ids.iter().all(|i| archived_ids.contains(&i.as_str())),
+        "{archived}"
+    );
+    let (s, v) = f
+        .hs_post(
+            &t,
+            "/crm/v3/objects/contacts/merge",
+            json!({"primaryObjectId": new_id, "objectIdToMerge": new_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}

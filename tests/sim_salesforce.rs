@@ -1037,3 +1037,60 @@ async fn the_same_seed_gives_the_same_org() {
     );
     assert_eq!(a, b);
 }
+
+#[tokio::test]
+async fn a_merge_deletes_the_losers_with_their_master_and_queryall_shows_them() {
+    let (f, t) = connected().await;
+    let mut ids = Vec::new();
+    for (email, phone) in [
+        ("master@merge.example", ""),
+        ("loser@merge.example", "+1 555 0199"),
+    ] {
+        let mut body = json!({"LastName": "Merge", "Company": "Merge Co", "Email": email});
+        if !phone.is_empty() {
+            body["Phone"] = json!(phone);
+        }
+        let (s, v) = f.sf_send(&t, Method::POST, "/sobjects/Lead", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let s = f
+        .control_post("/merge", json!({"master": ids[0], "losers": [ids[1]]}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, live) = f
+        .sf_query(
+            &t,
+            &format!(
+                "SELECT Id, Phone FROM Lead WHERE Id IN ('{}', '{}')",
+                ids[0], ids[1]
+            ),
+        )
+        .await;
+    assert_eq!(live["totalSize"], 1, "{live}");
+    assert_eq!(
+        live["records"][0]["Phone"], "+1 555 0199",
+        "a blank of the master is filled"
+    );
+    let q = format!(
+        "SELECT Id, IsDeleted, MasterRecordId FROM Lead WHERE Id = '{}'",
+        ids[1]
+    );
+    let (s, all) = json(
+        f.http
+            .get(f.sf_url("/queryAll"))
+            .query(&[("q", q.as_str())])
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    assert_eq!(all["records"][0]["IsDeleted"], true, "{all}");
+    assert_eq!(all["records"][0]["MasterRecordId"], json!(ids[0]), "{all}");
+    let s = f
+        .control_post("/merge", json!({"master": ids[0], "losers": [ids[0]]}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

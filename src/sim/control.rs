@@ -26,6 +26,7 @@ pub fn router(sim: Arc<SimState>) -> Router {
         .route("/settings", post(settings))
         .route("/activity", post(activity))
         .route("/convert-lead", post(convert_lead))
+        .route("/merge", post(merge))
         .route("/reset", post(reset))
         .with_state(sim)
 }
@@ -244,6 +245,23 @@ async fn convert_lead(State(sim): State<Arc<SimState>>, body: axum::body::Bytes)
     };
     match sim.salesforce().store.convert_lead(id) {
         Ok(contact) => axum::Json(json!({"contact_id": contact})).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+/// `POST /merge {"master": "00Q…", "losers": ["00Q…"]}`: what Salesforce's Merge does — the
+/// losers deleted with `MasterRecordId` set, their children moved to the master.
+async fn merge(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> Response {
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (Some(master), Some(losers)) = (v["master"].as_str(), v["losers"].as_array()) else {
+        return bad_request("give {\"master\": \"00Q…\", \"losers\": [\"00Q…\"]}");
+    };
+    let losers: Vec<String> = losers
+        .iter()
+        .filter_map(|l| l.as_str().map(String::from))
+        .collect();
+    match sim.salesforce().store.merge(master, &losers) {
+        Ok(merged) => axum::Json(json!({"master": master, "merged": merged})).into_response(),
         Err(e) => bad_request(e),
     }
 }

@@ -100,6 +100,7 @@ pub fn router(sim: Arc<SimState>) -> Router {
             get(objects::list).post(objects::create),
         )
         .route("/crm/v3/objects/{object_type}/search", post(search::search))
+        .route("/crm/v3/objects/{object_type}/merge", post(objects::merge))
         .route(
             "/crm/v3/objects/{object_type}/batch/{op}",
             post(objects::batch),

@@ -110,8 +110,7 @@ pub async fn get_one(
     let hs = sim.hubspot();
     let rid = hs.store.resolve_id(t, &id, p.get("idProperty"))?;
     let rec = rid
-        .and_then(|rid| hs.store.get(t, rid))
-        .filter(|r| r.archived_at.is_some() == p.flag("archived"))
+        .and_then(|rid| hs.store.read_through(t, rid, p.flag("archived")))
         .ok_or_else(|| HsError::not_found("resource not found"))?;
     Ok(axum::Json(opts.render(&hs, t, rec)).into_response())
 }
@@ -206,6 +205,40 @@ pub async fn update(
         .get(t, rid)
         .ok_or_else(|| HsError::not_found("resource not found"))?;
     Ok(axum::Json(hs.store.render(t, rec, &PropSelection::Named(names))).into_response())
+}
+
+/// `POST /crm/v3/objects/{objectType}/merge {primaryObjectId, objectIdToMerge}` → the new
+/// record both became (HubSpot gives a merge a new id; the old ids read through to it).
+pub async fn merge(
+    State(sim): State<Arc<SimState>>,
+    Path(object_type_name): Path<String>,
+    HsJson(body): HsJson<Value>,
+) -> Result<Response, HsError> {
+    let t = object_type(&object_type_name)?;
+    let id = |key: &str| {
+        input_id(&body[key])
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| {
+                HsError::validation(format!("{key} is required: the id of a {}", t.singular()))
+            })
+    };
+    let (primary, other) = (id("primaryObjectId")?, id("objectIdToMerge")?);
+    let mut hs = sim.hubspot();
+    let new_id = hs.store.merge(t, primary, other)?;
+    for old in [primary, other] {
+        for to in ObjectType::ALL {
+            for x in hs.assoc.of(t, old, to) {
+                hs.assoc.add(t, new_id, to, x);
+            }
+        }
+        hs.assoc.remove_all(t, old);
+        hs.lists.forget_record(t, old);
+    }
+    let rec = hs
+        .store
+        .get(t, new_id)
+        .ok_or_else(|| HsError::not_found("resource not found"))?;
+    Ok(axum::Json(hs.store.render(t, rec, &PropSelection::Default)).into_response())
 }
 
 /// `DELETE /crm/v3/objects/{objectType}/{id}` → 204 (moves it to the recycle bin)
@@ -316,8 +349,7 @@ pub async fn batch(
                 let rec = hs
                     .store
                     .resolve_id(t, &id, id_property)?
-                    .and_then(|rid| hs.store.get(t, rid))
-                    .filter(|r| r.archived_at.is_some() == archived);
+                    .and_then(|rid| hs.store.read_through(t, rid, archived));
                 match rec {
                     Some(r) => results.push(opts.render(&hs, t, r)),
                     None => missing.push(id),

@@ -911,6 +911,14 @@ pub fn standard_properties(
             ]
         }
     };
+    // Every object type: the ids merged into a record (`;`-separated), set by merges only.
+    props.push(ro(p(
+        "hs_merged_object_ids",
+        "Merged record IDs",
+        String,
+        "text",
+        "objectinformation",
+    )));
     props.sort_by(|a, b| a.name.cmp(&b.name));
     props
 }

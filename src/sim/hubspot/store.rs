@@ -17,6 +17,8 @@ pub struct Record {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Set when a merge archived this record: the record it became part of.
+    pub merged_into: Option<u64>,
 }
 
 /// Which properties a read returns.
@@ -213,6 +215,7 @@ impl Store {
             created,
             updated: created,
             archived_at: None,
+            merged_into: None,
         };
         for (k, v) in values {
             if !v.is_empty() {
@@ -312,6 +315,82 @@ impl Store {
         self.stamp_modified(t, &mut rec, now);
         self.records.get_mut(&t).map(|m| m.insert(id, rec));
         true
+    }
+
+    /// The record a read of `id` answers with: `id` itself, or — for a record merged away —
+    /// the record it became (HubSpot resolves the old ids of a merge to the new record).
+    pub fn read_through(&self, t: ObjectType, id: u64, archived: bool) -> Option<&Record> {
+        let mut rec = self.get(t, id)?;
+        if archived {
+            return rec.archived_at.is_some().then_some(rec);
+        }
+        for _ in 0..16 {
+            match (rec.archived_at, rec.merged_into) {
+                (None, _) => return Some(rec),
+                (Some(_), Some(into)) => rec = self.get(t, into)?,
+                (Some(_), None) => return None,
+            }
+        }
+        None
+    }
+
+    /// A merge as HubSpot does it now: a new record (a new id) takes the primary's values,
+    /// and the other's where the primary has none; both originals are archived and read
+    /// through to it; the new record's `hs_merged_object_ids` lists every id merged into it.
+    /// Associations of both move to the new record.
+    pub fn merge(&mut self, t: ObjectType, primary: u64, other: u64) -> Result<u64, HsError> {
+        let missing = |id: u64| {
+            HsError::not_found(format!(
+                "resource not found: no {} with id {id}",
+                t.singular()
+            ))
+        };
+        if primary == other {
+            return Err(HsError::validation("a record cannot be merged into itself"));
+        }
+        let p = self
+            .live(t, primary)
+            .cloned()
+            .ok_or_else(|| missing(primary))?;
+        let o = self.live(t, other).cloned().ok_or_else(|| missing(other))?;
+        let system = [
+            t.created_property(),
+            t.modified_property(),
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "hs_merged_object_ids",
+        ];
+        let mut values: BTreeMap<String, String> = o.props.clone();
+        values.extend(p.props.clone());
+        values.retain(|k, _| !system.contains(&k.as_str()));
+        let mut merged: Vec<String> = Vec::new();
+        let earlier = [&p, &o].into_iter().flat_map(|r| {
+            r.props
+                .get("hs_merged_object_ids")
+                .map(|m| m.split(';').map(String::from).collect::<Vec<_>>())
+                .unwrap_or_default()
+        });
+        for m in earlier.chain([primary.to_string(), other.to_string()]) {
+            if !m.is_empty() && !merged.contains(&m) {
+                merged.push(m);
+            }
+        }
+        self.unindex(t, &p);
+        self.unindex(t, &o);
+        let now = self.clock.next();
+        let id = self.insert(t, values.into_iter().collect(), now);
+        if let Some(r) = self.records.get_mut(&t).and_then(|m| m.get_mut(&id)) {
+            r.props
+                .insert("hs_merged_object_ids".into(), merged.join(";"));
+        }
+        for old in [primary, other] {
+            if let Some(r) = self.records.get_mut(&t).and_then(|m| m.get_mut(&old)) {
+                r.archived_at = Some(now);
+                r.updated = now;
+                r.merged_into = Some(id);
+            }
+        }
+        Ok(id)
     }
 
     pub fn archive(&mut self, t: ObjectType, id: u64) -> bool {

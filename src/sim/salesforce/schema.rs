@@ -300,6 +300,19 @@ impl F {
     }
 }
 
+/// The record a merged-away (deleted) record was merged into; Salesforce sets it on the
+/// losers of a merge, which queryAll and getDeleted still show.
+fn master_record(sobject: &'static str) -> F {
+    let targets: &'static [&'static str] = match sobject {
+        "Lead" => &["Lead"],
+        "Contact" => &["Contact"],
+        _ => &["Account"],
+    };
+    F::new("MasterRecordId", "Master Record ID", FType::Reference)
+        .read_only()
+        .refers(targets, "MasterRecord")
+}
+
 fn system_fields(with_owner: bool) -> Vec<F> {
     use FType::*;
     let mut v = vec![
@@ -402,6 +415,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     };
 
     let mut lead = system_fields(true);
+    lead.push(master_record("Lead"));
     lead.extend([
         F::new("FirstName", "First Name", String).len(40),
         F::new("LastName", "Last Name", String).len(80).required(),
@@ -443,6 +457,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     lead.extend(address(""));
 
     let mut contact = system_fields(true);
+    contact.push(master_record("Contact"));
     contact.extend([
         F::new("AccountId", "Account ID", Reference).refers(&["Account"], "Account"),
         F::new("FirstName", "First Name", String).len(40),
@@ -462,6 +477,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
     contact.extend(address("Mailing"));
 
     let mut account = system_fields(true);
+    account.push(master_record("Account"));
     account.extend([
         F::new("Name", "Account Name", String).len(255).required(),
         F::new("Website", "Website", Url),

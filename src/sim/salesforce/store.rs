@@ -541,6 +541,94 @@ impl Store {
         Ok(contact)
     }
 
+    /// What a merge in Salesforce does (the UI's Merge, Apex `merge`): the master keeps its
+    /// id and values, a blank of its is filled from the losers; records that pointed at a
+    /// loser point at the master; each loser goes to the recycle bin with `MasterRecordId`
+    /// set, where queryAll and getDeleted see it. Leads, Contacts and Accounts, up to two
+    /// losers, all of one type.
+    pub fn merge(&mut self, master_id: &str, loser_ids: &[String]) -> Result<Vec<String>, String> {
+        let master = self
+            .live(None, master_id)
+            .map_err(|_| format!("no live record {master_id}"))?
+            .clone();
+        let sobject = self.type_of(&master.id).unwrap_or("").to_string();
+        if !matches!(sobject.as_str(), "Lead" | "Contact" | "Account") {
+            return Err(format!(
+                "{sobject} records cannot be merged (Leads, Contacts and Accounts can)"
+            ));
+        }
+        if loser_ids.is_empty() || loser_ids.len() > 2 {
+            return Err("a merge takes one or two records to merge into the master".into());
+        }
+        let mut losers = Vec::new();
+        for id in loser_ids {
+            let l = self
+                .live(Some(&sobject), id)
+                .map_err(|_| format!("no live {sobject} {id}"))?
+                .clone();
+            if l.id == master.id {
+                return Err("a record cannot be merged into itself".into());
+            }
+            losers.push(l);
+        }
+        let def = self.object(&sobject).cloned().ok_or("no such object")?;
+        let now = self.clock.next();
+        let stamp = json!(salesforce_datetime(now));
+        let mut merged = master.clone();
+        for f in def.fields.iter().filter(|f| f.updateable && !f.calculated) {
+            if merged.get(&f.name).is_null()
+                && let Some(v) = losers.iter().map(|l| l.get(&f.name)).find(|v| !v.is_null())
+            {
+                merged.fields.insert(f.name.clone(), v.clone());
+            }
+        }
+        merged
+            .fields
+            .insert("LastModifiedDate".into(), stamp.clone());
+        merged.fields.insert("SystemModstamp".into(), stamp.clone());
+        self.recalculate(def.name, &mut merged.fields);
+        let loser_set: Vec<String> = losers.iter().map(|l| l.id.clone()).collect();
+        for l in &losers {
+            self.reindex(def.name, l, false);
+            if let Some(r) = self
+                .records
+                .get_mut(def.name)
+                .and_then(|m| m.get_mut(&l.id))
+            {
+                r.deleted_at = Some(now);
+                r.fields.insert("IsDeleted".into(), json!(true));
+                r.fields.insert("MasterRecordId".into(), json!(master.id));
+                r.fields.insert("SystemModstamp".into(), stamp.clone());
+            }
+        }
+        self.reindex(def.name, &master, false);
+        self.reindex(def.name, &merged, true);
+        self.records
+            .entry(def.name)
+            .or_default()
+            .insert(merged.id.clone(), merged);
+        self.repoint(&loser_set, &master.id, &stamp);
+        Ok(loser_set)
+    }
+
+    /// Every live record's reference to one of `from` now names `to` (a merge's children).
+    fn repoint(&mut self, from: &[String], to: &str, stamp: &Value) {
+        for table in self.records.values_mut() {
+            for rec in table.values_mut().filter(|r| r.deleted_at.is_none()) {
+                let mut touched = false;
+                for v in rec.fields.values_mut() {
+                    if v.as_str().is_some_and(|s| from.iter().any(|f| f == s)) {
+                        *v = json!(to);
+                        touched = true;
+                    }
+                }
+                if touched && rec.fields.get("MasterRecordId") != Some(&json!(to)) {
+                    rec.fields.insert("SystemModstamp".into(), stamp.clone());
+                }
+            }
+        }
+    }
+
     /// Insert already-validated values (also used by the seeder, with seeded timestamps).
     pub fn insert(
         &mut self,

@@ -20,7 +20,7 @@ use std::time::Instant;
 use hubforce::plugins::PluginSet;
 use hubforce::sim::{SimConfig, Simulator};
 use hubforce::sync::engine::{Engine, SyncOptions};
-use hubforce::sync::hooks::{Hooks, StaticHooks};
+use hubforce::sync::hooks::{HookResult, Hooks, StaticHooks};
 use hubforce::sync::ledger::Ledger;
 use hubforce::sync::report::RunReport;
 use hubforce::sync::settings::SyncSettings;
@@ -104,26 +104,26 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
         fn mappings(&self) -> Result<hubforce::sync::mapping::Mappings, String> {
             self.0.mappings()
         }
-        fn include(
-            &self,
-            r: &serde_json::Value,
-            c: &serde_json::Value,
-        ) -> Result<Option<hubforce::sync::hooks::Inclusion>, String> {
+        fn include<'a>(
+            &'a self,
+            r: &'a serde_json::Value,
+            c: &'a serde_json::Value,
+        ) -> HookResult<'a, Option<hubforce::sync::hooks::Inclusion>> {
             self.1.include(r, c)
         }
-        fn transform(
-            &self,
-            r: &serde_json::Value,
-            c: &serde_json::Value,
-        ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+        fn transform<'a>(
+            &'a self,
+            r: &'a serde_json::Value,
+            c: &'a serde_json::Value,
+        ) -> HookResult<'a, Option<serde_json::Map<String, serde_json::Value>>> {
             self.1.transform(r, c)
         }
-        fn resolve(
-            &self,
-            r: &serde_json::Value,
-            c: &serde_json::Value,
-            x: &serde_json::Value,
-        ) -> Result<hubforce::sync::hooks::Resolution, String> {
+        fn resolve<'a>(
+            &'a self,
+            r: &'a serde_json::Value,
+            c: &'a serde_json::Value,
+            x: &'a serde_json::Value,
+        ) -> HookResult<'a, hubforce::sync::hooks::Resolution> {
             self.1.resolve(r, c, x)
         }
     }

@@ -117,6 +117,7 @@ pub const HOOKS: &[&str] = &[
     "checks",
     "on_sync_start",
     "on_sync_end",
+    "on_delete",
 ];
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -194,7 +194,7 @@ impl Engine<'_> {
     /// Choose among the best matches of an unlinked record: free candidates
     /// (not linked to another record, not claimed earlier in this batch) go to the plugins'
     /// `resolve` hook, whose answer wins; by default the first free candidate is linked.
-    pub(super) fn choose<'c, R: Candidate, T: Candidate>(
+    pub(super) async fn choose<'c, R: Candidate, T: Candidate>(
         &self,
         record: &R,
         best: Vec<&'c T>,
@@ -221,7 +221,7 @@ impl Engine<'_> {
         };
         let answer = if self.hooks.wants("resolve") {
             let cands = Value::Array(free.iter().map(|c| c.json()).collect());
-            self.hooks.resolve(&record.json(), &cands, ctx)
+            self.hooks.resolve(&record.json(), &cands, ctx).await
         } else {
             Ok(Resolution::Default)
         };
@@ -346,7 +346,7 @@ impl Engine<'_> {
 
     /// The plugins' `include` decision; the record's JSON is built only if a plugin has
     /// the hook.
-    fn include_hook<R: Candidate>(
+    async fn include_hook<R: Candidate>(
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
@@ -354,12 +354,13 @@ impl Engine<'_> {
         if !self.hooks.wants("include") {
             return Ok(None);
         }
-        self.hooks.include(&record.json(), &ctx())
+        let (record, ctx) = (record.json(), ctx());
+        self.hooks.include(&record, &ctx).await
     }
 
     /// The plugins' `transform` values; the record's JSON and the context (which carries
     /// the counterpart record) are likewise built only if a plugin has the hook.
-    fn transform_hook<R: Candidate>(
+    async fn transform_hook<R: Candidate>(
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
@@ -367,10 +368,11 @@ impl Engine<'_> {
         if !self.hooks.wants("transform") {
             return Ok(None);
         }
-        self.hooks.transform(&record.json(), &ctx())
+        let (record, ctx) = (record.json(), ctx());
+        self.hooks.transform(&record, &ctx).await
     }
 
-    pub(super) fn include_hs(
+    pub(super) async fn include_hs(
         &self,
         spec: &PairSpec,
         r: &HsRecord,
@@ -385,7 +387,10 @@ impl Engine<'_> {
                 reason: "not a member of the inclusion list".into(),
             });
         }
-        if let Some(d) = self.include_hook(r, || Engine::hook_ctx(spec, "hubspot", sobject))? {
+        if let Some(d) = self
+            .include_hook(r, || Engine::hook_ctx(spec, "hubspot", sobject))
+            .await?
+        {
             return Ok(d);
         }
         if self.members.is_some() && spec.name == "contact" {
@@ -569,7 +574,7 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("hubspot", spec.hs_object, r.id.as_str());
-            match self.include_hs(spec, &r, &target) {
+            match self.include_hs(spec, &r, &target).await {
                 Err(msg) => {
                     fail(
                         cp,
@@ -648,7 +653,10 @@ impl Engine<'_> {
                     let best = lookup::best_sf_match(spec, &r, &candidates);
                     let ctx = Engine::hook_ctx(spec, "hubspot", &target);
                     let owner = |id: &str| Ok(owners.get(id).cloned());
-                    match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
+                    match self
+                        .choose(&r, best, &candidates, owner, &claimed, &ctx)
+                        .await?
+                    {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Create => None,
                         Choice::Skip => {
@@ -698,7 +706,7 @@ impl Engine<'_> {
                 ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
                 ctx
             };
-            match self.transform_hook(&r, ctx) {
+            match self.transform_hook(&r, ctx).await {
                 Err(msg) => {
                     fail(
                         cp,
@@ -792,7 +800,7 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
-            match self.include_hook(&r, || ctx.clone()) {
+            match self.include_hook(&r, || ctx.clone()).await {
                 Err(msg) => {
                     fail(
                         cp,
@@ -856,7 +864,10 @@ impl Engine<'_> {
                     }
                     let best = lookup::best_hs_match(spec, &r, &candidates);
                     let owner = |id: &str| Ok(owners.get(id).map(|(sf, _)| sf.clone()));
-                    match self.choose(&r, best, &candidates, owner, &claimed, &ctx)? {
+                    match self
+                        .choose(&r, best, &candidates, owner, &claimed, &ctx)
+                        .await?
+                    {
                         Choice::Link(c) => Some(c.clone()),
                         Choice::Fail(e) => {
                             fail(cp, report, &direction, key, &e);
@@ -895,7 +906,7 @@ impl Engine<'_> {
                 tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
                 tctx
             };
-            match self.transform_hook(&r, tctx) {
+            match self.transform_hook(&r, tctx).await {
                 Err(msg) => {
                     fail(
                         cp,

@@ -99,7 +99,7 @@ impl Engine<'_> {
                 } else {
                     spec.sobjects()[0].to_string()
                 };
-                match self.include_hs(spec, &r, &target) {
+                match self.include_hs(spec, &r, &target).await {
                     Ok(i) => {
                         out.included = Some(i.included);
                         out.inclusion_reason = Some(i.reason);
@@ -122,10 +122,8 @@ impl Engine<'_> {
             out.linked = linked.clone().map(|h| (h, spec.hs_object.to_string()));
             if let Some(r) = records.into_iter().next() {
                 out.found = true;
-                match self
-                    .hooks
-                    .include(&r.to_json(), &Engine::hook_ctx(spec, "salesforce", object))
-                {
+                let (record, ctx) = (r.to_json(), Engine::hook_ctx(spec, "salesforce", object));
+                match self.hooks.include(&record, &ctx).await {
                     Ok(Some(i)) => {
                         out.included = Some(i.included);
                         out.inclusion_reason = Some(i.reason);

@@ -1,11 +1,20 @@
-//! The plugin hooks the engine calls — `mappings`, `include`, `transform`, `resolve` — seen
-//! as plain Rust: JSON in, JSON out. Every enabled plugin takes part (in the profile's
-//! order); a hook that fails becomes that record's `plugin` error, never the run's.
+//! The plugin hooks the engine calls — `mappings`, `include`, `transform`, `resolve`,
+//! `on_delete` — seen as plain Rust: JSON in, JSON out. Every enabled plugin takes part (in
+//! the profile's order); a hook that fails becomes that record's `plugin` error, never the
+//! run's. The record hooks are async: a hook may call the host API (`salesforce.query` in a
+//! `transform`), metered under the plugin's tag, while the sync waits for it.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::{Map, Value, json};
 
 use super::mapping::{self, Mappings};
+use super::settings::DeletePolicy;
 use crate::plugins::registry::PluginSet;
+
+/// What an async hook call gives back.
+pub type HookResult<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
 
 /// An inclusion decision with the reason `explain` shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,16 +44,32 @@ pub trait Hooks: Send + Sync {
     /// The merged field mappings of every plugin.
     fn mappings(&self) -> Result<Mappings, String>;
     /// Every `include` hook's decision (all must agree); None when no plugin has one.
-    fn include(&self, record: &Value, ctx: &Value) -> Result<Option<Inclusion>, String>;
+    fn include<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Inclusion>>;
     /// Field values a `transform` hook computes for the target side (merged in order).
-    fn transform(&self, record: &Value, ctx: &Value) -> Result<Option<Map<String, Value>>, String>;
+    fn transform<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Map<String, Value>>>;
     /// The first `resolve` hook that decides.
-    fn resolve(
-        &self,
-        record: &Value,
-        candidates: &Value,
-        ctx: &Value,
-    ) -> Result<Resolution, String>;
+    fn resolve<'a>(
+        &'a self,
+        record: &'a Value,
+        candidates: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Resolution>;
+    /// The first `on_delete` hook that decides what a deletion does to the counterpart.
+    fn on_delete<'a>(
+        &'a self,
+        _record: &'a Value,
+        _ctx: &'a Value,
+    ) -> HookResult<'a, Option<DeletePolicy>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Merge `next` into `base`: a pair's fields are replaced by HubSpot property, new ones added.
@@ -77,14 +102,23 @@ impl Hooks for StaticHooks {
     fn mappings(&self) -> Result<Mappings, String> {
         Ok(self.0.clone())
     }
-    fn include(&self, _: &Value, _: &Value) -> Result<Option<Inclusion>, String> {
-        Ok(None)
+    fn include<'a>(&'a self, _: &'a Value, _: &'a Value) -> HookResult<'a, Option<Inclusion>> {
+        Box::pin(async { Ok(None) })
     }
-    fn transform(&self, _: &Value, _: &Value) -> Result<Option<Map<String, Value>>, String> {
-        Ok(None)
+    fn transform<'a>(
+        &'a self,
+        _: &'a Value,
+        _: &'a Value,
+    ) -> HookResult<'a, Option<Map<String, Value>>> {
+        Box::pin(async { Ok(None) })
     }
-    fn resolve(&self, _: &Value, _: &Value, _: &Value) -> Result<Resolution, String> {
-        Ok(Resolution::Default)
+    fn resolve<'a>(
+        &'a self,
+        _: &'a Value,
+        _: &'a Value,
+        _: &'a Value,
+    ) -> HookResult<'a, Resolution> {
+        Box::pin(async { Ok(Resolution::Default) })
     }
 }
 
@@ -107,97 +141,150 @@ impl Hooks for PluginSet {
         Ok(out)
     }
 
-    fn include(&self, record: &Value, ctx: &Value) -> Result<Option<Inclusion>, String> {
-        let mut decision: Option<Inclusion> = None;
-        for name in self.names() {
-            let Some(p) = self.get(&name) else { continue };
-            if !p.has("include") {
-                continue;
-            }
-            let v = p
-                .call("include", &[record.clone(), ctx.clone()])
-                .map_err(|e| e.to_string())?;
-            let (included, reason) = match &v {
-                Value::Null => continue,
-                Value::Bool(b) => (*b, format!("plugin {name}: include returned {b}")),
-                Value::Object(o) => (
-                    o.get("include").and_then(Value::as_bool).unwrap_or(false),
-                    format!(
-                        "plugin {name}: {}",
-                        o.get("reason")
-                            .and_then(Value::as_str)
-                            .unwrap_or("no reason given")
+    fn include<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Inclusion>> {
+        Box::pin(async move {
+            let mut decision: Option<Inclusion> = None;
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("include") {
+                    continue;
+                }
+                let v = p
+                    .call_async("include", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (included, reason) = match &v {
+                    Value::Null => continue,
+                    Value::Bool(b) => (*b, format!("plugin {name}: include returned {b}")),
+                    Value::Object(o) => (
+                        o.get("include").and_then(Value::as_bool).unwrap_or(false),
+                        format!(
+                            "plugin {name}: {}",
+                            o.get("reason")
+                                .and_then(Value::as_str)
+                                .unwrap_or("no reason given")
+                        ),
                     ),
-                ),
-                other => {
-                    return Err(format!(
-                        "plugin {name}, hook include: returned {other}; return true, false, nil or {{include = bool, reason = \"…\"}}"
-                    ));
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook include: returned {other}; return true, false, nil or {{include = bool, reason = \"…\"}}"
+                        ));
+                    }
+                };
+                if !included {
+                    return Ok(Some(Inclusion { included, reason }));
                 }
-            };
-            if !included {
-                return Ok(Some(Inclusion { included, reason }));
+                decision = Some(Inclusion { included, reason });
             }
-            decision = Some(Inclusion { included, reason });
-        }
-        Ok(decision)
+            Ok(decision)
+        })
     }
 
-    fn transform(&self, record: &Value, ctx: &Value) -> Result<Option<Map<String, Value>>, String> {
-        let mut out: Option<Map<String, Value>> = None;
-        for name in self.names() {
-            let Some(p) = self.get(&name) else { continue };
-            if !p.has("transform") {
-                continue;
-            }
-            let v = p
-                .call("transform", &[record.clone(), ctx.clone()])
-                .map_err(|e| e.to_string())?;
-            match v {
-                Value::Null => {}
-                Value::Object(o) => out.get_or_insert_with(Map::new).extend(o),
-                other => {
-                    return Err(format!(
-                        "plugin {name}, hook transform: returned {other}; return a table of field values or nil"
-                    ));
+    fn transform<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Map<String, Value>>> {
+        Box::pin(async move {
+            let mut out: Option<Map<String, Value>> = None;
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("transform") {
+                    continue;
+                }
+                let v = p
+                    .call_async("transform", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::Object(o) => out.get_or_insert_with(Map::new).extend(o),
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook transform: returned {other}; return a table of field values or nil"
+                        ));
+                    }
                 }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
-    fn resolve(
-        &self,
-        record: &Value,
-        candidates: &Value,
-        ctx: &Value,
-    ) -> Result<Resolution, String> {
-        for name in self.names() {
-            let Some(p) = self.get(&name) else { continue };
-            if !p.has("resolve") {
-                continue;
-            }
-            let v = p
-                .call(
-                    "resolve",
-                    &[record.clone(), candidates.clone(), ctx.clone()],
-                )
-                .map_err(|e| e.to_string())?;
-            match v {
-                Value::Null => {}
-                Value::String(id) => return Ok(Resolution::Link(id)),
-                Value::Bool(false) => return Ok(Resolution::Create),
-                Value::Object(o) if o.get("skip") == Some(&json!(true)) => {
-                    return Ok(Resolution::Skip);
+    fn resolve<'a>(
+        &'a self,
+        record: &'a Value,
+        candidates: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Resolution> {
+        Box::pin(async move {
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("resolve") {
+                    continue;
                 }
-                other => {
-                    return Err(format!(
-                        "plugin {name}, hook resolve: returned {other}; return an id to link, false to create, {{skip = true}} or nil"
-                    ));
+                let v = p
+                    .call_async(
+                        "resolve",
+                        &[record.clone(), candidates.clone(), ctx.clone()],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::String(id) => return Ok(Resolution::Link(id)),
+                    Value::Bool(false) => return Ok(Resolution::Create),
+                    Value::Object(o) if o.get("skip") == Some(&json!(true)) => {
+                        return Ok(Resolution::Skip);
+                    }
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook resolve: returned {other}; return an id to link, false to create, {{skip = true}} or nil"
+                        ));
+                    }
                 }
             }
-        }
-        Ok(Resolution::Default)
+            Ok(Resolution::Default)
+        })
+    }
+
+    fn on_delete<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<DeletePolicy>> {
+        Box::pin(async move {
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("on_delete") {
+                    continue;
+                }
+                let v = p
+                    .call_async("on_delete", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => match DeletePolicy::parse(&s) {
+                        Some(policy) => return Ok(Some(policy)),
+                        None => {
+                            return Err(format!(
+                                "plugin {name}, hook on_delete: returned \"{s}\"; return \"keep\", \"propagate\", \"recreate\" or nil"
+                            ));
+                        }
+                    },
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook on_delete: returned {other}; return \"keep\", \"propagate\", \"recreate\" or nil"
+                        ));
+                    }
+                }
+            }
+            Ok(None)
+        })
     }
 }
 

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS field_writes (
   object TEXT NOT NULL, id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
   reverted INTEGER NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS field_writes_key ON field_writes (object, id, field, at);
+CREATE TABLE IF NOT EXISTS tombstones (
+  pair TEXT NOT NULL, side TEXT NOT NULL, id TEXT NOT NULL, sobject TEXT NOT NULL,
+  counterpart TEXT NOT NULL, how TEXT NOT NULL, merged_into TEXT, policy TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (pair, side, id));
+CREATE INDEX IF NOT EXISTS tombstones_counterpart ON tombstones (pair, side, counterpart);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";
@@ -98,9 +103,23 @@ pub struct Checkpoint {
     errors: Vec<(String, String, String, ApiError)>,
     cleared: Vec<(String, String, String)>,
     writes: Vec<(String, String, String, String, bool)>,
+    tombstones: Vec<super::tombstones::Tombstone>,
 }
 
 impl Checkpoint {
+    /// A record gone on one side (deleted or merged): its link ends and the tombstone says
+    /// what became of its counterpart (see [`super::tombstones`]).
+    pub fn tombstone(&mut self, t: super::tombstones::Tombstone) {
+        let hs = match t.side.as_str() {
+            "hubspot" => t.id.clone(),
+            _ => t.counterpart.clone(),
+        };
+        self.unlink(&t.pair, &hs);
+        self.tombstones.push(t);
+    }
+    pub fn tombstones_in_batch(&self) -> &[super::tombstones::Tombstone] {
+        &self.tombstones
+    }
     pub fn link(&mut self, pair: &str, hs_id: &str, sf_id: &str, sf_type: &str) {
         self.links
             .push((pair.into(), hs_id.into(), sf_id.into(), sf_type.into()));
@@ -175,6 +194,7 @@ impl Checkpoint {
             && self.errors.is_empty()
             && self.cleared.is_empty()
             && self.writes.is_empty()
+            && self.tombstones.is_empty()
     }
 }
 
@@ -218,14 +238,14 @@ impl Ledger {
         })
     }
 
-    fn err(&self, source: rusqlite::Error) -> LedgerError {
+    pub(super) fn err(&self, source: rusqlite::Error) -> LedgerError {
         LedgerError {
             path: self.path.clone(),
             source,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -283,6 +303,15 @@ impl Ledger {
                 )?
                 .execute(params![side, object, id])?;
             }
+            for t in &cp.tombstones {
+                tx.prepare_cached(
+                    "INSERT INTO tombstones (pair, side, id, sobject, counterpart, how, merged_into, policy, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT(pair, side, id) DO UPDATE SET counterpart = excluded.counterpart, how = excluded.how,
+                       merged_into = excluded.merged_into, policy = excluded.policy, at = excluded.at",
+                )?
+                .execute(params![t.pair, t.side, t.id, t.sobject, t.counterpart, t.how, t.merged_into, t.policy, now])?;
+            }
             for (object, id, field, value, reverted) in &cp.writes {
                 tx.prepare_cached(
                     "INSERT INTO field_writes (object, id, field, value, reverted, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -307,7 +336,7 @@ impl Ledger {
     /// One statement run for many keys in one read transaction: a batch takes the database's
     /// read lock once instead of once per record (which cost a quarter of a sync's time).
     /// `fixed` are the leading parameters, the key is the last; `on_row` sees every row.
-    fn read_rows(
+    pub(super) fn read_rows(
         &self,
         sql: &str,
         fixed: &[&str],

@@ -19,4 +19,5 @@ pub mod roundtrip;
 pub mod rules;
 pub mod settings;
 pub mod status;
+pub mod tombstones;
 mod write;

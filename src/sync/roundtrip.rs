@@ -157,6 +157,7 @@ impl Engine<'_> {
             })?;
         let inclusion = self
             .include_hs(spec, &record, &target)
+            .await
             .map_err(|e| SyncError::Usage(format!("the include hook failed: {e}")))?;
         if !inclusion.included {
             return Ok((

@@ -1,7 +1,9 @@
 //! A profile's sync settings (`[profiles.NAME.sync]` in hubforce.toml): which object pairs
 //! sync, where new HubSpot contacts go, the inclusion list, and the loop guards.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 /// The object pairs, in the order a pass runs them (companies first so that contacts and
 /// deals find their accounts).
@@ -38,6 +40,43 @@ pub struct SyncSettings {
     /// `form_submission` (the contact's recent conversion) and `email_open`.
     #[serde(default = "activities")]
     pub activities: Vec<String>,
+    /// Per object pair, what a deletion on one side does to the other (`keep` when absent):
+    /// `[profiles.NAME.sync.deletes] contact = "propagate"`.
+    #[serde(default)]
+    pub deletes: BTreeMap<String, DeletePolicy>,
+}
+
+/// What a deletion (or a merge that cannot relink) on one side does to the counterpart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeletePolicy {
+    /// The counterpart stays; the link becomes a tombstone, and the sync never re-creates
+    /// the deleted record from it.
+    #[default]
+    Keep,
+    /// The counterpart is deleted too (archived in HubSpot), in batches.
+    Propagate,
+    /// The link is dropped; the next change re-creates the record (the incumbent's way).
+    Recreate,
+}
+
+impl DeletePolicy {
+    pub fn parse(s: &str) -> Option<DeletePolicy> {
+        match s {
+            "keep" => Some(DeletePolicy::Keep),
+            "propagate" => Some(DeletePolicy::Propagate),
+            "recreate" => Some(DeletePolicy::Recreate),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletePolicy::Keep => "keep",
+            DeletePolicy::Propagate => "propagate",
+            DeletePolicy::Recreate => "recreate",
+        }
+    }
 }
 
 pub const ACTIVITIES: &[&str] = &["form_submission", "email_open"];
@@ -80,6 +119,7 @@ impl Default for SyncSettings {
             flip_window_hours: day(),
             batch_size: two_hundred(),
             activities: activities(),
+            deletes: BTreeMap::new(),
         }
     }
 }
@@ -111,6 +151,12 @@ impl SyncSettings {
                 ACTIVITIES.join(", ")
             ));
         }
+        if let Some(p) = self.deletes.keys().find(|p| !PAIRS.contains(&p.as_str())) {
+            return Err(format!(
+                "sync.deletes: unknown object pair `{p}` (known: {})",
+                PAIRS.join(", ")
+            ));
+        }
         if !(1..=200).contains(&self.batch_size) {
             return Err("sync.batch_size must be between 1 and 200".into());
         }
@@ -126,6 +172,11 @@ impl SyncSettings {
             return Err("sync.flip_limit and sync.flip_window_hours must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The pair's deletion policy.
+    pub fn delete_policy(&self, pair: &str) -> DeletePolicy {
+        self.deletes.get(pair).copied().unwrap_or_default()
     }
 
     pub fn enabled(&self, pair: &str) -> bool {

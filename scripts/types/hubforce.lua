@@ -221,3 +221,8 @@ config = {}
 ---@field checks (fun(report: table))?
 ---@field on_sync_start (fun(ctx: table))?
 ---@field on_sync_end (fun(ctx: table, summary: table))?
+--- A linked record was deleted on one side (`ctx.side`): what happens to its counterpart
+--- (`ctx.counterpart_id`, `ctx.counterpart_object`). "keep" (a tombstone, never re-created),
+--- "propagate" (delete it too), "recreate" (the link is dropped), or nil for the pair's
+--- `sync.deletes` policy (`ctx.policy`). Merges relink without asking.
+---@field on_delete (fun(record: table, ctx: table): "keep"|"propagate"|"recreate"|nil)?

@@ -128,6 +128,29 @@ impl HubspotApi {
         Ok((super::take_array(&mut v, "results"), next))
     }
 
+    /// One page of an object type's archived records (deleted, or merged away): (records,
+    /// next cursor).
+    pub async fn archived_page(
+        &self,
+        object: &str,
+        properties: &[&str],
+        after: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let mut r = self
+            .req(Method::GET, format!("/crm/v3/objects/{object}"))
+            .query("limit", "100")
+            .query("archived", "true");
+        if !properties.is_empty() {
+            r = r.query("properties", properties.join(","));
+        }
+        if let Some(a) = after {
+            r = r.query("after", a);
+        }
+        let mut v = self.transport.json(&r.expect(page)).await?;
+        let next = v["paging"]["next"]["after"].as_str().map(String::from);
+        Ok((super::take_array(&mut v, "results"), next))
+    }
+
     /// Every record of an object type, page after page.
     pub async fn list_all(
         &self,

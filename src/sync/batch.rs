@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
+use super::deletes::Fate;
 use super::engine::{Engine, SyncError, by_sobject, plugin_error};
 use super::hooks::{Inclusion, Resolution};
 use super::ledger::{Checkpoint, FieldHistory, hash_value};
@@ -607,6 +608,8 @@ impl Engine<'_> {
         }
         let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
         let mut links = self.ledger.linked_sf_many(spec.name, &ids)?;
+        self.hs_merge_survivors(spec, &direction, &work, &mut links, cp, report)
+            .await?;
         let mut found: HashMap<String, SfRecord> = HashMap::new();
         for (sobject, ids) in by_sobject(links.values().map(|(id, ty)| (ty.as_str(), id.as_str())))
         {
@@ -619,13 +622,26 @@ impl Engine<'_> {
             self.leads_to_contacts(mappings, spec, &mut links, &mut found, cp)
                 .await?;
         }
+        let fields_of = |o: &str| self.sf_field_list(mappings, spec, o);
+        let fates = self
+            .missing_in_salesforce(
+                (spec, &direction),
+                &fields_of,
+                &mut links,
+                &mut found,
+                cp,
+                report,
+            )
+            .await?;
+        let unlinked_ids: Vec<&str> = work
+            .iter()
+            .filter(|r| !links.contains_key(&r.id) && !fates.contains_key(&r.id))
+            .map(|r| r.id.as_str())
+            .collect();
+        let blocked = self.tombstoned(spec, Provider::Salesforce, &unlinked_ids, report)?;
         let unlinked: Vec<&HsRecord> = work
             .iter()
-            .filter(|r| {
-                links
-                    .get(&r.id)
-                    .is_none_or(|(id, _)| !found.contains_key(id))
-            })
+            .filter(|r| unlinked_ids.contains(&r.id.as_str()) && !blocked.contains_key(&r.id))
             .collect();
         let mut candidates = Vec::new();
         if !unlinked.is_empty() {
@@ -643,13 +659,18 @@ impl Engine<'_> {
         let mut items = Vec::new();
         for r in work {
             let key = ("hubspot", spec.hs_object, r.id.as_str());
+            // Its counterpart is gone (kept or deleted with it), or was deleted earlier and
+            // is kept: nothing to write, nothing to re-create.
+            if matches!(fates.get(&r.id), Some(Fate::Kept | Fate::Deleted))
+                || blocked.contains_key(&r.id)
+            {
+                report.counts(&direction).skipped += 1;
+                continue;
+            }
             let linked = links.get(&r.id).map(|(s, _)| (r.id.clone(), s.clone()));
             let sf = match links.get(&r.id).and_then(|(id, _)| found.get(id)) {
                 Some(s) => Some(s.clone()),
                 None => {
-                    if linked.is_some() {
-                        cp.unlink(spec.name, &r.id); // deleted in Salesforce: match or create again
-                    }
                     let best = lookup::best_sf_match(spec, &r, &candidates);
                     let ctx = Engine::hook_ctx(spec, "hubspot", &target);
                     let owner = |id: &str| Ok(owners.get(id).cloned());
@@ -796,6 +817,9 @@ impl Engine<'_> {
             .map(|f| f.salesforce.as_str())
             .collect();
         let ctx = Engine::hook_ctx(spec, "salesforce", sobject);
+        let records = self
+            .sf_deleted_rows(spec, &direction, records, cp, report)
+            .await?;
         let mut included = Vec::new();
         for r in records {
             report.counts(&direction).pulled += 1;
@@ -827,6 +851,12 @@ impl Engine<'_> {
         let props = self.hs_properties(mappings, spec);
         let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
         let mut links = self.ledger.linked_hs_many(spec.name, &ids)?;
+        // Links this batch made already (a merge's survivor relinked above).
+        for id in &ids {
+            if let Some(h) = cp.hs_linked_in_batch(spec.name, id) {
+                links.insert(id.to_string(), h.to_string());
+            }
+        }
         if sobject == "Contact" {
             self.follow_conversions(spec, &work, &mut links, cp).await?;
         }
@@ -840,9 +870,18 @@ impl Engine<'_> {
                 .map(|r| (r.id.clone(), r))
                 .collect()
         };
+        let fates = self
+            .missing_in_hubspot((spec, &direction), sobject, &mut links, &found, cp, report)
+            .await?;
+        let unlinked_ids: Vec<&str> = work
+            .iter()
+            .filter(|r| !links.contains_key(&r.id) && !fates.contains_key(&r.id))
+            .map(|r| r.id.as_str())
+            .collect();
+        let blocked = self.tombstoned(spec, Provider::Hubspot, &unlinked_ids, report)?;
         let unlinked: Vec<&SfRecord> = work
             .iter()
-            .filter(|r| links.get(&r.id).is_none_or(|h| !found.contains_key(h)))
+            .filter(|r| unlinked_ids.contains(&r.id.as_str()) && !blocked.contains_key(&r.id))
             .collect();
         let candidates = if unlinked.is_empty() {
             Vec::new()
@@ -855,13 +894,16 @@ impl Engine<'_> {
         let mut items = Vec::new();
         for r in work {
             let key = ("salesforce", sobject, r.id.as_str());
+            if matches!(fates.get(&r.id), Some(Fate::Kept | Fate::Deleted))
+                || blocked.contains_key(&r.id)
+            {
+                report.counts(&direction).skipped += 1;
+                continue;
+            }
             let linked = links.get(&r.id).map(|h| (h.clone(), r.id.clone()));
             let hs = match links.get(&r.id).and_then(|h| found.get(h)) {
                 Some(h) => Some(h.clone()),
                 None => {
-                    if let Some((h, _)) = &linked {
-                        cp.unlink(spec.name, h); // deleted in HubSpot: match or create again
-                    }
                     let best = lookup::best_hs_match(spec, &r, &candidates);
                     let owner = |id: &str| Ok(owners.get(id).map(|(sf, _)| sf.clone()));
                     match self

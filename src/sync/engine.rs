@@ -401,6 +401,8 @@ impl<'a> Engine<'a> {
         }
         let mut cp = Checkpoint::default();
         cp.cursor(key.0, key.1, &cursor.finished().text());
+        self.scan_hubspot_archived(spec, &direction, &mut cp, report)
+            .await?;
         self.commit(opts, cp)?;
 
         // Salesforce → HubSpot, one sObject after the other.

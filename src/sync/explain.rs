@@ -34,6 +34,8 @@ pub struct Explanation {
     pub errors: Vec<RecordError>,
     /// Field → changes through sync within the flip window.
     pub flips: Vec<(String, u64)>,
+    /// This record, or its counterpart, gone on one side: what became of them.
+    pub tombstones: Vec<String>,
 }
 
 /// `contact`, `companies`, `deal` → HubSpot; `Lead`, `Contact`, `Account`, `Opportunity`
@@ -88,6 +90,12 @@ impl Engine<'_> {
                 .filter(|e| e.side == side && e.object == object && e.id == id)
                 .collect(),
             flips: Vec::new(),
+            tombstones: self
+                .ledger
+                .tombstones_naming(spec.name, id)?
+                .iter()
+                .map(super::tombstones::Tombstone::describe)
+                .collect(),
         };
         let hs_id = if side == "hubspot" {
             let props = self.hs_properties(&mappings, spec);
@@ -188,9 +196,13 @@ impl Explanation {
             Some((id, ty)) => {
                 let _ = writeln!(o, "  linked to {ty} {id}");
             }
+            None if !self.tombstones.is_empty() => {}
             None => {
                 let _ = writeln!(o, "  not linked yet");
             }
+        }
+        for t in &self.tombstones {
+            let _ = writeln!(o, "  {t}");
         }
         if self.echo {
             let _ = writeln!(

@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod batch;
 pub mod convert;
+mod deletes;
 pub mod engine;
 pub mod explain;
 pub mod hooks;

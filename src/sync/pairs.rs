@@ -104,7 +104,8 @@ impl PairSpec {
 
     /// Extra HubSpot properties a pull needs besides the mapped ones.
     pub fn hs_extra_properties(&self) -> Vec<&'static str> {
-        let mut v = vec![self.hs_modified, "hs_object_id"];
+        // hs_merged_object_ids: a merge's survivor says which linked records it replaces.
+        let mut v = vec![self.hs_modified, "hs_object_id", "hs_merged_object_ids"];
         match self.name {
             "contact" => v.extend([
                 "email",
@@ -126,11 +127,24 @@ impl PairSpec {
 
     /// Extra Salesforce fields a pull needs besides the mapped ones.
     pub fn sf_extra_fields(&self, sobject: &str) -> Vec<&'static str> {
-        let mut v = vec!["Id", "SystemModstamp", "LastModifiedDate", SF_EXTERNAL_ID];
+        // IsDeleted and MasterRecordId: the pull reads with queryAll, so deletions and
+        // merges come with the changes.
+        let mut v = vec![
+            "Id",
+            "SystemModstamp",
+            "LastModifiedDate",
+            SF_EXTERNAL_ID,
+            "IsDeleted",
+        ];
         match sobject {
-            "Lead" => v.extend(["Email", "IsConverted", "ConvertedContactId"]),
-            "Contact" => v.extend(["Email", "AccountId"]),
-            "Account" => v.extend(["Name", "Website"]),
+            "Lead" => v.extend([
+                "Email",
+                "IsConverted",
+                "ConvertedContactId",
+                "MasterRecordId",
+            ]),
+            "Contact" => v.extend(["Email", "AccountId", "MasterRecordId"]),
+            "Account" => v.extend(["Name", "Website", "MasterRecordId"]),
             "Task" => v.extend(["Subject", "WhoId"]),
             _ => v.extend(["Name", "AccountId"]),
         }

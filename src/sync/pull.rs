@@ -165,7 +165,7 @@ pub fn soql_string(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// Salesforce query pages in id order.
+/// Salesforce query pages in id order (queryAll: deleted rows too).
 pub struct SfPager<'a> {
     api: &'a SalesforceApi,
     soql: Option<String>,
@@ -206,11 +206,13 @@ impl<'a> SfPager<'a> {
         if self.done {
             return Ok(None);
         }
+        // queryAll: deleted rows (IsDeleted, and a merge's losers with MasterRecordId) come
+        // with the changes, at no extra call.
         let (records, next) = match self.next_url.take() {
-            Some(url) => self.api.query_page(None, Some(&url), false).await?,
+            Some(url) => self.api.query_page(None, Some(&url), true).await?,
             None => {
                 let soql = self.soql.take().unwrap_or_default();
-                self.api.query_page(Some(&soql), None, false).await?
+                self.api.query_page(Some(&soql), None, true).await?
             }
         };
         match next {

@@ -20,6 +20,10 @@ pub struct Counts {
     pub updated: u64,
     pub skipped: u64,
     pub failed: u64,
+    /// Linked records found deleted on this direction's source side.
+    pub deleted: u64,
+    /// Linked records found merged away there.
+    pub merged: u64,
 }
 
 impl Counts {
@@ -63,6 +67,8 @@ pub struct RunReport {
     pub stopped_class: Option<crate::error::ErrorClass>,
     /// Fields the flip detector left alone.
     pub flips: Vec<String>,
+    /// Records found deleted or merged, and what became of their counterparts.
+    pub gone: Vec<String>,
     pub plans: Vec<PlannedRecord>,
 }
 
@@ -110,7 +116,7 @@ impl RunReport {
         let _ = writeln!(out, "{title}: {:.1} s", self.seconds);
         let _ = writeln!(
             out,
-            "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
             "direction",
             "pulled",
             "excluded",
@@ -119,12 +125,14 @@ impl RunReport {
             "created",
             "updated",
             "skipped",
-            "failed"
+            "failed",
+            "deleted",
+            "merged"
         );
         for (d, c) in &self.directions {
             let _ = writeln!(
                 out,
-                "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
                 d,
                 c.pulled,
                 c.excluded,
@@ -133,7 +141,19 @@ impl RunReport {
                 c.created,
                 c.updated,
                 c.skipped,
-                c.failed
+                c.failed,
+                c.deleted,
+                c.merged
+            );
+        }
+        for g in self.gone.iter().take(10) {
+            let _ = writeln!(out, "  gone: {g}");
+        }
+        if self.gone.len() > 10 {
+            let _ = writeln!(
+                out,
+                "  … and {} more deleted or merged (`hubforce explain` shows one)",
+                self.gone.len() - 10
             );
         }
         if !self.errors_by_class.is_empty() {

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 /// A simulator (small seed, a free redirect port) and a profile connected to it through both
 /// browser flows, in a fresh folder that is removed on drop.
+pub mod cli;
 pub mod default_plugin;
 
 pub struct Connected {

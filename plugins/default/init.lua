@@ -34,6 +34,10 @@ local mappings = {
         NEW = "Open - Not Contacted", OPEN = "Open - Not Contacted", ATTEMPTED_TO_CONTACT = "Working - Contacted",
         IN_PROGRESS = "Working - Contacted", CONNECTED = "Working - Contacted", OPEN_DEAL = "Closed - Converted",
         UNQUALIFIED = "Closed - Not Converted", BAD_TIMING = "Closed - Not Converted",
+      }, salesforce_values = {
+        -- Several HubSpot statuses share one Salesforce status: this is the one each comes back as.
+        ["Open - Not Contacted"] = "NEW", ["Working - Contacted"] = "IN_PROGRESS",
+        ["Closed - Not Converted"] = "UNQUALIFIED",
       } }),
       owner,
     },
@@ -56,11 +60,11 @@ local mappings = {
         ACCOUNTING = "Finance", COMPUTER_SOFTWARE = "Technology", FINANCIAL_SERVICES = "Finance",
         HOSPITAL_HEALTH_CARE = "Healthcare", INFORMATION_TECHNOLOGY_AND_SERVICES = "Technology",
         MARKETING_AND_ADVERTISING = "Communications", RETAIL = "Retail", TELECOMMUNICATIONS = "Telecommunications",
-      } }),
+      }, salesforce_values = { Finance = "FINANCIAL_SERVICES", Technology = "INFORMATION_TECHNOLOGY_AND_SERVICES" } }),
       field("type", "Type", { type = "picklist", values = {
         PROSPECT = "Prospect", PARTNER = "Technology Partner", RESELLER = "Channel Partner / Reseller",
         VENDOR = "Other", OTHER = "Other",
-      } }),
+      }, salesforce_values = { Other = "OTHER" } }),
       owner,
     },
   },
@@ -97,7 +101,7 @@ local mappings = {
       } }),
       field("hs_task_priority", "Priority", { type = "picklist", rule = "two_way", values = {
         HIGH = "High", MEDIUM = "Normal", NONE = "Normal", LOW = "Low",
-      } }),
+      }, salesforce_values = { Normal = "MEDIUM" } }),
       owner,
     },
   },

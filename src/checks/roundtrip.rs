@@ -54,6 +54,26 @@ pub fn mappings(
         .filter(|p| !mappings.contains_key(p.as_str()))
         .map(|p| p.as_str())
         .collect();
+    for (pair, m) in &mappings {
+        for f in &m.fields {
+            for (sf, hs, back) in f.lossy_values() {
+                report.push(
+                    G,
+                    "mappings",
+                    Status::Warn,
+                    format!(
+                        "{pair}: {} ⇄ {}: HubSpot's {} all become Salesforce \"{sf}\", which comes back to HubSpot as {back}",
+                        f.hubspot,
+                        f.salesforce,
+                        hs.join(", ")
+                    ),
+                    Some(format!(
+                        "if a value must survive the trip back, give it a Salesforce value of its own, or choose with `salesforce_values = {{ [\"{sf}\"] = \"...\" }}` in the mapping"
+                    )),
+                );
+            }
+        }
+    }
     if missing.is_empty() {
         let fields: usize = mappings.values().map(|m| m.fields.len()).sum();
         report.push(

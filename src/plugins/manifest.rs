@@ -26,6 +26,11 @@ pub struct Manifest {
     /// The plugin's settings, as `[config.NAME]` tables.
     #[serde(default)]
     pub config: BTreeMap<String, ConfigField>,
+    /// Properties and fields its hooks read beyond the mapped ones, by object
+    /// (`reads = { contacts = ["newsletter_opt_in"], Lead = ["Rating"] }`): the sync pulls
+    /// them, and a change to one is a change of the record (a computed field follows it).
+    #[serde(default)]
+    pub reads: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

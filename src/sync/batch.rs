@@ -16,7 +16,7 @@ use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
-use super::records::{HsRecord, SfRecord, values_hash};
+use super::records::{HsRecord, SF_VOLATILE, SfRecord, state_keys, values_hash};
 use super::report::RunReport;
 use super::rules::same;
 use super::write::{Item, hs_string};
@@ -220,7 +220,8 @@ impl Engine<'_> {
         } else {
             Provider::Salesforce
         };
-        let answer = if self.hooks.wants("resolve") {
+        // `resolve` decides among free candidates: it is never asked with none.
+        let answer = if self.hooks.wants("resolve") && !free.is_empty() {
             let cands = Value::Array(free.iter().map(|c| c.json()).collect());
             self.hooks.resolve(&record.json(), &cands, ctx).await
         } else {
@@ -379,10 +380,12 @@ impl Engine<'_> {
         r: &HsRecord,
         sobject: &str,
     ) -> Result<Inclusion, String> {
-        if spec.name == "contact"
-            && let Some(members) = &self.members
-            && !members.contains(&r.id)
-        {
+        let member = if spec.name == "contact" {
+            self.is_member(&r.id)
+        } else {
+            None
+        };
+        if member == Some(false) {
             return Ok(Inclusion {
                 included: false,
                 reason: "not a member of the inclusion list".into(),
@@ -394,7 +397,7 @@ impl Engine<'_> {
         {
             return Ok(d);
         }
-        if self.members.is_some() && spec.name == "contact" {
+        if member == Some(true) {
             return Ok(Inclusion {
                 included: true,
                 reason: "a member of the inclusion list".into(),
@@ -712,14 +715,19 @@ impl Engine<'_> {
                 continue;
             };
             let empty = Map::new();
+            let times = mapping::Times {
+                hs_modified: r.modified,
+                sf_modified: sf
+                    .as_ref()
+                    .map(|s| s.modified)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                first_link: linked.is_none() && sf.is_some(),
+            };
             let mut plan = mapping::plan(
                 &mapping,
                 &r.props,
                 sf.as_ref().map(|s| &s.fields).unwrap_or(&empty),
-                r.modified,
-                sf.as_ref()
-                    .map(|s| s.modified)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                times,
                 &self.owners,
             );
             let ctx = || {
@@ -841,7 +849,8 @@ impl Engine<'_> {
                 }
                 _ => {}
             }
-            let h = values_hash(&r.fields, sf_keys.iter().copied());
+            let keys = state_keys(sf_keys.iter().copied(), &[Some(&r.fields)], SF_VOLATILE);
+            let h = values_hash(&r.fields, keys.into_iter());
             included.push((r, h));
         }
         let work = self.without_echoes(("salesforce", sobject), included, &direction, report)?;
@@ -933,14 +942,19 @@ impl Engine<'_> {
                 claimed.insert(h.id.clone());
             }
             let empty = Map::new();
+            let times = mapping::Times {
+                hs_modified: hs
+                    .as_ref()
+                    .map(|h| h.modified)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+                sf_modified: r.modified,
+                first_link: linked.is_none() && hs.is_some(),
+            };
             let mut plan = mapping::plan(
                 &mapping,
                 hs.as_ref().map(|h| &h.props).unwrap_or(&empty),
                 &r.fields,
-                hs.as_ref()
-                    .map(|h| h.modified)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                r.modified,
+                times,
                 &self.owners,
             );
             let tctx = || {

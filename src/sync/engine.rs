@@ -74,8 +74,8 @@ pub struct Engine<'a> {
     pub(super) owners: OwnerMap,
     /// Field names per sObject, from describe.
     pub(super) sf_fields: HashMap<String, HashSet<String>>,
-    /// Members of the inclusion list, when one is set.
-    pub(super) members: Option<HashSet<String>>,
+    /// Members of the inclusion list, when one is set: read again every pass.
+    pub(super) members: std::sync::RwLock<Option<HashSet<String>>>,
     pub(super) progress: Option<Progress<'a>>,
 }
 
@@ -149,8 +149,8 @@ async fn ensure_task_id_property(hs: &HubspotApi) -> Result<(), ApiError> {
 }
 
 impl<'a> Engine<'a> {
-    /// Read what every pass needs once: owners on both sides, the describes of the synced
-    /// sObjects, and the inclusion list's members.
+    /// Read what every pass needs once: owners on both sides and the describes of the
+    /// synced sObjects (the inclusion list is read by each pass).
     pub async fn prepare(
         hs: &'a HubspotApi,
         sf: &'a SalesforceApi,
@@ -172,14 +172,8 @@ impl<'a> Engine<'a> {
             }
             Ok(())
         };
-        let members = async {
-            Ok(match &settings.inclusion_list {
-                Some(list) => Some(hs.list_members(list).await?.into_iter().collect()),
-                None => None,
-            })
-        };
-        let (owners, described, (), members) =
-            match tokio::try_join!(owner_map(hs, sf), describes, task_property, members) {
+        let (owners, described, ()) =
+            match tokio::try_join!(owner_map(hs, sf), describes, task_property) {
                 Ok(r) => r,
                 Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
             };
@@ -204,7 +198,7 @@ impl<'a> Engine<'a> {
             settings,
             owners,
             sf_fields,
-            members,
+            members: std::sync::RwLock::new(None),
             progress: None,
         })
     }
@@ -238,6 +232,9 @@ impl<'a> Engine<'a> {
         if let Some(m) = mappings.get(spec.name) {
             v.extend(m.fields.iter().map(|f| f.hubspot.clone()));
         }
+        if let Some(read) = self.hooks.reads().remove(spec.hs_object) {
+            v.extend(read);
+        }
         v.sort();
         v.dedup();
         v
@@ -259,12 +256,15 @@ impl<'a> Engine<'a> {
         if let Some(m) = self.mapping(mappings, spec, sobject) {
             v.extend(m.fields.iter().map(|f| f.salesforce.clone()));
         }
+        if let Some(read) = self.hooks.reads().remove(sobject) {
+            v.extend(read.into_iter().filter(|f| self.has_field(sobject, f)));
+        }
         let mut seen = HashSet::new();
         v.retain(|f| seen.insert(f.clone()));
         v
     }
 
-    fn mappings(&self) -> Result<Mappings, SyncError> {
+    pub(super) fn mappings(&self) -> Result<Mappings, SyncError> {
         self.hooks.mappings().map_err(SyncError::Mappings)
     }
 
@@ -311,6 +311,16 @@ impl<'a> Engine<'a> {
                     .join(", ")
             )));
         }
+        let joined = match self.refresh_inclusion(opts).await {
+            Ok(j) => j,
+            Err(SyncError::Api(e)) => {
+                let e = every_refused_grant(self.hs, self.sf, e).await;
+                report.stopped = Some(stop_reason(&e));
+                report.stopped_class = Some(e.class);
+                return Ok(report);
+            }
+            Err(other) => return Err(other),
+        };
         for pair in PAIRS {
             let wanted = wanted(pair);
             let Some(spec) = PairSpec::get(pair) else {
@@ -319,7 +329,7 @@ impl<'a> Engine<'a> {
             if !wanted {
                 continue;
             }
-            if let Err(e) = self.run_pair(spec, opts, &mut report).await {
+            if let Err(e) = self.run_pair(spec, opts, &joined, &mut report).await {
                 match e {
                     SyncError::Api(e) => {
                         let e = every_refused_grant(self.hs, self.sf, e).await;
@@ -351,7 +361,7 @@ impl<'a> Engine<'a> {
         Ok(report)
     }
 
-    fn commit(&self, opts: &SyncOptions, cp: Checkpoint) -> Result<(), SyncError> {
+    pub(super) fn commit(&self, opts: &SyncOptions, cp: Checkpoint) -> Result<(), SyncError> {
         if !opts.dry_run {
             self.ledger.commit(cp)?;
         }
@@ -369,6 +379,7 @@ impl<'a> Engine<'a> {
         &self,
         spec: &PairSpec,
         opts: &SyncOptions,
+        joined: &[String],
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
         if !self.mappings()?.contains_key(spec.name) {
@@ -378,6 +389,7 @@ impl<'a> Engine<'a> {
         if opts.retry_only {
             return Ok(());
         }
+        self.sync_joined(spec, joined, opts, report).await?;
 
         // HubSpot → Salesforce. The next page is fetched while this one is processed.
         let direction = format!("{} → Salesforce", spec.name);

@@ -66,6 +66,7 @@ impl Engine<'_> {
             ))
         })?;
         let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
+        self.read_inclusion().await?;
         let mut plan = RunReport {
             dry_run: true,
             plan_echoes: true,
@@ -143,7 +144,12 @@ impl Engine<'_> {
                     Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
                 }
                 if let Some(m) = self.mapping(&mappings, spec, object) {
-                    let h = values_hash(&r.fields, m.fields.iter().map(|f| f.salesforce.as_str()));
+                    let keys = super::records::state_keys(
+                        m.fields.iter().map(|f| f.salesforce.as_str()),
+                        &[Some(&r.fields)],
+                        super::records::SF_VOLATILE,
+                    );
+                    let h = values_hash(&r.fields, keys.into_iter());
                     out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
                 }
                 self.sync_salesforce_batch(spec, &mappings, object, vec![r], &mut cp, &mut plan)

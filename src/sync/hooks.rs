@@ -43,6 +43,10 @@ pub trait Hooks: Send + Sync {
     }
     /// The merged field mappings of every plugin.
     fn mappings(&self) -> Result<Mappings, String>;
+    /// What the hooks read beyond the mappings, by HubSpot object or sObject.
+    fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        Default::default()
+    }
     /// Every `include` hook's decision (all must agree); None when no plugin has one.
     fn include<'a>(
         &'a self,
@@ -139,6 +143,20 @@ impl Hooks for PluginSet {
             merge(&mut out, m);
         }
         Ok(out)
+    }
+
+    fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for name in self.names() {
+            if let Some(p) = self.get(&name) {
+                for (object, fields) in &p.manifest.reads {
+                    out.entry(object.clone())
+                        .or_default()
+                        .extend(fields.iter().cloned());
+                }
+            }
+        }
+        out
     }
 
     fn include<'a>(

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS tombstones (
   counterpart TEXT NOT NULL, how TEXT NOT NULL, merged_into TEXT, policy TEXT NOT NULL, at TEXT NOT NULL,
   PRIMARY KEY (pair, side, id));
 CREATE INDEX IF NOT EXISTS tombstones_counterpart ON tombstones (pair, side, counterpart);
+CREATE TABLE IF NOT EXISTS inclusion_lists (list_id TEXT PRIMARY KEY, read_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inclusion_members (
+  list_id TEXT NOT NULL, hs_id TEXT NOT NULL, PRIMARY KEY (list_id, hs_id));
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";

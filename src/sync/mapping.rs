@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::convert::{ConvertError, FieldType, OwnerMap, ValueMap, to_hubspot, to_salesforce};
-use super::rules::{Decision, Rule, decide};
+use super::rules::{Decision, Rule, decide, decide_first_link};
 
 /// One mapped field.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +35,27 @@ pub struct FieldMapping {
 }
 
 impl FieldMapping {
+    /// Salesforce values that several HubSpot values map to, each with those HubSpot values
+    /// and the one it comes back as: the reverse of such a map is lossy.
+    pub fn lossy_values(&self) -> Vec<(String, Vec<String>, String)> {
+        let mut by_sf: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (h, sf) in &self.values {
+            by_sf.entry(sf).or_default().push(h);
+        }
+        by_sf
+            .into_iter()
+            .filter(|(sf, hs)| hs.len() > 1 && !self.salesforce_values.contains_key(*sf))
+            .map(|(sf, hs)| {
+                let back = hs[0].to_string();
+                (
+                    sf.to_string(),
+                    hs.into_iter().map(String::from).collect(),
+                    back,
+                )
+            })
+            .collect()
+    }
+
     pub fn value_map(&self) -> &ValueMap {
         self.value_map
             .get_or_init(|| ValueMap::with_extra(&self.values, &self.salesforce_values))
@@ -118,36 +139,56 @@ impl RecordPlan {
     }
 }
 
-/// The hash of a HubSpot record's mapped values in Salesforce terms, so that formats the
-/// two APIs write differently (`2026-01-01` and `2026-01-01T00:00:00Z`, `42` and `42.0`)
-/// hash alike. Values that do not convert hash as their text.
+/// The hash of a HubSpot record's whole state (see [`super::records::state_keys`]), its
+/// mapped values in Salesforce terms, so that formats the two APIs write differently
+/// (`2026-01-01` and `2026-01-01T00:00:00Z`, `42` and `42.0`) hash alike. Values that do not
+/// convert, and unmapped properties, hash as their text.
 pub fn hubspot_state_hash(
     pair: &PairMapping,
     props: &Map<String, Value>,
     owners: &OwnerMap,
 ) -> String {
-    hubspot_state_hash_by(pair, |k| props.get(k), owners)
+    let keys = super::records::state_keys(
+        pair.fields.iter().map(|f| f.hubspot.as_str()),
+        &[Some(props)],
+        super::records::HS_VOLATILE,
+    );
+    hubspot_state_hash_by(pair, |k| props.get(k), &keys, owners)
 }
 
-/// [`hubspot_state_hash`] of the values `prop` gives (a record with writes laid over it).
+/// [`hubspot_state_hash`] of the values `prop` gives for `keys` (a record with writes laid
+/// over it).
 pub fn hubspot_state_hash_by<'v>(
     pair: &PairMapping,
     prop: impl Fn(&str) -> Option<&'v Value>,
+    keys: &[&str],
     owners: &OwnerMap,
 ) -> String {
-    let state: Vec<(&str, Value)> = pair
-        .fields
+    let state: Vec<(&str, Value)> = keys
         .iter()
-        .map(|f| {
-            let raw = prop(&f.hubspot).and_then(Value::as_str);
-            let v = to_salesforce(f.kind, raw, f.value_map(), owners)
-                .unwrap_or_else(|_| raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null));
-            (f.hubspot.as_str(), v)
+        .map(|k| {
+            // The last mapping of a property wins, as inserting into a map did.
+            let raw = prop(k).and_then(Value::as_str);
+            let v = match pair.fields.iter().rev().find(|f| f.hubspot == *k) {
+                Some(f) => to_salesforce(f.kind, raw, f.value_map(), owners).unwrap_or_else(|_| {
+                    raw.map(|s| Value::String(s.into())).unwrap_or(Value::Null)
+                }),
+                None => prop(k).cloned().unwrap_or(Value::Null),
+            };
+            (*k, v)
         })
         .collect();
-    // The last mapping of a property wins, as inserting into a map did.
-    let value = |k: &str| state.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v);
+    let value = |k: &str| state.iter().find(|(n, _)| *n == k).map(|(_, v)| v);
     super::records::values_hash_by(value, state.iter().map(|(k, _)| *k))
+}
+
+/// When the records of a plan were last changed, and whether they were linked just now
+/// (matched in this batch: no blank overwrites a value then).
+#[derive(Debug, Clone, Copy)]
+pub struct Times {
+    pub hs_modified: DateTime<Utc>,
+    pub sf_modified: DateTime<Utc>,
+    pub first_link: bool,
 }
 
 /// Plan one linked pair of records (`sf` empty for a record not yet in Salesforce).
@@ -155,10 +196,14 @@ pub fn plan(
     pair: &PairMapping,
     hs: &Map<String, Value>,
     sf: &Map<String, Value>,
-    hs_modified: DateTime<Utc>,
-    sf_modified: DateTime<Utc>,
+    times: Times,
     owners: &OwnerMap,
 ) -> RecordPlan {
+    let Times {
+        hs_modified,
+        sf_modified,
+        first_link,
+    } = times;
     let mut out = RecordPlan::default();
     for f in &pair.fields {
         let map = f.value_map();
@@ -191,16 +236,21 @@ pub fn plan(
                 continue;
             }
         };
-        let d = decide(f.rule, &hs_as_sf, &sf_raw, hs_modified, sf_modified);
+        let d = if first_link {
+            decide_first_link(f.rule, &hs_as_sf, &sf_raw, hs_modified, sf_modified)
+        } else {
+            decide(f.rule, &hs_as_sf, &sf_raw, hs_modified, sf_modified)
+        };
         if d.write_salesforce.is_some() {
             out.salesforce_writes
                 .insert(f.salesforce.clone(), hs_as_sf.clone());
         }
+        let mut d = d;
         if d.write_hubspot.is_some() {
-            out.hubspot_writes.insert(
-                f.hubspot.clone(),
-                Value::String(sf_as_hs.clone().unwrap_or_default()),
-            );
+            // The decision shows what goes on the wire: HubSpot's value, not Salesforce's.
+            let wire = Value::String(sf_as_hs.clone().unwrap_or_default());
+            out.hubspot_writes.insert(f.hubspot.clone(), wire.clone());
+            d.write_hubspot = Some(wire);
         }
         out.fields.push(FieldPlan {
             hubspot: f.hubspot.clone(),
@@ -246,8 +296,11 @@ mod tests {
             &contact_lead(),
             hs.as_object().unwrap(),
             &Map::new(),
-            t("2026-02-01T00:00:00Z"),
-            t("2026-01-01T00:00:00Z"),
+            Times {
+                hs_modified: t("2026-02-01T00:00:00Z"),
+                sf_modified: t("2026-01-01T00:00:00Z"),
+                first_link: false,
+            },
             &OwnerMap::default(),
         );
         assert_eq!(
@@ -269,8 +322,11 @@ mod tests {
             &contact_lead(),
             hs.as_object().unwrap(),
             sf.as_object().unwrap(),
-            t("2026-02-01T00:00:00Z"),
-            t("2026-01-01T00:00:00Z"),
+            Times {
+                hs_modified: t("2026-02-01T00:00:00Z"),
+                sf_modified: t("2026-01-01T00:00:00Z"),
+                first_link: false,
+            },
             &OwnerMap::default(),
         );
         assert_eq!(
@@ -288,8 +344,7 @@ mod tests {
             &contact_lead(),
             json!({"email": "x@b.example", "lastname": "Lee", "numemployees": "7", "hs_lead_status": "NEW"}).as_object().unwrap(),
             json!({"Email": "x@b.example", "LastName": "Lee", "NumberOfEmployees": 7, "Status": "Open - Not Contacted"}).as_object().unwrap(),
-            t("2026-02-01T00:00:00Z"),
-            t("2026-01-01T00:00:00Z"),
+            Times { hs_modified: t("2026-02-01T00:00:00Z"), sf_modified: t("2026-01-01T00:00:00Z"), first_link: false },
             &OwnerMap::default(),
         );
         assert!(same.is_noop(), "{:?}", same);
@@ -302,8 +357,11 @@ mod tests {
             &contact_lead(),
             hs.as_object().unwrap(),
             &Map::new(),
-            t("2026-02-01T00:00:00Z"),
-            t("2026-01-01T00:00:00Z"),
+            Times {
+                hs_modified: t("2026-02-01T00:00:00Z"),
+                sf_modified: t("2026-01-01T00:00:00Z"),
+                first_link: false,
+            },
             &OwnerMap::default(),
         );
         let errors: Vec<&str> = p.fields.iter().filter_map(|f| f.error.as_deref()).collect();

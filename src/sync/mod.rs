@@ -7,6 +7,7 @@ mod deletes;
 pub mod engine;
 pub mod explain;
 pub mod hooks;
+mod inclusion;
 pub mod job;
 pub mod ledger;
 pub mod lookup;

@@ -106,9 +106,8 @@ impl Engine<'_> {
         }];
         // The inclusion list is the user's filter, not what this checks: the test contact
         // stands in for a member of it. A plugin's include hook still decides.
-        if let Some(members) = &mut self.members {
-            members.insert(hubspot_id.clone());
-        }
+        self.read_inclusion().await?;
+        self.add_member(&hubspot_id);
         let outcome = self
             .follow(spec, &mappings, &hubspot_id, &props, &mut steps)
             .await;

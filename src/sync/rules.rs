@@ -146,10 +146,75 @@ pub fn decide(
     }
 }
 
+/// [`decide`] for a pair of records linked just now (matched, never synced): a blank never
+/// overwrites a value, whatever the rule — which record happened to be edited last says
+/// nothing about a field one side simply never had. Where both are filled, the rule
+/// decides as it says; a blank is filled only where the rule writes that way.
+pub fn decide_first_link(
+    rule: Rule,
+    hs: &Value,
+    sf: &Value,
+    hs_modified: DateTime<Utc>,
+    sf_modified: DateTime<Utc>,
+) -> Decision {
+    let d = decide(rule, hs, sf, hs_modified, sf_modified);
+    let (hs_blank, sf_blank) = (blank(hs), blank(sf));
+    let blanks_one = (d.write_salesforce.is_some() && hs_blank && !sf_blank)
+        || (d.write_hubspot.is_some() && sf_blank && !hs_blank);
+    if !blanks_one {
+        return d;
+    }
+    const REASON: &str = "linked just now: a blank never overwrites a value";
+    match rule {
+        Rule::TwoWay if hs_blank => Decision::to_hubspot(sf, REASON),
+        Rule::TwoWay => Decision::to_salesforce(hs, REASON),
+        _ => Decision::none(REASON),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn at_first_link_a_blank_never_overwrites_a_value() {
+        // A CFO in HubSpot meets a newer Salesforce Lead without a title.
+        let d = decide_first_link(Rule::TwoWay, &json!("CFO"), &json!(null), t(EARLY), t(LATE));
+        assert_eq!(
+            (d.write_salesforce, d.write_hubspot),
+            (Some(json!("CFO")), None)
+        );
+        let d = decide_first_link(Rule::TwoWay, &json!(""), &json!("CFO"), t(LATE), t(EARLY));
+        assert_eq!(
+            (d.write_hubspot, d.write_salesforce),
+            (Some(json!("CFO")), None)
+        );
+        let d = decide_first_link(
+            Rule::AlwaysSalesforce,
+            &json!("CFO"),
+            &json!(null),
+            t(EARLY),
+            t(LATE),
+        );
+        assert_eq!(
+            (d.write_hubspot, d.write_salesforce),
+            (None, None),
+            "no clear"
+        );
+        let d = decide_first_link(
+            Rule::TwoWay,
+            &json!("CFO"),
+            &json!("CEO"),
+            t(EARLY),
+            t(LATE),
+        );
+        assert_eq!(
+            d.write_hubspot,
+            Some(json!("CEO")),
+            "both filled: the rule decides"
+        );
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

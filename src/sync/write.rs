@@ -13,7 +13,7 @@ use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
-use super::records::{HsRecord, SfRecord, values_hash_by};
+use super::records::{HS_VOLATILE, HsRecord, SF_VOLATILE, SfRecord, state_keys, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
 use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
@@ -345,8 +345,17 @@ impl Engine<'_> {
                 let base = it.sf.as_ref().map(|r| &r.fields);
                 let writes = &it.plan.salesforce_writes;
                 let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
-                let keys = it.mapping.fields.iter().map(|f| f.salesforce.as_str());
-                cp.wrote("salesforce", &it.sobject, s, &values_hash_by(state, keys));
+                let keys = state_keys(
+                    it.mapping.fields.iter().map(|f| f.salesforce.as_str()),
+                    &[base, Some(writes)],
+                    SF_VOLATILE,
+                );
+                cp.wrote(
+                    "salesforce",
+                    &it.sobject,
+                    s,
+                    &values_hash_by(state, keys.into_iter()),
+                );
             }
             if ok && let Some(h) = &hs_id {
                 let base = it.hs.as_ref().map(|r| &r.props);
@@ -358,11 +367,16 @@ impl Engine<'_> {
                     .collect();
                 let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
                 let pair = pair_mapping.unwrap_or(&it.mapping);
+                let keys = state_keys(
+                    pair.fields.iter().map(|f| f.hubspot.as_str()),
+                    &[base, Some(&writes)],
+                    HS_VOLATILE,
+                );
                 cp.wrote(
                     "hubspot",
                     spec.hs_object,
                     h,
-                    &mapping::hubspot_state_hash_by(pair, state, &self.owners),
+                    &mapping::hubspot_state_hash_by(pair, state, &keys, &self.owners),
                 );
             }
             let (object, source_id) = if source == "hubspot" {

@@ -25,8 +25,12 @@ async fn a_minute_of_faults_edits_and_a_kill_loses_nothing() {
         r.render()
     );
     assert!(r.checked > 300, "{}", r.render());
+    assert!(r.deletes > 0 && r.merges > 0, "{}", r.render());
     assert!(
-        r.mismatches.is_empty() && r.duplicates.is_empty() && r.lost.is_empty(),
+        r.mismatches.is_empty()
+            && r.duplicates.is_empty()
+            && r.lost.is_empty()
+            && r.resurrected.is_empty(),
         "{}",
         r.render()
     );

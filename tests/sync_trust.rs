@@ -336,3 +336,437 @@ async fn a_hubspot_merge_relinks_one_and_keeps_the_other() {
         e.all()
     );
 }
+
+async fn create_contact(c: &Connected, props: Value) -> String {
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    hs.create("contacts", props).await.expect("contact")["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+async fn lead_by_email(c: &Connected, email: &str, fields: &str) -> Value {
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    sf.query(&format!(
+        "SELECT {fields} FROM Lead WHERE Email = '{email}'"
+    ))
+    .await
+    .expect("query")
+    .into_iter()
+    .next()
+    .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_first_link_a_blank_never_overwrites_a_value() {
+    let c = common::connected("trust-first-link").await;
+    common::cli::plugin(
+        &c,
+        "twoway",
+        "",
+        "return { mappings = { contact = { hubspot = 'contacts', salesforce = 'Lead', fields = {\n  { hubspot = 'jobtitle', salesforce = 'Title', rule = 'two_way' } } } } }",
+    );
+    enable(&c, &["twoway"], "");
+    synced(&c, &[]).await;
+    // A CFO in HubSpot, then a newer Lead of the same person without a title.
+    let email = "cfo@first-link.example";
+    let hs_id = create_contact(
+        &c,
+        json!({"email": email, "firstname": "Fay", "lastname": "Link", "company": "First Co",
+               "jobtitle": "CFO", "lifecyclestage": "lead"}),
+    )
+    .await;
+    // The simulator's clocks run ahead of the wall by a millisecond per write: let the
+    // HubSpot side's settle, so that the Lead is the newer record, as in the field.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    sf.create(
+        "Lead",
+        json!({"LastName": "Link", "Company": "First Co", "Email": email}),
+    )
+    .await
+    .expect("lead");
+    let dry = synced(&c, &["--dry-run"]).await;
+    let plan = dry["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["hubspot_id"] == json!(hs_id))
+        .cloned()
+        .unwrap_or_default();
+    let title = plan["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["hubspot"] == "jobtitle")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        title["decision"]["reason"], "linked just now: a blank never overwrites a value",
+        "{plan:#}"
+    );
+    assert_eq!(title["decision"]["write_salesforce"], "CFO", "{plan:#}");
+    synced(&c, &[]).await;
+    assert_eq!(lead_by_email(&c, email, "Title").await["Title"], "CFO");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let contact = hs
+        .get("contacts", &hs_id, &["jobtitle"], None)
+        .await
+        .expect("contact");
+    assert_eq!(contact["properties"]["jobtitle"], "CFO");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_computed_field_follows_its_inputs() {
+    let c = common::connected("trust-computed").await;
+    common::cli::plugin(
+        &c,
+        "rating",
+        "reads = { contacts = [\"newsletter_opt_in\"] }",
+        r#"return { transform = { Lead = {
+  Rating = function(r) return r.properties.lifecyclestage == "salesqualifiedlead" and "Hot" or "Cold" end,
+  Description = function(r) return r.properties.newsletter_opt_in == "true" and "reads the newsletter" or "no newsletter" end,
+} } }"#,
+    );
+    enable(&c, &["rating"], "");
+    let email = "computed@trust.example";
+    let hs_id = create_contact(
+        &c,
+        json!({"email": email, "lastname": "Computed", "company": "Calc Co", "lifecyclestage": "lead",
+               "newsletter_opt_in": "false"}),
+    )
+    .await;
+    synced(&c, &[]).await;
+    let lead = lead_by_email(&c, email, "Rating, Description").await;
+    assert_eq!(
+        (lead["Rating"].as_str(), lead["Description"].as_str()),
+        (Some("Cold"), Some("no newsletter"))
+    );
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    for (props, rating, description) in [
+        (
+            json!({"lifecyclestage": "salesqualifiedlead"}),
+            "Hot",
+            "no newsletter",
+        ),
+        (
+            json!({"newsletter_opt_in": "true"}),
+            "Hot",
+            "reads the newsletter",
+        ),
+        (
+            json!({"lifecyclestage": "lead"}),
+            "Cold",
+            "reads the newsletter",
+        ),
+    ] {
+        hs.update("contacts", &hs_id, props.clone())
+            .await
+            .expect("edit");
+        synced(&c, &[]).await;
+        let lead = lead_by_email(&c, email, "Rating, Description").await;
+        assert_eq!(
+            (lead["Rating"].as_str(), lead["Description"].as_str()),
+            (Some(rating), Some(description)),
+            "after {props}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_shows_what_goes_on_the_wire_and_lossy_maps_are_named() {
+    let c = common::connected("trust-wire").await;
+    enable(&c, &[], "");
+    synced(&c, &[]).await;
+    let (_, lead) = linked(&c, "Lead", 1).await.remove(0);
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    sf.update("Lead", &lead, json!({"Status": "Working - Contacted"}))
+        .await
+        .expect("edit");
+    let r = hf(&c.dir, &["sync", "--dry-run", "--show", "100"]).await;
+    assert!(
+        r.stdout
+            .contains("→ HubSpot hs_lead_status := \"IN_PROGRESS\""),
+        "{}",
+        r.stdout
+    );
+    common::cli::plugin(
+        &c,
+        "lossy",
+        "",
+        "return { mappings = { company = { hubspot = 'companies', salesforce = 'Account', fields = {\n  { hubspot = 'industry', salesforce = 'Industry', type = 'picklist', values = { BANKING = 'Finance', ACCOUNTING = 'Finance' } } } } } }",
+    );
+    enable(&c, &["lossy"], "");
+    let r = hf(&c.dir, &["check", "sync", "--no-roundtrip"]).await;
+    assert!(
+        r.stdout
+            .contains("HubSpot's ACCOUNTING, BANKING all become Salesforce \"Finance\""),
+        "{}",
+        r.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_can_own_the_owner() {
+    let c = common::connected("trust-owner").await;
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let users = sf
+        .query("SELECT Id FROM User WHERE IsActive = true")
+        .await
+        .expect("users");
+    let owner = users
+        .last()
+        .and_then(|u| u["Id"].as_str())
+        .expect("a user")
+        .to_string();
+    common::cli::plugin(
+        &c,
+        "owners",
+        "[config.owner]\ntype = \"string\"\nrequired = true",
+        "return {\n  mappings = { contact = { hubspot = 'contacts', salesforce = 'Lead', fields = {\n    { hubspot = 'hubspot_owner_id', salesforce = 'OwnerId', type = 'owner', rule = 'dont_sync' } } } },\n  transform = { Lead = { OwnerId = function() return config.owner end } },\n}",
+    );
+    enable(
+        &c,
+        &["owners"],
+        &format!("[profiles.sim.plugin.owners]\nowner = \"{owner}\"\n"),
+    );
+    synced(&c, &[]).await;
+    let pairs = linked(&c, "Lead", 3).await;
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let mut before = Vec::new();
+    for (hs_id, lead) in &pairs {
+        let l = sf.get("Lead", lead, &["OwnerId"]).await.expect("lead");
+        assert_eq!(l["OwnerId"], json!(owner), "the plugin's owner");
+        before.push(
+            hs.get("contacts", hs_id, &["hubspot_owner_id"], None)
+                .await
+                .expect("contact")["properties"]["hubspot_owner_id"]
+                .clone(),
+        );
+        touch_salesforce(&c, "Lead", lead).await;
+        touch_hubspot(&c, hs_id).await;
+    }
+    synced(&c, &[]).await;
+    synced(&c, &[]).await;
+    for ((hs_id, lead), was) in pairs.iter().zip(before) {
+        let l = sf.get("Lead", lead, &["OwnerId"]).await.expect("lead");
+        assert_eq!(l["OwnerId"], json!(owner), "not fought back");
+        let now = hs
+            .get("contacts", hs_id, &["hubspot_owner_id"], None)
+            .await
+            .expect("contact")["properties"]["hubspot_owner_id"]
+            .clone();
+        assert_eq!(now, was, "the HubSpot owner is left alone");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_may_call_the_apis_during_a_sync() {
+    let c = common::connected("trust-hook-api").await;
+    common::cli::plugin(
+        &c,
+        "lookups",
+        "limits = { calls_per_pass = 1000 }",
+        r#"return {
+  include = function(record, ctx)
+    if ctx.side == "hubspot" and ctx.pair == "contact" then
+      hubspot.contacts.get(record.id, { properties = { "email" } })
+    end
+    return nil
+  end,
+  transform = { Lead = { Description = function(record)
+    local n = 0
+    for _ in salesforce.query("SELECT Id FROM Account LIMIT 2") do n = n + 1 end
+    return "accounts seen: " .. n
+  end } },
+}"#,
+    );
+    enable(
+        &c,
+        &["lookups"],
+        "[profiles.sim.sync]\nobjects = [\"company\", \"contact\"]\n",
+    );
+    let report = synced(&c, &[]).await;
+    assert!(
+        report["errors_by_class"].get("plugin").is_none(),
+        "{report}"
+    );
+    let (_, lead) = linked(&c, "Lead", 1).await.remove(0);
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let l = sf.get("Lead", &lead, &["Description"]).await.expect("lead");
+    assert_eq!(l["Description"], "accounts seen: 2");
+    // A failing call inside a hook is the record's error, at the hook's line.
+    common::cli::plugin(
+        &c,
+        "lookups",
+        "",
+        "return { transform = { Lead = { Description = function(record)\n  for _ in salesforce.query('SELECT Nope FROM Lead') do end\nend } } }",
+    );
+    touch_hubspot(&c, &linked(&c, "Lead", 1).await[0].0).await;
+    synced(&c, &[]).await;
+    let errors = hf(&c.dir, &["errors", "--class", "plugin"]).await;
+    assert!(
+        errors.stdout.contains("plugins/lookups/init.lua:2"),
+        "{}",
+        errors.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inclusion_list_is_read_every_pass_and_a_joiner_syncs() {
+    let c = common::connected("trust-list").await;
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let list = hs
+        .request(
+            reqwest::Method::POST,
+            "/crm/v3/lists",
+            Some(json!({"name": "Sync these", "objectTypeId": "0-1", "processingType": "MANUAL"})),
+        )
+        .await
+        .expect("list")["list"]["listId"]
+        .as_str()
+        .expect("list id")
+        .to_string();
+    let member = create_contact(
+        &c,
+        json!({"email": "member@list.example", "lastname": "Member", "company": "List Co", "lifecyclestage": "lead"}),
+    )
+    .await;
+    let outsider = create_contact(
+        &c,
+        json!({"email": "outsider@list.example", "lastname": "Outsider", "company": "List Co", "lifecyclestage": "lead"}),
+    )
+    .await;
+    let path = format!("/crm/v3/lists/{list}/memberships/add");
+    let add = |ids: Vec<String>| hs.request(reqwest::Method::PUT, &path, Some(json!(ids)));
+    add(vec![member.clone()]).await.expect("add");
+    enable(
+        &c,
+        &[],
+        &format!(
+            "[profiles.sim.sync]\nobjects = [\"company\", \"contact\"]\ninclusion_list = \"{list}\"\nwatch_interval_secs = 1\n"
+        ),
+    );
+    synced(&c, &[]).await;
+    assert!(
+        lead_by_email(&c, "member@list.example", "Id")
+            .await
+            .is_object()
+    );
+    assert!(
+        lead_by_email(&c, "outsider@list.example", "Id")
+            .await
+            .is_null()
+    );
+    let e = hf(&c.dir, &["explain", "contact", &outsider]).await;
+    assert!(
+        e.stdout.contains("not a member of the inclusion list"),
+        "{}",
+        e.all()
+    );
+    // A watch picks up a contact that joins the list while it runs — nothing about the
+    // contact itself changed.
+    let dir = c.dir.clone();
+    let mut watch = std::process::Command::new(common::cli::BIN)
+        .current_dir(&dir)
+        .args(["sync", "--watch", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    add(vec![outsider.clone()]).await.expect("add");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while lead_by_email(&c, "outsider@list.example", "Id")
+        .await
+        .is_null()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the joiner never synced"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_in_hubspot_false_holds_for_every_pair_and_include_sees_both_sides() {
+    let c = common::connected("trust-no-create").await;
+    common::cli::plugin(
+        &c,
+        "sides",
+        "",
+        "return { include = function(record, ctx)\n  if ctx.side == 'salesforce' and (record.Email or ''):find('@skip%.example$') then\n    return { include = false, reason = 'a test address' }\n  end\n  return nil\nend }",
+    );
+    enable(
+        &c,
+        &["sides"],
+        "[profiles.sim.sync]\ncreate_in_hubspot = false\n",
+    );
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let before: Vec<usize> = futures_util::future::join_all(
+        ["contacts", "companies", "deals"]
+            .map(|o| async move { hs.list_all(o, &[]).await.expect("list").len() }),
+    )
+    .await;
+    let report = synced(&c, &[]).await;
+    let after: Vec<usize> = futures_util::future::join_all(
+        ["contacts", "companies", "deals"]
+            .map(|o| async move { hs.list_all(o, &[]).await.expect("list").len() }),
+    )
+    .await;
+    assert_eq!(before, after, "nothing created in HubSpot: {report}");
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let lead = sf
+        .create(
+            "Lead",
+            json!({"LastName": "Skip", "Company": "Skip Co", "Email": "me@skip.example"}),
+        )
+        .await
+        .expect("lead");
+    let report = synced(&c, &[]).await;
+    assert_eq!(
+        report["directions"]["Lead → HubSpot"]["excluded"], 1,
+        "{report}"
+    );
+    let e = hf(&c.dir, &["explain", "Lead", &lead]).await;
+    assert!(e.stdout.contains("a test address"), "{}", e.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_delete_decides_per_record() {
+    let c = common::connected("trust-on-delete").await;
+    common::cli::plugin(
+        &c,
+        "deleter",
+        "",
+        "return { on_delete = function(record, ctx)\n  if ctx.side == 'salesforce' and ctx.counterpart_id == store.get('propagate') then return 'propagate' end\n  return nil\nend }",
+    );
+    enable(&c, &["deleter"], "");
+    synced(&c, &[]).await;
+    let pairs = linked(&c, "Lead", 2).await;
+    hubforce::store::PluginStore::open(&c.dir.join(".hubforce/sim/store.sqlite"))
+        .expect("store")
+        .set(
+            &hubforce::plugins::plugin::store_namespace("deleter"),
+            "propagate",
+            &json!(pairs[0].0),
+        )
+        .expect("set");
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    for (_, lead) in &pairs {
+        sf.delete("Lead", lead).await.expect("delete");
+    }
+    synced(&c, &[]).await;
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    assert!(
+        hs.get("contacts", &pairs[0].0, &[], None).await.is_err(),
+        "propagated"
+    );
+    assert!(
+        hs.get("contacts", &pairs[1].0, &[], None).await.is_ok(),
+        "kept"
+    );
+}

@@ -167,7 +167,16 @@ pub fn describe(err: &mlua::Error, limits: Limits) -> String {
         mlua::Error::WithContext { context, cause } => {
             format!("{context}: {}", describe(cause, limits))
         }
-        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => {
+        mlua::Error::RuntimeError(m) => {
+            let first = m.lines().next().unwrap_or_default().trim().to_string();
+            // An error value (an API failure's table) carries no position of its own: name
+            // the plugin's line from the traceback.
+            match plugin_frame(m).filter(|_| !first.contains(".lua:")) {
+                Some(at) => format!("{at}: {first}"),
+                None => first,
+            }
+        }
+        mlua::Error::SyntaxError { message: m, .. } => {
             m.lines().next().unwrap_or_default().trim().to_string()
         }
         other => other
@@ -178,6 +187,20 @@ pub fn describe(err: &mlua::Error, limits: Limits) -> String {
             .trim()
             .to_string(),
     }
+}
+
+/// The first `file:line` of a traceback that is the plugin's (or a script's) own code.
+fn plugin_frame(traceback: &str) -> Option<String> {
+    traceback
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with("hubforce/") && !l.starts_with("[C]"))
+        .find_map(|l| {
+            let (file, rest) = l.split_once(".lua:")?;
+            let line: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            (!line.is_empty()).then(|| format!("{file}.lua:{line}"))
+        })
 }
 
 /// Levenshtein distance, for "did you mean" on hook names.

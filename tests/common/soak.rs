@@ -43,6 +43,14 @@ pub struct SoakReport {
     /// Records Salesforce or HubSpot refused, each with a recorded error (not lost: explained).
     pub refused: usize,
     pub errors_by_class: BTreeMap<String, u64>,
+    /// What the users did besides writes: deleted, merged, converted.
+    pub deletes: u64,
+    pub merges: u64,
+    pub conversions: u64,
+    /// Records whose counterpart was deleted and that were kept, as the policy says.
+    pub kept_after_delete: usize,
+    /// Deleted or merged-away records that came back.
+    pub resurrected: Vec<String>,
 }
 
 impl SoakReport {
@@ -50,8 +58,9 @@ impl SoakReport {
         format!(
             "soak of {:.0} s: {} user writes, {} faults, {} kill -9, {} reconnects, {} restarts, plugin edits {} good / {} broken / {} hostile\n\
              reloads applied {}, refused {} (the last good plugin stayed)\n\
-             records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {})\n\
-             errors by class during the run: {:?}{}{}{}",
+             deletes {}, merges {}, conversions {} by the users; kept after their counterpart's deletion {}\n\
+             records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {}), resurrected {}\n\
+             errors by class during the run: {:?}{}{}{}{}",
             self.seconds,
             self.writes,
             self.faults_installed,
@@ -63,15 +72,21 @@ impl SoakReport {
             self.hostile_edits,
             self.reloads_applied,
             self.reloads_refused,
+            self.deletes,
+            self.merges,
+            self.conversions,
+            self.kept_after_delete,
             self.checked,
             self.mismatches.len(),
             self.duplicates.len(),
             self.lost.len(),
             self.refused,
+            self.resurrected.len(),
             self.errors_by_class,
             list("\nmismatches", &self.mismatches),
             list("\nduplicates", &self.duplicates),
             list("\nlost", &self.lost),
+            list("\nresurrected", &self.resurrected),
         )
     }
 }
@@ -162,12 +177,92 @@ async fn control(sim: &Simulator, method: reqwest::Method, path: &str, body: Val
 }
 
 /// Users at work on both sides: new contacts and Leads, edits of names, phones and titles.
+/// What the users did to records besides writing them, for the comparison.
+#[derive(Default)]
+struct Removals {
+    deletes: u64,
+    merges: u64,
+    conversions: u64,
+    /// E-mails of records gone from HubSpot (archived, or merged away), and from Salesforce.
+    gone_hs: Vec<String>,
+    gone_sf: Vec<String>,
+}
+
+/// Now and then (one write in eight) a user deletes, merges or converts instead of writing:
+/// a Lead deleted, a contact archived, two Leads or two contacts merged, a Lead converted.
+async fn remove_one(
+    user: &Session,
+    control: &str,
+    rng: &mut fastrand::Rng,
+    hs_ids: &mut Vec<(String, String)>,
+    sf_ids: &mut Vec<(String, String)>,
+    done: &mut Removals,
+) -> Result<(), ApiError> {
+    let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
+    let take = |v: &mut Vec<(String, String)>, rng: &mut fastrand::Rng| {
+        (!v.is_empty()).then(|| v.swap_remove(rng.usize(..v.len())))
+    };
+    match rng.u8(..5) {
+        0 => {
+            if let Some((id, email)) = take(sf_ids, rng) {
+                sf.delete("Lead", &id).await?;
+                done.deletes += 1;
+                done.gone_sf.push(email);
+            }
+        }
+        1 => {
+            if let Some((id, email)) = take(hs_ids, rng) {
+                hs.archive("contacts", &id).await?;
+                done.deletes += 1;
+                done.gone_hs.push(email);
+            }
+        }
+        2 if sf_ids.len() >= 2 => {
+            let master = sf_ids[0].0.clone();
+            let (loser, email) = sf_ids.remove(1 + rng.usize(..sf_ids.len() - 1));
+            let _ = reqwest::Client::new()
+                .post(format!("{control}/merge"))
+                .json(&json!({"master": master, "losers": [loser]}))
+                .send()
+                .await;
+            done.merges += 1;
+            done.gone_sf.push(email);
+        }
+        3 if hs_ids.len() >= 2 => {
+            let (primary, p_email) = hs_ids.swap_remove(0);
+            if let Some((other, email)) = take(hs_ids, rng) {
+                let v = hs
+                    .request(
+                        reqwest::Method::POST,
+                        "/crm/v3/objects/contacts/merge",
+                        Some(json!({"primaryObjectId": primary, "objectIdToMerge": other})),
+                    )
+                    .await?;
+                hs_ids.extend(v["id"].as_str().map(|id| (id.to_string(), p_email)));
+                done.merges += 1;
+                done.gone_hs.push(email);
+            }
+        }
+        _ => {
+            if let Some((id, _)) = take(sf_ids, rng) {
+                let _ = reqwest::Client::new()
+                    .post(format!("{control}/convert-lead"))
+                    .json(&json!({"id": id}))
+                    .send()
+                    .await;
+                done.conversions += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn write_one(
     user: &Session,
     rng: &mut fastrand::Rng,
     n: u64,
-    hs_ids: &mut Vec<String>,
-    sf_ids: &mut Vec<String>,
+    hs_ids: &mut Vec<(String, String)>,
+    sf_ids: &mut Vec<(String, String)>,
 ) -> Result<(), ApiError> {
     let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
     match rng.u8(..4) {
@@ -176,10 +271,11 @@ async fn write_one(
                 "lastname": format!("Hs{n}"), "company": "Soak Inc", "lifecyclestage": "lead",
                 "phone": format!("+1 555 {n:04}")});
             let v = hs.create("contacts", props).await?;
-            hs_ids.extend(v["id"].as_str().map(String::from));
+            let email = format!("soak-hs-{n}@example.com");
+            hs_ids.extend(v["id"].as_str().map(|id| (id.to_string(), email)));
         }
         1 if !hs_ids.is_empty() => {
-            let id = hs_ids[rng.usize(..hs_ids.len())].clone();
+            let id = hs_ids[rng.usize(..hs_ids.len())].0.clone();
             let props = if rng.bool() {
                 json!({"jobtitle": format!("Title {n}")})
             } else {
@@ -191,10 +287,11 @@ async fn write_one(
             let fields = json!({"LastName": format!("Sf{n}"), "FirstName": "Soak",
                 "Company": "Soak SF Ltd", "Email": format!("soak-sf-{n}@example.com"),
                 "Phone": format!("+44 20 {n:04}")});
-            sf_ids.push(sf.create("Lead", fields).await?);
+            let id = sf.create("Lead", fields).await?;
+            sf_ids.push((id, format!("soak-sf-{n}@example.com")));
         }
         _ if !sf_ids.is_empty() => {
-            let id = sf_ids[rng.usize(..sf_ids.len())].clone();
+            let id = sf_ids[rng.usize(..sf_ids.len())].0.clone();
             sf.update("Lead", &id, json!({"Title": format!("Lead title {n}")}))
                 .await?;
         }
@@ -271,14 +368,29 @@ pub async fn soak(seconds: u64) -> SoakReport {
     let writer = {
         let (stop, writes) = (stop.clone(), writes.clone());
         let user_dir = base.join("users");
+        let control = sim.ready_info().control.clone();
         tokio::spawn(async move {
             let mut user = user;
             let mut rng = fastrand::Rng::with_seed(7);
             let (mut hs_ids, mut sf_ids) = (Vec::new(), Vec::new());
+            let mut removals = Removals::default();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                match write_one(&user, &mut rng, n, &mut hs_ids, &mut sf_ids).await {
+                let done = if n.is_multiple_of(8) {
+                    remove_one(
+                        &user,
+                        &control,
+                        &mut rng,
+                        &mut hs_ids,
+                        &mut sf_ids,
+                        &mut removals,
+                    )
+                    .await
+                } else {
+                    write_one(&user, &mut rng, n, &mut hs_ids, &mut sf_ids).await
+                };
+                match done {
                     Ok(()) => {
                         writes.fetch_add(1, Ordering::Relaxed);
                     }
@@ -293,6 +405,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
                 }
                 tokio::time::sleep(Duration::from_millis(40)).await;
             }
+            removals
         })
     };
 
@@ -376,7 +489,10 @@ pub async fn soak(seconds: u64) -> SoakReport {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.store(true, Ordering::Relaxed);
-    let _ = writer.await;
+    let removals = writer.await.unwrap_or_default();
+    report.deletes = removals.deletes;
+    report.merges = removals.merges;
+    report.conversions = removals.conversions;
     report.writes = writes.load(Ordering::Relaxed);
     let _ = watch.child.kill();
     let _ = watch.child.wait();
@@ -404,7 +520,8 @@ pub async fn soak(seconds: u64) -> SoakReport {
             *report.errors_by_class.entry(class.clone()).or_default() += n.as_u64().unwrap_or(0);
         }
     }
-    compare(&user, &ledger, &duplicates_before, &mut report).await;
+    compare(&user, &ledger, &duplicates_before, &removals, &mut report).await;
+    resurrections(&user, &removals, &mut report).await;
     drop(sim);
     if std::env::var_os("HUBFORCE_SOAK_KEEP").is_some() {
         println!("soak folder kept: {}", base.display());
@@ -503,6 +620,52 @@ async fn sf_duplicate_emails(user: &Session) -> BTreeSet<String> {
         .collect()
 }
 
+/// A record whose counterpart was deleted (or merged away) on `gone_side` and kept there.
+fn kept(ledger: &hubforce::sync::ledger::Ledger, gone_side: &str, id: &str) -> bool {
+    ledger
+        .blocking_tombstones("contact", gone_side, &[id])
+        .is_ok_and(|t| !t.is_empty())
+}
+
+/// A record deleted or merged away by a user must not be back: no live record on its side
+/// with its e-mail.
+async fn resurrections(user: &Session, removals: &Removals, report: &mut SoakReport) {
+    let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
+    // A merge's survivor may take the e-mail of a merged-away record's Salesforce twin (the
+    // twin's values win as the rules say): that is the merge, not a resurrection.
+    let live_hs: BTreeSet<String> = hs
+        .list_all("contacts", &["email", "hs_merged_object_ids"])
+        .await
+        .expect("contacts")
+        .iter()
+        .filter(|c| text(&c["properties"]["hs_merged_object_ids"]).is_empty())
+        .map(|c| text(&c["properties"]["email"]).to_lowercase())
+        .collect();
+    for e in &removals.gone_hs {
+        if live_hs.contains(&e.to_lowercase()) {
+            report
+                .resurrected
+                .push(format!("HubSpot has a contact <{e}> again"));
+        }
+    }
+    let mut live_sf = BTreeSet::new();
+    for soql in [
+        "SELECT Email FROM Lead WHERE IsConverted = false",
+        "SELECT Email FROM Contact",
+    ] {
+        for r in sf.query(soql).await.expect("query") {
+            live_sf.insert(text(&r["Email"]).to_lowercase());
+        }
+    }
+    for e in &removals.gone_sf {
+        if live_sf.contains(&e.to_lowercase()) {
+            report
+                .resurrected
+                .push(format!("Salesforce has a record <{e}> again"));
+        }
+    }
+}
+
 fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().trim().to_string()
 }
@@ -511,8 +674,12 @@ async fn compare(
     user: &Session,
     ledger: &hubforce::sync::ledger::Ledger,
     duplicates_before: &BTreeSet<String>,
+    removals: &Removals,
     report: &mut SoakReport,
 ) {
+    // A record whose counterpart a user deleted (or merged away) stays, as `keep` says: its
+    // tombstone names it, or the e-mail of the record removed does.
+    let gone = |list: &[String], email: &str| list.iter().any(|e| e.eq_ignore_ascii_case(email));
     let (hs, sf) = (user.hubspot().expect("hs"), user.salesforce().expect("sf"));
     let contacts = hs
         .list_all(
@@ -571,6 +738,11 @@ async fn compare(
         }
         report.checked += 1;
         match sf_by_email.get(&email).map(Vec::as_slice) {
+            None | Some([])
+                if kept(ledger, "salesforce", &id) || gone(&removals.gone_sf, &email) =>
+            {
+                report.kept_after_delete += 1
+            }
             None | Some([]) => {
                 if refused.contains(&("hubspot".to_string(), id.clone())) {
                     report.refused += 1;
@@ -608,7 +780,11 @@ async fn compare(
         for r in records {
             let id = text(&r["Id"]);
             report.checked += 1;
-            if !hs_emails.contains(email) {
+            if !hs_emails.contains(email)
+                && (kept(ledger, "hubspot", &id) || gone(&removals.gone_hs, email))
+            {
+                report.kept_after_delete += 1;
+            } else if !hs_emails.contains(email) {
                 if refused.contains(&("salesforce".to_string(), id.clone())) {
                     report.refused += 1;
                 } else {

@@ -770,3 +770,31 @@ async fn on_delete_decides_per_record() {
         "kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_is_asked_only_with_candidates() {
+    let c = common::connected("trust-resolve").await;
+    common::cli::plugin(
+        &c,
+        "picky",
+        "",
+        "return { resolve = function(record, candidates, ctx)\n  if #candidates == 0 then error('resolve was asked with no candidates') end\n  store.set('asked', (store.get('asked') or 0) + 1)\n  return nil\nend }",
+    );
+    enable(&c, &["picky"], "");
+    let report = synced(&c, &[]).await;
+    assert!(
+        report["errors_by_class"].get("plugin").is_none(),
+        "{report}"
+    );
+    let asked = hubforce::store::PluginStore::open(&c.dir.join(".hubforce/sim/store.sqlite"))
+        .expect("store")
+        .get(
+            &hubforce::plugins::plugin::store_namespace("picky"),
+            "asked",
+        )
+        .expect("read");
+    assert!(
+        asked.and_then(|v| v.as_u64()).unwrap_or(0) > 0,
+        "it was asked where records matched"
+    );
+}

@@ -442,6 +442,12 @@ async fn a_computed_field_follows_its_inputs() {
         (lead["Rating"].as_str(), lead["Description"].as_str()),
         (Some("Cold"), Some("no newsletter"))
     );
+    // The Lead as created — with fields only the transform writes, which no pull reads — is
+    // our echo when it comes back: not planned again.
+    let second = synced(&c, &[]).await;
+    let back = |what: &str| second["directions"]["Lead → HubSpot"][what].as_u64();
+    assert!(back("pulled") >= Some(1), "{second:#}");
+    assert_eq!(back("pulled"), back("echoes"), "{second:#}");
     let hs = c.session.hubspot.as_ref().expect("hubspot");
     for (props, rating, description) in [
         (

@@ -16,7 +16,7 @@ use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
-use super::records::{HsRecord, SF_VOLATILE, SfRecord, state_keys, values_hash};
+use super::records::{HsRecord, SfRecord, values_hash};
 use super::report::RunReport;
 use super::rules::same;
 use super::write::{Item, hs_string};
@@ -573,6 +573,7 @@ impl Engine<'_> {
         } else {
             spec.sobjects()[0].to_string()
         };
+        let state_props = self.hs_state_properties(base, spec);
         let mut included = Vec::new();
         let mut with_activities = Vec::new();
         for r in records {
@@ -601,7 +602,7 @@ impl Engine<'_> {
             {
                 with_activities.push(r.clone());
             }
-            let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
+            let h = mapping::hubspot_state_hash(base, &r.props, &state_props, &self.owners);
             included.push((r, h));
         }
         let work =
@@ -819,11 +820,7 @@ impl Engine<'_> {
         let Some(mapping) = self.mapping(mappings, spec, sobject).map(Arc::new) else {
             return Ok(());
         };
-        let sf_keys: Vec<&str> = mapping
-            .fields
-            .iter()
-            .map(|f| f.salesforce.as_str())
-            .collect();
+        let state_fields = self.sf_state_fields(&mapping, sobject);
         let ctx = Engine::hook_ctx(spec, "salesforce", sobject);
         let records = self
             .sf_deleted_rows(spec, &direction, records, cp, report)
@@ -849,8 +846,7 @@ impl Engine<'_> {
                 }
                 _ => {}
             }
-            let keys = state_keys(sf_keys.iter().copied(), &[Some(&r.fields)], SF_VOLATILE);
-            let h = values_hash(&r.fields, keys.into_iter());
+            let h = values_hash(&r.fields, state_fields.iter().map(String::as_str));
             included.push((r, h));
         }
         let work = self.without_echoes(("salesforce", sobject), included, &direction, report)?;

@@ -224,17 +224,50 @@ impl<'a> Engine<'a> {
 
     /// HubSpot properties to read for a pair.
     pub(super) fn hs_properties(&self, mappings: &Mappings, spec: &PairSpec) -> Vec<String> {
+        self.hs_properties_for(mappings.get(spec.name), spec)
+    }
+
+    fn hs_properties_for(&self, pair: Option<&PairMapping>, spec: &PairSpec) -> Vec<String> {
         let mut v: Vec<String> = spec
             .hs_extra_properties()
             .into_iter()
             .map(String::from)
             .collect();
-        if let Some(m) = mappings.get(spec.name) {
+        if let Some(m) = pair {
             v.extend(m.fields.iter().map(|f| f.hubspot.clone()));
         }
         if let Some(read) = self.hooks.reads().remove(spec.hs_object) {
             v.extend(read);
         }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The properties of a HubSpot record's state: all a pull reads but what moves with every
+    /// write. The same list hashes a pulled record and what we wrote, so an echo is exactly a
+    /// record whose every pulled property is as we left it — a change to a property only a
+    /// hook reads (a computed field's input) is not mistaken for one.
+    pub(super) fn hs_state_properties(&self, pair: &PairMapping, spec: &PairSpec) -> Vec<String> {
+        let mut v = self.hs_properties_for(Some(pair), spec);
+        v.retain(|p| !super::records::HS_VOLATILE.contains(&p.as_str()));
+        v
+    }
+
+    /// The fields of a Salesforce record's state: its mapped fields and those a plugin
+    /// `reads`, but not the ones the engine pulls for its own bookkeeping (conversion,
+    /// external id, deletion, timestamps) — a create cannot know those, and a new record
+    /// must hash as what we wrote.
+    pub(super) fn sf_state_fields(&self, mapping: &PairMapping, sobject: &str) -> Vec<String> {
+        let mut v: Vec<String> = mapping
+            .fields
+            .iter()
+            .map(|f| f.salesforce.clone())
+            .collect();
+        if let Some(read) = self.hooks.reads().remove(sobject) {
+            v.extend(read.into_iter().filter(|f| self.has_field(sobject, f)));
+        }
+        v.retain(|f| !super::records::SF_VOLATILE.contains(&f.as_str()));
         v.sort();
         v.dedup();
         v

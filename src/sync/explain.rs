@@ -116,7 +116,8 @@ impl Engine<'_> {
                     Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
                 }
                 if let Some(base) = mappings.get(spec.name) {
-                    let h = mapping::hubspot_state_hash(base, &r.props, &self.owners);
+                    let keys = self.hs_state_properties(base, spec);
+                    let h = mapping::hubspot_state_hash(base, &r.props, &keys, &self.owners);
                     out.echo = self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)?;
                 }
                 out.linked = self.ledger.linked_sf(spec.name, id)?;
@@ -144,12 +145,8 @@ impl Engine<'_> {
                     Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
                 }
                 if let Some(m) = self.mapping(&mappings, spec, object) {
-                    let keys = super::records::state_keys(
-                        m.fields.iter().map(|f| f.salesforce.as_str()),
-                        &[Some(&r.fields)],
-                        super::records::SF_VOLATILE,
-                    );
-                    let h = values_hash(&r.fields, keys.into_iter());
+                    let keys = self.sf_state_fields(&m, object);
+                    let h = values_hash(&r.fields, keys.iter().map(String::as_str));
                     out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
                 }
                 self.sync_salesforce_batch(spec, &mappings, object, vec![r], &mut cp, &mut plan)

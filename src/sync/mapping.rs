@@ -139,21 +139,17 @@ impl RecordPlan {
     }
 }
 
-/// The hash of a HubSpot record's whole state (see [`super::records::state_keys`]), its
+/// The hash of a HubSpot record's whole state (`keys`: see `Engine::hs_state_properties`), its
 /// mapped values in Salesforce terms, so that formats the two APIs write differently
 /// (`2026-01-01` and `2026-01-01T00:00:00Z`, `42` and `42.0`) hash alike. Values that do not
 /// convert, and unmapped properties, hash as their text.
 pub fn hubspot_state_hash(
     pair: &PairMapping,
     props: &Map<String, Value>,
+    keys: &[String],
     owners: &OwnerMap,
 ) -> String {
-    let keys = super::records::state_keys(
-        pair.fields.iter().map(|f| f.hubspot.as_str()),
-        &[Some(props)],
-        super::records::HS_VOLATILE,
-    );
-    hubspot_state_hash_by(pair, |k| props.get(k), &keys, owners)
+    hubspot_state_hash_by(pair, |k| props.get(k), keys, owners)
 }
 
 /// [`hubspot_state_hash`] of the values `prop` gives for `keys` (a record with writes laid
@@ -161,7 +157,7 @@ pub fn hubspot_state_hash(
 pub fn hubspot_state_hash_by<'v>(
     pair: &PairMapping,
     prop: impl Fn(&str) -> Option<&'v Value>,
-    keys: &[&str],
+    keys: &[String],
     owners: &OwnerMap,
 ) -> String {
     let state: Vec<(&str, Value)> = keys
@@ -175,7 +171,7 @@ pub fn hubspot_state_hash_by<'v>(
                 }),
                 None => prop(k).cloned().unwrap_or(Value::Null),
             };
-            (*k, v)
+            (k.as_str(), v)
         })
         .collect();
     let value = |k: &str| state.iter().find(|(n, _)| *n == k).map(|(_, v)| v);

@@ -147,8 +147,9 @@ pub const HS_VOLATILE: &[&str] = &[
     "hs_object_id",
     "hs_merged_object_ids",
 ];
-/// The same for Salesforce fields.
+/// The same for Salesforce fields, and the record's own id.
 pub const SF_VOLATILE: &[&str] = &[
+    "Id",
     "SystemModstamp",
     "LastModifiedDate",
     "LastModifiedById",
@@ -158,28 +159,6 @@ pub const SF_VOLATILE: &[&str] = &[
     "IsDeleted",
     "MasterRecordId",
 ];
-
-/// The keys of a record's whole state: the mapped fields (blank or not) and everything
-/// pulled or written, but the volatile ones. An echo is a record whose whole pulled state
-/// is what we last wrote — so a change to a field only a hook reads (a computed field's
-/// input) is not mistaken for one.
-pub fn state_keys<'a>(
-    mapped: impl Iterator<Item = &'a str>,
-    maps: &[Option<&'a Map<String, Value>>],
-    volatile: &[&str],
-) -> Vec<&'a str> {
-    let mut keys: Vec<&'a str> = mapped
-        .chain(
-            maps.iter()
-                .flatten()
-                .flat_map(|m| m.keys().map(String::as_str)),
-        )
-        .filter(|k| !volatile.contains(k))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
 
 /// The hash of the values of `keys` in `values`: what we wrote, or what we read back.
 pub fn values_hash<'a>(values: &Map<String, Value>, keys: impl Iterator<Item = &'a str>) -> String {

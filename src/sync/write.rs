@@ -13,7 +13,7 @@ use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
 use super::pairs::{PairSpec, SF_EXTERNAL_ID};
-use super::records::{HS_VOLATILE, HsRecord, SF_VOLATILE, SfRecord, state_keys, values_hash_by};
+use super::records::{HsRecord, SfRecord, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
 use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
@@ -316,6 +316,9 @@ impl Engine<'_> {
         report: &mut RunReport,
     ) {
         let (sf_res, hs_res) = results;
+        // The state lists, once per sObject: a hash covers the fields a pull reads back.
+        let mut sf_fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let hs_props = pair_mapping.map(|pair| self.hs_state_properties(pair, spec));
         for ((it, sf_r), hs_r) in items.into_iter().zip(sf_res).zip(hs_res) {
             let sf_id = it
                 .sf
@@ -345,16 +348,14 @@ impl Engine<'_> {
                 let base = it.sf.as_ref().map(|r| &r.fields);
                 let writes = &it.plan.salesforce_writes;
                 let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
-                let keys = state_keys(
-                    it.mapping.fields.iter().map(|f| f.salesforce.as_str()),
-                    &[base, Some(writes)],
-                    SF_VOLATILE,
-                );
+                let keys = sf_fields
+                    .entry(it.sobject.clone())
+                    .or_insert_with(|| self.sf_state_fields(&it.mapping, &it.sobject));
                 cp.wrote(
                     "salesforce",
                     &it.sobject,
                     s,
-                    &values_hash_by(state, keys.into_iter()),
+                    &values_hash_by(state, keys.iter().map(String::as_str)),
                 );
             }
             if ok && let Some(h) = &hs_id {
@@ -367,16 +368,19 @@ impl Engine<'_> {
                     .collect();
                 let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
                 let pair = pair_mapping.unwrap_or(&it.mapping);
-                let keys = state_keys(
-                    pair.fields.iter().map(|f| f.hubspot.as_str()),
-                    &[base, Some(&writes)],
-                    HS_VOLATILE,
-                );
+                let own_keys;
+                let keys = match &hs_props {
+                    Some(k) => k,
+                    None => {
+                        own_keys = self.hs_state_properties(pair, spec);
+                        &own_keys
+                    }
+                };
                 cp.wrote(
                     "hubspot",
                     spec.hs_object,
                     h,
-                    &mapping::hubspot_state_hash_by(pair, state, &keys, &self.owners),
+                    &mapping::hubspot_state_hash_by(pair, state, keys, &self.owners),
                 );
             }
             let (object, source_id) = if source == "hubspot" {

@@ -38,7 +38,9 @@ async fn synced(c: &Connected, args: &[&str]) -> Value {
     all.extend_from_slice(args);
     let r = hf(&c.dir, &all).await;
     assert_eq!(r.code, Some(0), "{}", r.all());
-    serde_json::from_str(&r.stdout).expect("the report as JSON")
+    let report: Value = serde_json::from_str(&r.stdout).expect("the report as JSON");
+    accounted(&report);
+    report
 }
 
 /// A count summed over every direction of a pass.
@@ -49,6 +51,28 @@ fn total(report: &Value, what: &str) -> u64 {
         .flatten()
         .map(|(_, c)| c[what].as_u64().unwrap_or(0))
         .sum()
+}
+
+/// Every record a direction pulled is in one column of the pass summary (deleted and merged
+/// count links ended, beside them).
+fn accounted(report: &Value) {
+    for (direction, c) in report["directions"].as_object().into_iter().flatten() {
+        if direction.starts_with("activity") {
+            continue; // activities are logged, not pulled
+        }
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        let columns = [
+            "excluded",
+            "echoes",
+            "unchanged",
+            "created",
+            "updated",
+            "skipped",
+            "failed",
+        ];
+        let sum: u64 = columns.iter().map(|k| n(k)).sum();
+        assert_eq!(n("pulled"), sum, "{direction}: {c}");
+    }
 }
 
 async fn count(c: &Connected, soql: &str) -> usize {
@@ -306,6 +330,22 @@ async fn a_hubspot_merge_relinks_one_and_keeps_the_other() {
     assert_eq!(
         report["directions"]["contact → Salesforce"]["merged"], 2,
         "{report}"
+    );
+    let gone: Vec<&str> = report["gone"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        gone.iter()
+            .any(|g| g.starts_with(&format!("contacts {a} merged into {survivor} in HubSpot"))),
+        "the summary names the merge: {gone:?}"
+    );
+    assert!(
+        gone.iter()
+            .any(|g| g.contains(&format!("Salesforce {lead_b} kept, not re-created"))),
+        "{gone:?}"
     );
     let l = ledger(&c);
     assert_eq!(
@@ -619,7 +659,7 @@ async fn hooks_may_call_the_apis_during_a_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_inclusion_list_is_read_every_pass_and_a_joiner_syncs() {
+async fn the_inclusion_list_is_read_every_pass_a_joiner_syncs_and_a_leaver_stops() {
     let c = common::connected("trust-list").await;
     let hs = c.session.hubspot.as_ref().expect("hubspot");
     let list = hs
@@ -695,6 +735,24 @@ async fn the_inclusion_list_is_read_every_pass_and_a_joiner_syncs() {
     }
     let _ = watch.kill();
     let _ = watch.wait();
+    // One that leaves stops syncing, and explain says why.
+    let remove = format!("/crm/v3/lists/{list}/memberships/remove");
+    hs.request(reqwest::Method::PUT, &remove, Some(json!([member.clone()])))
+        .await
+        .expect("remove");
+    hs.update("contacts", &member, json!({"lastname": "Left"}))
+        .await
+        .expect("edit");
+    let report = synced(&c, &[]).await;
+    assert!(total(&report, "excluded") >= 1, "{report}");
+    let lead = lead_by_email(&c, "member@list.example", "LastName").await;
+    assert_eq!(lead["LastName"], "Member", "a leaver's edit is not synced");
+    let e = hf(&c.dir, &["explain", "contact", &member]).await;
+    assert!(
+        e.stdout.contains("not a member of the inclusion list"),
+        "{}",
+        e.all()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,6 +77,12 @@ impl Engine<'_> {
             if let Some(survivor) = g.merged_into.clone() {
                 let fate = self.merged(spec, &g, &survivor, cp)?;
                 report.counts(direction).merged += 1;
+                let policy = if fate == Fate::Kept {
+                    "keep"
+                } else {
+                    "relinked"
+                };
+                self.note(spec, report, &g, policy, None);
                 fates.insert(g.counterpart.clone(), fate);
                 continue;
             }
@@ -340,7 +346,6 @@ impl Engine<'_> {
         if deleted.is_empty() {
             return Ok(live);
         }
-        report.counts(direction).pulled += deleted.len() as u64;
         let ids: Vec<&str> = deleted.iter().map(|r| r.id.as_str()).collect();
         let links = self.ledger.linked_hs_many(spec.name, &ids)?;
         let gone: Vec<Gone> = deleted
@@ -357,6 +362,8 @@ impl Engine<'_> {
                 })
             })
             .collect();
+        // A deleted row is news, not a record to sync: not `pulled`, but `deleted` or
+        // `merged` when it ends a link.
         self.bury(spec, direction, gone, cp, report).await?;
         Ok(live)
     }

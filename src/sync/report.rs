@@ -20,9 +20,10 @@ pub struct Counts {
     pub updated: u64,
     pub skipped: u64,
     pub failed: u64,
-    /// Linked records found deleted on this direction's source side.
+    /// Links this direction found ended by a deletion on either side (events, beside the
+    /// pulled records' columns: every pulled record is in exactly one of the others).
     pub deleted: u64,
-    /// Linked records found merged away there.
+    /// Links it found ended by a merge.
     pub merged: u64,
 }
 

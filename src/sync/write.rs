@@ -127,6 +127,9 @@ impl Engine<'_> {
             if let (Some(h), Some(s)) = (&it.hs, &it.sf)
                 && !report.planned_pairs.insert((h.id.clone(), s.id.clone()))
             {
+                // Planned by the other direction already: a real pass would pull it back as
+                // the echo of that write.
+                report.counts(direction).echoes += 1;
                 continue;
             }
             let (action, counted) = match (&it.hs, &it.sf) {

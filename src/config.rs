@@ -557,6 +557,125 @@ impl Config {
     }
 }
 
+/// Where in a config file's text something of a profile is written, for errors that point at
+/// `hubforce.toml:LINE`. A plain scan of table headers and keys: the file parsed already, so
+/// this only has to find, not to judge.
+pub mod locate {
+    /// The table a line is in, unquoted: `[profiles."a b".plugin."x/y"]` → `profiles.a b.plugin.x/y`.
+    fn header(line: &str) -> Option<String> {
+        let t = line.trim();
+        let inner = t.strip_prefix('[')?.split(']').next()?;
+        Some(
+            inner
+                .split('.')
+                .map(|p| p.trim().trim_matches('"').trim_matches('\''))
+                .collect::<Vec<_>>()
+                .join("."),
+        )
+    }
+
+    fn quoted(line: &str, value: &str) -> bool {
+        line.contains(&format!("\"{value}\"")) || line.contains(&format!("'{value}'"))
+    }
+
+    /// The key a line sets, unquoted (`"x/y" = { … }` → `x/y`).
+    fn key(line: &str) -> Option<&str> {
+        let (k, _) = line.split_once('=')?;
+        let k = k.trim().trim_matches('"').trim_matches('\'');
+        (!k.is_empty() && !k.starts_with('#')).then_some(k)
+    }
+
+    /// 1-based line numbers with their table.
+    fn lines(text: &str) -> Vec<(usize, String, &str)> {
+        let mut table = String::new();
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if let Some(h) = header(line) {
+                table = h;
+            }
+            out.push((i + 1, table.clone(), line));
+        }
+        out
+    }
+
+    /// The line of profile `profile`'s `plugins = [...]` entry naming `plugin`.
+    pub fn plugin_entry(text: &str, profile: &str, plugin: &str) -> Option<usize> {
+        let table = format!("profiles.{profile}");
+        lines(text)
+            .into_iter()
+            .filter(|(_, t, l)| *t == table && !l.trim_start().starts_with('#'))
+            .find(|(_, _, l)| quoted(l, plugin))
+            .map(|(n, _, _)| n)
+    }
+
+    /// The line setting `key` of plugin `plugin` in profile `profile` — in
+    /// `[profiles.P.plugin.NAME]`, an inline table under `[profiles.P.plugin]`, or dotted
+    /// under `[profiles.P]` — else the line of the plugin's table.
+    pub fn plugin_setting(text: &str, profile: &str, plugin: &str, key: &str) -> Option<usize> {
+        let own = format!("profiles.{profile}.plugin.{plugin}");
+        let all = format!("profiles.{profile}.plugin");
+        let top = format!("profiles.{profile}");
+        let lines = lines(text);
+        let sets = |l: &str, k: &str| self::key(l) == Some(k);
+        lines
+            .iter()
+            .find(|(_, t, l)| *t == own && sets(l, key))
+            .or_else(|| {
+                lines
+                    .iter()
+                    .find(|(_, t, l)| *t == all && self::key(l) == Some(plugin) && l.contains(key))
+            })
+            .or_else(|| {
+                lines.iter().find(|(_, t, l)| {
+                    *t == top
+                        && self::key(l)
+                            .is_some_and(|k| k.starts_with("plugin.") && k.ends_with(key))
+                })
+            })
+            .or_else(|| {
+                lines
+                    .iter()
+                    .find(|(_, _, l)| header(l).as_deref() == Some(own.as_str()))
+            })
+            .map(|(n, _, _)| *n)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const TEXT: &str = r#"default_profile = "acme"
+
+[profiles.acme]
+plugins = [
+  "default",
+  "globx",
+]
+
+[profiles.acme.plugin.default]
+owner_mapp = { a = "b" }
+
+[profiles.acme.plugin."examples/northwind"]
+min_stage = "lead"
+"#;
+
+        #[test]
+        fn entries_and_settings_are_found_by_line() {
+            assert_eq!(plugin_entry(TEXT, "acme", "globx"), Some(6));
+            assert_eq!(plugin_entry(TEXT, "other", "globx"), None);
+            assert_eq!(
+                plugin_setting(TEXT, "acme", "default", "owner_mapp"),
+                Some(10)
+            );
+            assert_eq!(
+                plugin_setting(TEXT, "acme", "examples/northwind", "countries"),
+                Some(12),
+                "the plugin's table when the key is not written"
+            );
+        }
+    }
+}
+
 /// The starter file `hubforce init` writes.
 pub const STARTER: &str = r#"# hubforce.toml — one profile per client. Secrets are never written here: each secret is
 # a reference to an environment variable ({ env = "NAME" }) or a file ({ file = "path" }).

@@ -249,8 +249,8 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     println!("  {notes}");
 
     println!("\n3. Checks: connections and plugins");
-    let setup =
-        crate::sync::job::open(&session, &dir.0).map_err(step("opening plugins and ledger"))?;
+    let setup = crate::sync::job::open(&session, &dir.0, Default::default())
+        .map_err(step("opening plugins and ledger"))?;
     for p in setup.plugins.list() {
         match &p.error {
             None => println!(

@@ -77,6 +77,24 @@ struct CheckArgs {
     /// then removed from both).
     #[arg(long)]
     no_roundtrip: bool,
+    #[command(flatten)]
+    plugins: PluginGuard,
+}
+
+/// A named plugin that does not load stops the command (exit 8) unless this is given.
+#[derive(Args, Clone, Copy)]
+struct PluginGuard {
+    /// Go on without the plugins that do not load (their rules, filters and checks do not apply).
+    #[arg(long)]
+    skip_broken_plugins: bool,
+}
+
+impl PluginGuard {
+    fn options(self) -> hubforce::sync::job::OpenOptions {
+        hubforce::sync::job::OpenOptions {
+            skip_broken_plugins: self.skip_broken_plugins,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -105,6 +123,8 @@ struct SyncArgs {
     /// With --watch: stop after this many passes.
     #[arg(long)]
     passes: Option<u64>,
+    #[command(flatten)]
+    plugins: PluginGuard,
 }
 
 #[derive(Args)]
@@ -114,6 +134,8 @@ struct ExplainArgs {
     id: String,
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    plugins: PluginGuard,
 }
 
 #[derive(Args)]
@@ -132,6 +154,8 @@ struct ResyncArgs {
     class: Option<String>,
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    plugins: PluginGuard,
 }
 
 #[derive(Args)]
@@ -486,26 +510,23 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
 }
 
 /// Plugin folders with tests under `root`, one level of grouping deep (`examples/acme`).
-fn plugins_with_tests(root: &std::path::Path) -> std::io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(root)?.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.path().join("plugin.toml").is_file() {
-            if e.path().join("tests").is_dir() {
-                out.push(name);
-            }
-        } else if e.path().is_dir() {
-            for inner in std::fs::read_dir(e.path())?.flatten() {
-                if inner.path().join("tests").is_dir() && inner.path().join("plugin.toml").is_file()
-                {
-                    out.push(format!("{name}/{}", inner.file_name().to_string_lossy()));
-                }
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// Plugin folders that have tests.
+fn plugins_with_tests(root: &std::path::Path) -> Vec<String> {
+    hubforce::sync::job::plugin_folders(root)
+        .into_iter()
+        .filter(|n| root.join(n).join("tests").is_dir())
+        .collect()
 }
+
+/// A command used wrongly (exit 2, as for a bad argument).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+/// `plugin list` found plugins in error (they were printed already).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} plugin(s) in ERROR")]
+struct PluginsInError(usize);
 
 /// A failed `plugin test` run (the failures were printed already).
 #[derive(Debug, thiserror::Error)]
@@ -520,10 +541,26 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
             .ok()
             .map(|(_, p)| p.clone())
     });
+    let root = base.join("plugins");
     let names: Vec<String> = match (name, &profile) {
-        (Some(n), _) => vec![n.to_string()],
+        (Some(n), _) => {
+            let known = hubforce::sync::job::plugin_folders(&root);
+            if !known.iter().any(|k| k == n) {
+                return Err(Usage(format!(
+                    "no plugin {n} in {}; known: {}",
+                    root.display(),
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+                .into());
+            }
+            vec![n.to_string()]
+        }
         (None, Some(p)) => p.plugins.clone(),
-        (None, None) => plugins_with_tests(&base.join("plugins"))?,
+        (None, None) => plugins_with_tests(&root),
     };
     let (mut passed, mut failed) = (0usize, 0usize);
     for n in names {
@@ -573,17 +610,10 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
         PluginCommand::List { json } => json,
     };
     let session = open_session(&cli.config, cli.profile.as_deref(), "plugin")?;
-    let profile = session.profile_config()?.clone();
-    let base = config_dir(cli);
-    let set = hubforce::plugins::PluginSet::load_with(
-        &base.join("plugins"),
-        Some(&base.join("scripts/lib")),
-        &profile.plugins,
-        &profile.plugin,
-        &profile.plugin_limits,
-        None,
-    );
+    // Loaded as a sync loads them: what is listed active is what a sync would run.
+    let set = hubforce::sync::job::load_plugins(&session, config_dir(cli))?;
     let list = set.list();
+    let in_error = list.iter().filter(|p| p.error.is_some()).count();
     let calls = session.log.summary(24);
     let used = |name: &str, provider: &str| -> u64 {
         calls
@@ -598,15 +628,27 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
     };
     if *json {
         println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+    } else {
+        print_plugin_list(&session, &list, used);
     }
+    if in_error > 0 {
+        return Err(PluginsInError(in_error).into());
+    }
+    Ok(())
+}
+
+fn print_plugin_list(
+    session: &hubforce::session::Session,
+    list: &[hubforce::plugins::PluginInfo],
+    used: impl Fn(&str, &str) -> u64,
+) {
     if list.is_empty() {
         println!(
             "profile {} enables no plugins (set `plugins = [...]` in hubforce.toml)",
             session.profile
         );
     }
-    for p in &list {
+    for p in list {
         let budget = |b: Option<u64>, u: u64| {
             b.map(|b| format!("{u}/{b}"))
                 .unwrap_or_else(|| format!("{u}/—"))
@@ -629,7 +671,6 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
             println!("    {e}");
         }
     }
-    Ok(())
 }
 
 async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -684,8 +725,17 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(c) = e.downcast_ref::<hubforce::sync::engine::SyncError>() {
         return c.exit_code();
     }
+    if let Some(code) = e
+        .downcast_ref::<hubforce::sync::job::SetupError>()
+        .and_then(|s| s.exit_code())
+    {
+        return code;
+    }
     if let Some(Stopped(_, code)) = e.downcast_ref::<Stopped>() {
         return *code;
+    }
+    if e.downcast_ref::<Usage>().is_some() {
+        return 2;
     }
     // A script's Lua failed: the class of plugin failures.
     if e.downcast_ref::<hubforce::lua::script::ScriptError>()
@@ -765,11 +815,12 @@ async fn sync_passes(
     passes: Option<u64>,
     json: bool,
     show: usize,
+    guard: PluginGuard,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use hubforce::sync::engine::Engine;
     use hubforce::sync::progress::SyncProgress;
     let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli), guard.options())?;
     if setup.read_only && !opts.dry_run {
         return Err(format!(
             "profile `{}` is read-only: only `hubforce sync --dry-run` runs against it",
@@ -777,10 +828,8 @@ async fn sync_passes(
         )
         .into());
     }
-    for p in setup.plugins.list() {
-        if let Some(e) = &p.error {
-            eprintln!("warning: plugin {}: {e}", p.name);
-        }
+    for e in setup.plugins.errors() {
+        eprintln!("warning: {e} — left out (--skip-broken-plugins)");
     }
     let _watcher = if watch {
         Some(setup.plugins.watch()?)
@@ -889,7 +938,7 @@ async fn sync_command(cli: &Cli, a: &SyncArgs) -> Result<(), Box<dyn std::error:
         objects: a.objects.clone(),
         ..Default::default()
     };
-    sync_passes(cli, opts, a.watch, a.passes, a.json, a.show).await
+    sync_passes(cli, opts, a.watch, a.passes, a.json, a.show, a.plugins).await
 }
 
 async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -899,12 +948,12 @@ async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std::error::Err
         retry_class: parse_class(a.class.as_deref())?,
         ..Default::default()
     };
-    sync_passes(cli, opts, false, None, a.json, 0).await
+    sync_passes(cli, opts, false, None, a.json, 0, a.plugins).await
 }
 
 async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "explain")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli), a.plugins.options())?;
     let engine = hubforce::sync::engine::Engine::prepare(
         session.hubspot()?,
         session.salesforce()?,
@@ -991,7 +1040,7 @@ async fn repl(cli: &Cli, a: &ReplArgs) -> Result<(), Box<dyn std::error::Error>>
 async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::IsTerminal;
     let session = open_session(&cli.config, cli.profile.as_deref(), "check")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli))?;
+    let setup = hubforce::sync::job::open(&session, config_dir(cli), a.plugins.options())?;
     let opts = hubforce::checks::CheckOptions {
         only: a.only.clone(),
         no_roundtrip: a.no_roundtrip,

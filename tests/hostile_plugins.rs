@@ -600,6 +600,7 @@ async fn stores_belong_to_one_plugin_path_and_the_repl_keeps_its_own() {
         "{}",
         r.all()
     );
+    assert_eq!(r.code, Some(1), "a plugin in ERROR: {}", r.all());
     let r = hf(
         &c.dir,
         &["repl", "-e", "store.set('k', 'typed in the REPL')"],
@@ -607,6 +608,12 @@ async fn stores_belong_to_one_plugin_path_and_the_repl_keeps_its_own() {
     .await;
     assert_eq!(r.code, Some(0), "{}", r.all());
     let r = hf(&c.dir, &["check", "repl", "--no-roundtrip"]).await;
+    assert_eq!(r.code, Some(8), "b/shared does not load: {}", r.all());
+    let r = hf(
+        &c.dir,
+        &["check", "repl", "--no-roundtrip", "--skip-broken-plugins"],
+    )
+    .await;
     assert!(r.stdout.contains("seen nil"), "{}", r.all());
     assert!(!r.all().contains("typed in the REPL"), "{}", r.all());
 }

@@ -162,6 +162,91 @@ pub struct ConfigField {
     pub default: Option<toml::Value>,
     #[serde(default)]
     pub description: String,
+    /// The type of each element of a `list` setting.
+    #[serde(default)]
+    pub items: Option<FieldType>,
+    /// The type of each value of a `table` setting.
+    #[serde(default)]
+    pub values: Option<FieldType>,
+}
+
+/// A setting in hubforce.toml the plugin's schema refuses: which key, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct SettingError {
+    pub key: String,
+    pub message: String,
+}
+
+impl FieldType {
+    fn fits(self, value: &toml::Value) -> bool {
+        matches!(
+            (self, value),
+            (FieldType::String, toml::Value::String(_))
+                | (
+                    FieldType::Number,
+                    toml::Value::Float(_) | toml::Value::Integer(_)
+                )
+                | (FieldType::Integer, toml::Value::Integer(_))
+                | (FieldType::Boolean, toml::Value::Boolean(_))
+                | (FieldType::List, toml::Value::Array(_))
+                | (FieldType::Table, toml::Value::Table(_))
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Number => "number",
+            FieldType::Integer => "integer",
+            FieldType::Boolean => "boolean",
+            FieldType::List => "list",
+            FieldType::Table => "table",
+        }
+    }
+}
+
+impl ConfigField {
+    /// Where a value breaks this field's type: None when it fits, else what is wrong
+    /// (`["a", 1]` in a list of strings: "item 2 is an integer").
+    fn misfit(&self, value: &toml::Value) -> Option<String> {
+        if !self.kind.fits(value) {
+            return Some(format!(
+                "should be a {}, got {}",
+                self.kind.name(),
+                a_type(value)
+            ));
+        }
+        match (value, self.items, self.values) {
+            (toml::Value::Array(items), Some(t), _) => {
+                items.iter().enumerate().find_map(|(i, v)| {
+                    (!t.fits(v)).then(|| {
+                        format!(
+                            "should be a list of {}s; item {} is {}",
+                            t.name(),
+                            i + 1,
+                            a_type(v)
+                        )
+                    })
+                })
+            }
+            (toml::Value::Table(table), _, Some(t)) => table.iter().find_map(|(k, v)| {
+                (!t.fits(v))
+                    .then(|| format!("should be a table of {}s; `{k}` is {}", t.name(), a_type(v)))
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn a_type(v: &toml::Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
 }
 
 impl Manifest {
@@ -187,23 +272,55 @@ impl Manifest {
         if m.api == 0 {
             return Err(format!("{label}: api must be at least 1"));
         }
+        for (key, field) in &m.config {
+            if field.items.is_some() && field.kind != FieldType::List {
+                return Err(format!(
+                    "{label}: config.{key}: `items` is for a list setting; this one is a {}",
+                    field.kind.name()
+                ));
+            }
+            if field.values.is_some() && field.kind != FieldType::Table {
+                return Err(format!(
+                    "{label}: config.{key}: `values` is for a table setting; this one is a {}",
+                    field.kind.name()
+                ));
+            }
+            if let Some(d) = &field.default
+                && let Some(why) = field.misfit(d)
+            {
+                return Err(format!("{label}: config.{key}: the default {why}"));
+            }
+        }
         Ok(m)
     }
 
     /// The plugin's settings from hubforce.toml, checked against the schema, with defaults.
-    pub fn settings(&self, given: &toml::Table) -> Result<toml::Table, String> {
+    pub fn settings(&self, given: &toml::Table) -> Result<toml::Table, SettingError> {
+        let refuse = |key: &str, message: String| SettingError {
+            key: key.into(),
+            message,
+        };
         let mut out = toml::Table::new();
         for key in given.keys() {
             if !self.config.contains_key(key) {
                 let known: Vec<&str> = self.config.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "unknown setting `{key}` for plugin {} (known: {})",
-                    self.name,
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
+                let close = known
+                    .iter()
+                    .filter(|k| crate::plugins::plugin::distance(k, key) <= 3)
+                    .min_by_key(|k| crate::plugins::plugin::distance(k, key))
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                return Err(refuse(
+                    key,
+                    format!(
+                        "unknown setting `{key}` for plugin {} (known: {}){close}",
+                        self.name,
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
                 ));
             }
         }
@@ -212,31 +329,20 @@ impl Manifest {
                 (Some(v), _) => v.clone(),
                 (None, Some(d)) => d.clone(),
                 (None, None) if field.required => {
-                    return Err(format!(
-                        "plugin {} needs the setting `{key}` ({})",
-                        self.name, field.description
+                    return Err(refuse(
+                        key,
+                        format!(
+                            "plugin {} needs the setting `{key}` ({})",
+                            self.name, field.description
+                        ),
                     ));
                 }
                 (None, None) => continue,
             };
-            let ok = matches!(
-                (field.kind, &value),
-                (FieldType::String, toml::Value::String(_))
-                    | (
-                        FieldType::Number,
-                        toml::Value::Float(_) | toml::Value::Integer(_)
-                    )
-                    | (FieldType::Integer, toml::Value::Integer(_))
-                    | (FieldType::Boolean, toml::Value::Boolean(_))
-                    | (FieldType::List, toml::Value::Array(_))
-                    | (FieldType::Table, toml::Value::Table(_))
-            );
-            if !ok {
-                return Err(format!(
-                    "plugin {}: setting `{key}` should be a {:?}, got {}",
-                    self.name,
-                    field.kind,
-                    value.type_str()
+            if let Some(why) = field.misfit(&value) {
+                return Err(refuse(
+                    key,
+                    format!("plugin {}: setting `{key}` {why}", self.name),
                 ));
             }
             out.insert(key.clone(), value);
@@ -277,14 +383,53 @@ description = "the sales region"
         assert!(
             m.settings(&toml::Table::new())
                 .unwrap_err()
+                .message
                 .contains("needs the setting `region`")
         );
         given.insert("min_scroe".into(), toml::Value::Integer(1));
         assert!(
             m.settings(&given)
                 .unwrap_err()
+                .message
                 .contains("unknown setting `min_scroe`")
         );
+    }
+
+    #[test]
+    fn inner_types_of_lists_and_tables_are_checked() {
+        let m = Manifest::parse(
+            &format!(
+                "{GOOD}\n[config.owners]\ntype = \"table\"\nvalues = \"string\"\n\n[config.codes]\ntype = \"list\"\nitems = \"integer\"\n"
+            ),
+            "plugins/acme/plugin.toml",
+        )
+        .unwrap();
+        let given: toml::Table = toml::from_str(
+            "region = \"EMEA\"\nowners = { alice = \"005A\", bob = 7 }\ncodes = [1, 2]",
+        )
+        .unwrap();
+        let e = m.settings(&given).unwrap_err();
+        assert_eq!(e.key, "owners");
+        assert!(
+            e.message
+                .contains("should be a table of strings; `bob` is an integer"),
+            "{e}"
+        );
+        let given: toml::Table = toml::from_str("region = \"EMEA\"\ncodes = [1, \"two\"]").unwrap();
+        let e = m.settings(&given).unwrap_err();
+        assert!(
+            e.message
+                .contains("should be a list of integers; item 2 is a string"),
+            "{e}"
+        );
+        let given: toml::Table = toml::from_str("region = \"EMEA\"\nowner_mapp = 1").unwrap();
+        assert_eq!(m.settings(&given).unwrap_err().key, "owner_mapp");
+        let bad = Manifest::parse(
+            &format!("{GOOD}\n[config.x]\ntype = \"string\"\nitems = \"string\"\n"),
+            "plugins/acme/plugin.toml",
+        )
+        .unwrap_err();
+        assert!(bad.contains("`items` is for a list setting"), "{bad}");
     }
 
     #[test]

@@ -124,6 +124,16 @@ pub const HOOKS: &[&str] = &[
 pub enum PluginError {
     #[error("plugin {plugin}: {message}")]
     Load { plugin: String, message: String },
+    /// The profile names a plugin that has no folder.
+    #[error("plugin {plugin}: no folder {path}")]
+    NotFound { plugin: String, path: String },
+    /// A setting in hubforce.toml its schema refuses.
+    #[error("plugin {plugin}: {message}")]
+    Setting {
+        plugin: String,
+        key: String,
+        message: String,
+    },
     #[error("plugin {plugin} (generation {generation}), hook {hook}: {message}")]
     Hook {
         plugin: String,
@@ -137,7 +147,10 @@ impl PluginError {
     /// The Lua traceback is left out of the one-line message; this is the message.
     pub fn message(&self) -> &str {
         match self {
-            PluginError::Load { message, .. } | PluginError::Hook { message, .. } => message,
+            PluginError::Load { message, .. }
+            | PluginError::Setting { message, .. }
+            | PluginError::Hook { message, .. } => message,
+            PluginError::NotFound { .. } => "no folder",
         }
     }
 }
@@ -204,7 +217,7 @@ fn plugin_frame(traceback: &str) -> Option<String> {
 }
 
 /// Levenshtein distance, for "did you mean" on hook names.
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -290,11 +303,16 @@ impl Plugin {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Named as the profile enables it (`examples/northwind`): the path a person can open.
+        let shown = opts
+            .path
+            .map(String::from)
+            .unwrap_or_else(|| folder.clone());
         let fail = |message: String| PluginError::Load {
-            plugin: folder.clone(),
+            plugin: shown.clone(),
             message,
         };
-        let label = format!("plugins/{folder}");
+        let label = format!("plugins/{shown}");
         let manifest_text = std::fs::read_to_string(dir.join("plugin.toml"))
             .map_err(|e| fail(format!("cannot read {label}/plugin.toml: {e}")))?;
         let manifest =
@@ -305,7 +323,11 @@ impl Plugin {
                 manifest.name
             )));
         }
-        let settings = manifest.settings(given).map_err(fail)?;
+        let settings = manifest.settings(given).map_err(|e| PluginError::Setting {
+            plugin: shown.clone(),
+            key: e.key,
+            message: e.message,
+        })?;
         let resolved = manifest
             .limits
             .resolve(opts.limits, &format!("{label}/plugin.toml"), &manifest.name)

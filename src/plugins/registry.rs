@@ -132,9 +132,9 @@ impl PluginSet {
         }
         let dir = self.root.join(name);
         if !dir.is_dir() {
-            return Err(PluginError::Load {
+            return Err(PluginError::NotFound {
                 plugin: name.into(),
-                message: format!("no folder {} (enabled in hubforce.toml)", dir.display()),
+                path: dir.display().to_string(),
             });
         }
         let empty = toml::Table::new();
@@ -231,6 +231,17 @@ impl PluginSet {
             }
         }
         errors
+    }
+
+    /// The errors of plugins that have no loaded generation, as the profile lists them.
+    pub fn errors(&self) -> Vec<PluginError> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        self.enabled
+            .iter()
+            .filter_map(|name| slots.get(name))
+            .filter(|s| s.active.is_none())
+            .filter_map(|s| s.error.clone())
+            .collect()
     }
 
     pub fn list(&self) -> Vec<PluginInfo> {

@@ -454,7 +454,14 @@ impl Repl {
     }
 
     fn load_plugins(&mut self) -> Result<Arc<PluginSet>, String> {
-        let setup = crate::sync::job::open(&self.session, &self.base).map_err(|e| e.to_string())?;
+        let setup = crate::sync::job::open(
+            &self.session,
+            &self.base,
+            crate::sync::job::OpenOptions {
+                skip_broken_plugins: true,
+            },
+        )
+        .map_err(|e| e.to_string())?;
         self.plugins = Some(setup.plugins.clone());
         Ok(setup.plugins)
     }

@@ -8,6 +8,7 @@ use super::ledger::{Ledger, LedgerError};
 use super::settings::SyncSettings;
 use crate::lua::host::HostContext;
 use crate::plugins::PluginSet;
+use crate::plugins::plugin::PluginError;
 use crate::session::{Session, SessionError};
 use crate::store::PluginStore;
 
@@ -26,6 +27,140 @@ pub enum SetupError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Plugins(#[from] BrokenPlugins),
+}
+
+impl SetupError {
+    /// A plugin that did not load is of the `plugin` class; the rest are set-up failures.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            SetupError::Plugins(_) => Some(crate::error::ErrorClass::Plugin.exit_code()),
+            _ => None,
+        }
+    }
+}
+
+/// How to open: whether plugins that do not load stop the command (the default: a sync
+/// without the client's rules is a data incident) or are left out on purpose.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    pub skip_broken_plugins: bool,
+}
+
+/// One plugin the profile names that did not load.
+#[derive(Debug, Clone)]
+pub struct BrokenPlugin {
+    pub error: PluginError,
+    /// `hubforce.toml:LINE` when the mistake is in the config (a name, a setting).
+    pub at: Option<String>,
+    pub fix: String,
+}
+
+/// The profile's plugins that did not load: nothing ran.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct BrokenPlugins {
+    pub profile: String,
+    pub broken: Vec<BrokenPlugin>,
+}
+
+impl std::fmt::Display for BrokenPlugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.broken.len();
+        writeln!(
+            f,
+            "{} named by profile `{}` did not load; stopped before any API call:",
+            if n == 1 {
+                "a plugin".to_string()
+            } else {
+                format!("{n} plugins")
+            },
+            self.profile
+        )?;
+        for b in &self.broken {
+            writeln!(f, "  {}", b.error)?;
+            match &b.at {
+                Some(at) => writeln!(f, "    at {at} — {}", b.fix)?,
+                None => writeln!(f, "    {}", b.fix)?,
+            }
+        }
+        write!(
+            f,
+            "Fix them, or run with --skip-broken-plugins to go on without them (their rules do not apply then)."
+        )
+    }
+}
+
+/// The plugin folders under `root` (`default`, `examples/northwind`): those with a
+/// plugin.toml, two levels deep.
+pub fn plugin_folders(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if path.join("plugin.toml").is_file() {
+            out.push(name);
+        } else if path.is_dir()
+            && let Ok(inner) = std::fs::read_dir(&path)
+        {
+            for i in inner.flatten() {
+                if i.path().join("plugin.toml").is_file() {
+                    out.push(format!("{name}/{}", i.file_name().to_string_lossy()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn diagnose(session: &Session, base: &Path, error: PluginError) -> BrokenPlugin {
+    let path = session.config.path.display().to_string();
+    let text = std::fs::read_to_string(&session.config.path).unwrap_or_default();
+    let at = |line: Option<usize>| line.map(|n| format!("{path}:{n}"));
+    let profile = session.profile.as_str();
+    match &error {
+        PluginError::NotFound { plugin, .. } => {
+            let known = plugin_folders(&base.join("plugins"));
+            let close = known
+                .iter()
+                .filter(|k| crate::plugins::plugin::distance(k, plugin) <= 3)
+                .min_by_key(|k| crate::plugins::plugin::distance(k, plugin))
+                .map(|k| format!("did you mean \"{k}\"? "))
+                .unwrap_or_default();
+            BrokenPlugin {
+                at: at(crate::config::locate::plugin_entry(&text, profile, plugin)),
+                fix: format!(
+                    "{close}fix the name in `plugins = [...]` (plugins here: {}), or create plugins/{plugin} with a plugin.toml and an init.lua (docs/plugins.md)",
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                error,
+            }
+        }
+        PluginError::Setting { plugin, key, .. } => BrokenPlugin {
+            at: at(crate::config::locate::plugin_setting(
+                &text, profile, plugin, key,
+            )),
+            fix: format!(
+                "fix or remove the setting; plugins/{plugin}/plugin.toml lists the ones it takes under [config.*]"
+            ),
+            error,
+        },
+        PluginError::Load { plugin, .. } | PluginError::Hook { plugin, .. } => BrokenPlugin {
+            at: None,
+            fix: format!(
+                "fix the file named above (`hubforce plugin test {plugin}` runs its tests), or take it out of `plugins` in {path}"
+            ),
+            error,
+        },
+    }
 }
 
 pub fn ledger_path(session: &Session) -> PathBuf {
@@ -35,9 +170,34 @@ pub fn ledger_path(session: &Session) -> PathBuf {
         .join("ledger.sqlite")
 }
 
-/// Open the profile's plugins (rooted at `base`) and ledger. Plugins that fail to load are
-/// listed by `PluginSet::list` with their error; the others load.
-pub fn open(session: &Session, base: &Path) -> Result<SyncSetup, SetupError> {
+/// Open the profile's plugins (rooted at `base`) and ledger. A plugin that does not load
+/// stops it (`BrokenPlugins`: what, where, what to do) unless `opts` skips them, when
+/// `PluginSet::list` shows them with their error and the others run.
+pub fn open(session: &Session, base: &Path, opts: OpenOptions) -> Result<SyncSetup, SetupError> {
+    let profile = session.profile_config()?.clone();
+    let plugins = load_plugins(session, base)?;
+    let broken = plugins.errors();
+    if !broken.is_empty() && !opts.skip_broken_plugins {
+        return Err(BrokenPlugins {
+            profile: session.profile.clone(),
+            broken: broken
+                .into_iter()
+                .map(|e| diagnose(session, base, e))
+                .collect(),
+        }
+        .into());
+    }
+    Ok(SyncSetup {
+        plugins,
+        ledger: Ledger::open(&ledger_path(session))?,
+        settings: profile.sync.clone(),
+        read_only: profile.read_only,
+    })
+}
+
+/// The profile's plugins, loaded as a sync loads them (host API, store, limits, settings);
+/// those that fail are in the set with their error.
+pub fn load_plugins(session: &Session, base: &Path) -> Result<Arc<PluginSet>, SetupError> {
     let profile = session.profile_config()?.clone();
     let state = session.config.state_dir(&session.profile);
     // Hooks that talk to the APIs (checks, on_sync_start) do so under the plugin's tag.
@@ -56,10 +216,5 @@ pub fn open(session: &Session, base: &Path) -> Result<SyncSetup, SetupError> {
         &profile.plugin_limits,
         Some(host),
     ));
-    Ok(SyncSetup {
-        plugins,
-        ledger: Ledger::open(&ledger_path(session))?,
-        settings: profile.sync.clone(),
-        read_only: profile.read_only,
-    })
+    Ok(plugins)
 }

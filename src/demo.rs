@@ -220,14 +220,15 @@ fn add(total: &mut RunReport, r: &RunReport) {
 pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     let started = Instant::now();
     let info = sim.ready_info().clone();
-    println!("hubforce demo — the embedded simulator of both APIs on loopback");
-    println!(
+    crate::outln!("hubforce demo — the embedded simulator of both APIs on loopback");
+    crate::outln!(
         "  HubSpot API {}   Salesforce {}",
-        info.hubspot.api_base, info.salesforce.instance_url
+        info.hubspot.api_base,
+        info.salesforce.instance_url
     );
     let dir = prepare_dir(sim)?;
 
-    println!(
+    crate::outln!(
         "\n1. Connect both sides (HubSpot authorization code; Salesforce web-server flow with PKCE)"
     );
     let config = crate::config::Config::load(&dir.0.join(crate::config::FILE_NAME))
@@ -237,36 +238,36 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
         .await
         .map_err(step("connecting"))?;
     let statuses = crate::connect::status(&session).await;
-    print!(
+    crate::out!(
         "{}",
         crate::connect::render_status(&session.profile, &statuses, &[])
     );
 
-    println!("\n2. The data, as messy as real portals");
+    crate::outln!("\n2. The data, as messy as real portals");
     let notes = make_it_messy(&session)
         .await
         .map_err(step("preparing the data"))?;
-    println!("  {notes}");
+    crate::outln!("  {notes}");
 
-    println!("\n3. Checks: connections and plugins");
+    crate::outln!("\n3. Checks: connections and plugins");
     let setup = crate::sync::job::open(&session, &dir.0, Default::default())
         .map_err(step("opening plugins and ledger"))?;
     for p in setup.plugins.list() {
         match &p.error {
-            None => println!(
+            None => crate::outln!(
                 "  ✓ plugin {} {} loaded (hooks: {})",
                 p.name,
                 p.version.unwrap_or_default(),
                 p.hooks.join(", ")
             ),
-            Some(e) => println!("  ✗ plugin {}: {e}", p.name),
+            Some(e) => crate::outln!("  ✗ plugin {}: {e}", p.name),
         }
         if let Some(plugin) = setup.plugins.get(&p.name)
             && plugin.has("checks")
         {
             match plugin.call_async("checks", &[]).await {
-                Ok(v) => println!("    check: {v}"),
-                Err(e) => println!("    ✗ check failed: {e}"),
+                Ok(v) => crate::outln!("    check: {v}"),
+                Err(e) => crate::outln!("    ✗ check failed: {e}"),
             }
         }
     }
@@ -286,7 +287,9 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     .map_err(step("preparing the sync"))?;
     let mut total = RunReport::default();
 
-    println!("\n4. Full sync (import existing records) with plugins default + examples/northwind");
+    crate::outln!(
+        "\n4. Full sync (import existing records) with plugins default + examples/northwind"
+    );
     let progress = SyncProgress::attach(&mut engine, false);
     let full = engine
         .run(&SyncOptions {
@@ -296,12 +299,12 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
         .await
         .map_err(step("full sync"))?;
     progress.finish();
-    print!("{}", full.render());
+    crate::out!("{}", full.render());
     add(&mut total, &full);
 
-    println!("\n5. People edit both sides; a dry run shows what the next sync would do");
+    crate::outln!("\n5. People edit both sides; a dry run shows what the next sync would do");
     let edits = edit_both_sides(&session, &crate::sync::job::ledger_path(&session)).await?;
-    println!("  {edits} records edited");
+    crate::outln!("  {edits} records edited");
     let dry = engine
         .run(&SyncOptions {
             dry_run: true,
@@ -309,26 +312,26 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
         })
         .await
         .map_err(step("dry run"))?;
-    print!("{}", dry.render_plans(6));
+    crate::out!("{}", dry.render_plans(6));
     let planned: Vec<String> = dry
         .write_calls_planned
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!("  the writes would cost: {}", planned.join(", "));
+    crate::outln!("  the writes would cost: {}", planned.join(", "));
 
-    println!("\n6. Incremental sync");
+    crate::outln!("\n6. Incremental sync");
     let progress = SyncProgress::attach(&mut engine, false);
     let inc = engine
         .run(&SyncOptions::default())
         .await
         .map_err(step("incremental sync"))?;
     progress.finish();
-    print!("{}", inc.render());
+    crate::out!("{}", inc.render());
     add(&mut total, &inc);
 
-    println!("\n7. Summary");
-    print!(
+    crate::outln!("\n7. Summary");
+    crate::out!(
         "{}",
         summary(&total, &setup.ledger, started.elapsed().as_secs_f64())
     );

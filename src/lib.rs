@@ -12,6 +12,7 @@ pub mod connect;
 pub mod demo;
 pub mod error;
 pub mod lua;
+pub mod out;
 pub mod plugins;
 pub mod private;
 pub mod repl;

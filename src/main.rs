@@ -338,13 +338,13 @@ async fn sim(args: &SimArgs) -> Result<(), Box<dyn std::error::Error>> {
         sim.write_ready_file(path)?;
     }
     let r = sim.ready_info();
-    println!("hubforce simulator listening (Ctrl-C stops it)");
-    println!("  HubSpot API          {}", r.hubspot.api_base);
-    println!("  Salesforce login     {}", r.salesforce.login_url);
-    println!("  Salesforce instance  {}", r.salesforce.instance_url);
-    println!("  control API          {}", r.control);
+    hubforce::outln!("hubforce simulator listening (Ctrl-C stops it)");
+    hubforce::outln!("  HubSpot API          {}", r.hubspot.api_base);
+    hubforce::outln!("  Salesforce login     {}", r.salesforce.login_url);
+    hubforce::outln!("  Salesforce instance  {}", r.salesforce.instance_url);
+    hubforce::outln!("  control API          {}", r.control);
     if let Some(path) = &args.ready_file {
-        println!("  ready file           {}", path.display());
+        hubforce::outln!("  ready file           {}", path.display());
     }
     tokio::signal::ctrl_c().await?;
     sim.shutdown().await;
@@ -391,10 +391,10 @@ async fn init(cli: &Cli, args: &InitArgs) -> Result<(), Box<dyn std::error::Erro
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| format!("{} is not a simulator ready file: {e}", ready.display()))?;
             let written = hubforce::connect::init_from_sim(dir, &v, args.force)?;
-            println!(
+            hubforce::outln!(
                 "wrote {written} with profile `sim` (secrets in .hubforce/sim.env, mode 0600)"
             );
-            println!("next: hubforce connect hubspot && hubforce connect salesforce");
+            hubforce::outln!("next: hubforce connect hubspot && hubforce connect salesforce");
         }
         None => {
             if cli.config.exists() && !args.force {
@@ -405,7 +405,7 @@ async fn init(cli: &Cli, args: &InitArgs) -> Result<(), Box<dyn std::error::Erro
                 .into());
             }
             std::fs::write(&cli.config, hubforce::config::STARTER)?;
-            println!(
+            hubforce::outln!(
                 "wrote {} — fill in the client ids, set the secret variables, then run `hubforce connect hubspot`",
                 cli.config.display()
             );
@@ -445,7 +445,7 @@ async fn connect(cli: &Cli, args: &ConnectArgs) -> Result<(), Box<dyn std::error
             .await?
         }
     };
-    print!(
+    hubforce::out!(
         "{}",
         hubforce::connect::render_status(&session.profile, &[status], &[])
     );
@@ -458,21 +458,21 @@ async fn status(cli: &Cli, args: &StatusArgs) -> Result<(), Box<dyn std::error::
     let calls = session.log.summary(24);
     let sync = hubforce::sync::status::SyncStatus::read(&session)?;
     if args.json {
-        println!(
+        hubforce::outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({"profile": session.profile, "connections": statuses, "calls_24h": calls, "sync": sync})
             )?
         );
     } else {
-        print!(
+        hubforce::out!(
             "{}",
             hubforce::connect::render_status(&session.profile, &statuses, &calls)
         );
         if calls.is_empty() {
-            println!("  no API calls in the last 24 h");
+            hubforce::outln!("  no API calls in the last 24 h");
         }
-        print!("{}", sync.render());
+        hubforce::out!("{}", sync.render());
     }
     Ok(())
 }
@@ -505,7 +505,7 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
                 .await?
         }
     };
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    hubforce::outln!("{}", serde_json::to_string_pretty(&value)?);
     Ok(())
 }
 
@@ -576,18 +576,18 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
         )
         .await
         {
-            println!("{}", file.file);
+            hubforce::outln!("{}", file.file);
             if let Some(e) = &file.error {
-                println!("  ✗ could not run: {e}");
+                hubforce::outln!("  ✗ could not run: {e}");
                 failed += 1;
             }
             for c in &file.cases {
                 if c.ok {
                     passed += 1;
-                    println!("  ✓ {}", c.name);
+                    hubforce::outln!("  ✓ {}", c.name);
                 } else {
                     failed += 1;
-                    println!(
+                    hubforce::outln!(
                         "  ✗ {}\n      {} ({})",
                         c.name,
                         c.message.clone().unwrap_or_default(),
@@ -597,7 +597,7 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    hubforce::outln!("{passed} passed, {failed} failed");
     if failed > 0 {
         return Err(TestsFailed(failed).into());
     }
@@ -627,7 +627,7 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
             .sum()
     };
     if *json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&list)?);
     } else {
         print_plugin_list(&session, &list, used);
     }
@@ -643,7 +643,7 @@ fn print_plugin_list(
     used: impl Fn(&str, &str) -> u64,
 ) {
     if list.is_empty() {
-        println!(
+        hubforce::outln!(
             "profile {} enables no plugins (set `plugins = [...]` in hubforce.toml)",
             session.profile
         );
@@ -653,7 +653,7 @@ fn print_plugin_list(
             b.map(|b| format!("{u}/{b}"))
                 .unwrap_or_else(|| format!("{u}/—"))
         };
-        println!(
+        hubforce::outln!(
             "{:<20} {:<9} gen {:<3} {:<7} hooks: {:<40} calls 24h hubspot {} salesforce {}",
             p.name,
             p.version.clone().unwrap_or_else(|| "—".into()),
@@ -668,7 +668,7 @@ fn print_plugin_list(
             budget(p.budget_salesforce, used(&p.name, "salesforce")),
         );
         if let Some(e) = &p.error {
-            println!("    {e}");
+            hubforce::outln!("    {e}");
         }
     }
 }
@@ -709,7 +709,7 @@ async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error:
     )
     .await?;
     if !out.is_null() {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&out)?);
     }
     Ok(())
 }
@@ -901,11 +901,11 @@ async fn sync_passes(
             eprintln!("warning: {e}");
         }
         if json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            hubforce::outln!("{}", serde_json::to_string_pretty(&report)?);
         } else {
-            print!("{}", report.render());
+            hubforce::out!("{}", report.render());
             if opts.dry_run {
-                print!("{}", report.render_plans(show));
+                hubforce::out!("{}", report.render_plans(show));
             }
         }
         pass += 1;
@@ -964,9 +964,9 @@ async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::E
     .await?;
     let e = engine.explain(&a.object, &a.id).await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&e)?);
     } else {
-        print!("{}", e.render());
+        hubforce::out!("{}", e.render());
     }
     Ok(())
 }
@@ -976,14 +976,14 @@ async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Err
     let ledger = hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&session))?;
     let list = ledger.errors(parse_class(a.class.as_deref())?)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
     if list.is_empty() {
-        println!("no record errors");
+        hubforce::outln!("no record errors");
     }
     for e in &list {
-        println!(
+        hubforce::outln!(
             "{:<11} {} {} {} — {}{} ({} attempt(s), last {})",
             e.class,
             e.side,
@@ -997,10 +997,10 @@ async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Err
             e.attempts,
             e.last_at
         );
-        println!("            what to do: {}", e.hint);
+        hubforce::outln!("            what to do: {}", e.hint);
     }
     if !list.is_empty() {
-        println!(
+        hubforce::outln!(
             "{} record(s); `hubforce explain OBJECT ID` shows one in full, `hubforce resync` retries them",
             list.len()
         );
@@ -1023,7 +1023,7 @@ async fn repl(cli: &Cli, a: &ReplArgs) -> Result<(), Box<dyn std::error::Error>>
     let mut repl = hubforce::repl::Repl::new(&cli.config, config_dir(cli), session)?;
     if let Some(expr) = &a.expr {
         let value = repl.eval_json(expr).await.map_err(ReplFailed)?;
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
     if std::io::stdin().is_terminal() {
@@ -1054,9 +1054,9 @@ async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error
     )
     .await;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        hubforce::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render(std::io::stdout().is_terminal()));
+        hubforce::out!("{}", report.render(std::io::stdout().is_terminal()));
     }
     let errors = report
         .findings

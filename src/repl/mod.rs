@@ -60,7 +60,7 @@ pub async fn interactive(mut repl: Repl) -> Result<(), ReadlineError> {
     let mut history = repl.history_file();
     let _ = editor.load_history(&history);
     watch_ctrl_c(&repl);
-    println!(
+    crate::outln!(
         "hubforce repl — profile {}; `:help` for the API and commands, Ctrl-D to leave",
         repl.profile()
     );

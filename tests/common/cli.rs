@@ -107,3 +107,27 @@ pub fn enable(c: &Connected, plugins: &[&str], extra: &str) {
     );
     std::fs::write(toml, text).expect("config");
 }
+
+/// `hubforce ARGS…` whose stdout is a pipe nobody reads any more (a `| head -1` that has
+/// exited): every write to it fails.
+pub async fn hf_closed_stdout(dir: &Path, args: &[&str]) -> Run {
+    let (dir, args): (PathBuf, Vec<String>) = (
+        dir.to_path_buf(),
+        args.iter().map(|a| a.to_string()).collect(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let t0 = Instant::now();
+        let mut child = Command::new(BIN)
+            .current_dir(&dir)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hubforce runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("hubforce ends");
+        finish(out, t0.elapsed())
+    })
+    .await
+    .expect("joined")
+}

@@ -386,6 +386,17 @@ fn loopback_redirect(uri: &str) -> Result<(), String> {
 }
 
 impl Config {
+    /// No file: no profiles (a script or the REPL run without one).
+    pub fn empty(path: &Path) -> Config {
+        Config {
+            default_profile: None,
+            state_dir: default_state_dir(),
+            env_file: None,
+            profiles: BTreeMap::new(),
+            path: path.to_path_buf(),
+        }
+    }
+
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

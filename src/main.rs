@@ -374,6 +374,21 @@ fn open_session(
     Ok(Session::open(config, profile, caller)?)
 }
 
+/// A session for plain Lua (`run`, `repl`): without a hubforce.toml it has no providers
+/// (their first use says to run `hubforce init`); a provider whose secret is not set is left
+/// out until it is used.
+fn open_lua_session(
+    cli_config: &std::path::Path,
+    profile: Option<&str>,
+    caller: &str,
+) -> Result<Session, Box<dyn std::error::Error>> {
+    if !cli_config.exists() && profile.is_none() {
+        return Ok(Session::scratch(cli_config)?);
+    }
+    let config = Config::load(cli_config)?;
+    Ok(Session::open_lenient(config, profile, caller)?)
+}
+
 /// The folder of hubforce.toml: plugins/, scripts/ and the state directory sit beside it.
 fn config_dir(cli: &Cli) -> &std::path::Path {
     match cli.config.parent() {
@@ -674,7 +689,7 @@ fn print_plugin_list(
 }
 
 async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let session = open_session(&cli.config, cli.profile.as_deref(), "script")?;
+    let session = open_lua_session(&cli.config, cli.profile.as_deref(), "script")?;
     let base = config_dir(cli);
     let stem = args
         .file
@@ -682,19 +697,14 @@ async fn run_script(cli: &Cli, args: &RunArgs) -> Result<(), Box<dyn std::error:
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let caller = format!("script:{stem}");
-    let store = hubforce::store::PluginStore::open(
-        &session
-            .config
-            .state_dir(&session.profile)
-            .join("store.sqlite"),
-    )?;
     let host = hubforce::lua::host::HostContext::for_caller(
         session.hubspot.as_ref(),
         session.salesforce.as_ref(),
         &caller,
-        Some(std::sync::Arc::new(store)),
+        session.store()?,
         caller.clone(),
-    );
+    )
+    .unavailable(&session.unavailable);
     let mut limits = hubforce::lua::script::SCRIPT_LIMITS;
     if let Some(secs) = args.time_limit {
         limits.call_time = std::time::Duration::from_secs(secs);
@@ -1019,7 +1029,7 @@ struct ReplFailed(String);
 
 async fn repl(cli: &Cli, a: &ReplArgs) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::IsTerminal;
-    let session = open_session(&cli.config, cli.profile.as_deref(), "repl")?;
+    let session = open_lua_session(&cli.config, cli.profile.as_deref(), "repl")?;
     let mut repl = hubforce::repl::Repl::new(&cli.config, config_dir(cli), session)?;
     if let Some(expr) = &a.expr {
         let value = repl.eval_json(expr).await.map_err(ReplFailed)?;

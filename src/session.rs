@@ -12,7 +12,7 @@ use crate::auth::store::TokenFile;
 use crate::auth::{HubspotAuth, PasswordLogin, SalesforceAuth};
 use crate::budget::{Budget, BudgetConfig};
 use crate::config::{Config, ConfigError, HubspotApp, Profile, SalesforceApp};
-use crate::error::Provider;
+use crate::error::{ApiError, ErrorClass, Provider};
 use crate::store::RequestLog;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,24 @@ pub struct Session {
     pub http: reqwest::Client,
     pub hubspot: Option<HubspotApi>,
     pub salesforce: Option<SalesforceApi>,
+    /// Why a provider is `None` when it is not for want of a section (no config at all, a
+    /// secret that is not set): what its first use from Lua says.
+    pub unavailable: Vec<ApiError>,
+    /// No hubforce.toml: plain Lua only, nothing written (no state folder).
+    pub scratch: bool,
+}
+
+/// A provider's section was there but could not be opened: the error its first use raises.
+fn unavailable(provider: Provider, e: &SessionError) -> ApiError {
+    ApiError::new(
+        provider,
+        ErrorClass::AuthClient,
+        format!("{} cannot be used: {e}", provider.label()),
+    )
+    .with_hint(format!(
+        "set what the message names (hubforce.toml, its env_file or the environment), then `hubforce connect {}`",
+        provider.as_str()
+    ))
 }
 
 /// The shared HTTP client: no redirects (OAuth endpoints must not be followed blindly),
@@ -126,6 +144,88 @@ fn today_utc() -> chrono::DateTime<chrono::Utc> {
         .and_utc()
 }
 
+/// What opening a provider shares: the HTTP client, the state folder, the request log.
+type Shared<'a> = (
+    &'a reqwest::Client,
+    &'a std::path::Path,
+    &'a Arc<RequestLog>,
+);
+
+fn open_hubspot(
+    config: &Config,
+    h: &HubspotApp,
+    (http, state, log): Shared<'_>,
+    caller: &str,
+) -> Result<HubspotApi, SessionError> {
+    let auth = Arc::new(HubspotAuth::load(
+        hubspot_app(config, h)?,
+        http.clone(),
+        TokenFile::new(state, "hubspot"),
+    )?);
+    let creds = Credentials::Hubspot {
+        auth: auth.clone(),
+        api_base: h.api_base.clone(),
+    };
+    let budget = Arc::new(hubspot_budget(h));
+    budget.preload_today(log.calls_since(Provider::Hubspot, today_utc()));
+    let transport = Arc::new(Transport::new(
+        http.clone(),
+        creds,
+        budget,
+        Some(log.clone()),
+    ));
+    Ok(HubspotApi {
+        transport,
+        auth,
+        caller: caller.to_string(),
+    })
+}
+
+fn open_salesforce(
+    config: &Config,
+    s: &SalesforceApp,
+    (http, state, log): Shared<'_>,
+    caller: &str,
+) -> Result<SalesforceApi, SessionError> {
+    let auth = Arc::new(SalesforceAuth::load(
+        salesforce_app(config, s)?,
+        http.clone(),
+        TokenFile::new(state, "salesforce"),
+        password_login(config, s)?,
+    )?);
+    let budget = Arc::new(salesforce_budget(s));
+    budget.preload_today(log.calls_since(Provider::Salesforce, today_utc()));
+    let transport = Arc::new(Transport::new(
+        http.clone(),
+        Credentials::Salesforce(auth.clone()),
+        budget,
+        Some(log.clone()),
+    ));
+    Ok(SalesforceApi::new(
+        transport,
+        auth,
+        s.api_version.clone(),
+        caller.to_string(),
+    ))
+}
+
+/// A provider that opened, or — leniently, for a secret that is not set — its reason.
+fn keep<T>(
+    provider: Provider,
+    opened: Result<T, SessionError>,
+    lenient: bool,
+    missing: &mut Vec<ApiError>,
+) -> Result<Option<T>, SessionError> {
+    match opened {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ SessionError::Config(ConfigError::Secret { .. })) if lenient => {
+            missing.push(unavailable(provider, &e));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl Session {
     /// Open a profile. Providers without a section stay `None`; providers with a section
     /// load their stored tokens (connecting is `hubforce connect`).
@@ -133,6 +233,51 @@ impl Session {
         config: Config,
         profile: Option<&str>,
         caller: &str,
+    ) -> Result<Session, SessionError> {
+        Session::open_with(config, profile, caller, false)
+    }
+
+    /// Open for a script or the REPL, where plain Lua needs no provider: a provider whose
+    /// section cannot be opened (a secret not set) is left out, and its first use says why.
+    pub fn open_lenient(
+        config: Config,
+        profile: Option<&str>,
+        caller: &str,
+    ) -> Result<Session, SessionError> {
+        Session::open_with(config, profile, caller, true)
+    }
+
+    /// No hubforce.toml at `config_path`: a session with no provider and no state, whose
+    /// `hubspot` and `salesforce` say to run `hubforce init`.
+    pub fn scratch(config_path: &std::path::Path) -> Result<Session, SessionError> {
+        let why = |provider: Provider| {
+            ApiError::new(
+                provider,
+                ErrorClass::AuthClient,
+                format!("no {} here, so no {} to call", config_path.display(), provider.label()),
+            )
+            .with_hint(format!(
+                "run `hubforce init` (or `hubforce init --from-sim READY_FILE`), then `hubforce connect {}`",
+                provider.as_str()
+            ))
+        };
+        Ok(Session {
+            profile: "no profile".into(),
+            config: Config::empty(config_path),
+            log: Arc::new(RequestLog::in_memory()),
+            http: http_client()?,
+            hubspot: None,
+            salesforce: None,
+            unavailable: vec![why(Provider::Hubspot), why(Provider::Salesforce)],
+            scratch: true,
+        })
+    }
+
+    fn open_with(
+        config: Config,
+        profile: Option<&str>,
+        caller: &str,
+        lenient: bool,
     ) -> Result<Session, SessionError> {
         let (name, p) = config.profile(profile)?;
         let (name, p): (String, Profile) = (name.to_string(), p.clone());
@@ -144,57 +289,23 @@ impl Session {
         })?;
         let log = Arc::new(RequestLog::open(&state.join("requests.sqlite"))?);
         let http = http_client()?;
+        let mut missing = Vec::new();
         let hubspot = match &p.hubspot {
-            Some(h) => {
-                let auth = Arc::new(HubspotAuth::load(
-                    hubspot_app(&config, h)?,
-                    http.clone(),
-                    TokenFile::new(&state, "hubspot"),
-                )?);
-                let creds = Credentials::Hubspot {
-                    auth: auth.clone(),
-                    api_base: h.api_base.clone(),
-                };
-                let budget = Arc::new(hubspot_budget(h));
-                budget.preload_today(log.calls_since(Provider::Hubspot, today_utc()));
-                let transport = Arc::new(Transport::new(
-                    http.clone(),
-                    creds,
-                    budget,
-                    Some(log.clone()),
-                ));
-                Some(HubspotApi {
-                    transport,
-                    auth,
-                    caller: caller.to_string(),
-                })
-            }
+            Some(h) => keep(
+                Provider::Hubspot,
+                open_hubspot(&config, h, (&http, &state, &log), caller),
+                lenient,
+                &mut missing,
+            )?,
             None => None,
         };
         let salesforce = match &p.salesforce {
-            Some(s) => {
-                let app = salesforce_app(&config, s)?;
-                let auth = Arc::new(SalesforceAuth::load(
-                    app,
-                    http.clone(),
-                    TokenFile::new(&state, "salesforce"),
-                    password_login(&config, s)?,
-                )?);
-                let budget = Arc::new(salesforce_budget(s));
-                budget.preload_today(log.calls_since(Provider::Salesforce, today_utc()));
-                let transport = Arc::new(Transport::new(
-                    http.clone(),
-                    Credentials::Salesforce(auth.clone()),
-                    budget,
-                    Some(log.clone()),
-                ));
-                Some(SalesforceApi::new(
-                    transport,
-                    auth,
-                    s.api_version.clone(),
-                    caller.to_string(),
-                ))
-            }
+            Some(s) => keep(
+                Provider::Salesforce,
+                open_salesforce(&config, s, (&http, &state, &log), caller),
+                lenient,
+                &mut missing,
+            )?,
             None => None,
         };
         Ok(Session {
@@ -204,7 +315,20 @@ impl Session {
             http,
             hubspot,
             salesforce,
+            unavailable: missing,
+            scratch: false,
         })
+    }
+
+    /// The profile's key-value store for scripts and the REPL; none without a profile.
+    pub fn store(
+        &self,
+    ) -> Result<Option<Arc<crate::store::PluginStore>>, crate::store::StoreError> {
+        if self.scratch {
+            return Ok(None);
+        }
+        let path = self.config.state_dir(&self.profile).join("store.sqlite");
+        Ok(Some(Arc::new(crate::store::PluginStore::open(&path)?)))
     }
 
     pub fn profile_config(&self) -> Result<&Profile, SessionError> {

@@ -28,6 +28,9 @@ pub struct HostContext {
     pub store: Option<Arc<PluginStore>>,
     /// The store namespace (the plugin's name).
     pub namespace: String,
+    /// Why a provider that is `None` is missing (no config, a secret not set): the error its
+    /// first use raises. Without one, "not configured for this profile".
+    pub unavailable: Vec<ApiError>,
 }
 
 impl HostContext {
@@ -44,7 +47,23 @@ impl HostContext {
             salesforce: salesforce.map(|a| Arc::new(a.for_caller(caller))),
             store,
             namespace: namespace.into(),
+            unavailable: Vec::new(),
         }
+    }
+
+    /// With the reasons providers are missing.
+    pub fn unavailable(mut self, reasons: &[ApiError]) -> Self {
+        self.unavailable = reasons.to_vec();
+        self
+    }
+
+    /// The error a call to a missing `provider` raises.
+    fn missing(&self, provider: Provider) -> ApiError {
+        self.unavailable
+            .iter()
+            .find(|e| e.provider == provider)
+            .cloned()
+            .unwrap_or_else(|| not_configured(provider))
     }
 }
 
@@ -107,18 +126,20 @@ fn method(m: &str) -> Result<Method, ApiError> {
 
 /// Register an async raw function `name(args) -> (ok, value)` that needs a provider handle.
 macro_rules! raw_fn {
-    ($lua:expr, $raw:expr, $clock:expr, $api:expr, $provider:expr, $name:literal, |$l:ident, $a:ident, $args:ident : $ty:ty| $body:expr) => {{
+    ($lua:expr, $raw:expr, $clock:expr, $api:expr, $missing:expr, $name:literal, |$l:ident, $a:ident, $args:ident : $ty:ty| $body:expr) => {{
         let api = $api.clone();
         let clock = $clock.clone();
+        let missing: ApiError = $missing.clone();
         $raw.set(
             $name,
             $lua.create_async_function(move |$l: Lua, $args: $ty| {
                 let api = api.clone();
                 let clock = clock.clone();
+                let missing = missing.clone();
                 async move {
                     let _paused = clock.pause();
                     let r: Result<serde_json::Value, ApiError> = match api.as_ref() {
-                        None => Err(not_configured($provider)),
+                        None => Err(missing),
                         Some($a) => $body.await,
                     };
                     answer(&$l, r)
@@ -143,96 +164,91 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
     let raw = lua.create_table()?;
     let hs = ctx.hubspot.clone();
     let sf = ctx.salesforce.clone();
+    let hs_missing = ctx.missing(Provider::Hubspot);
+    let sf_missing = ctx.missing(Provider::Salesforce);
 
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        hs,
-        Provider::Hubspot,
-        "hs_request",
-        |lua, a, args: (String, String, Value)| async {
-            let body = optional_json(&lua, &args.2)?;
-            a.request(method(&args.0)?, &args.1, body).await
-        }
-    );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        hs,
-        Provider::Hubspot,
-        "hs_get",
-        |lua, a, args: (String, String, Vec<String>, Option<String>)| async {
-            let props: Vec<&str> = args.2.iter().map(String::as_str).collect();
-            a.get(&args.0, &args.1, &props, args.3.as_deref()).await
-        }
-    );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        hs,
-        Provider::Hubspot,
-        "hs_search",
-        |lua, a, args: (String, Value, Vec<String>, usize)| async {
-            let filters = from_lua(&lua, args.1.clone()).map_err(lua_data_error)?;
-            let filters: Vec<serde_json::Value> = filters.as_array().cloned().unwrap_or_default();
-            let props: Vec<&str> = args.2.iter().map(String::as_str).collect();
-            let limit = args.3.max(1);
-            let mut out = Vec::new();
-            a.search_all(&args.0, filters, &props, |page| {
-                out.extend(page);
-                out.len() < limit
-            })
-            .await?;
-            out.truncate(limit);
-            Ok(serde_json::Value::Array(out))
-        }
-    );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        hs,
-        Provider::Hubspot,
-        "hs_write",
-        |lua, a, args: (String, String, Option<String>, Value)| async {
-            let props = from_lua(&lua, args.3.clone()).map_err(lua_data_error)?;
-            match args.0.as_str() {
-                "create" => a.create(&args.1, props).await,
-                "update" => {
-                    a.update(&args.1, args.2.as_deref().unwrap_or_default(), props)
-                        .await
-                }
-                _ => a
-                    .archive(&args.1, args.2.as_deref().unwrap_or_default())
+    raw_fn!(lua, raw, clock, hs, hs_missing, "hs_request", |lua,
+                                                            a,
+                                                            args: (
+        String,
+        String,
+        Value
+    )| async {
+        let body = optional_json(&lua, &args.2)?;
+        a.request(method(&args.0)?, &args.1, body).await
+    });
+    raw_fn!(lua, raw, clock, hs, hs_missing, "hs_get", |lua,
+                                                        a,
+                                                        args: (
+        String,
+        String,
+        Vec<String>,
+        Option<String>
+    )| async {
+        let props: Vec<&str> = args.2.iter().map(String::as_str).collect();
+        a.get(&args.0, &args.1, &props, args.3.as_deref()).await
+    });
+    raw_fn!(lua, raw, clock, hs, hs_missing, "hs_search", |lua,
+                                                           a,
+                                                           args: (
+        String,
+        Value,
+        Vec<String>,
+        usize
+    )| async {
+        let filters = from_lua(&lua, args.1.clone()).map_err(lua_data_error)?;
+        let filters: Vec<serde_json::Value> = filters.as_array().cloned().unwrap_or_default();
+        let props: Vec<&str> = args.2.iter().map(String::as_str).collect();
+        let limit = args.3.max(1);
+        let mut out = Vec::new();
+        a.search_all(&args.0, filters, &props, |page| {
+            out.extend(page);
+            out.len() < limit
+        })
+        .await?;
+        out.truncate(limit);
+        Ok(serde_json::Value::Array(out))
+    });
+    raw_fn!(lua, raw, clock, hs, hs_missing, "hs_write", |lua,
+                                                          a,
+                                                          args: (
+        String,
+        String,
+        Option<String>,
+        Value
+    )| async {
+        let props = from_lua(&lua, args.3.clone()).map_err(lua_data_error)?;
+        match args.0.as_str() {
+            "create" => a.create(&args.1, props).await,
+            "update" => {
+                a.update(&args.1, args.2.as_deref().unwrap_or_default(), props)
                     .await
-                    .map(|_| serde_json::Value::Null),
             }
-        }
-    );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        hs,
-        Provider::Hubspot,
-        "hs_batch",
-        |lua, a, args: (String, String, Value)| async {
-            let inputs = from_lua(&lua, args.2.clone()).map_err(lua_data_error)?;
-            let inputs = inputs.as_array().cloned().unwrap_or_default();
-            a.batch(&args.0, &args.1, inputs, json!({}))
+            _ => a
+                .archive(&args.1, args.2.as_deref().unwrap_or_default())
                 .await
-                .map(items)
+                .map(|_| serde_json::Value::Null),
         }
-    );
+    });
+    raw_fn!(lua, raw, clock, hs, hs_missing, "hs_batch", |lua,
+                                                          a,
+                                                          args: (
+        String,
+        String,
+        Value
+    )| async {
+        let inputs = from_lua(&lua, args.2.clone()).map_err(lua_data_error)?;
+        let inputs = inputs.as_array().cloned().unwrap_or_default();
+        a.batch(&args.0, &args.1, inputs, json!({}))
+            .await
+            .map(items)
+    });
     raw_fn!(
         lua,
         raw,
         clock,
         hs,
-        Provider::Hubspot,
+        hs_missing,
         "hs_properties",
         |lua, a, args: String| async { a.properties(&args).await.map(serde_json::Value::Array) }
     );
@@ -241,29 +257,27 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
         raw,
         clock,
         hs,
-        Provider::Hubspot,
+        hs_missing,
         "hs_list_members",
         |lua, a, args: String| async { a.list_members(&args).await.map(|m| json!(m)) }
     );
 
+    raw_fn!(lua, raw, clock, sf, sf_missing, "sf_request", |lua,
+                                                            a,
+                                                            args: (
+        String,
+        String,
+        Value
+    )| async {
+        let body = optional_json(&lua, &args.2)?;
+        a.request(method(&args.0)?, &args.1, body).await
+    });
     raw_fn!(
         lua,
         raw,
         clock,
         sf,
-        Provider::Salesforce,
-        "sf_request",
-        |lua, a, args: (String, String, Value)| async {
-            let body = optional_json(&lua, &args.2)?;
-            a.request(method(&args.0)?, &args.1, body).await
-        }
-    );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        sf,
-        Provider::Salesforce,
+        sf_missing,
         "sf_query_page",
         |lua, a, args: (Option<String>, Option<String>, bool)| async {
             let (records, next) = a
@@ -272,56 +286,56 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
             Ok(json!({"records": records, "next": next}))
         }
     );
-    raw_fn!(
-        lua,
-        raw,
-        clock,
-        sf,
-        Provider::Salesforce,
-        "sf_sobject",
-        |lua, a, args: (String, String, Option<String>, Value, Option<String>)| async {
-            let (op, sobject, id) = (
-                args.0.as_str(),
-                args.1.as_str(),
-                args.2.as_deref().unwrap_or_default(),
-            );
-            let fields = if args.3.is_nil() {
-                json!({})
-            } else {
-                from_lua(&lua, args.3.clone()).map_err(lua_data_error)?
-            };
-            match op {
-                "get" => {
-                    let names: Vec<String> = fields
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|f| f.as_str().map(String::from))
-                        .collect();
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    a.get(sobject, id, &names).await
-                }
-                "create" => a.create(sobject, fields).await.map(|id| json!({"id": id})),
-                "update" => a
-                    .update(sobject, id, fields)
+    raw_fn!(lua, raw, clock, sf, sf_missing, "sf_sobject", |lua,
+                                                            a,
+                                                            args: (
+        String,
+        String,
+        Option<String>,
+        Value,
+        Option<String>
+    )| async {
+        let (op, sobject, id) = (
+            args.0.as_str(),
+            args.1.as_str(),
+            args.2.as_deref().unwrap_or_default(),
+        );
+        let fields = if args.3.is_nil() {
+            json!({})
+        } else {
+            from_lua(&lua, args.3.clone()).map_err(lua_data_error)?
+        };
+        match op {
+            "get" => {
+                let names: Vec<String> = fields
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str().map(String::from))
+                    .collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                a.get(sobject, id, &names).await
+            }
+            "create" => a.create(sobject, fields).await.map(|id| json!({"id": id})),
+            "update" => a
+                .update(sobject, id, fields)
+                .await
+                .map(|_| serde_json::Value::Null),
+            "delete" => a.delete(sobject, id).await.map(|_| serde_json::Value::Null),
+            _ => {
+                let field = args.4.clone().unwrap_or_default();
+                a.upsert(sobject, &field, id, fields)
                     .await
-                    .map(|_| serde_json::Value::Null),
-                "delete" => a.delete(sobject, id).await.map(|_| serde_json::Value::Null),
-                _ => {
-                    let field = args.4.clone().unwrap_or_default();
-                    a.upsert(sobject, &field, id, fields)
-                        .await
-                        .map(|(id, created)| json!({"id": id, "created": created}))
-                }
+                    .map(|(id, created)| json!({"id": id, "created": created}))
             }
         }
-    );
+    });
     raw_fn!(
         lua,
         raw,
         clock,
         sf,
-        Provider::Salesforce,
+        sf_missing,
         "sf_collection",
         |lua, a, args: (String, Value, bool, Option<String>, Option<String>)| async {
             let records = from_lua(&lua, args.1.clone()).map_err(lua_data_error)?;
@@ -343,7 +357,7 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
         raw,
         clock,
         sf,
-        Provider::Salesforce,
+        sf_missing,
         "sf_describe",
         |lua, a, args: String| async { a.describe(&args).await }
     );
@@ -352,7 +366,7 @@ pub fn install(lua: &Lua, ctx: HostContext, clock: Arc<CallClock>) -> mlua::Resu
         raw,
         clock,
         sf,
-        Provider::Salesforce,
+        sf_missing,
         "sf_limits",
         |lua, a, _args: ()| async { a.limits().await }
     );

@@ -74,7 +74,9 @@ pub async fn interactive(mut repl: Repl) -> Result<(), ReadlineError> {
         };
         let reply = repl.handle(&line).await;
         print_reply(&reply, repl.colour, &mut stdout);
-        save_history(&mut editor, &history);
+        if repl.keeps_history() {
+            save_history(&mut editor, &history);
+        }
         if reply == Reply::Quit {
             break;
         }
@@ -85,7 +87,9 @@ pub async fn interactive(mut repl: Repl) -> Result<(), ReadlineError> {
             let _ = editor.load_history(&history);
         }
     }
-    save_history(&mut editor, &history);
+    if repl.keeps_history() {
+        save_history(&mut editor, &history);
+    }
     Ok(())
 }
 

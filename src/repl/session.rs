@@ -21,7 +21,6 @@ use crate::lua::script::SCRIPT_LIMITS;
 use crate::plugins::PluginSet;
 use crate::plugins::plugin::Plugin;
 use crate::session::Session;
-use crate::store::PluginStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplError {
@@ -147,15 +146,14 @@ impl Repl {
 
     /// Install the host API of the current profile into the REPL's state.
     fn connect_host(&self) -> Result<(), ReplError> {
-        let state = self.session.config.state_dir(&self.session.profile);
-        let store = PluginStore::open(&state.join("store.sqlite"))?;
         let host = HostContext::for_caller(
             self.session.hubspot.as_ref(),
             self.session.salesforce.as_ref(),
             "repl",
-            Some(Arc::new(store)),
+            self.session.store()?,
             "repl",
-        );
+        )
+        .unavailable(&self.session.unavailable);
         install(&self.home, host, self.home_clock.clone())?;
         let fields = self.fields.clone();
         let seen = self.home.create_function(
@@ -177,6 +175,11 @@ impl Repl {
 
     pub fn profile(&self) -> &str {
         &self.session.profile
+    }
+
+    /// Whether typed lines are kept: not without a profile (no state folder to keep them in).
+    pub fn keeps_history(&self) -> bool {
+        !self.session.scratch
     }
 
     pub fn history_file(&self) -> PathBuf {
@@ -435,7 +438,7 @@ impl Repl {
     fn switch_profile(&mut self, name: &str) -> Reply {
         let opened = Config::load(&self.config_path)
             .map_err(|e| e.to_string())
-            .and_then(|c| Session::open(c, Some(name), "repl").map_err(|e| e.to_string()));
+            .and_then(|c| Session::open_lenient(c, Some(name), "repl").map_err(|e| e.to_string()));
         match opened {
             Err(e) => Reply::Error(format!("cannot switch to profile `{name}`: {e}")),
             Ok(session) => {

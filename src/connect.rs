@@ -356,6 +356,28 @@ pub fn render_status(
 
 /// Write a profile named `sim` pointing at a running `hubforce sim` (from its ready file),
 /// with the simulator's secrets in a 0600 env file beside the state.
+/// Enable `plugins/default` in the `sim` profile `init_from_sim` wrote, writing the folder
+/// from the binary if it is not there: the first `check` then has the standard mappings.
+/// What it did, for the user.
+pub fn enable_default_plugin(dir: &Path) -> Result<String, std::io::Error> {
+    let plugins = dir.join("plugins");
+    let wrote = crate::plugins::bundled::write(&plugins, crate::plugins::bundled::DEFAULT)?;
+    let cfg = dir.join(crate::config::FILE_NAME);
+    let text = std::fs::read_to_string(&cfg)?;
+    std::fs::write(
+        &cfg,
+        text.replacen("plugins = []", "plugins = [\"default\"]", 1),
+    )?;
+    Ok(if wrote {
+        format!(
+            "enabled plugins/default (the standard mappings), written to {}",
+            plugins.join("default").display()
+        )
+    } else {
+        "enabled plugins/default (the folder was there already; left as it is)".into()
+    })
+}
+
 pub fn init_from_sim(dir: &Path, ready: &Value, force: bool) -> Result<String, std::io::Error> {
     let cfg = dir.join(crate::config::FILE_NAME);
     if cfg.exists() && !force {

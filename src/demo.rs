@@ -31,26 +31,6 @@ fn step<E: std::fmt::Display>(step: &'static str) -> impl Fn(E) -> DemoError {
     }
 }
 
-/// The plugins the demo enables, shipped inside the binary so the demo runs anywhere.
-const PLUGINS: &[(&str, &str)] = &[
-    (
-        "default/plugin.toml",
-        include_str!("../plugins/default/plugin.toml"),
-    ),
-    (
-        "default/init.lua",
-        include_str!("../plugins/default/init.lua"),
-    ),
-    (
-        "examples/northwind/plugin.toml",
-        include_str!("../plugins/examples/northwind/plugin.toml"),
-    ),
-    (
-        "examples/northwind/init.lua",
-        include_str!("../plugins/examples/northwind/init.lua"),
-    ),
-];
-
 /// Where the demo keeps its profile, plugins and state (removed afterwards).
 struct WorkDir(PathBuf);
 
@@ -63,12 +43,12 @@ impl Drop for WorkDir {
 fn prepare_dir(sim: &Simulator) -> Result<WorkDir, DemoError> {
     let dir = WorkDir(std::env::temp_dir().join(format!("hubforce-demo-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
-    for (path, text) in PLUGINS {
-        let p = dir.0.join("plugins").join(path);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(step("writing the demo plugins"))?;
-        }
-        std::fs::write(&p, text).map_err(step("writing the demo plugins"))?;
+    for files in [
+        crate::plugins::bundled::DEFAULT,
+        crate::plugins::bundled::NORTHWIND,
+    ] {
+        crate::plugins::bundled::write(&dir.0.join("plugins"), files)
+            .map_err(step("writing the demo plugins"))?;
     }
     let ready = serde_json::to_value(sim.ready_info())
         .map_err(step("reading the simulator's ready info"))?;

@@ -406,9 +406,11 @@ async fn init(cli: &Cli, args: &InitArgs) -> Result<(), Box<dyn std::error::Erro
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| format!("{} is not a simulator ready file: {e}", ready.display()))?;
             let written = hubforce::connect::init_from_sim(dir, &v, args.force)?;
+            let plugins = hubforce::connect::enable_default_plugin(dir)?;
             hubforce::outln!(
                 "wrote {written} with profile `sim` (secrets in .hubforce/sim.env, mode 0600)"
             );
+            hubforce::outln!("{plugins}");
             hubforce::outln!("next: hubforce connect hubspot && hubforce connect salesforce");
         }
         None => {

@@ -114,3 +114,33 @@ async fn run_and_repl_need_no_config_until_an_api_is_used() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_from_sim_enables_the_default_plugin_so_the_first_check_passes() {
+    // Connected first (the browser flows), then `init --from-sim` as a user runs it.
+    let c = common::connected("commands-init").await;
+    let _ = std::fs::remove_dir_all(c.dir.join("plugins"));
+    let ready = c.dir.join("ready.json");
+    std::fs::write(
+        &ready,
+        serde_json::to_string(&c.sim.ready_info()).expect("ready"),
+    )
+    .expect("ready file");
+    let r = hf(&c.dir, &["init", "--from-sim", "ready.json", "--force"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("enabled plugins/default"), "{}", r.all());
+    assert!(c.dir.join("plugins/default/init.lua").is_file());
+    let toml = std::fs::read_to_string(c.dir.join("hubforce.toml")).expect("config");
+    assert!(toml.contains("plugins = [\"default\"]"), "{toml}");
+    let r = hf(&c.dir, &["check"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(r.stdout.contains("OK roundtrip"), "{}", r.all());
+    // A folder the user has edited is theirs: init leaves it.
+    std::fs::write(c.dir.join("plugins/default/init.lua"), "return {}").expect("edit");
+    let r = hf(&c.dir, &["init", "--from-sim", "ready.json", "--force"]).await;
+    assert!(r.stdout.contains("left as it is"), "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(c.dir.join("plugins/default/init.lua")).expect("kept"),
+        "return {}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Plugins: folders under `plugins/` with a `plugin.toml` and an `init.lua`, each loaded into
 //! its own sandboxed Lua state.
 
+pub mod bundled;
 pub mod manifest;
 pub mod plugin;
 pub mod registry;

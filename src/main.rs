@@ -143,6 +143,10 @@ struct ErrorsArgs {
     /// Only this class (validation, duplicate, transient, plugin, permission, …).
     #[arg(long)]
     class: Option<String>,
+    /// Every record, not one line per kind of error.
+    #[arg(long)]
+    all: bool,
+    /// Every record as JSON.
     #[arg(long)]
     json: bool,
 }
@@ -984,6 +988,7 @@ async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::E
 }
 
 async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use hubforce::sync::error_groups::{group, human_time};
     let session = open_session(&cli.config, cli.profile.as_deref(), "errors")?;
     let ledger = hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&session))?;
     let list = ledger.errors(parse_class(a.class.as_deref())?)?;
@@ -993,30 +998,56 @@ async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Err
     }
     if list.is_empty() {
         hubforce::outln!("no record errors");
+        return Ok(());
     }
-    for e in &list {
+    let code = |c: &Option<String>| c.as_ref().map(|c| format!("{c}: ")).unwrap_or_default();
+    if a.all {
+        for e in &list {
+            hubforce::outln!(
+                "{:<11} {} {} {} — {}{} ({} attempt(s), last {})",
+                e.class,
+                e.side,
+                e.object,
+                e.id,
+                code(&e.code),
+                e.message,
+                e.attempts,
+                human_time(&e.last_at)
+            );
+            hubforce::outln!("            what to do: {}", e.hint);
+        }
+    } else {
+        let groups = group(&list);
         hubforce::outln!(
-            "{:<11} {} {} {} — {}{} ({} attempt(s), last {})",
-            e.class,
-            e.side,
-            e.object,
-            e.id,
-            e.code
-                .as_ref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default(),
-            e.message,
-            e.attempts,
-            e.last_at
+            "{} record error(s) of {} kind(s), newest first:",
+            list.len(),
+            groups.len()
         );
-        hubforce::outln!("            what to do: {}", e.hint);
+        for g in &groups {
+            let e = &g.example;
+            hubforce::outln!(
+                "{:<11} {:>5} × {} {} — {}{}",
+                g.class,
+                g.count,
+                g.side,
+                g.object,
+                code(&g.code),
+                g.kind
+            );
+            hubforce::outln!(
+                "                    e.g. {} {}: {} ({} attempt(s), last {})",
+                e.object,
+                e.id,
+                e.message,
+                e.attempts,
+                human_time(&e.last_at)
+            );
+            hubforce::outln!("                    what to do: {}", e.hint);
+        }
     }
-    if !list.is_empty() {
-        hubforce::outln!(
-            "{} record(s); `hubforce explain OBJECT ID` shows one in full, `hubforce resync` retries them",
-            list.len()
-        );
-    }
+    hubforce::outln!(
+        "`hubforce errors --all` lists every record, `hubforce explain OBJECT ID` shows one in full, `hubforce resync` retries them"
+    );
     Ok(())
 }
 

@@ -144,3 +144,75 @@ async fn init_from_sim_enables_the_default_plugin_so_the_first_check_passes() {
         "return {}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_grouped_like_sync_health_and_all_lists_each() {
+    let c = common::connected("commands-errors").await;
+    enable(&c, &[], "");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    // Three Leads Salesforce refuses for the same reason (no last name, no company).
+    for i in 0..3 {
+        hs.create(
+            "contacts",
+            serde_json::json!({"email": format!("nameless{i}@errors.example"), "lifecyclestage": "lead"}),
+        )
+        .await
+        .expect("contact");
+    }
+    let r = hf(&c.dir, &["sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let json = hf(&c.dir, &["errors", "--json"]).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("json");
+    let missing = list
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Required fields are missing"))
+        })
+        .count();
+    assert!(missing >= 3, "{}", json.stdout);
+    let grouped = hf(&c.dir, &["errors"]).await;
+    assert_eq!(grouped.code, Some(0), "{}", grouped.all());
+    let lines: Vec<&str> = grouped
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Required fields are missing") && l.contains(" × "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line for the kind: {}", grouped.stdout);
+    assert!(
+        lines[0].contains(&format!("{missing} × ")),
+        "{}",
+        grouped.stdout
+    );
+    assert!(
+        grouped.stdout.contains("e.g. contacts "),
+        "{}",
+        grouped.stdout
+    );
+    // Human times: to the second, no fraction, no `T`.
+    let example = grouped
+        .stdout
+        .lines()
+        .find(|l| l.contains("e.g.") && l.contains("last "))
+        .expect("an example line");
+    let when: Vec<char> = example
+        .rsplit("last ")
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(20)
+        .collect();
+    let shape: String = when
+        .iter()
+        .map(|c| if c.is_ascii_digit() { '9' } else { *c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99 ", "{example}");
+    let all = hf(&c.dir, &["errors", "--all"]).await;
+    let each = all
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Required fields are missing"))
+        .count();
+    assert_eq!(each, missing, "{}", all.stdout);
+}

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod convert;
 mod deletes;
 pub mod engine;
+pub mod error_groups;
 pub mod explain;
 pub mod hooks;
 mod inclusion;

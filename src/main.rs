@@ -539,6 +539,11 @@ fn plugins_with_tests(root: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// `explain` of a record nothing is known of (exit 7, not_found).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NothingKnown(String);
+
 /// A command used wrongly (exit 2, as for a bad argument).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -752,6 +757,9 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     }
     if e.downcast_ref::<Usage>().is_some() {
         return 2;
+    }
+    if e.downcast_ref::<NothingKnown>().is_some() {
+        return hubforce::error::ErrorClass::NotFound.exit_code();
     }
     // A script's Lua failed: the class of plugin failures.
     if e.downcast_ref::<hubforce::lua::script::ScriptError>()
@@ -983,6 +991,18 @@ async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::E
         hubforce::outln!("{}", serde_json::to_string_pretty(&e)?);
     } else {
         hubforce::out!("{}", e.render());
+    }
+    if !e.found && e.linked.is_none() && e.tombstones.is_empty() {
+        return Err(Box::new(NothingKnown(format!(
+            "{} {} exists on neither side: no such {} record, and the ledger knows no link or deletion of it — check the id, and the object (contact, company, deal for a HubSpot id; Lead, Contact, Account, Opportunity for a Salesforce id)",
+            e.object,
+            e.id,
+            if e.side == "hubspot" {
+                "HubSpot"
+            } else {
+                "Salesforce"
+            }
+        ))));
     }
     Ok(())
 }

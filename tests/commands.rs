@@ -216,3 +216,47 @@ async fn errors_are_grouped_like_sync_health_and_all_lists_each() {
         .count();
     assert_eq!(each, missing, "{}", all.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_says_not_found_and_a_dry_run_shows_why_records_would_fail() {
+    let c = common::connected("commands-explain").await;
+    common::cli::plugin(
+        &c,
+        "picky",
+        "",
+        "return { transform = function(record, ctx)\n  if ctx.direction == 'to_salesforce' and record.properties.email == 'picky@explain.example' then\n    error('no picky people')\n  end\nend }",
+    );
+    enable(&c, &["picky"], "");
+    let r = hf(&c.dir, &["explain", "contact", "99999999"]).await;
+    assert_eq!(r.code, Some(7), "{}", r.all());
+    assert!(r.stderr.contains("exists on neither side"), "{}", r.all());
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let id = hs
+        .create(
+            "contacts",
+            serde_json::json!({"email": "picky@explain.example", "lastname": "Picky", "company": "P Co", "lifecyclestage": "lead"}),
+        )
+        .await
+        .expect("contact")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let dry = hf(&c.dir, &["sync", "--dry-run", "--objects", "contact"]).await;
+    assert_eq!(dry.code, Some(0), "{}", dry.all());
+    assert!(
+        dry.stdout.contains(&format!("would fail: contacts {id}:"))
+            && dry
+                .stdout
+                .contains("plugins/picky/init.lua:3: no picky people"),
+        "{}",
+        dry.stdout
+    );
+    let e = hf(&c.dir, &["explain", "contact", &id]).await;
+    assert_eq!(e.code, Some(0), "{}", e.all());
+    assert!(
+        e.stdout.contains("planning it now would fail:")
+            && e.stdout.contains("init.lua:3: no picky people"),
+        "{}",
+        e.stdout
+    );
+}

@@ -106,7 +106,7 @@ impl Engine<'_> {
                     );
                     cp.failed("hubspot", "contacts", &a.contact, &e);
                     report.counts(DIRECTION).failed += 1;
-                    report.error(e.class.as_str());
+                    report.failure(("hubspot", "contacts", &a.contact), &e);
                 }
             }
         }

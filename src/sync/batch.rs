@@ -43,7 +43,7 @@ pub(super) fn fail(
 ) {
     cp.failed(key.0, key.1, key.2, e);
     report.counts(direction).failed += 1;
-    report.error(e.class.as_str());
+    report.failure(key, e);
 }
 
 /// A record to be created with a value that does not convert is refused here, without a

@@ -247,7 +247,10 @@ impl Engine<'_> {
                         g.object, g.id, e.message
                     );
                     cp.failed(side_name(other), &g.counterpart_object, &g.counterpart, &e);
-                    report.error(e.class.as_str());
+                    report.failure(
+                        (side_name(other), &g.counterpart_object, &g.counterpart),
+                        &e,
+                    );
                     self.note(spec, report, g, "keep", Some(&e.message));
                     cp.tombstone(tombstone(spec, g, "keep"));
                     out.push((g.counterpart.clone(), Fate::Kept));

@@ -242,8 +242,13 @@ impl Explanation {
                 );
             }
         }
-        for (k, v) in &self.plan.errors_by_class {
-            let _ = writeln!(o, "  planning it now would fail: {k} ({v})");
+        for f in &self.plan.failures {
+            let _ = writeln!(o, "  planning it now would fail: {}", f.error);
+        }
+        if self.plan.failures.is_empty() {
+            for (k, v) in &self.plan.errors_by_class {
+                let _ = writeln!(o, "  planning it now would fail: {k} ({v})");
+            }
         }
         for (field, n) in &self.flips {
             let _ = writeln!(

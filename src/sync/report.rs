@@ -71,6 +71,23 @@ pub struct RunReport {
     /// Records found deleted or merged, and what became of their counterparts.
     pub gone: Vec<String>,
     pub plans: Vec<PlannedRecord>,
+    /// For dry runs: the records that would fail, with their error (the first
+    /// `FAILURES_KEPT`; `errors_by_class` counts them all).
+    pub failures: Vec<PlannedFailure>,
+}
+
+/// How many failing records a dry run keeps with their message.
+pub const FAILURES_KEPT: usize = 1000;
+
+/// A record a dry run found would fail, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFailure {
+    pub side: String,
+    pub object: String,
+    pub id: String,
+    pub class: String,
+    /// The error as `hubforce errors` prints it.
+    pub error: String,
 }
 
 impl RunReport {
@@ -80,6 +97,20 @@ impl RunReport {
 
     pub fn error(&mut self, class: &str) {
         *self.errors_by_class.entry(class.to_string()).or_default() += 1;
+    }
+
+    /// A record that fails: counted, and in a dry run kept with its error.
+    pub fn failure(&mut self, (side, object, id): (&str, &str, &str), e: &crate::error::ApiError) {
+        self.error(e.class.as_str());
+        if self.dry_run && self.failures.len() < FAILURES_KEPT {
+            self.failures.push(PlannedFailure {
+                side: side.into(),
+                object: object.into(),
+                id: id.into(),
+                class: e.class.as_str().into(),
+                error: e.to_string(),
+            });
+        }
     }
 
     pub fn synced(&self) -> u64 {
@@ -256,6 +287,16 @@ impl RunReport {
                 out,
                 "… and {} more records (use --json for all)",
                 changing.len() - limit
+            );
+        }
+        for f in self.failures.iter().take(limit) {
+            let _ = writeln!(out, "would fail: {} {}: {}", f.object, f.id, f.error);
+        }
+        if self.failures.len() > limit {
+            let _ = writeln!(
+                out,
+                "… and {} more that would fail (use --json for all)",
+                self.failures.len() - limit
             );
         }
         out

@@ -23,8 +23,33 @@ struct Cli {
     /// The profile (client) to use; default: `default_profile`, or the only one.
     #[arg(long, global = true)]
     profile: Option<String>,
+    /// More on stderr: -v hubforce's own info lines and plugins' debug lines, -vv everything.
+    /// Without it: warnings, and plugins' `log.info` lines under the plugin's name.
+    /// `HUBFORCE_LOG` (e.g. `HUBFORCE_LOG=debug` or `warn,plugin=debug`) overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less on stderr: errors only (plugins' included).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The log filter: `HUBFORCE_LOG` if set, else by -v/-q. Plugins log under the target
+    /// `plugin`.
+    fn log_filter(&self) -> tracing_subscriber::EnvFilter {
+        if let Ok(f) = tracing_subscriber::EnvFilter::try_from_env("HUBFORCE_LOG") {
+            return f;
+        }
+        let directives = match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn,plugin=info",
+            (false, 1) => "info,plugin=debug",
+            _ => "debug",
+        };
+        tracing_subscriber::EnvFilter::new(directives)
+    }
 }
 
 #[derive(Subcommand)]
@@ -773,7 +798,8 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("HUBFORCE_LOG"))
+        .with_env_filter(cli.log_filter())
+        .with_target(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -260,3 +260,33 @@ async fn explain_says_not_found_and_a_dry_run_shows_why_records_would_fail() {
         e.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_log_lines_show_at_info_under_the_plugins_name() {
+    let c = common::connected("commands-log").await;
+    common::cli::plugin(
+        &c,
+        "chatty",
+        "",
+        "return { on_sync_start = function()\n  log.info('starting the pass')\n  log.debug('the details')\nend }",
+    );
+    enable(&c, &["chatty"], "");
+    let r = hf(&c.dir, &["sync", "--objects", "company"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(
+        r.stderr.contains("[chatty] starting the pass"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("the details"), "{}", r.stderr);
+    let r = hf(&c.dir, &["sync", "--objects", "company", "-v"]).await;
+    assert!(r.stderr.contains("[chatty] the details"), "{}", r.stderr);
+    let r = hf(&c.dir, &["sync", "--objects", "company", "-q"]).await;
+    assert!(!r.stderr.contains("starting the pass"), "{}", r.stderr);
+    let help = hf(&c.dir, &["--help"]).await;
+    assert!(
+        help.stdout.contains("--verbose") && help.stdout.contains("HUBFORCE_LOG"),
+        "{}",
+        help.stdout
+    );
+}

@@ -51,11 +51,14 @@ pub fn log_module(lua: &Lua, plugin: &str) -> mlua::Result<Table> {
                     )
                 });
                 let at = location.unwrap_or_default();
+                // Target `plugin`: shown at info by default, whatever hubforce's own level.
                 match level {
-                    "debug" => tracing::debug!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    "info" => tracing::info!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    "warn" => tracing::warn!(plugin = name.as_str(), at = at.as_str(), "{line}"),
-                    _ => tracing::error!(plugin = name.as_str(), at = at.as_str(), "{line}"),
+                    "debug" => {
+                        tracing::debug!(target: "plugin", at = at.as_str(), "[{name}] {line}")
+                    }
+                    "info" => tracing::info!(target: "plugin", at = at.as_str(), "[{name}] {line}"),
+                    "warn" => tracing::warn!(target: "plugin", at = at.as_str(), "[{name}] {line}"),
+                    _ => tracing::error!(target: "plugin", at = at.as_str(), "[{name}] {line}"),
                 }
                 Ok(())
             })?,

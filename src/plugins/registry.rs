@@ -200,13 +200,13 @@ impl PluginSet {
                 slot.active = Some(Arc::new(p));
                 slot.error = None;
                 slot.generation = next;
-                tracing::info!(plugin = name, generation = next, "plugin reloaded");
+                tracing::info!(target: "plugin", "[{name}] reloaded: generation {next} is active");
                 Ok(next)
             }
             Err(e) => {
                 tracing::error!(
-                    plugin = name,
-                    "reload failed, generation {} stays active: {e}",
+                    target: "plugin",
+                    "[{name}] reload failed, generation {} stays active: {e}",
                     slot.generation
                 );
                 slot.error = Some(e.clone());

@@ -31,6 +31,8 @@ pub struct SoakReport {
     pub kills: u64,
     pub reconnects: u64,
     pub restarts: u64,
+    /// Starts refused because the plugin did not load (fail closed), restarted once fixed.
+    pub refused_starts: u64,
     pub good_edits: u64,
     pub broken_edits: u64,
     pub hostile_edits: u64,
@@ -57,7 +59,7 @@ impl SoakReport {
     pub fn render(&self) -> String {
         format!(
             "soak of {:.0} s: {} user writes, {} faults, {} kill -9, {} reconnects, {} restarts, plugin edits {} good / {} broken / {} hostile\n\
-             reloads applied {}, refused {} (the last good plugin stayed)\n\
+             reloads applied {}, refused {} (the last good plugin stayed); starts refused while the plugin did not load {}\n\
              deletes {}, merges {}, conversions {} by the users; kept after their counterpart's deletion {}\n\
              records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {}), resurrected {}\n\
              errors by class during the run: {:?}{}{}{}{}",
@@ -72,6 +74,7 @@ impl SoakReport {
             self.hostile_edits,
             self.reloads_applied,
             self.reloads_refused,
+            self.refused_starts,
             self.deletes,
             self.merges,
             self.conversions,
@@ -415,6 +418,9 @@ pub async fn soak(seconds: u64) -> SoakReport {
     let (mut killed, mut revoked) = (false, false);
     let mut edit = 0u64;
     let mut broken = false;
+    // A watch (re)started while the plugin does not load refuses to start (exit 8, fail
+    // closed); like an admin, the soak starts it again once the plugin is fixed.
+    let mut refused = false;
     while Instant::now() < deadline {
         let now = Instant::now();
         let done = (now - t0).as_secs_f64() / seconds as f64;
@@ -449,6 +455,11 @@ pub async fn soak(seconds: u64) -> SoakReport {
                     write_plugin(&dir, &PLUGIN_GOOD.replace("VERSION", &edit.to_string()));
                     report.good_edits += 1;
                     broken = false;
+                    if refused {
+                        refused = false;
+                        watch = Watch::start(&dir, watch.runs);
+                        report.restarts += 1;
+                    }
                 }
             }
             next_edit = now + Duration::from_secs(4);
@@ -477,8 +488,15 @@ pub async fn soak(seconds: u64) -> SoakReport {
             report.kills += 1;
             watch.restart(); // SIGKILL, then a new process
             report.restarts += 1;
+            refused = false;
         }
-        if let Ok(Some(status)) = watch.child.try_wait() {
+        if let Ok(Some(status)) = watch.child.try_wait().map(|s| s.filter(|_| !refused)) {
+            if status.code() == Some(8) {
+                assert!(broken, "a watch refused to start with a good plugin");
+                report.refused_starts += 1;
+                refused = true;
+                continue;
+            }
             // Only a revoked grant ends a watch; anything else is a finding.
             assert_eq!(status.code(), Some(3), "sync --watch exited: {status}");
             let _ = reconnect(&dir, "sync").await.expect("reconnect");
@@ -501,7 +519,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
     }
     control(&sim, reqwest::Method::DELETE, "/faults", json!({})).await;
     let log = std::fs::read_to_string(dir.join("watch.log")).unwrap_or_default();
-    report.reloads_applied = log.matches("plugin reloaded").count() as u64;
+    report.reloads_applied = log.matches("reloaded: generation").count() as u64;
     report.reloads_refused = log.matches("reload failed").count() as u64;
     // The user's tokens may have been revoked with everyone's: reconnect before checking.
     let user = reconnect(&base.join("users"), "user").await.expect("users");

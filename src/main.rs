@@ -148,6 +148,10 @@ struct SyncArgs {
     /// With --watch: stop after this many passes.
     #[arg(long)]
     passes: Option<u64>,
+    /// Only these records, both ways (the incumbent's per-record Sync button; with --dry-run,
+    /// their plan): OBJECT:ID, repeated or comma-separated — contact:101, Lead:00Q….
+    #[arg(long = "record", value_delimiter = ',', value_parser = hubforce::sync::records_only::parse_record, conflicts_with_all = ["watch", "full"])]
+    records: Vec<(String, String)>,
     #[command(flatten)]
     plugins: PluginGuard,
 }
@@ -986,6 +990,7 @@ async fn sync_command(cli: &Cli, a: &SyncArgs) -> Result<(), Box<dyn std::error:
         full: a.full,
         dry_run: a.dry_run,
         objects: a.objects.clone(),
+        records: a.records.clone(),
         ..Default::default()
     };
     sync_passes(cli, opts, a.watch, a.passes, a.json, a.show, a.plugins).await

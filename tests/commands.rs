@@ -290,3 +290,58 @@ async fn plugin_log_lines_show_at_info_under_the_plugins_name() {
         help.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_record_syncs_just_the_named_records() {
+    let c = common::connected("commands-record").await;
+    enable(&c, &[], "");
+    let r = hf(&c.dir, &["sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let mut ids = Vec::new();
+    for who in ["named", "other"] {
+        let v = hs
+            .create(
+                "contacts",
+                serde_json::json!({"email": format!("{who}@record.example"), "lastname": who, "company": "R Co", "lifecyclestage": "lead"}),
+            )
+            .await
+            .expect("contact");
+        ids.push(v["id"].as_str().expect("id").to_string());
+    }
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let leads = |email: &'static str| async move {
+        sf.query(&format!("SELECT Id FROM Lead WHERE Email = '{email}'"))
+            .await
+            .expect("query")
+            .len()
+    };
+    let record = format!("contact:{}", ids[0]);
+    let dry = hf(&c.dir, &["sync", "--record", &record, "--dry-run"]).await;
+    assert_eq!(dry.code, Some(0), "{}", dry.all());
+    assert!(
+        dry.stdout.contains(&format!(
+            "contact {} — HubSpot {} ⇄ Lead (new): create in Salesforce as a Lead",
+            ids[0], ids[0]
+        )),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        leads("named@record.example").await,
+        0,
+        "a dry run writes nothing"
+    );
+    let r = hf(&c.dir, &["sync", "--record", &record]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert_eq!(leads("named@record.example").await, 1);
+    assert_eq!(
+        leads("other@record.example").await,
+        0,
+        "only the named record"
+    );
+    let r = hf(&c.dir, &["sync", "--record", "contact:987654321"]).await;
+    assert_eq!(r.code, Some(7), "{}", r.all());
+    let r = hf(&c.dir, &["sync", "--record", "widget:1"]).await;
+    assert_eq!(r.code, Some(2), "{}", r.all());
+}

@@ -60,6 +60,8 @@ pub struct SyncOptions {
     pub retry_only: bool,
     /// Retry only errors of this class.
     pub retry_class: Option<ErrorClass>,
+    /// Only these records, (object, id) as `explain` takes them (`sync --record`).
+    pub records: Vec<(String, String)>,
 }
 
 /// Called after every batch with the direction and its counts so far.
@@ -354,7 +356,10 @@ impl<'a> Engine<'a> {
             }
             Err(other) => return Err(other),
         };
-        for pair in PAIRS {
+        if !opts.records.is_empty() {
+            self.run_records(opts, &mut report).await?;
+        }
+        for pair in PAIRS.iter().filter(|_| opts.records.is_empty()) {
             let wanted = wanted(pair);
             let Some(spec) = PairSpec::get(pair) else {
                 continue;

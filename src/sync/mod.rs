@@ -17,6 +17,7 @@ pub mod pairs;
 pub mod progress;
 pub mod pull;
 pub mod records;
+pub mod records_only;
 pub mod report;
 pub mod roundtrip;
 pub mod rules;

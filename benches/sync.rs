@@ -5,7 +5,9 @@
 //!    difference;
 //! 3. the same with a plugin that runs Lua per record (include + transform): the cost of
 //!    per-record rules;
-//! 4. the default plugin with activities (form submissions, email opens) logged as Tasks.
+//! 4. the default plugin with activities (form submissions, email opens) logged as Tasks;
+//! 5. the default plugin with `sync.write_ids_to_hubspot = false`: what writing the
+//!    Salesforce ids back to HubSpot costs (one call per 100 new links).
 //!
 //! Rows 1–3 sync contacts only (`sync.activities = []`). A synced record is one created,
 //! updated or confirmed unchanged on either side (Tasks included in row 4).
@@ -32,6 +34,8 @@ enum Rules {
     LuaPerRecord,
     /// The default plugin with HubSpot activities logged as Tasks too.
     LuaWithActivities,
+    /// The default plugin without the Salesforce ids written back to HubSpot.
+    LuaNoIdWriteBack,
 }
 
 const PER_RECORD: &str = r#"
@@ -129,7 +133,7 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
     }
     let both = Both(&lua_default, &extra);
     let hooks: &dyn Hooks = match rules {
-        Rules::Lua | Rules::LuaWithActivities => &lua_default,
+        Rules::Lua | Rules::LuaWithActivities | Rules::LuaNoIdWriteBack => &lua_default,
         Rules::BuiltIn => &built_in,
         Rules::LuaPerRecord => &both,
     };
@@ -141,6 +145,7 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
         } else {
             Vec::new()
         },
+        write_ids_to_hubspot: rules != Rules::LuaNoIdWriteBack,
         ..SyncSettings::default()
     };
     let engine = Engine::prepare(
@@ -204,6 +209,10 @@ fn main() {
         (
             "default, activities logged as Tasks too",
             Rules::LuaWithActivities,
+        ),
+        (
+            "default, ids not written back to HubSpot",
+            Rules::LuaNoIdWriteBack,
         ),
     ] {
         let (r, secs) = rt.block_on(run(contacts, rules));

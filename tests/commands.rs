@@ -345,3 +345,76 @@ async fn sync_record_syncs_just_the_named_records() {
     let r = hf(&c.dir, &["sync", "--record", "widget:1"]).await;
     assert_eq!(r.code, Some(2), "{}", r.all());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_ids_are_written_back_to_hubspot() {
+    let c = common::connected("commands-ids").await;
+    enable(&c, &[], "");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let created = hs
+        .create(
+            "contacts",
+            serde_json::json!({"email": "ids@record.example", "lastname": "Ids", "company": "I Co", "lifecyclestage": "lead"}),
+        )
+        .await
+        .expect("contact")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = hf(&c.dir, &["sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let ledger = hubforce::sync::ledger::Ledger::open(&c.dir.join(".hubforce/sim/ledger.sqlite"))
+        .expect("ledger");
+    // Every linked record of every pair carries its Salesforce id in HubSpot.
+    for (pair, object, props) in [
+        (
+            "contact",
+            "contacts",
+            ["salesforceleadid", "salesforcecontactid"],
+        ),
+        (
+            "company",
+            "companies",
+            ["salesforceaccountid", "salesforceaccountid"],
+        ),
+        (
+            "deal",
+            "deals",
+            ["salesforceopportunityid", "salesforceopportunityid"],
+        ),
+    ] {
+        let records = hs.list_all(object, &props).await.expect("list");
+        let mut checked = 0;
+        for rec in &records {
+            let id = rec["id"].as_str().unwrap_or_default();
+            let Some((sf, ty)) = ledger.linked_sf(pair, id).expect("ledger") else {
+                continue;
+            };
+            let prop = match ty.as_str() {
+                "Lead" => "salesforceleadid",
+                "Contact" => "salesforcecontactid",
+                "Account" => "salesforceaccountid",
+                _ => "salesforceopportunityid",
+            };
+            assert_eq!(
+                rec["properties"][prop].as_str(),
+                Some(sf.as_str()),
+                "{pair} {id} linked to {ty} {sf}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 0, "{pair}: some linked records");
+    }
+    let lead = ledger.linked_sf("contact", &created).expect("ledger");
+    assert!(lead.is_some(), "the new contact made a Lead");
+    // The write-back is our own echo: the next pass writes nothing.
+    let r = hf(&c.dir, &["sync", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let written: u64 = report["directions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, d)| d["created"].as_u64().unwrap_or(0) + d["updated"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(written, 0, "{report:#}");
+}

@@ -790,12 +790,13 @@ impl Engine<'_> {
         }
         self.flip_guard_batch(spec, &mut items, cp, report)?;
         self.link_accounts(spec, &mut items).await?;
+        self.link_ids(spec, &mut items);
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
             return Ok(());
         }
         let results = self.write(spec, &items).await?;
-        self.settle(
+        let backs = self.settle(
             (spec, &direction, "hubspot"),
             items,
             Some(base),
@@ -803,6 +804,7 @@ impl Engine<'_> {
             cp,
             report,
         );
+        self.write_back_ids(spec, backs, cp).await?;
         self.log_activities(&with_activities, cp, report).await
     }
 
@@ -1019,6 +1021,7 @@ impl Engine<'_> {
             });
         }
         self.flip_guard_batch(spec, &mut items, cp, report)?;
+        self.link_ids(spec, &mut items);
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
             return Ok(());
@@ -1038,7 +1041,7 @@ impl Engine<'_> {
                 Some((sf.id.clone(), account, current))
             })
             .collect();
-        self.settle(
+        let backs = self.settle(
             (spec, &direction, "salesforce"),
             items,
             mappings.get(spec.name),
@@ -1046,6 +1049,7 @@ impl Engine<'_> {
             cp,
             report,
         );
+        self.write_back_ids(spec, backs, cp).await?;
         self.associate_companies(spec, accounts, cp).await
     }
 

@@ -11,6 +11,7 @@ pub mod hooks;
 mod inclusion;
 pub mod job;
 pub mod ledger;
+mod link_ids;
 pub mod lookup;
 pub mod mapping;
 pub mod pairs;

@@ -271,6 +271,21 @@ impl RunReport {
                     f.rule,
                 );
             }
+            for (k, v) in &p.hubspot_writes {
+                if !p.fields.iter().any(|f| &f.hubspot == k) {
+                    let why = if k.starts_with("salesforce") && k.ends_with("id") {
+                        "(the link's id)"
+                    } else {
+                        "(plugin transform)"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {:<18} {why:<19} → HubSpot {k} := {}",
+                        "",
+                        short(v)
+                    );
+                }
+            }
             for (k, v) in &p.salesforce_writes {
                 if !p.fields.iter().any(|f| &f.salesforce == k) {
                     let _ = writeln!(

@@ -44,6 +44,10 @@ pub struct SyncSettings {
     /// `[profiles.NAME.sync.deletes] contact = "propagate"`.
     #[serde(default)]
     pub deletes: BTreeMap<String, DeletePolicy>,
+    /// Write the linked Salesforce id to the HubSpot record (`salesforceleadid`, …), as the
+    /// incumbent does: one HubSpot call per 100 new links.
+    #[serde(default = "yes")]
+    pub write_ids_to_hubspot: bool,
 }
 
 /// What a deletion (or a merge that cannot relink) on one side does to the counterpart.
@@ -120,6 +124,7 @@ impl Default for SyncSettings {
             batch_size: two_hundred(),
             activities: activities(),
             deletes: BTreeMap::new(),
+            write_ids_to_hubspot: true,
         }
     }
 }

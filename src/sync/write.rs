@@ -123,6 +123,7 @@ impl Engine<'_> {
         let mut sf_updates = 0;
         let mut hs_creates = 0;
         let mut hs_updates = 0;
+        let mut hs_write_backs = 0;
         for it in items {
             if let (Some(h), Some(s)) = (&it.hs, &it.sf)
                 && !report.planned_pairs.insert((h.id.clone(), s.id.clone()))
@@ -139,6 +140,7 @@ impl Engine<'_> {
                 }
                 (_, None) => {
                     sf_creates += 1;
+                    hs_write_backs += usize::from(self.settings.write_ids_to_hubspot);
                     (
                         format!("create in Salesforce as a {}", it.sobject),
                         "created",
@@ -176,7 +178,9 @@ impl Engine<'_> {
         *report
             .write_calls_planned
             .entry("hubspot".into())
-            .or_default() += calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates, BATCH_MAX);
+            .or_default() += calls_for(hs_creates, BATCH_MAX)
+            + calls_for(hs_updates, BATCH_MAX)
+            + calls_for(hs_write_backs, BATCH_MAX);
     }
 
     /// Write every item's plan: Salesforce creates (upsert by the HubSpot id, so a repeat
@@ -317,8 +321,9 @@ impl Engine<'_> {
         results: (Vec<WriteResult>, Vec<WriteResult>),
         cp: &mut Checkpoint,
         report: &mut RunReport,
-    ) {
+    ) -> Vec<super::link_ids::WriteBack> {
         let (sf_res, hs_res) = results;
+        let mut backs = Vec::new();
         // The state lists, once per sObject: a hash covers the fields a pull reads back.
         let mut sf_fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let hs_props = pair_mapping.map(|pair| self.hs_state_properties(pair, spec));
@@ -361,14 +366,23 @@ impl Engine<'_> {
                     &values_hash_by(state, keys.iter().map(String::as_str)),
                 );
             }
+            // A Salesforce record created just now: its id goes back to HubSpot after the
+            // batch, and the HubSpot state we will have written includes it.
+            let back = match (&sf_id, ok) {
+                (Some(s), true) => self.write_back_after_create(spec, &it, s),
+                _ => None,
+            };
             if ok && let Some(h) = &hs_id {
                 let base = it.hs.as_ref().map(|r| &r.props);
-                let writes: Map<String, Value> = it
+                let mut writes: Map<String, Value> = it
                     .plan
                     .hubspot_writes
                     .iter()
                     .map(|(k, v)| (k.clone(), hs_string(v)))
                     .collect();
+                if let Some(b) = &back {
+                    writes.insert(b.property.into(), json!(b.sf_id));
+                }
                 let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
                 let pair = pair_mapping.unwrap_or(&it.mapping);
                 let own_keys;
@@ -414,7 +428,9 @@ impl Engine<'_> {
                     }
                 }
             }
+            backs.extend(back);
         }
+        backs
     }
 }
 

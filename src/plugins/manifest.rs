@@ -31,6 +31,11 @@ pub struct Manifest {
     /// them, and a change to one is a change of the record (a computed field follows it).
     #[serde(default)]
     pub reads: BTreeMap<String, Vec<String>>,
+    /// Fields a function `transform` writes, by target object (`writes = { Lead = ["Rating"] }`):
+    /// `hubforce check` verifies they exist and may be written. A per-field transform table
+    /// says so itself.
+    #[serde(default)]
+    pub writes: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -2,6 +2,7 @@
 //! returned (validated), and calls into them under the plugin's limits. Errors name the
 //! plugin, its generation, the hook and the file:line in the plugin.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +55,9 @@ end
 "#;
 
 /// A per-field `transform` table must map target objects to tables of functions.
-fn per_field_shape(t: &mlua::Table) -> Result<(), String> {
+/// A per-field transform table's shape, and the fields it sets per target object.
+fn per_field_shape(t: &mlua::Table) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for pair in t.pairs::<Value, Value>() {
         let (target, fields) = pair.map_err(|e| format!(": {e}"))?;
         let target = match target {
@@ -73,19 +76,20 @@ fn per_field_shape(t: &mlua::Table) -> Result<(), String> {
         };
         for f in fields.pairs::<Value, Value>() {
             let (field, func) = f.map_err(|e| format!(": {e}"))?;
+            let field = match field {
+                Value::String(s) => s.to_string_lossy(),
+                other => other.type_name().to_string(),
+            };
             if !matches!(func, Value::Function(_)) {
-                let field = match field {
-                    Value::String(s) => s.to_string_lossy(),
-                    other => other.type_name().to_string(),
-                };
                 return Err(format!(
                     ".{target}.{field} must be a function(record, ctx), got {}",
                     func.type_name()
                 ));
             }
+            out.entry(target.clone()).or_default().push(field);
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// What a load may bring besides the plugin's folder.
@@ -247,6 +251,8 @@ pub struct Plugin {
     /// Held by async calls for their whole run; see [`Plugin::call`].
     gate: tokio::sync::Mutex<()>,
     hook_values: Vec<(&'static str, Value)>,
+    /// The fields a per-field `transform` table sets, by target object.
+    pub transform_fields: BTreeMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -404,6 +410,7 @@ impl Plugin {
                 returned.type_name()
             )));
         };
+        let mut transform_fields = BTreeMap::new();
         for pair in hooks.pairs::<Value, Value>() {
             let (k, v) = pair.map_err(lua_err)?;
             let name = k.to_string().unwrap_or_default();
@@ -437,7 +444,8 @@ impl Plugin {
             if name == "transform"
                 && let Value::Table(t) = &v
             {
-                per_field_shape(t).map_err(|m| fail(format!("{label}/init.lua: transform{m}")))?;
+                transform_fields = per_field_shape(t)
+                    .map_err(|m| fail(format!("{label}/init.lua: transform{m}")))?;
             }
         }
         drop(g);
@@ -470,11 +478,24 @@ impl Plugin {
             clock,
             gate: tokio::sync::Mutex::new(()),
             hook_values,
+            transform_fields,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    /// What the plugin says its `transform` writes, by target object: its manifest's
+    /// `writes` and the fields of a per-field transform table.
+    pub fn declared_writes(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out = self.manifest.writes.clone();
+        for (object, fields) in &self.transform_fields {
+            out.entry(object.clone())
+                .or_default()
+                .extend(fields.iter().cloned());
+        }
+        out
     }
 
     pub fn has(&self, hook: &str) -> bool {

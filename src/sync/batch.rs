@@ -796,7 +796,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let results = self.write(spec, &items).await?;
-        let backs = self.settle(
+        self.settle(
             (spec, &direction, "hubspot"),
             items,
             Some(base),
@@ -804,7 +804,6 @@ impl Engine<'_> {
             cp,
             report,
         );
-        self.write_back_ids(spec, backs, cp).await?;
         self.log_activities(&with_activities, cp, report).await
     }
 
@@ -1041,7 +1040,7 @@ impl Engine<'_> {
                 Some((sf.id.clone(), account, current))
             })
             .collect();
-        let backs = self.settle(
+        self.settle(
             (spec, &direction, "salesforce"),
             items,
             mappings.get(spec.name),
@@ -1049,7 +1048,6 @@ impl Engine<'_> {
             cp,
             report,
         );
-        self.write_back_ids(spec, backs, cp).await?;
         self.associate_companies(spec, accounts, cp).await
     }
 

@@ -2,20 +2,19 @@
 //! incumbent does (`salesforceleadid`, `salesforcecontactid`, `salesforceaccountid`,
 //! `salesforceopportunityid`), so HubSpot users, lists and workflows can see the link.
 //! A record linked to an existing one gets it with its other HubSpot writes; one whose
-//! Salesforce record was just created gets it after the create, batched (one call per 100).
+//! Salesforce record was just created gets it after the create, in the batch's HubSpot
+//! update (100 a call, with the other updates). A refusal is that record's error, retried
+//! with it; the link stands.
 //! `sync.write_ids_to_hubspot = false` turns it off.
 
 use serde_json::json;
 
-use super::engine::{Engine, SyncError};
-use super::ledger::Checkpoint;
+use super::engine::Engine;
 use super::pairs::PairSpec;
 use super::write::Item;
-use crate::api::hubspot::ItemResult;
 
-/// A HubSpot record to be told its Salesforce id once that id exists.
+/// What a HubSpot record is told once its Salesforce record exists.
 pub(super) struct WriteBack {
-    pub hs_id: String,
     pub property: &'static str,
     pub sf_id: String,
 }
@@ -43,39 +42,10 @@ impl Engine<'_> {
         it: &Item,
         sf_id: &str,
     ) -> Option<WriteBack> {
-        let hs = it.hs.as_ref()?;
+        it.hs.as_ref()?;
         (self.settings.write_ids_to_hubspot && it.sf.is_none()).then(|| WriteBack {
-            hs_id: hs.id.clone(),
             property: spec.hs_id_property(&it.sobject),
             sf_id: sf_id.to_string(),
         })
-    }
-
-    /// Write the ids back, batched. A refusal is that HubSpot record's error, retried with it
-    /// (its next plan adds the id again); the link itself stands.
-    pub(super) async fn write_back_ids(
-        &self,
-        spec: &PairSpec,
-        backs: Vec<WriteBack>,
-        cp: &mut Checkpoint,
-    ) -> Result<(), SyncError> {
-        if backs.is_empty() {
-            return Ok(());
-        }
-        let inputs = backs
-            .iter()
-            .map(|b| json!({"id": b.hs_id, "properties": {b.property: b.sf_id}}))
-            .collect();
-        let results = self.hs_write(spec.hs_object, "update", inputs).await?;
-        for (b, r) in backs.iter().zip(results) {
-            if let ItemResult::Failed(mut e) = r {
-                e.message = format!(
-                    "writing its Salesforce id {} to {}: {}",
-                    b.sf_id, b.property, e.message
-                );
-                cp.failed("hubspot", spec.hs_object, &b.hs_id, &e);
-            }
-        }
-        Ok(())
     }
 }

@@ -178,9 +178,8 @@ impl Engine<'_> {
         *report
             .write_calls_planned
             .entry("hubspot".into())
-            .or_default() += calls_for(hs_creates, BATCH_MAX)
-            + calls_for(hs_updates, BATCH_MAX)
-            + calls_for(hs_write_backs, BATCH_MAX);
+            .or_default() +=
+            calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates + hs_write_backs, BATCH_MAX);
     }
 
     /// Write every item's plan: Salesforce creates (upsert by the HubSpot id, so a repeat
@@ -296,10 +295,29 @@ impl Engine<'_> {
                 hs_res[i] = Some(r.into());
             }
         }
+        // Salesforce records created just now: their ids go to HubSpot in the same update
+        // batch as the other HubSpot writes (one call per 100, not one more per batch).
+        let mut backs: BTreeMap<usize, (&'static str, String)> = BTreeMap::new();
+        for (i, it) in items.iter().enumerate() {
+            if let Some(Ok(v)) = &sf_res[i]
+                && let Some(sf_id) = v["id"].as_str()
+                && let Some(b) = self.write_back_after_create(spec, it, sf_id)
+            {
+                backs.insert(i, (b.property, b.sf_id));
+                hs_updates.push(i);
+            }
+        }
         if !hs_updates.is_empty() {
             let inputs = hs_updates
                 .iter()
-                .map(|&i| hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str())))
+                .map(|&i| {
+                    let mut input =
+                        hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str()));
+                    if let Some((property, sf_id)) = backs.get(&i) {
+                        input["properties"][*property] = json!(sf_id);
+                    }
+                    input
+                })
                 .collect();
             for (&i, r) in hs_updates
                 .iter()
@@ -321,9 +339,8 @@ impl Engine<'_> {
         results: (Vec<WriteResult>, Vec<WriteResult>),
         cp: &mut Checkpoint,
         report: &mut RunReport,
-    ) -> Vec<super::link_ids::WriteBack> {
+    ) {
         let (sf_res, hs_res) = results;
-        let mut backs = Vec::new();
         // The state lists, once per sObject: a hash covers the fields a pull reads back.
         let mut sf_fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let hs_props = pair_mapping.map(|pair| self.hs_state_properties(pair, spec));
@@ -366,8 +383,8 @@ impl Engine<'_> {
                     &values_hash_by(state, keys.iter().map(String::as_str)),
                 );
             }
-            // A Salesforce record created just now: its id goes back to HubSpot after the
-            // batch, and the HubSpot state we will have written includes it.
+            // A Salesforce record created just now: its id went to HubSpot with the batch's
+            // updates, and the HubSpot state we wrote includes it.
             let back = match (&sf_id, ok) {
                 (Some(s), true) => self.write_back_after_create(spec, &it, s),
                 _ => None,
@@ -428,9 +445,7 @@ impl Engine<'_> {
                     }
                 }
             }
-            backs.extend(back);
         }
-        backs
     }
 }
 

@@ -474,7 +474,7 @@ end }"#;
             .collect()
     };
     assert_eq!(statuses("plugin:acme"), ["error"]);
-    assert_eq!(statuses("sync"), ["ok", "ok", "ok"], "{v:#}");
+    assert_eq!(statuses("sync"), ["ok", "ok", "ok", "ok"], "{v:#}");
     assert_eq!(v["round_trip"]["outcome"], "completed");
     assert_eq!(v["round_trip"]["steps"].as_array().unwrap().len(), 4);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -502,4 +502,77 @@ end }"#;
         text.contains("OK tokens") && !text.contains("roundtrip"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_sees_what_transforms_write_and_both_schemas() {
+    use common::cli::{enable, hf, plugin};
+    let c = common::connected("checks-writes").await;
+    // A function transform that writes Lead.Rating, declared nowhere: found on a sample.
+    plugin(
+        &c,
+        "rater",
+        "",
+        "return { transform = function(record, ctx)\n  if ctx.sobject == 'Lead' and ctx.direction == 'to_salesforce' then return { Rating = 'Hot' } end\nend }",
+    );
+    enable(&c, &["rater"], "");
+    let r = hf(&c.dir, &["check", "--no-roundtrip"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    c.control(
+        "/settings",
+        serde_json::json!({"salesforce": {"read_only_fields": ["Lead.Rating"]}}),
+    )
+    .await;
+    let r = hf(&c.dir, &["check", "--no-roundtrip"]).await;
+    assert_ne!(r.code, Some(0), "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("cannot write Lead.Rating (written by a transform)"),
+        "{}",
+        r.stdout
+    );
+    // Declared in plugin.toml, a field that does not exist; and a property HubSpot lacks.
+    plugin(
+        &c,
+        "rater",
+        "writes = { Lead = [\"Ratng\"], contacts = [\"hs_nonexistent_score\"] }",
+        "return { transform = function() return nil end }",
+    );
+    let r = hf(&c.dir, &["check", "--no-roundtrip"]).await;
+    assert!(
+        r.stdout
+            .contains("Lead.Ratng (written by a transform; no such field)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "a transform writes contacts.hs_nonexistent_score, which HubSpot does not have"
+        ),
+        "{}",
+        r.stdout
+    );
+    // Mapped fields against both schemas: a misspelling, a type that does not fit, a value
+    // a restricted picklist does not take.
+    plugin(
+        &c,
+        "rater",
+        "",
+        r#"return { mappings = { contact = { hubspot = "contacts", salesforce = "Lead", fields = {
+  { hubspot = "jobtitle", salesforce = "Titel" },
+  { hubspot = "jobtitel", salesforce = "Title" },
+  { hubspot = "company", salesforce = "NumberOfEmployees" },
+  { hubspot = "hs_lead_status", salesforce = "Status", type = "picklist", values = { NEW = "Brand New" } },
+} } } }"#,
+    );
+    let r = hf(&c.dir, &["check", "--no-roundtrip"]).await;
+    assert_ne!(r.code, Some(0), "{}", r.all());
+    for says in [
+        "Lead has no field Titel (did you mean Title?)",
+        "HubSpot has no property jobtitel (did you mean jobtitle?)",
+        "company ⇄ Lead.NumberOfEmployees: declared text, but the Salesforce field is a int",
+        "is a restricted picklist without \"Brand New\"",
+    ] {
+        assert!(r.stdout.contains(says), "{says}: {}", r.stdout);
+    }
 }

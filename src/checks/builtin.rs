@@ -311,6 +311,7 @@ pub async fn salesforce(
     session: &Session,
     plugins: &PluginSet,
     settings: &SyncSettings,
+    writes: &super::writes::TransformWrites,
     opts: &CheckOptions,
     report: &mut CheckReport,
 ) {
@@ -365,7 +366,7 @@ pub async fn salesforce(
     };
     let (redirect, connection) = tokio::join!(
         redirect,
-        salesforce_connection(api, tokens.is_some(), plugins, settings, opts)
+        salesforce_connection(api, tokens.is_some(), (plugins, settings, writes), opts)
     );
     report.append(redirect);
     report.append(connection);
@@ -375,8 +376,7 @@ pub async fn salesforce(
 async fn salesforce_connection(
     api: &crate::api::salesforce::SalesforceApi,
     connected: bool,
-    plugins: &PluginSet,
-    settings: &SyncSettings,
+    (plugins, settings, writes): (&PluginSet, &SyncSettings, &super::writes::TransformWrites),
     opts: &CheckOptions,
 ) -> CheckReport {
     const G: &str = "salesforce";
@@ -427,7 +427,7 @@ async fn salesforce_connection(
         }
     }
     if opts.wants(G, "permissions") {
-        permissions(api, plugins, settings, report).await;
+        permissions(api, plugins, settings, writes, report).await;
     }
     r
 }
@@ -438,6 +438,7 @@ async fn permissions(
     api: &crate::api::salesforce::SalesforceApi,
     plugins: &PluginSet,
     settings: &SyncSettings,
+    writes: &super::writes::TransformWrites,
     report: &mut CheckReport,
 ) {
     const G: &str = "salesforce";
@@ -497,13 +498,31 @@ async fn permissions(
                 blocked.push(format!("{sobject}.{}", f.salesforce));
             }
         }
+        // And every field a plugin's transform writes: it must exist, too.
+        for field in writes.salesforce.get(sobject).into_iter().flatten() {
+            if m.fields.iter().any(|f| &f.salesforce == field) {
+                continue;
+            }
+            checked += 1;
+            match by_name(field) {
+                None => blocked.push(format!(
+                    "{sobject}.{field} (written by a transform; no such field)"
+                )),
+                Some(def) if !(def["updateable"] == true && def["createable"] == true) => {
+                    blocked.push(format!("{sobject}.{field} (written by a transform)"));
+                }
+                Some(_) => {}
+            }
+        }
     }
     if blocked.is_empty() {
         report.push(
             G,
             "permissions",
             Status::Ok,
-            format!("the connected user can write all {checked} mapped fields"),
+            format!(
+                "the connected user can write all {checked} mapped and transform-written fields"
+            ),
             None,
         );
     } else {

@@ -7,6 +7,8 @@ mod builtin;
 mod health;
 mod report;
 mod roundtrip;
+mod schema;
+pub mod writes;
 
 pub use report::{CheckReport, Finding, Status};
 
@@ -14,6 +16,7 @@ use std::time::Instant;
 
 use crate::plugins::PluginSet;
 use crate::session::Session;
+use crate::sync::hooks::Hooks;
 use crate::sync::ledger::Ledger;
 use crate::sync::settings::SyncSettings;
 
@@ -52,14 +55,22 @@ pub async fn run(
     let started = Instant::now();
     let mut report = CheckReport::default();
     // The providers' checks are independent: they run side by side, reported in order.
+    // What the plugins' transforms write: checked for permissions and against the schemas.
+    let mappings = plugins.mappings().unwrap_or_default();
+    let writes = if opts.wants("salesforce", "permissions") || opts.wants("sync", "schema") {
+        writes::discover(session, plugins, settings, &mappings).await
+    } else {
+        writes::TransformWrites::default()
+    };
     let (mut hubspot, mut salesforce) = (CheckReport::default(), CheckReport::default());
     tokio::join!(
         builtin::hubspot(session, plugins, settings, opts, &mut hubspot),
-        builtin::salesforce(session, plugins, settings, opts, &mut salesforce),
+        builtin::salesforce(session, plugins, settings, &writes, opts, &mut salesforce),
     );
     report.append(hubspot);
     report.append(salesforce);
     roundtrip::mappings(plugins, settings, opts, &mut report);
+    schema::run(session, &mappings, &writes, settings, opts, &mut report).await;
     roundtrip::run(session, plugins, ledger, settings, opts, &mut report).await;
     health::run(session, ledger, settings, opts, &mut report);
     plugin_checks(plugins, opts, &mut report).await;

@@ -87,6 +87,21 @@ pub struct Profile {
     /// What syncs and how (`[profiles.NAME.sync]`).
     #[serde(default)]
     pub sync: crate::sync::settings::SyncSettings,
+    /// How `hubforce check` tests (`[profiles.NAME.check]`).
+    #[serde(default)]
+    pub check: CheckSettings,
+}
+
+/// `[profiles.NAME.check]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// HubSpot properties of the round trip's test contact, over the defaults (a marked
+    /// name and company, `lifecyclestage = "lead"`): a profile whose plugins sync only some
+    /// contacts gives one they include (`{ lifecyclestage = "customer", country = "Japan" }`).
+    /// An `email` may hold `{tag}`, replaced by a unique tag per run.
+    #[serde(default)]
+    pub test_contact: toml::Table,
 }
 
 impl Profile {

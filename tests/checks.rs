@@ -576,3 +576,50 @@ async fn check_sees_what_transforms_write_and_both_schemas() {
         assert!(r.stdout.contains(says), "{says}: {}", r.stdout);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_round_trips_test_contact_is_configurable_and_an_excluded_one_says_why() {
+    use common::cli::{enable, hf, plugin};
+    let c = common::connected("checks-test-contact").await;
+    plugin(
+        &c,
+        "japan",
+        "",
+        "return { include = function(record, ctx)\n  if ctx.side ~= 'hubspot' then return nil end\n  local ok = record.properties.country == 'Japan'\n  return { include = ok, reason = ok and 'in Japan' or 'outside Japan' }\nend }",
+    );
+    let toml = c.dir.join("hubforce.toml");
+    enable(&c, &["japan"], "");
+    let plain = std::fs::read_to_string(&toml).expect("config");
+    let r = hf(&c.dir, &["check", "sync"]).await;
+    assert!(
+        r.stdout.contains("the default test contact did not sync")
+            && r.stdout.contains("plugin japan")
+            && r.stdout.contains("[profiles.sim.check] test_contact = {"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        &toml,
+        format!("{plain}\n[profiles.sim.check]\ntest_contact = {{ country = \"Japan\", email = \"check-{{tag}}@jp.example\" }}\n"),
+    )
+    .expect("config");
+    let r = hf(&c.dir, &["check", "sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(
+        r.stdout.contains("OK roundtrip: test contact"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        &toml,
+        format!("{plain}\n[profiles.sim.check]\ntest_contct = {{ country = \"Japan\" }}\n"),
+    )
+    .expect("config");
+    let r = hf(&c.dir, &["check", "sync"]).await;
+    assert_ne!(r.code, Some(0));
+    assert!(
+        r.stderr.contains("unknown field `test_contct`"),
+        "{}",
+        r.all()
+    );
+}

@@ -162,9 +162,16 @@ pub async fn run(
             "fix the errors above first: the round trip cannot pass while they stand",
         );
     }
+    let given: serde_json::Map<String, serde_json::Value> = session
+        .profile_config()
+        .ok()
+        .and_then(|p| serde_json::to_value(&p.check.test_contact).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let configured = !given.is_empty();
     let trip = async {
         let mut engine = Engine::prepare(hs, sf, ledger, plugins, settings.clone()).await?;
-        engine.round_trip().await
+        engine.round_trip(&given).await
     };
     let trip = match tokio::time::timeout(LIMIT, trip).await {
         Ok(Ok(t)) => t,
@@ -228,8 +235,14 @@ pub async fn run(
             G,
             C,
             Status::Warn,
-            format!("the test contact did not sync: {reason}"),
-            Some("contacts like it stay in HubSpot: a plugin's include hook decides; change it if they should sync".into()),
+            format!(
+                "the {} test contact did not sync, so the round trip is unproven: {reason}",
+                if configured { "configured" } else { "default" }
+            ),
+            Some(format!(
+                "give the check a contact your rules include: [profiles.{}.check] test_contact = {{ lifecyclestage = \"customer\", country = \"Japan\" }} (HubSpot properties over the defaults); or change the include hook if contacts like it should sync",
+                session.profile
+            )),
         ),
         Outcome::Failed { message, hint } => report.push(
             G,

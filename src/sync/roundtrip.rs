@@ -77,7 +77,7 @@ impl Engine<'_> {
     /// Create, sync, verify and remove one test contact. Errors before the contact exists
     /// are returned; after that, the outcome says what happened and the records are always
     /// removed (what could not be is in `left_behind`).
-    pub async fn round_trip(&mut self) -> Result<RoundTrip, SyncError> {
+    pub async fn round_trip(&mut self, given: &Map<String, Value>) -> Result<RoundTrip, SyncError> {
         let spec = PairSpec::get("contact")
             .ok_or_else(|| SyncError::Usage("the contact pair is not defined".into()))?;
         let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
@@ -86,13 +86,21 @@ impl Engine<'_> {
             Utc::now().format("%Y%m%d%H%M%S"),
             fastrand::u16(..10_000)
         );
-        let props = json!({
+        let mut props = json!({
             "email": format!("hubforce-check-{tag}@example.com"),
             "firstname": "Hubforce",
             "lastname": format!("Check {tag}"),
             "company": MARKER,
             "lifecyclestage": "lead",
         });
+        // The profile's test contact, over the defaults; HubSpot properties are text.
+        for (k, v) in given {
+            let text = match v {
+                Value::String(s) => s.replace("{tag}", &tag),
+                other => other.to_string(),
+            };
+            props[k.as_str()] = Value::String(text);
+        }
         let created = self.hs.create(spec.hs_object, props.clone()).await?;
         let hubspot_id = created["id"].as_str().unwrap_or_default().to_string();
         if hubspot_id.is_empty() {

@@ -195,6 +195,10 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// `METHOD /path` of the request (never the query string, which may hold secrets).
     pub request: Option<String>,
+    /// What the answer names as the cause, when it does: a property or field, the scopes
+    /// that would do, the existing record(s).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 impl ApiError {
@@ -209,6 +213,7 @@ impl ApiError {
             hint: class.generic_hint(provider),
             retry_after: None,
             request: None,
+            names: Vec::new(),
         }
     }
 

@@ -220,9 +220,29 @@ async fn expired_garbage_and_underscoped_tokens_fail_like_hubspot() {
         (s, v["category"].as_str()),
         (StatusCode::FORBIDDEN, Some("MISSING_SCOPES"))
     );
+    // Current answers list every scope that would do, as `requiredGranularScopes`.
+    assert!(
+        v["errors"][0]["context"]["requiredGranularScopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("crm.lists.read")),
+        "{v}"
+    );
+    let r = reqwest::Client::new()
+        .get(f.hs_url("/crm/v3/lists/1"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    let header = r.headers()["x-hubspot-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        v["errors"][0]["context"]["requiredScopes"][0],
-        "crm.lists.read"
+        body["correlationId"].as_str(),
+        Some(header.as_str()),
+        "the header and the body carry one correlation id"
     );
 }
 
@@ -322,12 +342,15 @@ async fn validation_errors_name_the_property_and_conflicts_name_the_existing_id(
         msg.contains("INVALID_OPTION") && msg.contains("PROPERTY_DOESNT_EXIST"),
         "{msg}"
     );
-    assert!(
-        v["context"]["propertyName"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("bogus"))
-    );
+    // Each property's problem is an `errors[]` entry; there is no top-level context.
+    assert!(v.get("context").is_none(), "{v}");
+    let bogus = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["context"]["propertyName"] == json!(["bogus"]))
+        .expect("an entry for the unknown property");
+    assert_eq!(bogus["code"], "PROPERTY_DOESNT_EXIST");
     let (_, first) = f
         .hs_get(&t, "/crm/v3/objects/contacts?limit=1&properties=email")
         .await;

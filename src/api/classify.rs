@@ -87,45 +87,211 @@ pub fn classify_code(provider: Provider, code: &str, message: &str) -> ErrorClas
     }
 }
 
-/// A hint specific to a code, when there is a better one than the class's.
-fn specific_hint(provider: Provider, code: &str, message: &str, body: &Value) -> Option<String> {
-    let p = provider.as_str();
-    Some(match (provider, code) {
-        (Provider::Hubspot, "MISSING_SCOPES") => {
-            let scopes: Vec<String> = body["errors"]
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn push_unique(out: &mut Vec<String>, names: impl IntoIterator<Item = String>) {
+    for n in names {
+        let n = n.trim().to_string();
+        if !n.is_empty() && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+}
+
+/// HubSpot's detail entries: `errors[]` of an error body or of one batch error.
+fn hubspot_details(body: &Value) -> impl Iterator<Item = &Value> {
+    body["errors"].as_array().into_iter().flatten()
+}
+
+/// The entries of the classic `"Property values were not valid: [{…}]"` message, whose
+/// tail is JSON with `name` and `error` per property.
+fn hubspot_invalid_properties(message: &str) -> Vec<Value> {
+    message
+        .split_once("Property values were not valid: ")
+        .and_then(|(_, tail)| serde_json::from_str::<Vec<Value>>(tail.trim()).ok())
+        .unwrap_or_default()
+}
+
+/// The provider's most specific code: HubSpot's `category` is broad (`VALIDATION_ERROR`),
+/// the detail's `code` says what (`PROPERTY_DOESNT_EXIST`, `INVALID_OPTION`, …).
+pub fn hubspot_detail_code(category: &str, message: &str, body: &Value) -> Option<String> {
+    if category != "VALIDATION_ERROR" {
+        return None;
+    }
+    hubspot_details(body)
+        .find_map(|d| d["code"].as_str().map(String::from))
+        .or_else(|| {
+            hubspot_invalid_properties(message)
+                .iter()
+                .find_map(|d| d["error"].as_str().map(String::from))
+        })
+}
+
+/// What an error body names as the cause: the property or field, the scopes that would do,
+/// the existing record(s).
+pub fn named_in(provider: Provider, code: &str, message: &str, body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match provider {
+        Provider::Hubspot if code == "MISSING_SCOPES" => {
+            for ctx in std::iter::once(&body["context"])
+                .chain(hubspot_details(body).map(|d| &d["context"]))
+            {
+                for key in ["requiredGranularScopes", "requiredScopes", "missingScopes"] {
+                    push_unique(&mut out, strings(&ctx[key]));
+                }
+            }
+        }
+        Provider::Hubspot => {
+            for d in hubspot_details(body) {
+                let named = strings(&d["context"]["propertyName"]);
+                if named.is_empty() {
+                    push_unique(&mut out, strings(&d["in"]));
+                }
+                push_unique(&mut out, named);
+            }
+            push_unique(&mut out, strings(&body["context"]["propertyName"]));
+            for d in hubspot_invalid_properties(message) {
+                push_unique(&mut out, strings(&d["name"]));
+            }
+            if let Some((_, id)) = message.rsplit_once("Existing ID: ") {
+                push_unique(&mut out, [id.trim_end_matches('.').to_string()]);
+            }
+        }
+        Provider::Salesforce => {
+            push_unique(&mut out, strings(&body["fields"]));
+            for m in body["duplicateResult"]["matchResults"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .flat_map(|e| e["context"]["requiredScopes"].as_array().cloned().unwrap_or_default())
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect();
-            format!(
-                "add {} to the app's scopes in HubSpot and to `scopes` in hubforce.toml, then run `hubforce connect hubspot` again",
-                if scopes.is_empty() { "the required scope".to_string() } else { scopes.join(", ") }
-            )
-        }
-        (Provider::Hubspot, "CONFLICT") => match message.rsplit_once("Existing ID: ") {
-            Some((_, id)) => format!("the record exists already as {}; update or link it instead of creating", id.trim()),
-            None => return None,
-        },
-        (Provider::Hubspot, "VALIDATION_ERROR") => {
-            let names: Vec<&str> = body["context"]["propertyName"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-            if names.is_empty() {
-                return None;
+            {
+                for r in m["matchRecords"].as_array().into_iter().flatten() {
+                    push_unique(&mut out, strings(&r["record"]["Id"]));
+                }
             }
-            format!("check the values of {} against the property definitions (`hubforce api hubspot GET /crm/v3/properties/…`)", names.join(", "))
+            if let Some((_, field)) = message
+                .split_once("Provided external ID field does not exist or is not accessible:")
+            {
+                push_unique(&mut out, [field.trim().to_string()]);
+            }
+            if let Some((_, rest)) = message.split_once("No such column '") {
+                push_unique(&mut out, rest.split('\'').next().map(String::from));
+            }
         }
+    }
+    out
+}
+
+/// The Salesforce answer that a session may not use the REST API: refreshing gives a token
+/// refused the same way.
+fn salesforce_session_not_for_rest(message: &str) -> bool {
+    message.contains("not valid for use with the REST API")
+}
+
+fn salesforce_external_id_field_missing(message: &str) -> bool {
+    message.contains("Provided external ID field does not exist or is not accessible")
+}
+
+/// A hint specific to a code, when there is a better one than the class's.
+fn specific_hint(
+    provider: Provider,
+    code: &str,
+    message: &str,
+    names: &[String],
+) -> Option<String> {
+    let p = provider.as_str();
+    let listed = names.join(", ");
+    Some(match (provider, code) {
+        (Provider::Hubspot, "MISSING_SCOPES") => {
+            let which = match names.len() {
+                0 => "the required scope".to_string(),
+                1 => listed,
+                _ => format!("one of {listed} (any one is enough)"),
+            };
+            format!("add {which} to the app's scopes in HubSpot and to `scopes` in hubforce.toml, then run `hubforce connect hubspot` again")
+        }
+        (Provider::Hubspot, "CONFLICT" | "OBJECT_ALREADY_EXISTS") if !names.is_empty() => {
+            format!("the record exists already as {listed}; update or link it instead of creating")
+        }
+        (Provider::Hubspot, "PROPERTY_DOESNT_EXIST") => format!(
+            "HubSpot has no property {}: create it (Settings → Properties) or fix the mapping",
+            if names.is_empty() { "of that name".into() } else { listed }
+        ),
+        (Provider::Hubspot, "INVALID_OPTION") => format!(
+            "the value of {} is not one of the property's options: add the option in HubSpot or map the value in the plugin",
+            if names.is_empty() { "a property".into() } else { listed }
+        ),
+        (Provider::Hubspot, "423") => "HubSpot locked the record for a moment (another write to it); hubforce waits at least 2 seconds and retries".into(),
+        (Provider::Hubspot, _) if !names.is_empty() && code != "DAILY" => format!(
+            "check the values of {listed} against the property definitions (`hubforce api hubspot GET /crm/v3/properties/<object>/<name>`)"
+        ),
         (Provider::Salesforce, "REQUEST_LIMIT_EXCEEDED") if message.contains("TotalRequests") => {
             "the org's daily API allocation is spent; work pauses until the rolling 24-hour window frees capacity (raise the share in hubforce.toml or buy more calls)".into()
         }
+        (Provider::Salesforce, "INVALID_SESSION_ID") if salesforce_session_not_for_rest(message) => {
+            "this token may not call the REST API, and a new one would not either: give the connected app the OAuth scope \"Manage user data via APIs (api)\", give the user's profile or permission set \"API Enabled\", then run `hubforce connect salesforce` again".into()
+        }
+        (Provider::Salesforce, "NOT_FOUND") if salesforce_external_id_field_missing(message) => format!(
+            "the external id field {} is missing on the object or hidden from the connected user: create it (marked External ID) or grant read/edit in field-level security",
+            if names.is_empty() { "named in the request".into() } else { listed }
+        ),
         (Provider::Salesforce, "API_DISABLED_FOR_ORG") => "the org has no API access: use Enterprise/Unlimited/Developer edition or the Professional API add-on, and give the user \"API Enabled\"".into(),
         (Provider::Salesforce, "INSUFFICIENT_ACCESS_OR_READONLY") => "give the connected user edit access to this record or object (profile, permission set or sharing)".into(),
         (Provider::Salesforce, "INVALID_FIELD_FOR_INSERT_UPDATE") => "the field is read-only for the connected user: grant edit access in field-level security or stop mapping it".into(),
+        (Provider::Salesforce, "DUPLICATES_DETECTED") if !names.is_empty() => format!(
+            "a Salesforce duplicate rule matched the existing record {listed}: link or merge with it, or adjust the rule"
+        ),
         (Provider::Salesforce, "DUPLICATES_DETECTED") => "a Salesforce duplicate rule blocked the save: match to the existing record or adjust the rule".into(),
         (Provider::Salesforce, "UNABLE_TO_LOCK_ROW") => "another process holds the record (triggers, flows, rollups); hubforce retries with jitter".into(),
         (Provider::Salesforce, "INVALID_FIELD" | "MALFORMED_QUERY" | "INVALID_TYPE") => format!("check field and object names with `hubforce api {p} GET /sobjects/<Type>/describe`"),
         _ => return None,
     })
+}
+
+/// Fill in the code's class adjustments, names and hint on a classified error.
+fn explain(mut e: ApiError, code: Option<String>, body: &Value) -> ApiError {
+    let Some(code) = code else { return e };
+    let provider = e.provider;
+    let detail = match provider {
+        Provider::Hubspot => hubspot_detail_code(&code, &e.message, body),
+        Provider::Salesforce => None,
+    };
+    let code = detail.unwrap_or(code);
+    e.names = named_in(provider, &code, &e.message, body);
+    if provider == Provider::Salesforce {
+        if code == "INVALID_SESSION_ID" && salesforce_session_not_for_rest(&e.message) {
+            e.class = ErrorClass::AuthClient;
+        }
+        if code == "NOT_FOUND" && salesforce_external_id_field_missing(&e.message) {
+            e.class = ErrorClass::Permission;
+        }
+    }
+    if let Some(h) = specific_hint(provider, &code, &e.message, &e.names) {
+        e.hint = h;
+    } else if !e.names.is_empty() {
+        e.hint = format!("{} ({})", e.hint, e.names.join(", "));
+    }
+    e.code = Some(code);
+    e
+}
+
+/// One per-record error of a batch answer (HubSpot's `errors[]` item, Salesforce's
+/// Collections `errors[]` entry), classified and explained like a whole answer.
+pub fn classify_item(provider: Provider, code: &str, message: &str, item: &Value) -> ApiError {
+    let class = classify_code(provider, code, message);
+    explain(
+        ApiError::new(provider, class, message),
+        Some(code.to_string()),
+        item,
+    )
 }
 
 /// A redirect: the API base or instance URL is not where the API is (http for https, an
@@ -219,10 +385,15 @@ pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8
             None,
         ),
     };
+    if html && json.is_none() {
+        return html_page(provider, status, headers);
+    }
     let class = match (status, code.as_deref()) {
-        (_, _) if status >= 500 || html => ErrorClass::Transient,
+        (_, _) if status >= 500 => ErrorClass::Transient,
         (300, _) if provider == Provider::Salesforce => ErrorClass::Duplicate,
         (408, _) => ErrorClass::Transient,
+        // HubSpot locks a record for 2 s while another write to it lands.
+        (423, _) => ErrorClass::Transient,
         (429, Some(c)) => classify_code(provider, c, &message),
         (429, None) => ErrorClass::RateBurst,
         (401, Some(c)) => match classify_code(provider, c, &message) {
@@ -253,17 +424,48 @@ pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8
         Some("SECONDLY") => Some(Duration::from_secs(1)),
         _ => None,
     });
-    if let Some(c) = code {
-        if let Some(h) = specific_hint(
-            provider,
-            &c,
-            &message,
-            json.as_ref().unwrap_or(&Value::Null),
-        ) {
-            e.hint = h;
-        }
-        e.code = Some(c);
+    if status == 423 {
+        e.retry_after = Some(
+            e.retry_after
+                .unwrap_or_default()
+                .max(Duration::from_secs(2)),
+        );
+        e.hint = specific_hint(provider, "423", &message, &[]).unwrap_or(e.hint);
     }
+    let body = match &json {
+        // A Salesforce error array: its first entry is the error.
+        Some(Value::Array(items)) => items.first().cloned().unwrap_or(Value::Null),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    explain(e, code, &body)
+}
+
+/// An HTML page where JSON was due: from the edge or a maintenance page when 5xx (an
+/// outage, retried); from a wrong, retired or deleted instance or API base when 4xx, which
+/// no retry mends. The transport adds which URL answered.
+fn html_page(provider: Provider, status: u16, headers: &HeaderMap) -> ApiError {
+    let message = format!("an HTML page (HTTP {status}) instead of an API answer");
+    let (class, hint) = match status {
+        500.. => (ErrorClass::Transient, ErrorClass::Transient.generic_hint(provider)),
+        429 => (ErrorClass::RateBurst, ErrorClass::RateBurst.generic_hint(provider)),
+        401 | 403 => (
+            ErrorClass::Permission,
+            "something between hubforce and the API (a proxy, a firewall, an IP restriction) refused the call: check the network policy".into(),
+        ),
+        _ => (
+            ErrorClass::AuthClient,
+            match provider {
+                Provider::Salesforce => "no Salesforce API answers at this URL: the instance URL is wrong or retired, or the org is gone; check that the org exists and run `hubforce connect salesforce` again to learn its current instance URL".to_string(),
+                Provider::Hubspot => "no HubSpot API answers at this URL: check `api_base` in the hubspot section of hubforce.toml".to_string(),
+            },
+        ),
+    };
+    let mut e = ApiError::new(provider, class, message)
+        .with_status(status)
+        .with_code("HTML_PAGE")
+        .with_hint(hint);
+    e.retry_after = retry_after(headers);
     e
 }
 
@@ -292,6 +494,10 @@ pub fn classify_oauth(provider: Provider, grant: Grant, status: u16, body: &[u8]
         ("invalid_grant", _) if description.contains("already being processed") => {
             (ErrorClass::Transient, "another refresh of the same token is under way; retry in a moment".into())
         }
+        ("invalid_grant", _) if description.contains("hasn't approved this consumer") => (
+            ErrorClass::AuthClient,
+            "the connected app is not approved for this user: in Setup → Connected Apps → Manage → Edit Policies, let users self-authorise (then approve it once with `hubforce connect salesforce`) or pre-authorise admin-approved users by adding their profile or permission set; the password is not the problem".into(),
+        ),
         ("invalid_grant", _) if grant == Grant::Refresh => {
             (ErrorClass::AuthRevoked, format!("the {label} refresh token is expired or revoked: run `hubforce connect {p}` again"))
         }
@@ -460,11 +666,23 @@ mod tests {
         assert_eq!(
             class(
                 Provider::Salesforce,
-                400,
+                503,
                 "<!DOCTYPE html><p>maintenance</p>"
             ),
             ErrorClass::Transient
         );
+        // A 4xx page is no outage: a wrong or retired instance, which no retry mends.
+        let e = classify(
+            Provider::Salesforce,
+            404,
+            &HeaderMap::new(),
+            b"<!DOCTYPE html><p>URL No Longer Exists</p>",
+        );
+        assert_eq!(
+            (e.class, e.code.as_deref()),
+            (ErrorClass::AuthClient, Some("HTML_PAGE"))
+        );
+        assert!(e.hint.contains("instance URL"), "{}", e.hint);
         assert_eq!(
             class(
                 Provider::Salesforce,

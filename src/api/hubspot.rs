@@ -286,7 +286,9 @@ impl HubspotApi {
         let mut out = Vec::with_capacity(inputs.len());
         for chunk in inputs.chunks(BATCH_MAX) {
             let mut body = extra.clone();
-            let chunk: Vec<Value> = if op == "create" {
+            // A trace id per input is what HubSpot keys a 207's errors by (and echoes on
+            // results); reads and archives take none.
+            let chunk: Vec<Value> = if matches!(op, "create" | "update" | "upsert") {
                 chunk
                     .iter()
                     .enumerate()
@@ -309,7 +311,7 @@ impl HubspotApi {
                 continue;
             }
             let v = self.transport.json(&req.expect(page)).await?;
-            out.extend(match_results(op, &chunk, v));
+            out.extend(batch_results(op, &chunk, v));
         }
         Ok(out)
     }
@@ -407,26 +409,29 @@ impl HubspotApi {
     }
 }
 
-/// Pair a batch answer's results and errors with its inputs.
-fn match_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
+/// Pair a batch answer's results and errors with its inputs (as sent: with their trace
+/// ids): by `objectWriteTraceId`
+/// first (HubSpot keys a 207's errors by it and echoes it on results), then by id.
+pub fn batch_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
     let results = super::take_array(&mut v, "results");
     let errors = super::take_array(&mut v, "errors");
     let error_for = |key: &str, ctx: &str| -> Option<ApiError> {
         errors
             .iter()
             .find(|e| {
-                e["context"][ctx]
-                    .as_array()
-                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(key)))
+                let listed = &e["context"][ctx];
+                listed.as_str() == Some(key)
+                    || listed
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(key)))
             })
             .map(|e| {
-                let code = e["category"].as_str().unwrap_or("VALIDATION_ERROR");
-                let class = super::classify::classify_code(
+                super::classify::classify_item(
                     p(),
-                    code,
-                    e["message"].as_str().unwrap_or_default(),
-                );
-                ApiError::new(p(), class, e["message"].as_str().unwrap_or("failed")).with_code(code)
+                    e["category"].as_str().unwrap_or("VALIDATION_ERROR"),
+                    e["message"].as_str().unwrap_or("failed"),
+                    e,
+                )
             })
     };
     let fallback = || {
@@ -440,10 +445,18 @@ fn match_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
         .iter()
         .enumerate()
         .map(|(i, input)| {
-            let found = match op {
-                "create" => results
+            let trace = input["objectWriteTraceId"].as_str();
+            let by_trace = trace.and_then(|t| {
+                results
                     .iter()
-                    .find(|r| r["objectWriteTraceId"].as_str() == Some(i.to_string().as_str())),
+                    .find(|r| r["objectWriteTraceId"].as_str() == Some(t))
+            });
+            let found = by_trace.or_else(|| match op {
+                // An answer that echoes no trace id and lost nothing is in input order.
+                "create" => (errors.is_empty()
+                    && results.len() == inputs.len()
+                    && results.iter().all(|r| r["objectWriteTraceId"].is_null()))
+                .then(|| &results[i]),
                 "upsert" => {
                     let key = input["id"].as_str().unwrap_or_default().to_lowercase();
                     let prop = input["idProperty"].as_str().unwrap_or_default();
@@ -465,7 +478,7 @@ fn match_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
                 _ => results
                     .iter()
                     .find(|r| r["id"].as_str() == input["id"].as_str()),
-            };
+            });
             match found {
                 Some(r) => ItemResult::Ok(r.clone()),
                 None => {
@@ -474,7 +487,9 @@ fn match_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult> {
                         .map(String::from)
                         .unwrap_or_else(|| i.to_string());
                     ItemResult::Failed(
-                        error_for(&key, "ids")
+                        trace
+                            .and_then(|t| error_for(t, "objectWriteTraceId"))
+                            .or_else(|| error_for(&key, "ids"))
                             .or_else(|| error_for(&i.to_string(), "index"))
                             .unwrap_or_else(fallback),
                     )

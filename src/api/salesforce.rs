@@ -62,18 +62,23 @@ fn item_error(item: &Value) -> ApiError {
         .or(e["errorCode"].as_str())
         .unwrap_or("UNKNOWN");
     let message = e["message"].as_str().unwrap_or("failed");
-    let class = super::classify::classify_code(p(), code, message);
-    let mut err = ApiError::new(p(), class, message).with_code(code);
-    let fields: Vec<&str> = e["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.as_str())
-        .collect();
-    if !fields.is_empty() {
-        err.hint = format!("{} (fields: {})", err.hint, fields.join(", "));
-    }
-    err
+    super::classify::classify_item(p(), code, message, e)
+}
+
+/// Pair a Collections answer (results in input order) with its `n` records.
+pub fn collection_results(n: usize, items: Vec<Value>) -> Vec<ItemResult> {
+    let mut items = items.into_iter();
+    (0..n)
+        .map(|_| match items.next() {
+            Some(item) if item["success"] == json!(true) => ItemResult::Ok(item),
+            Some(item) => ItemResult::Failed(item_error(&item)),
+            None => ItemResult::Failed(ApiError::new(
+                p(),
+                crate::error::ErrorClass::Transient,
+                "the collection answer has no result for this record; retry it",
+            )),
+        })
+        .collect()
 }
 
 impl SalesforceApi {
@@ -322,17 +327,7 @@ impl SalesforceApi {
                 Value::Array(items) => items,
                 _ => Vec::new(),
             };
-            for (i, _) in chunk.iter().enumerate() {
-                out.push(match items.get(i) {
-                    Some(item) if item["success"] == json!(true) => ItemResult::Ok(item.clone()),
-                    Some(item) => ItemResult::Failed(item_error(item)),
-                    None => ItemResult::Failed(ApiError::new(
-                        p(),
-                        crate::error::ErrorClass::Transient,
-                        "the collection answer has no result for this record; retry it",
-                    )),
-                });
-            }
+            out.extend(collection_results(chunk.len(), items));
         }
         Ok(out)
     }

@@ -81,6 +81,24 @@ impl RetryPolicy {
             .min(self.cap);
         ceiling.mul_f64(fastrand::f64())
     }
+
+    /// For a rate limit that did not say how long: "equal jitter" from one second, so the
+    /// waits before giving up add up to well past a 10-second window (1 + 2 + 4 + 8 s at
+    /// least over five attempts) while callers still spread out.
+    fn rate_backoff(&self, attempt: u32) -> Duration {
+        let ceiling = Duration::from_secs(2)
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.cap);
+        ceiling / 2 + (ceiling / 2).mul_f64(fastrand::f64())
+    }
+}
+
+/// A URL as it may be shown: scheme, host, port and path, never the query.
+fn origin_and_path(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
 }
 
 /// One API call, independent of the provider.
@@ -429,6 +447,7 @@ impl Transport {
                     .with_hint("shorten the id or query string (long SOQL or many ids belong in a POST body or several calls)"),
                 ));
             }
+            let url_shown = url.clone();
             let mut b = self
                 .http
                 .request(req.method.clone(), url)
@@ -460,7 +479,14 @@ impl Transport {
                                 Err(e) => e,
                             }
                         }
-                        Ok(body) => classify(provider, status.as_u16(), &headers, &body),
+                        Ok(body) => {
+                            let mut e = classify(provider, status.as_u16(), &headers, &body);
+                            if e.code.as_deref() == Some("HTML_PAGE") {
+                                e.message =
+                                    format!("{} from {}", e.message, origin_and_path(&url_shown));
+                            }
+                            e
+                        }
                     }
                 }
             };
@@ -477,9 +503,11 @@ impl Transport {
                 ErrorClass::RateBurst | ErrorClass::Transient
                     if attempt < self.retry.max_attempts =>
                 {
-                    let wait = err
-                        .retry_after
-                        .unwrap_or_else(|| self.retry.backoff(attempt));
+                    let wait = err.retry_after.unwrap_or_else(|| match err.class {
+                        // No Retry-After: wait out HubSpot's 10-second window before giving up.
+                        ErrorClass::RateBurst => self.retry.rate_backoff(attempt),
+                        _ => self.retry.backoff(attempt),
+                    });
                     if elapsed + wait > self.retry.max_total {
                         return Err(self.finish(req, started, err));
                     }
@@ -563,6 +591,16 @@ mod tests {
             big.iter().any(|d| *d > Duration::from_millis(500)),
             "full jitter spreads up to the cap"
         );
+    }
+
+    #[test]
+    fn a_rate_limit_without_retry_after_is_waited_out_past_a_ten_second_window() {
+        let p = RetryPolicy::default();
+        for _ in 0..50 {
+            let waited: Duration = (1..p.max_attempts).map(|a| p.rate_backoff(a)).sum();
+            assert!(waited > Duration::from_secs(10), "{waited:?}");
+            assert!(waited < p.max_total, "{waited:?}");
+        }
     }
 
     #[test]

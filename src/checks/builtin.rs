@@ -144,6 +144,32 @@ fn sync_scopes(settings: &SyncSettings) -> BTreeSet<String> {
     s
 }
 
+/// The synced HubSpot objects a one-record read is refused for a scope, with the answer.
+async fn refused_reads(
+    api: &crate::api::hubspot::HubspotApi,
+    settings: &SyncSettings,
+) -> Vec<(&'static str, ApiError)> {
+    let mut nouns: Vec<&'static str> = PAIRS
+        .iter()
+        .filter(|p| settings.enabled(p))
+        .map(|pair| match *pair {
+            "company" => "companies",
+            "deal" => "deals",
+            _ => "contacts",
+        })
+        .collect();
+    nouns.dedup();
+    let mut out = Vec::new();
+    for noun in nouns {
+        if let Err(e) = api.list_page(noun, &[], None, 1).await
+            && e.class == ErrorClass::AuthScope
+        {
+            out.push((noun, e));
+        }
+    }
+    out
+}
+
 pub async fn hubspot(
     session: &Session,
     plugins: &PluginSet,
@@ -283,7 +309,30 @@ async fn hubspot_connection(
             .filter(|(s, _)| !granted.contains(s))
             .map(|(s, who)| format!("{s} (for {who})"))
             .collect();
-        if missing.is_empty() {
+        // The token's own list can pass while HubSpot still refuses (a scope renamed,
+        // granular scopes): one read of each synced object asks HubSpot itself.
+        let refused = if missing.is_empty() {
+            refused_reads(api, settings).await
+        } else {
+            Vec::new()
+        };
+        if let Some((_, first)) = refused.first() {
+            let what: Vec<String> = refused
+                .iter()
+                .map(|(noun, e)| match e.names.len() {
+                    0 => noun.to_string(),
+                    1 => format!("{noun} (needs {})", e.names[0]),
+                    _ => format!("{noun} (needs one of {})", e.names.join(", ")),
+                })
+                .collect();
+            report.push(
+                G,
+                "scopes",
+                Status::Error,
+                format!("HubSpot refuses to read {}", what.join("; ")),
+                Some(first.hint.clone()),
+            );
+        } else if missing.is_empty() {
             report.push(
                 G,
                 "scopes",

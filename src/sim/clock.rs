@@ -56,8 +56,26 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// A random-looking but seeded correlation id (uuid v4 shape).
+tokio::task_local! {
+    /// The correlation id of the HubSpot request being answered: its header and every
+    /// `correlationId` in its body are the same id, as HubSpot's are.
+    static REQUEST_CORRELATION: String;
+}
+
+/// Answer a request with `id` as its correlation id.
+pub async fn with_correlation<F: std::future::Future>(id: String, f: F) -> F::Output {
+    REQUEST_CORRELATION.scope(id, f).await
+}
+
+/// The current request's correlation id (a fresh one outside a request).
 pub fn correlation_id() -> String {
+    REQUEST_CORRELATION
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| new_correlation_id())
+}
+
+/// A random-looking but seeded correlation id (uuid v4 shape).
+pub fn new_correlation_id() -> String {
     let a = fastrand::u128(..);
     let h = format!("{a:032x}");
     format!(

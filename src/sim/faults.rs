@@ -33,7 +33,7 @@ pub enum FaultKind {
     /// Drop the connection without a complete response.
     Reset,
     /// Salesforce `UNABLE_TO_LOCK_ROW`: whole request for single-record calls, per record
-    /// in sObject Collections.
+    /// in sObject Collections; HubSpot 423 Locked.
     Lock,
     /// Batch endpoints fail a `fraction` of their inputs (207 on HubSpot, per-record
     /// errors on Salesforce Collections).

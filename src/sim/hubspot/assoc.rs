@@ -158,8 +158,13 @@ pub async fn list(
         .collect();
     let mut body = json!({"results": page});
     if let Some(next) = ids.get(limit) {
-        body["paging"] =
-            json!({"next": {"after": next.to_string(), "link": format!("?after={next}")}});
+        let link = format!(
+            "{}/crm/v4/objects/{}/{id}/associations/{}?limit={limit}&after={next}",
+            sim.urls.hubspot.trim_end_matches('/'),
+            from.name(),
+            to.name()
+        );
+        body["paging"] = json!({"next": {"after": next.to_string(), "link": link}});
     }
     Ok(axum::Json(body).into_response())
 }

@@ -64,10 +64,38 @@ impl HsError {
             "errors",
             json!([{
                 "message": "One or more of the following scopes are required.",
-                "context": {"requiredScopes": required},
+                "context": {"requiredGranularScopes": required},
             }]),
         )
         .with("links", json!({"scopes": "https://developers.hubspot.com/scopes"}))
+    }
+
+    /// 423 Locked: HubSpot holds records for 2 seconds under heavy writes.
+    pub fn locked() -> HsError {
+        HsError {
+            status: StatusCode::LOCKED,
+            body: json!({
+                "status": "error",
+                "message": "The record is locked by another write; retry after at least 2 seconds.",
+                "correlationId": correlation_id(),
+            }),
+        }
+    }
+
+    /// This error as one input's entry in a batch answer: no correlation id of its own,
+    /// keyed by the input's `objectWriteTraceId` (or its id).
+    pub fn for_input(self, trace: &Value, id: Option<&str>) -> Value {
+        let mut body = self.body;
+        if let Some(m) = body.as_object_mut() {
+            m.remove("correlationId");
+            m.remove("links");
+        }
+        body["context"] = match (trace.as_str(), id) {
+            (Some(t), _) => json!({"objectWriteTraceId": [t]}),
+            (None, Some(id)) => json!({"ids": [id]}),
+            (None, None) => json!({}),
+        };
+        body
     }
 
     /// A 429 in HubSpot's rate-limit shape (`errorType`, `policyName`; no `category`).
@@ -134,13 +162,21 @@ pub fn invalid_property(name: &str, error: &str, message: &str) -> Value {
     })
 }
 
-/// One 400 for a list of invalid property items.
+/// One 400 for a list of invalid property items: the classic message with the items as
+/// JSON, and one `errors[]` entry per property (`message`, `code`, `context.propertyName`);
+/// no top-level `context`.
 pub fn invalid_properties(items: Vec<Value>) -> HsError {
-    let names: Vec<String> = items
+    let details: Vec<Value> = items
         .iter()
-        .filter_map(|i| i["name"].as_str().map(str::to_string))
+        .map(|i| {
+            json!({
+                "message": i["message"],
+                "code": i["error"],
+                "context": {"propertyName": [i["name"]]},
+            })
+        })
         .collect();
     let text = serde_json::to_string(&items).unwrap_or_default();
     HsError::validation(format!("Property values were not valid: {text}"))
-        .context("propertyName", names)
+        .with("errors", json!(details))
 }

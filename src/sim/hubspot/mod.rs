@@ -184,13 +184,19 @@ pub fn router(sim: Arc<SimState>) -> Router {
         .with_state(sim)
 }
 
-/// Outermost layer on every HubSpot route: injected faults, the correlation id header, and
-/// request counting.
-async fn faults_and_stats(
-    State(sim): State<Arc<SimState>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// Outermost layer on every HubSpot route: injected faults, the correlation id header (the
+/// same id as the body's `correlationId`), and request counting.
+async fn faults_and_stats(State(sim): State<Arc<SimState>>, req: Request, next: Next) -> Response {
+    let id = super::clock::new_correlation_id();
+    let mut resp =
+        super::clock::with_correlation(id.clone(), answer_with_faults(sim, req, next)).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("X-HubSpot-Correlation-Id", v);
+    }
+    resp
+}
+
+async fn answer_with_faults(sim: Arc<SimState>, mut req: Request, next: Next) -> Response {
     let route = format!(
         "{} {}",
         req.method(),
@@ -205,7 +211,7 @@ async fn faults_and_stats(
     if let Some(d) = draw.latency {
         tokio::time::sleep(d).await;
     }
-    let mut resp = match draw.fault {
+    let resp = match draw.fault {
         Some(f) if f.kind == FaultKind::PartialBatch => {
             req.extensions_mut().insert(PartialFailure {
                 fraction: f.fraction.unwrap_or(0.5),
@@ -235,9 +241,10 @@ async fn faults_and_stats(
                     edge::html_page(504)
                 }
                 FaultKind::Reset => edge::connection_reset(),
-                FaultKind::Lock | FaultKind::PartialBatch | FaultKind::Latency => {
-                    next.run(req).await
-                }
+                // HubSpot locks records under heavy writes: 423, "a delay of at least 2
+                // seconds" (developers.hubspot.com/docs/api-reference/error-handling).
+                FaultKind::Lock => HsError::locked().into_response(),
+                FaultKind::PartialBatch | FaultKind::Latency => next.run(req).await,
                 FaultKind::Garbage | FaultKind::Redirect | FaultKind::Huge => {
                     edge::render(&f).unwrap_or_else(|| edge::html_page(502))
                 }
@@ -245,9 +252,6 @@ async fn faults_and_stats(
         }
         None => next.run(req).await,
     };
-    if let Ok(v) = HeaderValue::from_str(&super::clock::correlation_id()) {
-        resp.headers_mut().insert("X-HubSpot-Correlation-Id", v);
-    }
     sim.stats
         .record_request("hubspot", route, resp.status().as_u16());
     resp
@@ -329,8 +333,9 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
         }
         let needed = required_scopes(req.method(), req.uri().path());
         if !needed.is_empty() && !needed.iter().any(|s| token.scopes.contains(s)) {
-            let first: Vec<&str> = needed.iter().take(1).map(String::as_str).collect();
-            return HsError::missing_scopes(&first).into_response();
+            // Any one of the alternatives would do; current answers list them all.
+            let alternatives: Vec<&str> = needed.iter().map(String::as_str).collect();
+            return HsError::missing_scopes(&alternatives).into_response();
         }
         if sim.config.limits {
             let portal = hs.settings.portal_id;

@@ -265,16 +265,50 @@ fn input_id(v: &Value) -> Option<String> {
     }
 }
 
-fn partial_error(pf: &PartialFailure, index: usize, id: Option<&str>) -> Value {
+/// An injected failure of one input, in the shape of a real one.
+fn partial_error(pf: &PartialFailure, trace: &Value, id: Option<&str>) -> Value {
     let category = pf.code.clone().unwrap_or_else(|| "INTERNAL_ERROR".into());
-    let mut context = json!({"index": [index.to_string()]});
-    if let Some(id) = id {
-        context["ids"] = json!([id]);
+    HsError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &category,
+        "An error occurred while processing this input; it was not written. Retry it.",
+    )
+    .for_input(trace, id)
+}
+
+/// Multi-status is on when every input carries a unique `objectWriteTraceId`: a bad input
+/// then fails alone (207) instead of the whole batch (400).
+fn multi_status(inputs: &[Value]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    !inputs.is_empty()
+        && inputs.iter().all(|i| {
+            i["objectWriteTraceId"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty() && seen.insert(t.to_string()))
+        })
+}
+
+/// One input's refusal: its own entry under multi-status, the whole batch's answer otherwise.
+fn refuse(
+    multi: bool,
+    errors: &mut Vec<Value>,
+    e: HsError,
+    input: &Value,
+    id: Option<&str>,
+) -> Result<(), HsError> {
+    if !multi {
+        return Err(e);
     }
-    json!({
-        "status": "error", "category": category, "context": context,
-        "message": "An error occurred while processing this input; it was not written. Retry it.",
-    })
+    errors.push(e.for_input(&input["objectWriteTraceId"], id));
+    Ok(())
+}
+
+/// A result echoes the input's trace id.
+fn traced(mut v: Value, input: &Value) -> Value {
+    if input["objectWriteTraceId"].is_string() {
+        v["objectWriteTraceId"] = input["objectWriteTraceId"].clone();
+    }
+    v
 }
 
 /// `POST /crm/v3/objects/{objectType}/batch/{read|create|update|upsert|archive}`
@@ -343,7 +377,7 @@ pub async fn batch(
                 let id = input_id(&input["id"])
                     .ok_or_else(|| HsError::validation("every input needs an id"))?;
                 if let Some(pf) = partial.as_ref().filter(|_| fails(i)) {
-                    errors.push(partial_error(pf, i, Some(&id)));
+                    errors.push(partial_error(pf, &Value::Null, Some(&id)));
                     continue;
                 }
                 let rec = hs
@@ -365,32 +399,45 @@ pub async fn batch(
             Ok(batch_response(results, errors, StatusCode::OK))
         }
         "create" => {
-            // Validate everything first: HubSpot rejects the whole batch on a bad value or an
-            // existing unique value (a 409 naming the first conflict).
+            // Validate everything first: without multi-status HubSpot rejects the whole
+            // batch on a bad value or an existing unique value (a 409 naming the first).
+            let multi = multi_status(inputs);
             let mut planned = Vec::with_capacity(inputs.len());
-            for input in inputs {
-                let values = hs.store.validate(t, &properties_of(input)?, true)?;
-                let links = parse_create_associations(&hs, t, input)?;
-                planned.push((values, links, input["objectWriteTraceId"].clone()));
-            }
             let mut seen = std::collections::HashMap::new();
-            for (values, _, _) in &planned {
-                if let Some((prop, existing)) = hs.store.unique_conflict(t, values, None) {
-                    return Err(super::store::Store::conflict_error(t, &prop, existing));
-                }
-                for (k, v) in values.iter().filter(|(k, v)| {
-                    !v.is_empty() && hs.store.property(t, k).is_some_and(|d| d.unique)
-                }) {
-                    if seen.insert((k.clone(), v.to_lowercase()), ()).is_some() {
-                        return Err(HsError::validation(format!(
-                            "Duplicate {k} {v} in the batch inputs"
-                        )));
-                    }
+            for (i, input) in inputs.iter().enumerate() {
+                let checked = properties_of(input)
+                    .and_then(|p| hs.store.validate(t, &p, true))
+                    .and_then(|values| {
+                        let links = parse_create_associations(&hs, t, input)?;
+                        if let Some((prop, existing)) = hs.store.unique_conflict(t, &values, None) {
+                            return Err(super::store::Store::conflict_error(t, &prop, existing));
+                        }
+                        Ok((values, links))
+                    })
+                    .and_then(|(values, links)| {
+                        for (k, v) in values.iter().filter(|(k, v)| {
+                            !v.is_empty() && hs.store.property(t, k).is_some_and(|d| d.unique)
+                        }) {
+                            if seen
+                                .insert((k.clone(), v.to_lowercase()), i)
+                                .is_some_and(|j| j != i)
+                            {
+                                return Err(HsError::validation(format!(
+                                    "Duplicate {k} {v} in the batch inputs"
+                                )));
+                            }
+                        }
+                        Ok((values, links))
+                    });
+                match checked {
+                    Ok((values, links)) => planned.push((i, values, links)),
+                    Err(e) => refuse(multi, &mut errors, e, input, None)?,
                 }
             }
-            for (i, (values, links, trace)) in planned.into_iter().enumerate() {
+            for (i, values, links) in planned {
+                let input = &inputs[i];
                 if let Some(pf) = partial.as_ref().filter(|_| fails(i)) {
-                    errors.push(partial_error(pf, i, None));
+                    errors.push(partial_error(pf, &input["objectWriteTraceId"], None));
                     continue;
                 }
                 let id = hs.store.create(t, values)?;
@@ -398,34 +445,38 @@ pub async fn batch(
                     hs.assoc.add(t, id, to, to_id);
                 }
                 if let Some(rec) = hs.store.get(t, id) {
-                    let mut v = hs.store.render(t, rec, &PropSelection::Default);
-                    if !trace.is_null() {
-                        v["objectWriteTraceId"] = trace;
-                    }
-                    results.push(v);
+                    let v = hs.store.render(t, rec, &PropSelection::Default);
+                    results.push(traced(v, input));
                 }
             }
             Ok(batch_response(results, errors, StatusCode::CREATED))
         }
         "update" => {
+            let multi = multi_status(inputs);
             let mut planned = Vec::with_capacity(inputs.len());
-            for input in inputs {
+            for (i, input) in inputs.iter().enumerate() {
                 let id = input_id(&input["id"])
                     .ok_or_else(|| HsError::validation("every input needs an id"))?;
-                let props = properties_of(input)?;
-                let values = hs.store.validate(t, &props, false)?;
-                let names: Vec<String> = props.keys().cloned().collect();
-                planned.push((
-                    id,
-                    input["idProperty"].as_str().map(String::from),
-                    values,
-                    names,
-                ));
+                let checked = properties_of(input).and_then(|props| {
+                    let values = hs.store.validate(t, &props, false)?;
+                    Ok((values, props.keys().cloned().collect::<Vec<String>>()))
+                });
+                match checked {
+                    Ok((values, names)) => planned.push((
+                        i,
+                        id,
+                        input["idProperty"].as_str().map(String::from),
+                        values,
+                        names,
+                    )),
+                    Err(e) => refuse(multi, &mut errors, e, input, Some(&id))?,
+                }
             }
             let mut missing = Vec::new();
-            for (i, (id, id_prop, values, names)) in planned.into_iter().enumerate() {
+            for (i, id, id_prop, values, names) in planned {
+                let input = &inputs[i];
                 if let Some(pf) = partial.as_ref().filter(|_| fails(i)) {
-                    errors.push(partial_error(pf, i, Some(&id)));
+                    errors.push(partial_error(pf, &input["objectWriteTraceId"], Some(&id)));
                     continue;
                 }
                 let Some(rid) = hs
@@ -439,10 +490,11 @@ pub async fn batch(
                 match hs.store.update(t, rid, values) {
                     Ok(()) => {
                         if let Some(rec) = hs.store.get(t, rid) {
-                            results.push(hs.store.render(t, rec, &PropSelection::Named(names)));
+                            let v = hs.store.render(t, rec, &PropSelection::Named(names));
+                            results.push(traced(v, input));
                         }
                     }
-                    Err(e) => errors.push(e.body),
+                    Err(e) => errors.push(e.for_input(&input["objectWriteTraceId"], Some(&id))),
                 }
             }
             if !missing.is_empty() {
@@ -455,8 +507,9 @@ pub async fn batch(
             Ok(batch_response(results, errors, StatusCode::OK))
         }
         "upsert" => {
+            let multi = multi_status(inputs);
             let mut planned = Vec::with_capacity(inputs.len());
-            for input in inputs {
+            for (i, input) in inputs.iter().enumerate() {
                 let id = input_id(&input["id"])
                     .ok_or_else(|| HsError::validation("every input needs an id"))?;
                 let id_prop = input["idProperty"]
@@ -471,18 +524,19 @@ pub async fn batch(
                         "{id_prop} is not a unique property and can't be used as idProperty"
                     )));
                 }
-                let props = properties_of(input)?;
-                let values = hs.store.validate(t, &props, false)?;
-                planned.push((
-                    id,
-                    id_prop,
-                    values,
-                    props.keys().cloned().collect::<Vec<_>>(),
-                ));
+                let checked = properties_of(input).and_then(|props| {
+                    let values = hs.store.validate(t, &props, false)?;
+                    Ok((values, props.keys().cloned().collect::<Vec<_>>()))
+                });
+                match checked {
+                    Ok((values, names)) => planned.push((i, id, id_prop, values, names)),
+                    Err(e) => refuse(multi, &mut errors, e, input, Some(&id))?,
+                }
             }
-            for (i, (id, id_prop, mut values, names)) in planned.into_iter().enumerate() {
+            for (i, id, id_prop, mut values, names) in planned {
+                let input = &inputs[i];
                 if let Some(pf) = partial.as_ref().filter(|_| fails(i)) {
-                    errors.push(partial_error(pf, i, Some(&id)));
+                    errors.push(partial_error(pf, &input["objectWriteTraceId"], Some(&id)));
                     continue;
                 }
                 let existing = hs.store.resolve_id(t, &id, Some(&id_prop))?;
@@ -510,10 +564,10 @@ pub async fn batch(
                         if let Some(rec) = hs.store.get(t, rid) {
                             let mut v = hs.store.render(t, rec, &PropSelection::Named(names));
                             v["new"] = json!(new);
-                            results.push(v);
+                            results.push(traced(v, input));
                         }
                     }
-                    Err(e) => errors.push(e.body),
+                    Err(e) => errors.push(e.for_input(&input["objectWriteTraceId"], Some(&id))),
                 }
             }
             Ok(batch_response(results, errors, StatusCode::OK))

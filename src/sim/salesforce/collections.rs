@@ -86,14 +86,17 @@ fn apply(
             None => op(&mut sf, i),
         })
         .collect();
-    if let Some(snapshot) = snapshot
+    if let Some(mut snapshot) = snapshot
         && out.iter().any(Result::is_err)
     {
+        snapshot.keep_ids_spent_by(&sf.store);
         sf.store = snapshot;
+        // A record created and rolled back has no id in the answer; an updated one keeps its.
+        let store = &sf.store;
         out = out
             .into_iter()
             .map(|o| match o {
-                Ok((id, _)) => Err((id, rolled_back())),
+                Ok((id, _)) => Err((id.filter(|i| store.get(i).is_some()), rolled_back())),
                 err => err,
             })
             .collect();

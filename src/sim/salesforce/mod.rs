@@ -278,8 +278,9 @@ async fn faults_and_stats(
             next.run(req).await
         }
         Some(f) => match f.kind {
-            FaultKind::RateLimit => SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.").into_response(),
-            FaultKind::DailyLimit => SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response(),
+            // Salesforce's limit answers carry the usage header like every API answer.
+            FaultKind::RateLimit => with_limit_info(&sim, SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.").into_response()),
+            FaultKind::DailyLimit => with_limit_info(&sim, SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response()),
             FaultKind::ServerError => match f.status.unwrap_or(503) {
                 503 => SfError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE", "Server Unavailable").into_response(),
                 s => SfError::new(
@@ -310,6 +311,13 @@ async fn faults_and_stats(
     sim.stats
         .record_request("salesforce", route, resp.status().as_u16());
     resp
+}
+
+fn with_limit_info(sim: &SimState, mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&sim.salesforce().limit_info()) {
+        r.headers_mut().insert("Sforce-Limit-Info", v);
+    }
+    r
 }
 
 /// Session check, the daily allocation and the concurrent long-request limit, then the
@@ -346,12 +354,16 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
             let long = Duration::from_secs(sf.settings.long_request_secs);
             let running_long = sf.inflight.values().filter(|t| t.elapsed() >= long).count();
             if running_long >= sf.settings.max_long_requests {
-                return SfError::new(
+                let mut r = SfError::new(
                     StatusCode::FORBIDDEN,
                     "REQUEST_LIMIT_EXCEEDED",
                     "ConcurrentPerOrgLongTxn Limit exceeded.",
                 )
                 .into_response();
+                if let Ok(v) = HeaderValue::from_str(&sf.limit_info()) {
+                    r.headers_mut().insert("Sforce-Limit-Info", v);
+                }
+                return r;
             }
             sf.usage.used += 1;
         }

@@ -107,6 +107,12 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// Take `later`'s id counters: a rolled-back transaction does not hand its ids out
+    /// again (Salesforce never reuses an id).
+    pub fn keep_ids_spent_by(&mut self, later: &Store) {
+        self.counters = later.counters.clone();
+    }
+
     fn next_id(&mut self, prefix: &'static str) -> String {
         let n = self.counters.entry(prefix).or_insert(1000);
         *n += 1;

@@ -606,6 +606,17 @@ impl<'a> Parser<'a> {
 
 pub fn parse(q: &str) -> Result<Query, SoqlError> {
     let toks = lex(q)?;
+    // A statement that is no SELECT at all is refused without a position: "unexpected
+    // token: q" (answer pasted in github.com/xjsender/SublimeApex/issues/23).
+    if let Some(first) = toks.first()
+        && !matches!(&first.tok, Tok::Ident(s) if s.eq_ignore_ascii_case("SELECT"))
+        && first.tok != Tok::End
+    {
+        return Err(SoqlError {
+            code: "MALFORMED_QUERY",
+            message: format!("unexpected token: {}", first.text),
+        });
+    }
     Parser { q, toks, i: 0 }.query()
 }
 

@@ -91,10 +91,11 @@ async fn faults_render_in_each_providers_own_format() {
         (Some("DAILY"), Some("You have reached your daily limit."))
     );
 
-    assert_eq!(
-        install(json!({"provider": "hubspot", "kind": "lock"})).await,
-        StatusCode::BAD_REQUEST
-    );
+    // HubSpot's lock is 423 Locked: "a delay of at least 2 seconds".
+    install(json!({"provider": "hubspot", "kind": "lock", "count": 1})).await;
+    let (s, v) = f.hs_get(&hs, "/crm/v3/owners").await;
+    assert_eq!(s, StatusCode::LOCKED, "{v}");
+    assert!(v["correlationId"].is_string(), "{v}");
     assert_eq!(
         install(json!({"provider": "hubspot", "kind": "nonsense"})).await,
         StatusCode::BAD_REQUEST

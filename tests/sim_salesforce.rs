@@ -1094,3 +1094,293 @@ async fn a_merge_deletes_the_losers_with_their_master_and_queryall_shows_them() 
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+/// Rows of a query that must succeed.
+async fn rows(f: &Fixture, token: &str, soql: &str) -> (usize, Vec<Value>) {
+    let (s, v) = f.sf_query(token, soql).await;
+    assert_eq!(s, StatusCode::OK, "{soql}: {v}");
+    (
+        v["totalSize"].as_u64().unwrap() as usize,
+        v["records"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+// Queries as open-source integrations write them (the forms of the SOQL reference's
+// examples), which a real org answers and the simulator once refused as MALFORMED_QUERY.
+#[tokio::test]
+async fn soql_answers_subqueries_aggregates_joins_and_date_functions() {
+    let (f, t) = connected().await;
+    // Parent-to-child: the nested answer, or null for a parent without children.
+    let (_, accounts) = rows(
+        &f,
+        &t,
+        "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account",
+    )
+    .await;
+    let with: Vec<&Value> = accounts
+        .iter()
+        .filter(|a| !a["Contacts"].is_null())
+        .collect();
+    assert!(
+        !with.is_empty() && with.len() < accounts.len(),
+        "some accounts have contacts, some not"
+    );
+    let nested = &with[0]["Contacts"];
+    assert_eq!(nested["done"], true);
+    assert_eq!(
+        nested["totalSize"].as_u64().unwrap() as usize,
+        nested["records"].as_array().unwrap().len()
+    );
+    assert_eq!(nested["records"][0]["attributes"]["type"], "Contact");
+    assert!(
+        accounts
+            .iter()
+            .any(|a| a.get("Contacts") == Some(&Value::Null))
+    );
+
+    // Semi-join and anti-join partition the accounts.
+    let (all, _) = rows(&f, &t, "SELECT COUNT() FROM Account").await;
+    let (inside, _) = rows(
+        &f,
+        &t,
+        "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)",
+    )
+    .await;
+    let (outside, _) = rows(
+        &f,
+        &t,
+        "SELECT Id FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)",
+    )
+    .await;
+    assert_eq!((inside, inside + outside), (with.len(), all));
+
+    // GROUP BY with unaliased aggregates named expr0…; the groups add up.
+    let (_, by_source) = rows(
+        &f,
+        &t,
+        "SELECT LeadSource, COUNT(Id) FROM Lead GROUP BY LeadSource",
+    )
+    .await;
+    let (leads, _) = rows(&f, &t, "SELECT COUNT() FROM Lead").await;
+    assert_eq!(by_source[0]["attributes"]["type"], "AggregateResult");
+    let summed: u64 = by_source.iter().map(|g| g["expr0"].as_u64().unwrap()).sum();
+    assert_eq!(summed as usize, leads);
+    // HAVING and ORDER BY an aggregate, with aliases.
+    let (_, big) = rows(
+        &f,
+        &t,
+        "SELECT LeadSource, COUNT(Id) n FROM Lead GROUP BY LeadSource HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC",
+    )
+    .await;
+    let counts: Vec<u64> = big.iter().map(|g| g["n"].as_u64().unwrap()).collect();
+    assert!(
+        counts.iter().all(|n| *n > 1) && counts.windows(2).all(|w| w[0] >= w[1]),
+        "{counts:?}"
+    );
+    // Aggregates without GROUP BY: one row.
+    let (n, one) = rows(
+        &f,
+        &t,
+        "SELECT COUNT(Id) total, COUNT_DISTINCT(LeadSource), MIN(CreatedDate) first, MAX(CreatedDate), SUM(AnnualRevenue), AVG(NumberOfEmployees) FROM Lead",
+    )
+    .await;
+    assert_eq!(n, 1);
+    assert_eq!(one[0]["total"].as_u64().unwrap() as usize, leads);
+    for key in ["expr0", "first", "expr1", "expr2", "expr3"] {
+        assert!(one[0].get(key).is_some(), "{key} in {}", one[0]);
+    }
+    // Date functions, grouped and in WHERE; every date literal parses and runs.
+    let (_, years) = rows(
+        &f,
+        &t,
+        "SELECT CALENDAR_YEAR(CreatedDate), COUNT(Id) FROM Lead GROUP BY CALENDAR_YEAR(CreatedDate) ORDER BY CALENDAR_YEAR(CreatedDate)",
+    )
+    .await;
+    let first_year = years[0]["expr0"].as_i64().unwrap();
+    let (in_year, _) = rows(
+        &f,
+        &t,
+        &format!("SELECT COUNT() FROM Lead WHERE CALENDAR_YEAR(CreatedDate) = {first_year}"),
+    )
+    .await;
+    assert_eq!(in_year as u64, years[0]["expr1"].as_u64().unwrap());
+    for kw in [
+        "THIS_QUARTER",
+        "LAST_N_QUARTERS:2",
+        "NEXT_FISCAL_YEAR",
+        "N_DAYS_AGO:3",
+        "LAST_N_YEARS:5",
+    ] {
+        rows(
+            &f,
+            &t,
+            &format!(
+                "SELECT Id FROM Lead WHERE CreatedDate = {kw} WITH SECURITY_ENFORCED FOR VIEW"
+            ),
+        )
+        .await;
+    }
+    // FIELDS(): ALL and CUSTOM need LIMIT 200 at most, as documented.
+    let (s, v) = f.sf_query(&t, "SELECT FIELDS(ALL) FROM Lead").await;
+    assert_eq!(
+        (s, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "MALFORMED_QUERY")
+    );
+    assert!(
+        v[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("LIMIT of at most 200"),
+        "{v}"
+    );
+    let (_, all_fields) = rows(&f, &t, "SELECT FIELDS(ALL) FROM Lead LIMIT 2").await;
+    assert!(all_fields[0].get("HubSpot_Id__c").is_some() && all_fields[0].get("Company").is_some());
+    let (_, standard) = rows(&f, &t, "SELECT FIELDS(STANDARD) FROM Lead").await;
+    assert!(standard[0].get("HubSpot_Id__c").is_none() && standard[0].get("Company").is_some());
+    let (_, labelled) = rows(&f, &t, "SELECT toLabel(Status) FROM Lead LIMIT 1").await;
+    assert!(labelled[0]["Status"].is_string());
+
+    // Unsupported syntax answers Salesforce's error, never a panic.
+    for bad in [
+        "SELECT LeadSource, COUNT(Id) FROM Lead GROUP BY ROLLUP(LeadSource)",
+        "SELECT Name FROM Lead GROUP BY LeadSource",
+        "SELECT Id FROM Lead WHERE COUNT(Id) > 1",
+        "SELECT SUM(Company) FROM Lead",
+        "SELECT Id, (SELECT Id FROM Nopes) FROM Account",
+        "SELECT Id FROM Account WHERE Name IN (SELECT Id FROM Contact)",
+    ] {
+        let (s, v) = f.sf_query(&t, bad).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert!(!error_code(&v).is_empty(), "{bad}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn case_campaign_and_campaign_member_exist_with_their_required_fields() {
+    let (f, t) = connected().await;
+    let (_, cases) = rows(
+        &f,
+        &t,
+        "SELECT Id, CaseNumber, Status, IsClosed, Contact.Email, Account.Name FROM Case",
+    )
+    .await;
+    assert!(!cases.is_empty());
+    assert!(
+        cases[0]["CaseNumber"]
+            .as_str()
+            .is_some_and(|n| n.len() == 8)
+    );
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Case",
+            json!({"Subject": "Printer on fire"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, made) = f
+        .sf_get(&t, &format!("/sobjects/Case/{}", v["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        (made["Status"].as_str(), made["Priority"].as_str()),
+        (Some("New"), Some("Medium"))
+    );
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Campaign",
+            json!({"Type": "Webinar"}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING")
+    );
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/CampaignMember",
+            json!({"Status": "Sent"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v[0]["fields"].clone()),
+        (StatusCode::BAD_REQUEST, json!(["CampaignId"]))
+    );
+    let (_, members) = rows(
+        &f,
+        &t,
+        "SELECT Name, (SELECT Status, Campaign.Name FROM CampaignMembers) FROM Lead WHERE Id IN (SELECT LeadId FROM CampaignMember)",
+    )
+    .await;
+    assert!(!members.is_empty() && members[0]["CampaignMembers"]["totalSize"].as_u64() > Some(0));
+    let (_, d) = f.sf_get(&t, "/sobjects/Account/describe").await;
+    let rels: Vec<&str> = d["childRelationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["relationshipName"].as_str())
+        .collect();
+    assert!(
+        rels.contains(&"Contacts") && rels.contains(&"Cases"),
+        "{rels:?}"
+    );
+}
+
+/// The number in a simulator id (its seven base-62 digits).
+fn serial(id: &str) -> u64 {
+    const B62: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    id[8..15]
+        .chars()
+        .fold(0, |n, c| n * 62 + B62.find(c).unwrap() as u64)
+}
+
+#[tokio::test]
+async fn a_record_rolled_back_by_all_or_none_does_not_hand_its_id_on() {
+    let (f, t) = connected().await;
+    let make = |email: &str| json!({"attributes": {"type": "Contact"}, "LastName": "Roll", "Email": email});
+    let (_, first) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/composite/sobjects",
+            json!({"records": [make("r1@example.com")]}),
+        )
+        .await;
+    let (_, rolled) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/composite/sobjects",
+            json!({"allOrNone": true, "records": [make("r2@example.com"), {"attributes": {"type": "Contact"}}]}),
+        )
+        .await;
+    assert!(
+        rolled[0]["id"].is_null(),
+        "a rolled-back create has no id: {rolled}"
+    );
+    assert_eq!(
+        rolled[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    let (_, next) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/composite/sobjects",
+            json!({"records": [make("r3@example.com")]}),
+        )
+        .await;
+    let (a, b) = (
+        first[0]["id"].as_str().unwrap(),
+        next[0]["id"].as_str().unwrap(),
+    );
+    assert_eq!(
+        serial(b),
+        serial(a) + 2,
+        "{a} then {b}: the rolled-back id is spent"
+    );
+}

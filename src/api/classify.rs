@@ -392,8 +392,9 @@ pub fn classify(provider: Provider, status: u16, headers: &HeaderMap, body: &[u8
         (_, _) if status >= 500 => ErrorClass::Transient,
         (300, _) if provider == Provider::Salesforce => ErrorClass::Duplicate,
         (408, _) => ErrorClass::Transient,
-        // HubSpot locks a record for 2 s while another write to it lands.
-        (423, _) => ErrorClass::Transient,
+        // HubSpot locks a record for 2 s while another write to it lands; 477 is an account
+        // moving between data centres (its Retry-After says when to come back).
+        (423 | 477, _) => ErrorClass::Transient,
         (429, Some(c)) => classify_code(provider, c, &message),
         (429, None) => ErrorClass::RateBurst,
         (401, Some(c)) => match classify_code(provider, c, &message) {

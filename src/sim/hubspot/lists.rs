@@ -316,7 +316,7 @@ pub async fn memberships(
         .collect();
     let mut body = json!({"results": results, "total": members.len()});
     if let Some((next, _)) = it.next() {
-        body["paging"] = json!({"next": {"after": next.to_string(), "link": null}});
+        body["paging"] = json!({"next": {"after": next.to_string()}});
     }
     Ok(axum::Json(body).into_response())
 }

@@ -199,7 +199,7 @@ pub async fn owners(
         .collect();
     let mut body = json!({"results": results});
     if after + limit < matching.len() {
-        body["paging"] = json!({"next": {"after": (after + limit).to_string(), "link": null}});
+        body["paging"] = json!({"next": {"after": (after + limit).to_string()}});
     }
     Ok(axum::Json(body).into_response())
 }

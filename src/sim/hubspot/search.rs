@@ -389,7 +389,7 @@ pub async fn search(
     let mut out = json!({"total": total, "results": results});
     let next = after + limit;
     if next < total {
-        out["paging"] = json!({"next": {"after": next.to_string(), "link": null}});
+        out["paging"] = json!({"next": {"after": next.to_string()}});
     }
     Ok(axum::Json(out).into_response())
 }

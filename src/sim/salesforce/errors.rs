@@ -13,6 +13,9 @@ pub struct Issue {
     pub fields: Vec<String>,
     /// Extra keys (e.g. `duplicateResult`) merged into the error object.
     pub extra: Option<Box<Value>>,
+    /// About the request (session, query, limits, a missing resource) rather than a
+    /// record's save: Salesforce's REST form then has no `fields`.
+    pub request_level: bool,
 }
 
 impl Issue {
@@ -22,6 +25,7 @@ impl Issue {
             message: message.into(),
             fields: Vec::new(),
             extra: None,
+            request_level: false,
         }
     }
 
@@ -43,7 +47,14 @@ impl Issue {
 
     /// The REST form: `{"message", "errorCode", "fields"}`.
     pub fn rest(&self) -> Value {
-        self.object("errorCode")
+        let mut v = self.object("errorCode");
+        if self.request_level
+            && self.fields.is_empty()
+            && let Some(m) = v.as_object_mut()
+        {
+            m.remove("fields");
+        }
+        v
     }
 
     /// The sObject Collections form: `{"statusCode", "message", "fields"}`.
@@ -60,10 +71,13 @@ pub struct SfError {
 }
 
 impl SfError {
+    /// An error about the request as a whole (no `fields` in the answer).
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> SfError {
+        let mut issue = Issue::new(code, message);
+        issue.request_level = true;
         SfError {
             status,
-            issues: vec![Issue::new(code, message)],
+            issues: vec![issue],
         }
     }
 
@@ -97,7 +111,16 @@ impl SfError {
 impl IntoResponse for SfError {
     fn into_response(self) -> Response {
         let body: Vec<Value> = self.issues.iter().map(Issue::rest).collect();
-        (self.status, axum::Json(Value::Array(body))).into_response()
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let mut r = (self.status, axum::Json(Value::Array(body))).into_response();
+        if unauthorized {
+            // As Salesforce sends it on every refused session.
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Token"),
+            );
+        }
+        r
     }
 }
 

@@ -213,10 +213,51 @@ impl ObjectDef {
     pub fn describe(&self, version: &str) -> Value {
         let mut v = self.summary(version);
         v["fields"] = Value::Array(self.fields.iter().map(FieldDef::describe).collect());
-        v["childRelationships"] = json!([]);
+        v["childRelationships"] = CHILD_RELATIONSHIPS
+            .iter()
+            .filter(|(p, ..)| *p == self.name)
+            .map(|(_, name, child, field)| {
+                json!({"cascadeDelete": false, "childSObject": child, "deprecatedAndHidden": false,
+                       "field": field, "junctionIdListNames": [], "junctionReferenceTo": [],
+                       "relationshipName": name, "restrictedDelete": false})
+            })
+            .collect();
         v["recordTypeInfos"] = json!([]);
         v
     }
+}
+
+/// Child relationships of the standard objects: (relationship name, child object, the
+/// child's field pointing at the parent).
+const CHILD_RELATIONSHIPS: &[(&str, &str, &str, &str)] = &[
+    ("Account", "Contacts", "Contact", "AccountId"),
+    ("Account", "Opportunities", "Opportunity", "AccountId"),
+    ("Account", "Cases", "Case", "AccountId"),
+    ("Account", "Tasks", "Task", "WhatId"),
+    ("Contact", "Cases", "Case", "ContactId"),
+    ("Contact", "Tasks", "Task", "WhoId"),
+    ("Contact", "CampaignMembers", "CampaignMember", "ContactId"),
+    ("Lead", "Tasks", "Task", "WhoId"),
+    ("Lead", "CampaignMembers", "CampaignMember", "LeadId"),
+    ("Opportunity", "Tasks", "Task", "WhatId"),
+    (
+        "Campaign",
+        "CampaignMembers",
+        "CampaignMember",
+        "CampaignId",
+    ),
+    ("Campaign", "ChildCampaigns", "Campaign", "ParentId"),
+];
+
+/// A parent's child relationship by name (any case): (name, child object, link field).
+pub fn child_relationship(
+    parent: &str,
+    name: &str,
+) -> Option<(&'static str, &'static str, &'static str)> {
+    CHILD_RELATIONSHIPS
+        .iter()
+        .find(|(p, n, _, _)| *p == parent && n.eq_ignore_ascii_case(name))
+        .map(|(_, n, c, f)| (*n, *c, *f))
 }
 
 struct F(FieldDef);
@@ -306,6 +347,7 @@ fn master_record(sobject: &'static str) -> F {
     let targets: &'static [&'static str] = match sobject {
         "Lead" => &["Lead"],
         "Contact" => &["Contact"],
+        "Case" => &["Case"],
         _ => &["Account"],
     };
     F::new("MasterRecordId", "Master Record ID", FType::Reference)
@@ -386,6 +428,7 @@ pub const OPPORTUNITY_STAGES: &[&str] = &[
     "Closed Won",
     "Closed Lost",
 ];
+pub const CASE_STATUSES: &[&str] = &["New", "Working", "Escalated", "Closed"];
 pub const PRODUCT_INTERESTS: &[&str] = &["Analytics", "Automation", "Integrations", "Support"];
 
 fn address(prefix: &str) -> Vec<F> {
@@ -568,6 +611,101 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         }
     }
 
+    // Case, Campaign and CampaignMember: the standard objects people query beside the
+    // synced ones, with their real required fields and defaults.
+    let mut case = system_fields(true);
+    case.push(master_record("Case"));
+    case.extend([
+        F::new("CaseNumber", "Case Number", String)
+            .len(30)
+            .read_only(),
+        F::new("AccountId", "Account ID", Reference).refers(&["Account"], "Account"),
+        F::new("ContactId", "Contact ID", Reference).refers(&["Contact"], "Contact"),
+        F::new("Subject", "Subject", String).len(255),
+        F::new("Description", "Description", TextArea),
+        F::new("Status", "Status", Picklist)
+            .picklist(CASE_STATUSES, true)
+            .default(json!("New")),
+        F::new("Priority", "Priority", Picklist)
+            .picklist(&["High", "Medium", "Low"], true)
+            .default(json!("Medium")),
+        F::new("Origin", "Case Origin", Picklist).picklist(&["Phone", "Email", "Web"], false),
+        F::new("Type", "Case Type", Picklist).picklist(
+            &[
+                "Mechanical",
+                "Electrical",
+                "Electronic",
+                "Structural",
+                "Other",
+            ],
+            false,
+        ),
+        F::new("Reason", "Case Reason", Picklist).picklist(
+            &[
+                "Installation",
+                "Equipment Complexity",
+                "Performance",
+                "Breakdown",
+                "Equipment Design",
+                "Feedback",
+                "Other",
+            ],
+            false,
+        ),
+        F::new("SuppliedEmail", "Web Email", Email).len(80),
+        F::new("SuppliedName", "Web Name", String).len(80),
+        F::new("IsClosed", "Closed", Boolean).calculated(),
+        F::new("ClosedDate", "Closed Date", DateTime).read_only(),
+        F::new("IsEscalated", "Escalated", Boolean),
+    ]);
+
+    let mut campaign = system_fields(true);
+    campaign.extend([
+        F::new("Name", "Campaign Name", String).len(80).required(),
+        F::new("ParentId", "Parent Campaign ID", Reference).refers(&["Campaign"], "Parent"),
+        F::new("Type", "Type", Picklist).picklist(
+            &[
+                "Conference",
+                "Webinar",
+                "Trade Show",
+                "Public Relations",
+                "Partners",
+                "Referral Program",
+                "Advertisement",
+                "Banner Ads",
+                "Direct Mail",
+                "Email",
+                "Telemarketing",
+                "Other",
+            ],
+            false,
+        ),
+        F::new("Status", "Status", Picklist)
+            .picklist(&["Planned", "In Progress", "Completed", "Aborted"], false),
+        F::new("StartDate", "Start Date", Date),
+        F::new("EndDate", "End Date", Date),
+        F::new("IsActive", "Active", Boolean),
+        F::new("BudgetedCost", "Budgeted Cost in Campaign", Currency),
+        F::new("ActualCost", "Actual Cost in Campaign", Currency),
+        F::new("Description", "Description", TextArea),
+        F::new("NumberOfLeads", "Leads in Campaign", Int).calculated(),
+        F::new("NumberOfContacts", "Contacts in Campaign", Int).calculated(),
+    ]);
+
+    let mut campaign_member = system_fields(false);
+    campaign_member.extend([
+        F::new("CampaignId", "Campaign ID", Reference)
+            .required()
+            .refers(&["Campaign"], "Campaign"),
+        F::new("LeadId", "Lead ID", Reference).refers(&["Lead"], "Lead"),
+        F::new("ContactId", "Contact ID", Reference).refers(&["Contact"], "Contact"),
+        F::new("Status", "Status", Picklist)
+            .picklist(&["Planned", "Sent", "Received", "Responded"], false)
+            .default(json!("Sent")),
+        F::new("HasResponded", "Responded", Boolean).calculated(),
+        F::new("FirstRespondedDate", "First Responded Date", Date).read_only(),
+    ]);
+
     let mut user = system_fields(false);
     user.extend([
         F::new("Username", "Username", String).len(80).required(),
@@ -622,6 +760,16 @@ pub fn standard_objects() -> Vec<ObjectDef> {
             opportunity,
         ),
         obj("Task", "Task", "Tasks", "00T", true, task),
+        obj("Case", "Case", "Cases", "500", true, case),
+        obj("Campaign", "Campaign", "Campaigns", "701", true, campaign),
+        obj(
+            "CampaignMember",
+            "Campaign Member",
+            "Campaign Members",
+            "00v",
+            true,
+            campaign_member,
+        ),
         obj("User", "User", "Users", "005", false, user),
         obj(
             "Organization",

@@ -11,7 +11,7 @@ use super::ids;
 use super::oauth::OAuthState;
 use super::query::Cursors;
 use super::schema::{
-    INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES, OPPORTUNITY_STAGES, PRODUCT_INTERESTS,
+    CASE_STATUSES, INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES, OPPORTUNITY_STAGES, PRODUCT_INTERESTS,
     standard_objects,
 };
 use super::store::Store;
@@ -256,6 +256,61 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
                 ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
             ]),
             created,
+        );
+    }
+
+    // A few Cases on contacts that have accounts, and a campaign with members: the
+    // standard objects people query exist with data.
+    let case_def = def(&store, "Case");
+    let contact_accounts: Vec<(String, Value)> = store
+        .records
+        .get("Contact")
+        .map(|m| {
+            m.values()
+                .filter(|c| !c.get("AccountId").is_null())
+                .step_by(7)
+                .map(|c| (c.id.clone(), c.get("AccountId").clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (i, (contact, account)) in contact_accounts.iter().enumerate() {
+        let created = seeded_time(&mut rng);
+        store.insert(
+            &case_def,
+            vals(vec![
+                ("Subject", json!(format!("Case {}", i + 1))),
+                ("ContactId", json!(contact)),
+                ("AccountId", account.clone()),
+                ("Status", json!(CASE_STATUSES[i % CASE_STATUSES.len()])),
+                ("Priority", json!(["High", "Medium", "Low"][i % 3])),
+                ("Origin", json!(["Phone", "Email", "Web"][i % 3])),
+                ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+            ]),
+            created,
+        );
+    }
+    let campaign_def = def(&store, "Campaign");
+    let member_def = def(&store, "CampaignMember");
+    let campaign = store.insert(
+        &campaign_def,
+        vals(vec![
+            ("Name", json!("Spring Webinar")),
+            ("Type", json!("Webinar")),
+            ("Status", json!("Completed")),
+            ("IsActive", json!(true)),
+            ("OwnerId", json!(rep_ids[0])),
+        ]),
+        seeded_time(&mut rng),
+    );
+    for (i, lead) in lead_ids.iter().enumerate().step_by(5) {
+        store.insert(
+            &member_def,
+            vals(vec![
+                ("CampaignId", json!(campaign)),
+                ("LeadId", json!(lead)),
+                ("Status", json!(["Sent", "Responded"][i % 2])),
+            ]),
+            seeded_time(&mut rng),
         );
     }
 

@@ -158,7 +158,9 @@ pub fn status_of(issue: &Issue) -> StatusCode {
     }
 }
 
-fn issue_error(issue: Issue) -> SfError {
+fn issue_error(mut issue: Issue) -> SfError {
+    // A 404 is about the resource named, not a record's save: no `fields`.
+    issue.request_level |= issue.code == "NOT_FOUND";
     SfError::from_issue(status_of(&issue), issue)
 }
 

@@ -439,6 +439,18 @@ impl Store {
                 fields.insert("IsClosed".into(), json!(stage.starts_with("Closed")));
                 fields.insert("IsWon".into(), json!(stage == "Closed Won"));
             }
+            "Case" => {
+                let closed = s(fields, "Status") == "Closed";
+                fields.insert("IsClosed".into(), json!(closed));
+                if s(fields, "CaseNumber").is_empty() {
+                    let n = self.count("Case") + 1001;
+                    fields.insert("CaseNumber".into(), json!(format!("{n:08}")));
+                }
+            }
+            "CampaignMember" => {
+                let responded = s(fields, "Status") == "Responded";
+                fields.insert("HasResponded".into(), json!(responded));
+            }
             "Task" => {
                 fields.insert("IsClosed".into(), json!(s(fields, "Status") == "Completed"));
                 let what = s(fields, "WhatId");

@@ -3,11 +3,12 @@
 
 use std::cmp::Ordering;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::SoqlError;
-use super::parse::{Cond, Lit, Path, Query, SelectItem};
+use super::dates::keyword_range;
+use super::parse::{Cond, DateFn, Expr, FieldSet, Lit, OrderKey, Path, Query, SelectItem};
 use crate::sim::clock::{parse_date, parse_datetime};
 use crate::sim::salesforce::ids;
 use crate::sim::salesforce::schema::{FType, FieldDef, ObjectDef};
@@ -24,20 +25,33 @@ pub struct QueryResult {
 
 /// A path resolved against the schema: the relationship hops, then the leaf field.
 #[derive(Debug, Clone)]
-struct Resolved {
+pub(super) struct Resolved {
     /// (reference field name, relationship name) per hop.
-    hops: Vec<(String, String)>,
-    leaf: FieldDef,
+    pub hops: Vec<(String, String)>,
+    pub leaf: FieldDef,
 }
 
-struct Ctx<'a> {
-    store: &'a Store,
-    text: &'a str,
-    root: &'a ObjectDef,
+/// What evaluating a query needs: the store, the query text (for positioned errors), the
+/// object queried and the time date literals are relative to.
+pub(super) struct Ctx<'a> {
+    pub store: &'a Store,
+    pub text: &'a str,
+    pub root: &'a ObjectDef,
+    pub now: DateTime<Utc>,
 }
 
 impl<'a> Ctx<'a> {
-    fn resolve(&self, p: &Path) -> Result<Resolved, SoqlError> {
+    /// The same query text and time, over another object (a subquery's or a semi-join's).
+    pub fn over(&self, root: &'a ObjectDef) -> Ctx<'a> {
+        Ctx {
+            store: self.store,
+            text: self.text,
+            root,
+            now: self.now,
+        }
+    }
+
+    pub fn resolve(&self, p: &Path) -> Result<Resolved, SoqlError> {
         let no_column = |entity: &str, name: &str| {
             SoqlError::at(
                 "INVALID_FIELD",
@@ -109,7 +123,7 @@ impl<'a> Ctx<'a> {
         out
     }
 
-    fn value(&self, rec: &'a SfRecord, r: &Resolved) -> &'a Value {
+    pub fn value(&self, rec: &'a SfRecord, r: &Resolved) -> &'a Value {
         static NULL: Value = Value::Null;
         let mut cur = rec;
         for (field, _) in &r.hops {
@@ -120,71 +134,6 @@ impl<'a> Ctx<'a> {
         }
         cur.get(&r.leaf.name)
     }
-}
-
-/// [start, end) of a date keyword, in UTC.
-fn keyword_range(
-    kw: &str,
-    n: Option<i64>,
-    now: DateTime<Utc>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let today = now.date_naive();
-    let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let week_start = today - Duration::days(today.weekday().num_days_from_sunday() as i64);
-    let month_start = |y: i32, m: i32| {
-        let (y, m) = (y + (m - 1).div_euclid(12), (m - 1).rem_euclid(12) + 1);
-        NaiveDate::from_ymd_opt(y, m as u32, 1)
-    };
-    let (y, m) = (today.year(), today.month() as i32);
-    let n = n.unwrap_or(0);
-    let r = match kw {
-        "TODAY" => (day(today), day(today) + Duration::days(1)),
-        "YESTERDAY" => (day(today) - Duration::days(1), day(today)),
-        "TOMORROW" => (
-            day(today) + Duration::days(1),
-            day(today) + Duration::days(2),
-        ),
-        "THIS_WEEK" => (day(week_start), day(week_start) + Duration::days(7)),
-        "LAST_WEEK" => (day(week_start) - Duration::days(7), day(week_start)),
-        "NEXT_WEEK" => (
-            day(week_start) + Duration::days(7),
-            day(week_start) + Duration::days(14),
-        ),
-        "THIS_MONTH" => (day(month_start(y, m)?), day(month_start(y, m + 1)?)),
-        "LAST_MONTH" => (day(month_start(y, m - 1)?), day(month_start(y, m)?)),
-        "NEXT_MONTH" => (day(month_start(y, m + 1)?), day(month_start(y, m + 2)?)),
-        "THIS_YEAR" => (day(month_start(y, 1)?), day(month_start(y + 1, 1)?)),
-        "LAST_YEAR" => (day(month_start(y - 1, 1)?), day(month_start(y, 1)?)),
-        "NEXT_YEAR" => (day(month_start(y + 1, 1)?), day(month_start(y + 2, 1)?)),
-        "LAST_90_DAYS" => (
-            day(today) - Duration::days(90),
-            day(today) + Duration::days(1),
-        ),
-        "NEXT_90_DAYS" => (
-            day(today) + Duration::days(1),
-            day(today) + Duration::days(91),
-        ),
-        "LAST_N_DAYS" => (
-            day(today) - Duration::days(n),
-            day(today) + Duration::days(1),
-        ),
-        "NEXT_N_DAYS" => (
-            day(today) + Duration::days(1),
-            day(today) + Duration::days(1 + n),
-        ),
-        "LAST_N_WEEKS" => (day(week_start) - Duration::days(7 * n), day(week_start)),
-        "NEXT_N_WEEKS" => (
-            day(week_start) + Duration::days(7),
-            day(week_start) + Duration::days(7 + 7 * n),
-        ),
-        "LAST_N_MONTHS" => (day(month_start(y, m - n as i32)?), day(month_start(y, m)?)),
-        "NEXT_N_MONTHS" => (
-            day(month_start(y, m + 1)?),
-            day(month_start(y, m + 1 + n as i32)?),
-        ),
-        _ => return None,
-    };
-    Some(r)
 }
 
 fn type_name(t: FType) -> &'static str {
@@ -229,7 +178,7 @@ fn check_literal(ctx: &Ctx, leaf: &FieldDef, lit: &Lit, pos: usize) -> Result<()
 }
 
 /// A WHERE clause with every path resolved and every literal checked, once per query.
-enum Filter {
+pub(super) enum Filter {
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -255,13 +204,19 @@ enum Filter {
         excludes: bool,
         groups: Vec<Vec<String>>,
     },
+    DateCmp {
+        field: Resolved,
+        func: DateFn,
+        op: &'static str,
+        value: Lit,
+    },
 }
 
 fn invalid_operator(ctx: &Ctx, pos: usize, text: String) -> SoqlError {
     SoqlError::at("INVALID_QUERY_FILTER_OPERATOR", ctx.text, pos, &text)
 }
 
-fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
+pub(super) fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
     Ok(match c {
         Cond::And(a, b) => Filter::And(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
         Cond::Or(a, b) => Filter::Or(Box::new(compile(ctx, a)?), Box::new(compile(ctx, b)?)),
@@ -370,7 +325,116 @@ fn compile(ctx: &Ctx, c: &Cond) -> Result<Filter, SoqlError> {
                 groups,
             }
         }
+        Cond::DateCmp {
+            func,
+            path,
+            op,
+            value,
+            pos,
+        } => {
+            let field = ctx.resolve(path)?;
+            date_function_field(ctx, &field, path.pos)?;
+            let fits = match (func, value) {
+                (_, Lit::Null) => true,
+                (DateFn::DayOnly, Lit::Date(_)) => true,
+                (DateFn::DayOnly, _) => false,
+                (_, Lit::Num(_)) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(invalid_operator(
+                    ctx,
+                    *pos,
+                    format!(
+                        "value of filter criterion for a date function of field '{}' must be of type {}",
+                        field.leaf.name,
+                        if *func == DateFn::DayOnly {
+                            "date"
+                        } else {
+                            "number"
+                        }
+                    ),
+                ));
+            }
+            Filter::DateCmp {
+                field,
+                func: *func,
+                op,
+                value: value.clone(),
+            }
+        }
+        Cond::InQuery {
+            path,
+            negated,
+            query,
+            pos,
+        } => {
+            let field = ctx.resolve(path)?;
+            let values = super::related::semi_join(ctx, &field, query, *pos)?;
+            Filter::In {
+                field,
+                negated: *negated,
+                values: Vec::new(),
+                lookup: Some(values),
+            }
+        }
+        Cond::AggCmp { pos, agg, .. } => {
+            return Err(SoqlError::malformed(
+                ctx.text,
+                *pos,
+                &format!(
+                    "aggregate function {} is allowed in SELECT, HAVING and ORDER BY only",
+                    agg.name()
+                ),
+            ));
+        }
     })
+}
+
+/// Date functions take date and datetime fields only.
+pub(super) fn date_function_field(ctx: &Ctx, f: &Resolved, pos: usize) -> Result<(), SoqlError> {
+    if matches!(f.leaf.ftype, FType::Date | FType::DateTime) {
+        return Ok(());
+    }
+    Err(SoqlError::malformed(
+        ctx.text,
+        pos,
+        &format!(
+            "Invalid date function argument: {} is not a date or datetime field",
+            f.leaf.name
+        ),
+    ))
+}
+
+/// A stored value against a literal with a comparison operator (numbers as numbers, dates
+/// as ISO strings).
+pub(super) fn value_matches(v: &Value, op: &str, lit: &Lit) -> bool {
+    let o = match (v, lit) {
+        (_, Lit::Null) => {
+            return match op {
+                "=" => v.is_null(),
+                "!=" => !v.is_null(),
+                _ => false,
+            };
+        }
+        (Value::Null, _) => return op == "!=",
+        (Value::Number(n), Lit::Num(x)) => n.as_f64().and_then(|n| n.partial_cmp(x)),
+        (Value::String(s), Lit::Date(d) | Lit::DateTime(d) | Lit::Str(d)) => {
+            Some(cmp_ignoring_case(s, d))
+        }
+        (Value::Bool(b), Lit::Bool(x)) => Some(b.cmp(x)),
+        _ => None,
+    };
+    let Some(o) = o else { return false };
+    match op {
+        "=" => o == Ordering::Equal,
+        "!=" => o != Ordering::Equal,
+        "<" => o == Ordering::Less,
+        "<=" => o != Ordering::Greater,
+        ">" => o == Ordering::Greater,
+        ">=" => o != Ordering::Less,
+        _ => false,
+    }
 }
 
 /// Compare a stored value with a literal of a compatible type.
@@ -516,8 +580,17 @@ fn like(pattern: &str, value: &str) -> bool {
     go(&p, &v)
 }
 
-fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
+pub(super) fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
     match f {
+        Filter::DateCmp {
+            field,
+            func,
+            op,
+            value,
+        } => {
+            let computed = super::dates::apply(*func, ctx.value(rec, field)).unwrap_or(Value::Null);
+            value_matches(&computed, op, value)
+        }
         Filter::And(a, b) => matches(ctx, rec, a, now) && matches(ctx, rec, b, now),
         Filter::Or(a, b) => matches(ctx, rec, a, now) || matches(ctx, rec, b, now),
         Filter::Not(a) => !matches(ctx, rec, a, now),
@@ -573,14 +646,14 @@ fn matches(ctx: &Ctx, rec: &SfRecord, f: &Filter, now: DateTime<Utc>) -> bool {
 
 /// A sort key computed once per row (text folded to lower case, except ids).
 #[derive(PartialEq, PartialOrd)]
-enum SortKey {
+pub(super) enum SortKey {
     Text(String),
     Number(f64),
     Bool(bool),
     Other,
 }
 
-fn sort_key(leaf: &FieldDef, v: &Value) -> Option<SortKey> {
+pub(super) fn sort_key(leaf: &FieldDef, v: &Value) -> Option<SortKey> {
     Some(match v {
         Value::Null => return None,
         Value::String(x)
@@ -596,7 +669,13 @@ fn sort_key(leaf: &FieldDef, v: &Value) -> Option<SortKey> {
 }
 
 /// Put one selected path into the row, nesting parent relationships as Salesforce does.
-fn put(ctx: &Ctx, row: &mut Map<String, Value>, rec: &SfRecord, r: &Resolved, version: &str) {
+pub(super) fn put(
+    ctx: &Ctx,
+    row: &mut Map<String, Value>,
+    rec: &SfRecord,
+    r: &Resolved,
+    version: &str,
+) {
     if r.hops.is_empty() {
         row.insert(r.leaf.name.clone(), rec.get(&r.leaf.name).clone());
         return;
@@ -623,16 +702,9 @@ fn put(ctx: &Ctx, row: &mut Map<String, Value>, rec: &SfRecord, r: &Resolved, ve
     }
 }
 
-/// Run a query. `all_rows` is `queryAll` (deleted records too).
-pub fn run(
-    store: &Store,
-    q: &Query,
-    text: &str,
-    all_rows: bool,
-    version: &str,
-    now: DateTime<Utc>,
-) -> Result<QueryResult, SoqlError> {
-    let root = store.object(&q.from).ok_or_else(|| {
+/// The object a query reads, or Salesforce's INVALID_TYPE.
+fn root_object<'a>(store: &'a Store, q: &Query, text: &str) -> Result<&'a ObjectDef, SoqlError> {
+    store.object(&q.from).ok_or_else(|| {
         SoqlError::at(
             "INVALID_TYPE",
             text,
@@ -642,33 +714,180 @@ pub fn run(
                 q.from
             ),
         )
-    })?;
-    let ctx = Ctx { store, text, root };
+    })
+}
+
+/// The records a query's WHERE selects, in id order (deleted ones too for `queryAll`).
+pub(super) fn filtered<'a>(
+    ctx: &Ctx<'a>,
+    q: &Query,
+    all_rows: bool,
+) -> Result<Vec<&'a SfRecord>, SoqlError> {
+    let filter = q.filter.as_ref().map(|c| compile(ctx, c)).transpose()?;
+    let table = ctx.store.records.get(ctx.root.name);
+    // Ids, external ids and emails are indexed (as Salesforce indexes them): a filter that
+    // pins one of those visits only the records it can match, in the same (id) order.
+    let pinned = match (&filter, all_rows) {
+        (Some(f), false) => indexed_candidates(ctx, f),
+        _ => None,
+    };
+    let scan: Box<dyn Iterator<Item = &SfRecord>> = match (&pinned, table) {
+        (Some(ids), Some(m)) => Box::new(ids.iter().filter_map(|id| m.get(id))),
+        (None, Some(m)) => Box::new(m.values()),
+        (_, None) => Box::new(std::iter::empty()),
+    };
+    let mut hits = Vec::new();
+    for rec in scan {
+        if rec.deleted_at.is_some() && !all_rows {
+            continue;
+        }
+        if let Some(f) = &filter
+            && !matches(ctx, rec, f, ctx.now)
+        {
+            continue;
+        }
+        hits.push(rec);
+    }
+    Ok(hits)
+}
+
+/// Sort rows by keys computed once per row; `None` sorts as null.
+pub(super) fn sort_rows<T>(rows: &mut [(Vec<Option<SortKey>>, T)], order: &[(bool, bool)]) {
+    rows.sort_by(|(ka, _), (kb, _)| {
+        for ((a, b), (desc, nulls_last)) in ka.iter().zip(kb).zip(order) {
+            let o = match (a, b) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => {
+                    if *nulls_last {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
+                (Some(_), None) => {
+                    if *nulls_last {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (Some(x), Some(y)) => {
+                    let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
+                    if *desc { o.reverse() } else { o }
+                }
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+}
+
+/// ORDER BY of a query over records (not grouped): field paths only.
+pub(super) fn record_order(ctx: &Ctx, q: &Query) -> Result<Vec<(Resolved, bool, bool)>, SoqlError> {
+    q.order
+        .iter()
+        .map(|o| match &o.key {
+            OrderKey::Expr(Expr::Field(p)) => Ok((ctx.resolve(p)?, o.desc, o.nulls_last)),
+            _ => Err(SoqlError::malformed(
+                ctx.text,
+                o.pos,
+                "Ordered field must be grouped or aggregated",
+            )),
+        })
+        .collect()
+}
+
+/// Order records by resolved fields.
+pub(super) fn order_records<'a>(
+    ctx: &Ctx<'a>,
+    hits: Vec<&'a SfRecord>,
+    order: &[(Resolved, bool, bool)],
+) -> Vec<&'a SfRecord> {
+    if order.is_empty() {
+        return hits;
+    }
+    let mut keyed: Vec<(Vec<Option<SortKey>>, &SfRecord)> = hits
+        .into_iter()
+        .map(|rec| {
+            (
+                order
+                    .iter()
+                    .map(|(r, _, _)| sort_key(&r.leaf, ctx.value(rec, r)))
+                    .collect(),
+                rec,
+            )
+        })
+        .collect();
+    let dirs: Vec<(bool, bool)> = order.iter().map(|(_, d, n)| (*d, *n)).collect();
+    sort_rows(&mut keyed, &dirs);
+    keyed.into_iter().map(|(_, rec)| rec).collect()
+}
+
+/// The fields `FIELDS(…)` stands for, checking the documented LIMIT 200 rule for ALL and
+/// CUSTOM.
+fn expand_fields(ctx: &Ctx, q: &Query, set: FieldSet, pos: usize) -> Result<Vec<Path>, SoqlError> {
+    if set != FieldSet::Standard && q.limit.is_none_or(|l| l > 200) {
+        return Err(SoqlError::malformed(
+            ctx.text,
+            if q.limit.is_some() { q.limit_pos } else { pos },
+            "The SOQL FIELDS function must have a LIMIT of at most 200",
+        ));
+    }
+    Ok(ctx
+        .root
+        .fields
+        .iter()
+        .filter(|f| match set {
+            FieldSet::All => true,
+            FieldSet::Standard => !f.custom,
+            FieldSet::Custom => f.custom,
+        })
+        .map(|f| Path {
+            parts: vec![f.name.clone()],
+            pos,
+        })
+        .collect())
+}
+
+/// Run a query. `all_rows` is `queryAll` (deleted records too).
+pub fn run(
+    store: &Store,
+    q: &Query,
+    text: &str,
+    all_rows: bool,
+    version: &str,
+    now: DateTime<Utc>,
+) -> Result<QueryResult, SoqlError> {
+    let root = root_object(store, q, text)?;
+    let ctx = Ctx {
+        store,
+        text,
+        root,
+        now,
+    };
+    if super::aggregate::is_aggregate(q) {
+        return super::aggregate::run(&ctx, q, all_rows);
+    }
     let mut fields = Vec::new();
-    let (mut count_all, mut counts) = (false, Vec::new());
+    let mut children = Vec::new();
+    let mut count_all = false;
     for item in &q.select {
         match item {
             SelectItem::Field(p) => fields.push(ctx.resolve(p)?),
             SelectItem::CountAll => count_all = true,
-            SelectItem::Count { field, alias } => counts.push((ctx.resolve(field)?, alias.clone())),
-        }
-    }
-    if (count_all || !counts.is_empty()) && !fields.is_empty() {
-        let p = q.select.iter().find_map(|i| {
-            if let SelectItem::Field(p) = i {
-                Some(p)
-            } else {
-                None
+            SelectItem::Fields { set, pos } => {
+                for p in expand_fields(&ctx, q, *set, *pos)? {
+                    fields.push(ctx.resolve(&p)?);
+                }
             }
-        });
-        let (pos, name) = p
-            .map(|p| (p.pos, p.parts.join(".")))
-            .unwrap_or((0, String::new()));
-        return Err(SoqlError::malformed(
-            text,
-            pos,
-            &format!("Field must be grouped or aggregated: {name}"),
-        ));
+            SelectItem::Subquery(sub) => {
+                children.push(super::related::Children::prepare(&ctx, sub)?)
+            }
+            // Aggregates and date functions make the query an aggregate one (above).
+            SelectItem::Aggregate { .. } | SelectItem::Date { .. } => {}
+        }
     }
     if count_all && q.select.len() > 1 {
         return Err(SoqlError::malformed(
@@ -677,90 +896,17 @@ pub fn run(
             "COUNT() must be the only element in the SELECT list",
         ));
     }
-    let filter = q.filter.as_ref().map(|c| compile(&ctx, c)).transpose()?;
-    let order: Vec<(Resolved, bool, bool)> = q
-        .order
-        .iter()
-        .map(|o| Ok((ctx.resolve(&o.path)?, o.desc, o.nulls_last)))
-        .collect::<Result<_, SoqlError>>()?;
+    let order = record_order(&ctx, q)?;
     if q.offset.is_some_and(|o| o > MAX_OFFSET) {
         return Err(SoqlError {
             code: "NUMBER_OUTSIDE_VALID_RANGE",
             message: format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
         });
     }
-    let mut hits: Vec<&SfRecord> = Vec::new();
-    let table = store.records.get(root.name);
-    // Ids, external ids and emails are indexed (as Salesforce indexes them): a filter that
-    // pins one of those visits only the records it can match, in the same (id) order.
-    let pinned = match (&filter, all_rows) {
-        (Some(f), false) => indexed_candidates(&ctx, f),
-        _ => None,
-    };
-    let scan: Box<dyn Iterator<Item = &SfRecord>> = match (&pinned, table) {
-        (Some(ids), Some(m)) => Box::new(ids.iter().filter_map(|id| m.get(id))),
-        (None, Some(m)) => Box::new(m.values()),
-        (_, None) => Box::new(std::iter::empty()),
-    };
-    for rec in scan {
-        if rec.deleted_at.is_some() && !all_rows {
-            continue;
-        }
-        if let Some(f) = &filter
-            && !matches(&ctx, rec, f, now)
-        {
-            continue;
-        }
-        hits.push(rec);
-    }
-    if !order.is_empty() {
-        let mut keyed: Vec<(Vec<Option<SortKey>>, &SfRecord)> = hits
-            .into_iter()
-            .map(|rec| {
-                (
-                    order
-                        .iter()
-                        .map(|(r, _, _)| sort_key(&r.leaf, ctx.value(rec, r)))
-                        .collect(),
-                    rec,
-                )
-            })
-            .collect();
-        keyed.sort_by(|(ka, _), (kb, _)| {
-            for ((a, b), (_, desc, nulls_last)) in ka.iter().zip(kb).zip(&order) {
-                let o = match (a, b) {
-                    (None, None) => Ordering::Equal,
-                    (None, Some(_)) => {
-                        if *nulls_last {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    (Some(_), None) => {
-                        if *nulls_last {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (Some(x), Some(y)) => {
-                        let o = x.partial_cmp(y).unwrap_or(Ordering::Equal);
-                        if *desc { o.reverse() } else { o }
-                    }
-                };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-        hits = keyed.into_iter().map(|(_, rec)| rec).collect();
-    }
-    let offset = q.offset.unwrap_or(0);
+    let hits = order_records(&ctx, filtered(&ctx, q, all_rows)?, &order);
     let limited: Vec<&SfRecord> = hits
         .iter()
-        .skip(offset)
+        .skip(q.offset.unwrap_or(0))
         .take(q.limit.unwrap_or(usize::MAX))
         .copied()
         .collect();
@@ -770,24 +916,10 @@ pub fn run(
             records: Vec::new(),
         });
     }
-    if !counts.is_empty() {
-        let mut row = Map::new();
-        row.insert("attributes".into(), json!({"type": "AggregateResult"}));
-        for (i, (r, alias)) in counts.iter().enumerate() {
-            let n = limited
-                .iter()
-                .filter(|rec| !ctx.value(rec, r).is_null())
-                .count();
-            row.insert(
-                alias.clone().unwrap_or_else(|| format!("expr{i}")),
-                json!(n),
-            );
-        }
-        return Ok(QueryResult {
-            total_size: 1,
-            records: vec![Value::Object(row)],
-        });
-    }
+    let children: Vec<_> = children
+        .into_iter()
+        .map(|c| c.index(&ctx, all_rows))
+        .collect::<Result<_, _>>()?;
     let records = limited
         .iter()
         .map(|rec| {
@@ -795,6 +927,9 @@ pub fn run(
             row.insert("attributes".into(), attributes(root.name, &rec.id, version));
             for r in &fields {
                 put(&ctx, &mut row, rec, r, version);
+            }
+            for c in &children {
+                row.insert(c.name.clone(), c.render(&ctx, &rec.id, version));
             }
             Value::Object(row)
         })
@@ -815,30 +950,5 @@ mod tests {
         assert!(like("a_n", "ann"));
         assert!(!like("a_n", "annn"));
         assert!(like("%", ""));
-    }
-
-    #[test]
-    fn date_keywords_cover_the_expected_days() {
-        let now = parse_datetime("2026-03-15T12:00:00Z").unwrap();
-        let (s, e) = keyword_range("THIS_MONTH", None, now).unwrap();
-        assert_eq!(
-            (s.to_rfc3339(), e.to_rfc3339()),
-            (
-                "2026-03-01T00:00:00+00:00".into(),
-                "2026-04-01T00:00:00+00:00".into()
-            )
-        );
-        let (s, e) = keyword_range("LAST_N_DAYS", Some(7), now).unwrap();
-        assert_eq!(
-            (s.date_naive().to_string(), e.date_naive().to_string()),
-            ("2026-03-08".into(), "2026-03-16".into())
-        );
-        let (s, _) = keyword_range(
-            "LAST_MONTH",
-            None,
-            parse_datetime("2026-01-10T00:00:00Z").unwrap(),
-        )
-        .unwrap();
-        assert_eq!(s.date_naive().to_string(), "2025-12-01");
     }
 }

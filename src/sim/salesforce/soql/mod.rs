@@ -1,7 +1,10 @@
 //! SOQL for the simulator: parse (see `parse.rs`) and evaluate over the org's records.
 
+mod aggregate;
+mod dates;
 mod eval;
 mod parse;
+mod related;
 
 pub use eval::run;
 pub use parse::parse;

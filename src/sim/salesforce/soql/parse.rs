@@ -1,7 +1,12 @@
-//! SOQL tokens and the parser for the subset the simulator serves: SELECT fields (with
-//! parent relationship paths), COUNT() and COUNT(field), FROM one object, WHERE with
-//! = != <> < > <= >= LIKE IN NOT IN INCLUDES EXCLUDES AND OR NOT and parentheses, NULL,
-//! booleans, numbers, strings, date/datetime literals and date keywords, ORDER BY, LIMIT, OFFSET.
+//! SOQL tokens and the parser for what the simulator serves: SELECT fields (with parent
+//! relationship paths), `toLabel()`/`convertCurrency()`/`FORMAT()`, `FIELDS(ALL|STANDARD|
+//! CUSTOM)`, parent-to-child subqueries, aggregates (`COUNT()`, `COUNT`, `COUNT_DISTINCT`,
+//! `SUM`, `AVG`, `MIN`, `MAX`, with aliases) and date functions; FROM one object; WHERE with
+//! = != <> < > <= >= LIKE IN NOT IN INCLUDES EXCLUDES, semi- and anti-joins
+//! (`Id IN (SELECT …)`), date functions, AND OR NOT and parentheses, NULL, booleans, numbers,
+//! strings, date/datetime literals and every date literal; `WITH SECURITY_ENFORCED` (and
+//! USER_MODE, SYSTEM_MODE), GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET, `FOR VIEW|REFERENCE|
+//! UPDATE`. Anything else is refused with Salesforce's error, never a panic.
 
 use super::SoqlError;
 
@@ -199,11 +204,145 @@ pub struct Path {
     pub pos: usize,
 }
 
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Count,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Agg {
+    fn parse(name: &str) -> Option<Agg> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "COUNT" => Agg::Count,
+            "COUNT_DISTINCT" => Agg::CountDistinct,
+            "SUM" => Agg::Sum,
+            "AVG" => Agg::Avg,
+            "MIN" => Agg::Min,
+            "MAX" => Agg::Max,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Agg::Count => "COUNT",
+            Agg::CountDistinct => "COUNT_DISTINCT",
+            Agg::Sum => "SUM",
+            Agg::Avg => "AVG",
+            Agg::Min => "MIN",
+            Agg::Max => "MAX",
+        }
+    }
+}
+
+/// A date function (`CALENDAR_YEAR(CreatedDate)`…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFn {
+    CalendarMonth,
+    CalendarQuarter,
+    CalendarYear,
+    DayInMonth,
+    DayInWeek,
+    DayInYear,
+    DayOnly,
+    FiscalMonth,
+    FiscalQuarter,
+    FiscalYear,
+    HourInDay,
+    WeekInMonth,
+    WeekInYear,
+}
+
+impl DateFn {
+    fn parse(name: &str) -> Option<DateFn> {
+        use DateFn::*;
+        Some(match name.to_ascii_uppercase().as_str() {
+            "CALENDAR_MONTH" => CalendarMonth,
+            "CALENDAR_QUARTER" => CalendarQuarter,
+            "CALENDAR_YEAR" => CalendarYear,
+            "DAY_IN_MONTH" => DayInMonth,
+            "DAY_IN_WEEK" => DayInWeek,
+            "DAY_IN_YEAR" => DayInYear,
+            "DAY_ONLY" => DayOnly,
+            "FISCAL_MONTH" => FiscalMonth,
+            "FISCAL_QUARTER" => FiscalQuarter,
+            "FISCAL_YEAR" => FiscalYear,
+            "HOUR_IN_DAY" => HourInDay,
+            "WEEK_IN_MONTH" => WeekInMonth,
+            "WEEK_IN_YEAR" => WeekInYear,
+            _ => return None,
+        })
+    }
+}
+
+/// A value of one row: a field, or a date function of one.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Field(Path),
+    Date(DateFn, Path),
+}
+
+impl Expr {
+    pub fn path(&self) -> &Path {
+        match self {
+            Expr::Field(p) | Expr::Date(_, p) => p,
+        }
+    }
+
+    /// Same expression (for matching GROUP BY, HAVING and ORDER BY to the SELECT list).
+    pub fn same(&self, other: &Expr) -> bool {
+        let eq = |a: &Path, b: &Path| {
+            a.parts.len() == b.parts.len()
+                && a.parts
+                    .iter()
+                    .zip(&b.parts)
+                    .all(|(x, y)| x.eq_ignore_ascii_case(y))
+        };
+        match (self, other) {
+            (Expr::Field(a), Expr::Field(b)) => eq(a, b),
+            (Expr::Date(f, a), Expr::Date(g, b)) => f == g && eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// `FIELDS(ALL|STANDARD|CUSTOM)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldSet {
+    All,
+    Standard,
+    Custom,
+}
+
 #[derive(Debug, Clone)]
 pub enum SelectItem {
+    /// A field (also under `toLabel()`, `convertCurrency()` or `FORMAT()`, which the
+    /// simulator answers with the stored value).
     Field(Path),
     CountAll,
-    Count { field: Path, alias: Option<String> },
+    Aggregate {
+        agg: Agg,
+        arg: Expr,
+        alias: Option<String>,
+        pos: usize,
+    },
+    /// A date function of a grouped field.
+    Date {
+        func: DateFn,
+        path: Path,
+        alias: Option<String>,
+    },
+    /// A parent-to-child subquery: `(SELECT LastName FROM Contacts)`.
+    Subquery(Box<Query>),
+    Fields {
+        set: FieldSet,
+        pos: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -244,11 +383,42 @@ pub enum Cond {
         excludes: bool,
         values: Vec<String>,
     },
+    /// `CALENDAR_YEAR(CreatedDate) = 2024`, `DAY_ONLY(CreatedDate) = 2024-01-05`.
+    DateCmp {
+        func: DateFn,
+        path: Path,
+        op: &'static str,
+        value: Lit,
+        pos: usize,
+    },
+    /// A semi-join (`Id IN (SELECT AccountId FROM Contact)`) or anti-join (`NOT IN`).
+    InQuery {
+        path: Path,
+        negated: bool,
+        query: Box<Query>,
+        pos: usize,
+    },
+    /// `COUNT(Id) > 1` — HAVING only.
+    AggCmp {
+        agg: Agg,
+        arg: Option<Expr>,
+        op: &'static str,
+        value: Lit,
+        pos: usize,
+    },
+}
+
+/// What a query is ordered by: a row's value, or (grouped) an aggregate.
+#[derive(Debug, Clone)]
+pub enum OrderKey {
+    Expr(Expr),
+    Agg(Agg, Option<Expr>),
 }
 
 #[derive(Debug, Clone)]
 pub struct Order {
-    pub path: Path,
+    pub key: OrderKey,
+    pub pos: usize,
     pub desc: bool,
     pub nulls_last: bool,
 }
@@ -259,8 +429,11 @@ pub struct Query {
     pub from: String,
     pub from_pos: usize,
     pub filter: Option<Cond>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Cond>,
     pub order: Vec<Order>,
     pub limit: Option<usize>,
+    pub limit_pos: usize,
     pub offset: Option<usize>,
 }
 
@@ -270,7 +443,9 @@ struct Parser<'a> {
     i: usize,
 }
 
-const DATE_KEYWORDS: &[&str] = &[
+/// Every date literal of the SOQL reference (fiscal ones follow the default fiscal year,
+/// which starts in January).
+pub const DATE_KEYWORDS: &[&str] = &[
     "YESTERDAY",
     "TODAY",
     "TOMORROW",
@@ -282,17 +457,50 @@ const DATE_KEYWORDS: &[&str] = &[
     "NEXT_MONTH",
     "LAST_90_DAYS",
     "NEXT_90_DAYS",
+    "THIS_QUARTER",
+    "LAST_QUARTER",
+    "NEXT_QUARTER",
     "THIS_YEAR",
     "LAST_YEAR",
     "NEXT_YEAR",
+    "THIS_FISCAL_QUARTER",
+    "LAST_FISCAL_QUARTER",
+    "NEXT_FISCAL_QUARTER",
+    "THIS_FISCAL_YEAR",
+    "LAST_FISCAL_YEAR",
+    "NEXT_FISCAL_YEAR",
 ];
-const DATE_KEYWORDS_N: &[&str] = &[
+/// Date literals that take `:n`.
+pub const DATE_KEYWORDS_N: &[&str] = &[
     "LAST_N_DAYS",
     "NEXT_N_DAYS",
+    "N_DAYS_AGO",
     "LAST_N_WEEKS",
     "NEXT_N_WEEKS",
+    "N_WEEKS_AGO",
     "LAST_N_MONTHS",
     "NEXT_N_MONTHS",
+    "N_MONTHS_AGO",
+    "LAST_N_QUARTERS",
+    "NEXT_N_QUARTERS",
+    "N_QUARTERS_AGO",
+    "LAST_N_YEARS",
+    "NEXT_N_YEARS",
+    "N_YEARS_AGO",
+    "LAST_N_FISCAL_QUARTERS",
+    "NEXT_N_FISCAL_QUARTERS",
+    "N_FISCAL_QUARTERS_AGO",
+    "LAST_N_FISCAL_YEARS",
+    "NEXT_N_FISCAL_YEARS",
+    "N_FISCAL_YEARS_AGO",
+];
+
+/// Functions over a field that answer with the field's value here.
+const VALUE_FUNCTIONS: &[&str] = &["TOLABEL", "CONVERTCURRENCY", "FORMAT"];
+
+/// Words that end a SELECT item or start a clause, so never an alias.
+const CLAUSE_WORDS: &[&str] = &[
+    "FROM", "WHERE", "WITH", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FOR",
 ];
 
 impl<'a> Parser<'a> {
@@ -361,27 +569,120 @@ impl<'a> Parser<'a> {
         Ok(Path { parts, pos })
     }
 
-    fn select_item(&mut self) -> Result<SelectItem, SoqlError> {
-        if self.is_kw("COUNT")
-            && self
-                .toks
-                .get(self.i + 1)
-                .is_some_and(|t| t.tok == Tok::LParen)
+    /// Is the token after this one an opening parenthesis (a function call)?
+    fn calls(&self) -> bool {
+        self.toks
+            .get(self.i + 1)
+            .is_some_and(|t| t.tok == Tok::LParen)
+    }
+
+    fn is_subquery(&self) -> bool {
+        self.peek().tok == Tok::LParen
+            && matches!(self.toks.get(self.i + 1).map(|t| &t.tok), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("SELECT"))
+    }
+
+    /// An alias after an aggregate or a date function.
+    fn alias(&mut self) -> Result<Option<String>, SoqlError> {
+        match &self.peek().tok {
+            Tok::Ident(s) if !CLAUSE_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)) => {
+                Ok(Some(self.ident()?.0))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A field or a date function of one, inside an aggregate or GROUP BY.
+    fn expr(&mut self) -> Result<Expr, SoqlError> {
+        if let Tok::Ident(name) = &self.peek().tok
+            && self.calls()
+            && let Some(func) = DateFn::parse(name)
         {
             self.i += 2;
-            if self.peek().tok == Tok::RParen {
-                self.i += 1;
-                return Ok(SelectItem::CountAll);
-            }
-            let field = self.path()?;
+            let path = self.path()?;
             self.expect(Tok::RParen)?;
-            let alias = match &self.peek().tok {
-                Tok::Ident(s) if !s.eq_ignore_ascii_case("FROM") => Some(self.ident()?.0),
-                _ => None,
-            };
-            return Ok(SelectItem::Count { field, alias });
+            return Ok(Expr::Date(func, path));
         }
-        Ok(SelectItem::Field(self.path()?))
+        Ok(Expr::Field(self.path()?))
+    }
+
+    /// `AGG(` … `)` once its name is known: COUNT() has no argument.
+    fn aggregate_call(&mut self, agg: Agg) -> Result<Option<Expr>, SoqlError> {
+        self.i += 2;
+        if agg == Agg::Count && self.peek().tok == Tok::RParen {
+            self.i += 1;
+            return Ok(None);
+        }
+        let arg = self.expr()?;
+        self.expect(Tok::RParen)?;
+        Ok(Some(arg))
+    }
+
+    fn select_item(&mut self) -> Result<SelectItem, SoqlError> {
+        if self.is_subquery() {
+            self.i += 1;
+            let q = self.query(true)?;
+            self.expect(Tok::RParen)?;
+            return Ok(SelectItem::Subquery(Box::new(q)));
+        }
+        let pos = self.peek().pos;
+        let name = match &self.peek().tok {
+            Tok::Ident(s) if self.calls() => s.clone(),
+            _ => return Ok(SelectItem::Field(self.path()?)),
+        };
+        if let Some(agg) = Agg::parse(&name) {
+            return Ok(match self.aggregate_call(agg)? {
+                None => SelectItem::CountAll,
+                Some(arg) => SelectItem::Aggregate {
+                    agg,
+                    arg,
+                    alias: self.alias()?,
+                    pos,
+                },
+            });
+        }
+        if let Some(func) = DateFn::parse(&name) {
+            self.i += 2;
+            let path = self.path()?;
+            self.expect(Tok::RParen)?;
+            return Ok(SelectItem::Date {
+                func,
+                path,
+                alias: self.alias()?,
+            });
+        }
+        if name.eq_ignore_ascii_case("FIELDS") {
+            self.i += 2;
+            let (which, at) = self.ident()?;
+            let set = match which.to_ascii_uppercase().as_str() {
+                "ALL" => FieldSet::All,
+                "STANDARD" => FieldSet::Standard,
+                "CUSTOM" => FieldSet::Custom,
+                _ => {
+                    return Err(SoqlError::malformed(
+                        self.q,
+                        at,
+                        &format!("unexpected token: '{which}'"),
+                    ));
+                }
+            };
+            self.expect(Tok::RParen)?;
+            return Ok(SelectItem::Fields { set, pos });
+        }
+        if VALUE_FUNCTIONS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(&name))
+        {
+            self.i += 2;
+            let path = self.path()?;
+            self.expect(Tok::RParen)?;
+            self.alias()?;
+            return Ok(SelectItem::Field(path));
+        }
+        Err(SoqlError::malformed(
+            self.q,
+            pos,
+            &format!("unexpected token: '{name}'"),
+        ))
     }
 
     fn literal(&mut self) -> Result<Lit, SoqlError> {
@@ -441,6 +742,46 @@ impl<'a> Parser<'a> {
             self.expect(Tok::RParen)?;
             return Ok(c);
         }
+        let start = self.peek().pos;
+        if let Tok::Ident(name) = &self.peek().tok
+            && self.calls()
+        {
+            let name = name.clone();
+            if let Some(agg) = Agg::parse(&name) {
+                let arg = self.aggregate_call(agg)?;
+                let pos = self.peek().pos;
+                let Tok::Op(op) = self.peek().tok else {
+                    return Err(self.unexpected());
+                };
+                self.i += 1;
+                let value = self.literal()?;
+                return Ok(Cond::AggCmp {
+                    agg,
+                    arg,
+                    op,
+                    value,
+                    pos: if pos > start { start } else { pos },
+                });
+            }
+            if let Some(func) = DateFn::parse(&name) {
+                self.i += 2;
+                let path = self.path()?;
+                self.expect(Tok::RParen)?;
+                let pos = self.peek().pos;
+                let Tok::Op(op) = self.peek().tok else {
+                    return Err(self.unexpected());
+                };
+                self.i += 1;
+                let value = self.literal()?;
+                return Ok(Cond::DateCmp {
+                    func,
+                    path,
+                    op,
+                    value,
+                    pos,
+                });
+            }
+        }
         let path = self.path()?;
         let pos = self.peek().pos;
         if let Tok::Op(op) = self.peek().tok {
@@ -463,21 +804,24 @@ impl<'a> Parser<'a> {
                 )),
             };
         }
-        if self.eat_kw("IN") {
+        let negated = self.is_kw("NOT")
+            && matches!(&self.toks.get(self.i + 1).map(|t| &t.tok), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("IN"));
+        if negated || self.is_kw("IN") {
+            self.i += if negated { 2 } else { 1 };
+            if self.is_subquery() {
+                self.i += 1;
+                let query = self.query(true)?;
+                self.expect(Tok::RParen)?;
+                return Ok(Cond::InQuery {
+                    path,
+                    negated,
+                    query: Box::new(query),
+                    pos,
+                });
+            }
             return Ok(Cond::In {
                 path,
-                negated: false,
-                values: self.list()?,
-                pos,
-            });
-        }
-        if self.is_kw("NOT")
-            && matches!(&self.toks.get(self.i + 1).map(|t| &t.tok), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("IN"))
-        {
-            self.i += 2;
-            return Ok(Cond::In {
-                path,
-                negated: true,
+                negated,
                 values: self.list()?,
                 pos,
             });
@@ -543,7 +887,37 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn query(&mut self) -> Result<Query, SoqlError> {
+    fn order_item(&mut self) -> Result<Order, SoqlError> {
+        let pos = self.peek().pos;
+        let key = match &self.peek().tok {
+            Tok::Ident(name) if self.calls() => match Agg::parse(name) {
+                Some(agg) => OrderKey::Agg(agg, self.aggregate_call(agg)?),
+                None => OrderKey::Expr(self.expr()?),
+            },
+            _ => OrderKey::Expr(Expr::Field(self.path()?)),
+        };
+        let desc = self.eat_kw("DESC");
+        if !desc {
+            self.eat_kw("ASC");
+        }
+        let mut nulls_last = false;
+        if self.eat_kw("NULLS") {
+            if self.eat_kw("LAST") {
+                nulls_last = true;
+            } else {
+                self.expect_kw("FIRST")?;
+            }
+        }
+        Ok(Order {
+            key,
+            pos,
+            desc,
+            nulls_last,
+        })
+    }
+
+    /// A query; `nested` (a subquery or a semi-join) ends at its closing parenthesis.
+    fn query(&mut self, nested: bool) -> Result<Query, SoqlError> {
         self.expect_kw("SELECT")?;
         let mut select = vec![self.select_item()?];
         while self.peek().tok == Tok::Comma {
@@ -557,47 +931,76 @@ impl<'a> Parser<'a> {
             from,
             from_pos,
             filter: None,
+            group_by: Vec::new(),
+            having: None,
             order: Vec::new(),
             limit: None,
+            limit_pos: 0,
             offset: None,
         };
         if self.eat_kw("WHERE") {
             q.filter = Some(self.or()?);
         }
-        if self.eat_kw("ORDER") {
-            self.expect_kw("BY")?;
-            loop {
-                let path = self.path()?;
-                let desc = self.eat_kw("DESC");
-                if !desc {
-                    self.eat_kw("ASC");
-                }
-                let mut nulls_last = false;
-                if self.eat_kw("NULLS") {
-                    if self.eat_kw("LAST") {
-                        nulls_last = true;
-                    } else {
-                        self.expect_kw("FIRST")?;
-                    }
-                }
-                q.order.push(Order {
-                    path,
-                    desc,
-                    nulls_last,
-                });
-                if self.peek().tok != Tok::Comma {
-                    break;
-                }
-                self.i += 1;
+        if self.eat_kw("WITH") {
+            // Field- and object-level security is enforced as the integration user's.
+            let (mode, at) = self.ident()?;
+            if !["SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"]
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&mode))
+            {
+                return Err(SoqlError::malformed(
+                    self.q,
+                    at,
+                    &format!("unexpected token: '{mode}'"),
+                ));
             }
         }
-        if self.eat_kw("LIMIT") {
+        if self.eat_kw("GROUP") {
+            self.expect_kw("BY")?;
+            q.group_by.push(self.expr()?);
+            while self.peek().tok == Tok::Comma {
+                self.i += 1;
+                q.group_by.push(self.expr()?);
+            }
+        }
+        if self.eat_kw("HAVING") {
+            q.having = Some(self.or()?);
+        }
+        if self.eat_kw("ORDER") {
+            self.expect_kw("BY")?;
+            q.order.push(self.order_item()?);
+            while self.peek().tok == Tok::Comma {
+                self.i += 1;
+                q.order.push(self.order_item()?);
+            }
+        }
+        if self.is_kw("LIMIT") {
+            q.limit_pos = self.peek().pos;
+            self.i += 1;
             q.limit = Some(self.number()?);
         }
         if self.eat_kw("OFFSET") {
             q.offset = Some(self.number()?);
         }
-        if self.peek().tok != Tok::End {
+        if self.eat_kw("FOR") {
+            let (what, at) = self.ident()?;
+            if !["VIEW", "REFERENCE", "UPDATE"]
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(&what))
+            {
+                return Err(SoqlError::malformed(
+                    self.q,
+                    at,
+                    &format!("unexpected token: '{what}'"),
+                ));
+            }
+        }
+        let done = if nested {
+            self.peek().tok == Tok::RParen
+        } else {
+            self.peek().tok == Tok::End
+        };
+        if !done {
             return Err(self.unexpected());
         }
         Ok(q)
@@ -617,7 +1020,7 @@ pub fn parse(q: &str) -> Result<Query, SoqlError> {
             message: format!("unexpected token: {}", first.text),
         });
     }
-    Parser { q, toks, i: 0 }.query()
+    Parser { q, toks, i: 0 }.query(false)
 }
 
 #[cfg(test)]
@@ -646,6 +1049,49 @@ mod tests {
     }
 
     #[test]
+    fn parses_subqueries_aggregates_date_functions_and_clauses() {
+        let q = parse(
+            "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName LIMIT 2) FROM Account WHERE Id IN (SELECT AccountId FROM Opportunity WHERE StageName = 'Closed Won') AND Id NOT IN (SELECT AccountId FROM Case) WITH SECURITY_ENFORCED ORDER BY Name LIMIT 10 FOR VIEW",
+        )
+        .unwrap();
+        assert!(matches!(q.select[1], SelectItem::Subquery(_)));
+        assert!(matches!(q.filter, Some(Cond::And(..))));
+        let q = parse(
+            "SELECT CALENDAR_YEAR(CreatedDate) yr, LeadSource, COUNT(Id) n, COUNT_DISTINCT(Company), SUM(AnnualRevenue), AVG(NumberOfEmployees), MIN(CreatedDate), MAX(CreatedDate) FROM Lead WHERE CALENDAR_MONTH(CreatedDate) > 3 AND CreatedDate = LAST_N_QUARTERS:2 GROUP BY CALENDAR_YEAR(CreatedDate), LeadSource HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC, LeadSource",
+        )
+        .unwrap();
+        assert_eq!(q.group_by.len(), 2);
+        assert!(matches!(q.having, Some(Cond::AggCmp { .. })));
+        assert!(matches!(q.order[0].key, OrderKey::Agg(Agg::Count, Some(_))));
+        let q = parse("SELECT FIELDS(STANDARD), toLabel(Status) FROM Lead LIMIT 200 FOR REFERENCE")
+            .unwrap();
+        assert!(matches!(
+            q.select[0],
+            SelectItem::Fields {
+                set: FieldSet::Standard,
+                ..
+            }
+        ));
+        for kw in DATE_KEYWORDS {
+            assert!(
+                parse(&format!("SELECT Id FROM Lead WHERE CreatedDate = {kw}")).is_ok(),
+                "{kw}"
+            );
+        }
+        for kw in DATE_KEYWORDS_N {
+            assert!(
+                parse(&format!("SELECT Id FROM Lead WHERE CreatedDate = {kw}:3")).is_ok(),
+                "{kw}"
+            );
+        }
+        let e = parse("DELETE FROM Lead").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("MALFORMED_QUERY", "unexpected token: DELETE")
+        );
+    }
+
+    #[test]
     fn literals_lex_to_their_types() {
         let q = parse("SELECT Id FROM Lead WHERE SystemModstamp >= 2024-01-02T03:04:05.000+0000 AND CloseDate = 2024-01-02 AND Amount > -1.5 AND Name = 'O\\'Brien'").unwrap();
         let Some(Cond::And(..)) = q.filter else {
@@ -668,7 +1114,12 @@ mod tests {
             e.message
         );
         assert!(parse("SELECT Id FROM Lead WHERE").is_err());
-        assert!(parse("SELECT Id FROM Lead GROUP BY Name").is_err());
+        // ROLLUP and CUBE are not served: refused as Salesforce refuses what it cannot parse.
+        assert!(
+            parse("SELECT LeadSource, COUNT(Id) FROM Lead GROUP BY ROLLUP(LeadSource)").is_err()
+        );
+        assert!(parse("SELECT Id FROM Lead FOR SHARE").is_err());
+        assert!(parse("SELECT Id FROM Lead WITH DATA CATEGORY Geo__c AT usa__c").is_err());
         assert!(parse("SELECT FROM Lead").is_err());
         assert!(parse("SELECT Id FROM Lead WHERE Name = 'open").is_err());
     }

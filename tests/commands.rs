@@ -418,3 +418,199 @@ async fn salesforce_ids_are_written_back_to_hubspot() {
         .sum();
     assert_eq!(written, 0, "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_input_hubspot_refuses_is_that_records_error_and_names_the_property() {
+    let c = common::connected("commands-207").await;
+    enable(&c, &[], "");
+    let r = hf(&c.dir, &["sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    // The client maps Title to a property the portal does not have.
+    let init = c.dir.join("plugins/default/init.lua");
+    let text = std::fs::read_to_string(&init).expect("init.lua");
+    assert!(text.contains(r#"field("jobtitle", "Title"),"#));
+    std::fs::write(
+        &init,
+        text.replace(
+            r#"field("jobtitle", "Title"),"#,
+            r#"field("favorite_colour", "Title"),"#,
+        ),
+    )
+    .expect("init.lua");
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    for (i, title) in [Some("Buyer"), None, Some("Chief Tester")]
+        .iter()
+        .enumerate()
+    {
+        let mut lead = serde_json::json!({"LastName": format!("Batch{i}"), "Company": "Multi Status Ltd", "Email": format!("batch{i}@multistatus.example")});
+        if let Some(t) = title {
+            lead["Title"] = serde_json::json!(t);
+        }
+        sf.create("Lead", lead).await.expect("lead");
+    }
+    let r = hf(&c.dir, &["sync"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let json = hf(&c.dir, &["errors", "--json"]).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).expect("json");
+    let refused: Vec<&serde_json::Value> = list
+        .iter()
+        .filter(|e| e["code"] == "PROPERTY_DOESNT_EXIST")
+        .collect();
+    assert!(refused.len() >= 2, "{}", json.stdout);
+    assert!(
+        refused.iter().all(|e| e["class"] == "validation"
+            && e["hint"]
+                .as_str()
+                .is_some_and(|h| h.contains("no property favorite_colour"))
+            && e["message"] == "Property \"favorite_colour\" does not exist"),
+        "{}",
+        json.stdout
+    );
+    assert!(!json.stdout.contains("did not mention"), "{}", json.stdout);
+    // The input HubSpot accepted in the same batch was written.
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let (found, _) = hs
+        .search_page(
+            "contacts",
+            serde_json::json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "EQ", "value": "batch1@multistatus.example"}]}]}),
+        )
+        .await
+        .expect("search");
+    assert_eq!(found.len(), 1, "the lead without a title reached HubSpot");
+    let grouped = hf(&c.dir, &["errors"]).await;
+    assert!(
+        grouped
+            .stdout
+            .contains("HubSpot has no property favorite_colour"),
+        "{}",
+        grouped.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_scopes_names_the_scopes_hubspot_asks_for_when_it_refuses() {
+    let c = common::connected("commands-scopes").await;
+    enable(&c, &[], "");
+    let ok = hf(&c.dir, &["check", "hubspot.scopes"]).await;
+    assert_eq!(ok.code, Some(0), "{}", ok.all());
+    // The token still lists the deal scopes, but HubSpot refuses the calls that need them.
+    c.control(
+        "/settings",
+        serde_json::json!({"hubspot": {"withheld_scopes": ["crm.objects.deals.read", "crm.objects.deals.write"]}}),
+    )
+    .await;
+    let r = hf(&c.dir, &["check", "hubspot.scopes"]).await;
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert!(
+        r.stdout.contains("HubSpot refuses to read deals")
+            && r.stdout
+                .contains("one of crm.objects.deals.read, crm.objects.deals.write"),
+        "{}",
+        r.all()
+    );
+}
+
+/// Token refreshes the simulator's Salesforce side has granted.
+async fn salesforce_refreshes(c: &common::Connected) -> u64 {
+    c.control_get("/stats").await["token_grants"]["salesforce"]["refresh_token"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_answers_no_refresh_can_mend_stop_at_once_and_say_what_to_check() {
+    let c = common::connected("commands-sf-answers").await;
+    enable(&c, &[], "");
+    let limits = ["api", "salesforce", "GET", "/services/data/v62.0/limits"];
+    assert_eq!(hf(&c.dir, &limits).await.code, Some(0));
+
+    // A session the REST API refuses: the connected app lacks the api scope. Refreshing
+    // would give a token refused the same way, so there is no refresh.
+    c.control(
+        "/settings",
+        serde_json::json!({"salesforce": {"rest_api_enabled": false}}),
+    )
+    .await;
+    let before = salesforce_refreshes(&c).await;
+    let r = hf(&c.dir, &limits).await;
+    assert_eq!(r.code, Some(3), "auth.client: {}", r.all());
+    assert!(
+        r.stderr.contains("not valid for use with the REST API")
+            && r.stderr.contains("API Enabled"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(
+        salesforce_refreshes(&c).await,
+        before,
+        "no refresh was tried"
+    );
+    c.control(
+        "/settings",
+        serde_json::json!({"salesforce": {"rest_api_enabled": true}}),
+    )
+    .await;
+
+    // A retired instance answers an HTML 404: not an outage to retry; the URL is named.
+    c.control(
+        "/faults",
+        serde_json::json!({"provider": "salesforce", "kind": "html_error", "status": 404, "count": 1}),
+    )
+    .await;
+    let r = hf(&c.dir, &limits).await;
+    assert_eq!(r.code, Some(3), "{}", r.all());
+    let instance = c.sim.ready_info().salesforce.instance_url.clone();
+    assert!(
+        r.stderr
+            .contains(&format!("from {instance}/services/data/v62.0/limits"))
+            && r.stderr.contains("instance URL"),
+        "{}",
+        r.all()
+    );
+    let stats = c.control_get("/stats").await;
+    let served = stats["requests"]["salesforce"]["by_route"]["GET /services/data/{version}/limits"]
+        ["404"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(served, 1, "asked once, not retried: {stats}");
+
+    // The connected app not approved for the user: the fix is approving it, not a password.
+    c.control(
+        "/settings",
+        serde_json::json!({"salesforce": {"consumer_approved": false}}),
+    )
+    .await;
+    c.control(
+        "/expire-tokens",
+        serde_json::json!({"provider": "salesforce"}),
+    )
+    .await;
+    let r = hf(&c.dir, &limits).await;
+    assert_eq!(r.code, Some(3), "{}", r.all());
+    assert!(
+        r.stderr.contains("hasn't approved this consumer") && r.stderr.contains("pre-authorise"),
+        "{}",
+        r.all()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hubspot_423_is_waited_out_for_two_seconds_and_retried() {
+    let c = common::connected("commands-423").await;
+    enable(&c, &[], "");
+    c.control(
+        "/faults",
+        serde_json::json!({"provider": "hubspot", "kind": "lock", "count": 1}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let r = hf(&c.dir, &["api", "hubspot", "GET", "/crm/v3/owners"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let stats = c.control_get("/stats").await;
+    assert_eq!(
+        stats["requests"]["hubspot"]["by_route"]["GET /crm/v3/owners"],
+        serde_json::json!({"200": 1, "423": 1}),
+        "{stats}"
+    );
+}

@@ -136,6 +136,25 @@ pub fn hubspot_detail_code(category: &str, message: &str, body: &Value) -> Optio
         })
 }
 
+/// The per-property messages of a HubSpot validation error (`errors[].message`, or the
+/// classic message's embedded `message`s).
+fn hubspot_detail_messages(message: &str, body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    push_unique(
+        &mut out,
+        hubspot_details(body).filter_map(|d| d["message"].as_str().map(String::from)),
+    );
+    if out.is_empty() {
+        push_unique(
+            &mut out,
+            hubspot_invalid_properties(message)
+                .iter()
+                .filter_map(|d| d["message"].as_str().map(String::from)),
+        );
+    }
+    out
+}
+
 /// What an error body names as the cause: the property or field, the scopes that would do,
 /// the existing record(s).
 pub fn named_in(provider: Provider, code: &str, message: &str, body: &Value) -> Vec<String> {
@@ -266,6 +285,13 @@ fn explain(mut e: ApiError, code: Option<String>, body: &Value) -> ApiError {
     };
     let code = detail.unwrap_or(code);
     e.names = named_in(provider, &code, &e.message, body);
+    if provider == Provider::Hubspot {
+        // The classic message embeds its details as JSON; the details' own words read better.
+        let details = hubspot_detail_messages(&e.message, body);
+        if !details.is_empty() && e.message.starts_with("Property values were not valid") {
+            e.message = details.join("; ");
+        }
+    }
     if provider == Provider::Salesforce {
         if code == "INVALID_SESSION_ID" && salesforce_session_not_for_rest(&e.message) {
             e.class = ErrorClass::AuthClient;

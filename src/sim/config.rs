@@ -98,6 +98,12 @@ pub struct SalesforceSettings {
     pub api_version: String,
     /// Open query cursors per user before the oldest is freed.
     pub max_query_cursors: usize,
+    /// The connected app has the `api` OAuth scope and the user "API Enabled"; when not,
+    /// every REST call answers 401 "This session is not valid for use with the REST API".
+    pub rest_api_enabled: bool,
+    /// The user has approved (or an admin pre-authorised) the connected app; when not,
+    /// token requests answer `invalid_grant` "user hasn't approved this consumer".
+    pub consumer_approved: bool,
 }
 
 impl SalesforceSettings {
@@ -235,6 +241,8 @@ impl SimConfig {
                 duplicate_rule: true,
                 api_version: "62.0".into(),
                 max_query_cursors: 10,
+                rest_api_enabled: true,
+                consumer_approved: true,
             },
         }
     }

@@ -144,6 +144,9 @@ async fn revoke_refresh_tokens(
 struct HubspotToggles {
     deny_consent: Option<bool>,
     rotate_refresh_tokens: Option<bool>,
+    /// Scopes whose calls the portal now refuses with MISSING_SCOPES although tokens still
+    /// list them (a scope requirement that changed under an installed app).
+    withheld_scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -153,6 +156,10 @@ struct SalesforceToggles {
     rotate_refresh_tokens: Option<bool>,
     duplicate_rule: Option<bool>,
     refresh_processing_ms: Option<u64>,
+    /// False: REST calls answer 401 "This session is not valid for use with the REST API".
+    rest_api_enabled: Option<bool>,
+    /// False: token requests answer "user hasn't approved this consumer".
+    consumer_approved: Option<bool>,
     /// `["Lead.Title", …]`: fields the integration user may read but not edit (field-level
     /// security), as describe reports them and writes find them.
     #[serde(default)]
@@ -182,6 +189,9 @@ async fn settings(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> 
         if let Some(v) = t.hubspot.rotate_refresh_tokens {
             hs.oauth.rotate_refresh_tokens = v;
         }
+        if let Some(v) = t.hubspot.withheld_scopes.clone() {
+            hs.oauth.withheld_scopes = v;
+        }
     }
     {
         let mut sf = sim.salesforce();
@@ -192,6 +202,12 @@ async fn settings(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> 
             s.duplicate_rule,
             s.refresh_processing_ms,
         );
+        if let Some(v) = s.rest_api_enabled {
+            sf.settings.rest_api_enabled = v;
+        }
+        if let Some(v) = s.consumer_approved {
+            sf.settings.consumer_approved = v;
+        }
         for f in &s.read_only_fields {
             let Some((object, field)) = f.split_once('.') else {
                 return bad_request(format!("read_only_fields: `{f}` is not Object.Field"));

@@ -332,7 +332,8 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
             .into_response();
         }
         let needed = required_scopes(req.method(), req.uri().path());
-        if !needed.is_empty() && !needed.iter().any(|s| token.scopes.contains(s)) {
+        let usable = |s: &String| token.scopes.contains(s) && !hs.oauth.withheld_scopes.contains(s);
+        if !needed.is_empty() && !needed.iter().any(usable) {
             // Any one of the alternatives would do; current answers list them all.
             let alternatives: Vec<&str> = needed.iter().map(String::as_str).collect();
             return HsError::missing_scopes(&alternatives).into_response();

@@ -43,6 +43,8 @@ pub struct OAuthState {
     rng: fastrand::Rng,
     pub deny_consent: bool,
     pub rotate_refresh_tokens: bool,
+    /// Scopes refused at call time although granted (control API `withheld_scopes`).
+    pub withheld_scopes: Vec<String>,
 }
 
 impl OAuthState {
@@ -54,6 +56,7 @@ impl OAuthState {
             rng: fastrand::Rng::with_seed(seed ^ 0x0A07),
             deny_consent: false,
             rotate_refresh_tokens: rotate,
+            withheld_scopes: Vec::new(),
         }
     }
 

@@ -326,6 +326,16 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
     let request_id = {
         let mut sf = sim.salesforce();
         let ttl = Duration::from_secs(sf.settings.session_ttl_secs);
+        if !sf.settings.rest_api_enabled {
+            // What an org answers a token without the `api` scope or a user without
+            // "API Enabled" (Salesforce knowledge article 005226515).
+            return SfError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_SESSION_ID",
+                "This session is not valid for use with the REST API",
+            )
+            .into_response();
+        }
         if bearer(req.headers())
             .and_then(|t| sf.oauth.touch_session(t, ttl))
             .is_none()

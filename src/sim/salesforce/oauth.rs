@@ -296,6 +296,9 @@ pub async fn token(
         if f.client_secret.as_deref() != Some(sf.settings.client_secret.as_str()) {
             return bad("invalid_client", "invalid client credentials");
         }
+        if !sf.settings.consumer_approved && grant != "password" {
+            return bad("invalid_grant", "user hasn't approved this consumer");
+        }
         Duration::from_millis(sf.settings.refresh_processing_ms)
     };
     let response = match grant.as_str() {

@@ -113,7 +113,7 @@ async fn partial_batch_failures_fail_only_some_inputs() {
     let (sf, _, _) = f.sf_connect().await;
     f.control_post("/faults", json!({"provider": "hubspot", "kind": "partial_batch", "route": "/batch/create", "fraction": 0.5, "count": 1})).await;
     let inputs: Vec<Value> = (0..40)
-        .map(|i| json!({"properties": {"name": format!("P{i}")}}))
+        .map(|i| json!({"properties": {"name": format!("P{i}")}, "objectWriteTraceId": format!("t{i}")}))
         .collect();
     let (s, v) = f
         .hs_post(
@@ -129,6 +129,29 @@ async fn partial_batch_failures_fail_only_some_inputs() {
     );
     assert_eq!(ok + failed, 40);
     assert!(failed > 5 && ok > 5, "{ok} ok, {failed} failed");
+    // Injected failures look like real ones: keyed by each input's trace id, which the
+    // results echo too.
+    let mut traces: Vec<String> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["context"]["objectWriteTraceId"][0]
+                .as_str()
+                .expect("keyed by trace id")
+                .to_string()
+        })
+        .chain(v["results"].as_array().unwrap().iter().map(|r| {
+            r["objectWriteTraceId"]
+                .as_str()
+                .expect("echoed")
+                .to_string()
+        }))
+        .collect();
+    traces.sort();
+    traces.dedup();
+    assert_eq!(traces.len(), 40, "every input accounted for once");
+    assert!(v["errors"][0].get("correlationId").is_none(), "{v}");
 
     f.control_post("/faults", json!({"provider": "salesforce", "kind": "lock", "route": "/composite/sobjects", "fraction": 0.5, "count": 1})).await;
     let records: Vec<Value> = (0..40)

@@ -265,7 +265,15 @@ async fn list_pages_with_after_and_no_paging_on_the_last_page() {
             seen.push(r["id"].as_str().unwrap().to_string());
         }
         match v["paging"]["next"]["after"].as_str() {
-            Some(a) => after = Some(a.into()),
+            Some(a) => {
+                // The link is the next page's absolute URL, as HubSpot answers it.
+                let link = v["paging"]["next"]["link"].as_str().expect("link");
+                assert_eq!(
+                    link,
+                    f.hs_url(&format!("/crm/v3/objects/contacts?limit=25&after={a}"))
+                );
+                after = Some(a.into())
+            }
             None => break,
         }
     }

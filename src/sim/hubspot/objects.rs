@@ -92,8 +92,13 @@ pub async fn list(
         .collect();
     let mut body = json!({ "results": results });
     if let Some(next) = page.next() {
-        body["paging"] =
-            json!({"next": {"after": next.id.to_string(), "link": format!("?after={}", next.id)}});
+        // HubSpot's `link` is the next page's absolute URL.
+        let link = format!(
+            "{}/crm/v3/objects/{object_type_name}?limit={limit}&after={}",
+            sim.urls.hubspot.trim_end_matches('/'),
+            next.id
+        );
+        body["paging"] = json!({"next": {"after": next.id.to_string(), "link": link}});
     }
     Ok(axum::Json(body).into_response())
 }

@@ -111,16 +111,7 @@ impl SfError {
 impl IntoResponse for SfError {
     fn into_response(self) -> Response {
         let body: Vec<Value> = self.issues.iter().map(Issue::rest).collect();
-        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
-        let mut r = (self.status, axum::Json(Value::Array(body))).into_response();
-        if unauthorized {
-            // As Salesforce sends it on every refused session.
-            r.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Token"),
-            );
-        }
-        r
+        (self.status, axum::Json(Value::Array(body))).into_response()
     }
 }
 

@@ -552,7 +552,13 @@ pub async fn soak(seconds: u64) -> SoakReport {
 /// Open the profile in `dir` again and sign in on both sides (the browser flow, played).
 /// The faults of the moment reach the authorize pages too (a 429, a 5xx): like a person, try
 /// again a few times.
+/// One sign-in at a time: the simulated apps have one loopback redirect port, and the users'
+/// writer and the sync both reconnect after a revocation (two `hubforce connect`s at once on
+/// one port fail with "Address already in use", which once failed the soak).
+static SIGNING_IN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn reconnect(dir: &Path, caller: &str) -> Result<Session, String> {
+    let _turn = SIGNING_IN.lock().await;
     let config =
         hubforce::config::Config::load(&dir.join("hubforce.toml")).map_err(|e| e.to_string())?;
     let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;

@@ -294,6 +294,13 @@ struct DataArgs {
     /// Salesforce Leads (some share an email with a HubSpot contact).
     #[arg(long, default_value_t = 1500)]
     leads: usize,
+    /// HubSpot tickets and as many Salesforce Cases, across two pipelines / record types.
+    #[arg(long, default_value_t = 0)]
+    tickets: usize,
+    /// Records of the custom object pair: HubSpot "subscriptions" (a custom object schema)
+    /// and Salesforce `Subscription__c` (looking up Account); 0 leaves both undefined.
+    #[arg(long, default_value_t = 0)]
+    subscriptions: usize,
 }
 
 #[derive(Args)]
@@ -349,6 +356,8 @@ fn base_config(d: &DataArgs) -> SimConfig {
     c.companies = d.companies;
     c.deals = d.deals;
     c.leads = d.leads;
+    c.tickets = d.tickets;
+    c.subscriptions = d.subscriptions;
     c
 }
 

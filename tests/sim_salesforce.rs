@@ -1384,3 +1384,135 @@ async fn a_record_rolled_back_by_all_or_none_does_not_hand_its_id_on() {
         "{a} then {b}: the rolled-back id is spent"
     );
 }
+
+#[tokio::test]
+async fn record_types_are_queryable_described_and_enforced() {
+    let (f, t) = connected().await;
+    let (_, d) = f.sf_get(&t, "/sobjects/Opportunity/describe").await;
+    let infos = d["recordTypeInfos"].as_array().unwrap();
+    let names: Vec<&str> = infos
+        .iter()
+        .filter_map(|i| i["developerName"].as_str())
+        .collect();
+    assert_eq!(names, ["New_Business", "Renewal", "Master"]);
+    assert_eq!(infos[0]["defaultRecordTypeMapping"], true);
+    assert_eq!(
+        (infos[2]["master"].clone(), infos[2]["available"].clone()),
+        (json!(true), json!(false))
+    );
+    let (_, plain) = f.sf_get(&t, "/sobjects/Lead/describe").await;
+    assert_eq!(
+        plain["recordTypeInfos"][0]["master"], true,
+        "an object without record types has Master only"
+    );
+
+    let (n, types) = rows(
+        &f,
+        &t,
+        "SELECT Id, DeveloperName, SobjectType FROM RecordType WHERE IsActive = true",
+    )
+    .await;
+    assert_eq!(n, 4);
+    let case_type = types
+        .iter()
+        .find(|r| r["DeveloperName"] == "Support")
+        .and_then(|r| r["Id"].as_str())
+        .unwrap()
+        .to_string();
+    let opp_type = infos[0]["recordTypeId"].as_str().unwrap();
+    let (_, by_type) = rows(
+        &f,
+        &t,
+        "SELECT RecordType.DeveloperName, COUNT(Id) FROM Opportunity GROUP BY RecordType.DeveloperName",
+    )
+    .await;
+    assert_eq!(by_type.len(), 2, "{by_type:?}");
+    // A record type of another object is refused, as Salesforce refuses it.
+    let (s, v) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Case",
+            json!({"Subject": "x", "RecordTypeId": opp_type}),
+        )
+        .await;
+    assert_eq!(
+        (s, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "INVALID_CROSS_REFERENCE_KEY")
+    );
+    let (s, _) = f
+        .sf_send(
+            &t,
+            Method::POST,
+            "/sobjects/Case",
+            json!({"Subject": "x", "RecordTypeId": case_type}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_custom_object_exists_only_when_asked_and_looks_custom() {
+    let (f, t) = connected().await;
+    let (s, v) = f.sf_query(&t, "SELECT Id FROM Subscription__c").await;
+    assert_eq!(
+        (s, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "INVALID_TYPE")
+    );
+
+    let mut c = small_config();
+    c.subscriptions = 5;
+    c.tickets = 4;
+    let f = start(c).await;
+    let (t, _, _) = f.sf_connect().await;
+    let (_, d) = f.sf_get(&t, "/sobjects/Subscription__c/describe").await;
+    assert_eq!(
+        (d["custom"].clone(), d["keyPrefix"].clone()),
+        (json!(true), json!("a01"))
+    );
+    let lookup = d["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "Account__c")
+        .unwrap();
+    assert_eq!(
+        (
+            lookup["custom"].clone(),
+            lookup["relationshipName"].clone(),
+            lookup["referenceTo"].clone()
+        ),
+        (json!(true), json!("Account__r"), json!(["Account"]))
+    );
+    let (n, subs) = rows(&f, &t, "SELECT Name, Account__r.Name, Subscription_Key__c, Plan__c FROM Subscription__c ORDER BY Subscription_Key__c").await;
+    assert_eq!(n, 5);
+    assert_eq!(subs[0]["Subscription_Key__c"], "SUB-00001");
+    assert!(subs[0]["Account__r"]["Name"].is_string(), "{}", subs[0]);
+    let (_, parents) = rows(
+        &f,
+        &t,
+        "SELECT Name, (SELECT Name FROM Subscriptions__r) FROM Account WHERE Id IN (SELECT Account__c FROM Subscription__c)",
+    )
+    .await;
+    let children: u64 = parents
+        .iter()
+        .map(|p| p["Subscriptions__r"]["totalSize"].as_u64().unwrap())
+        .sum();
+    assert_eq!(children, 5);
+    let (s, _) = f
+        .sf_send(
+            &t,
+            Method::PATCH,
+            "/sobjects/Subscription__c/Subscription_Key__c/SUB-00001",
+            json!({"Plan__c": "Enterprise"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "upsert by the external id updates");
+    let (cases, _) = rows(&f, &t, "SELECT COUNT() FROM Case").await;
+    let (base, _) = {
+        let g = start(small_config()).await;
+        let (t, _, _) = g.sf_connect().await;
+        rows(&g, &t, "SELECT COUNT() FROM Case").await
+    };
+    assert_eq!(cases, base + 4, "--tickets 4 adds four Cases");
+}

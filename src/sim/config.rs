@@ -12,6 +12,12 @@ pub struct SimConfig {
     /// Salesforce Leads; Salesforce also gets Accounts, Contacts and Opportunities
     /// overlapping the HubSpot data (see the seeders).
     pub leads: usize,
+    /// HubSpot tickets and Salesforce Cases of two record types (0: none beyond the few
+    /// Cases every org has).
+    pub tickets: usize,
+    /// A HubSpot custom object "subscriptions" and Salesforce `Subscription__c` with this
+    /// many records each (0: neither side defines the object).
+    pub subscriptions: usize,
     /// 0 = chosen by the OS.
     pub hubspot_port: u16,
     pub salesforce_login_port: u16,
@@ -198,6 +204,8 @@ impl SimConfig {
             companies: 60,
             deals: 80,
             leads: 100,
+            tickets: 0,
+            subscriptions: 0,
             hubspot_port: 0,
             salesforce_login_port: 0,
             salesforce_instance_port: 0,

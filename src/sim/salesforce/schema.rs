@@ -201,7 +201,7 @@ impl ObjectDef {
     pub fn summary(&self, version: &str) -> Value {
         json!({
             "name": self.name, "label": self.label, "labelPlural": self.label_plural,
-            "keyPrefix": self.key_prefix, "custom": false, "customSetting": false,
+            "keyPrefix": self.key_prefix, "custom": self.name.ends_with("__c"), "customSetting": false,
             "createable": self.createable, "updateable": self.updateable, "deletable": self.deletable,
             "queryable": true, "retrieveable": true, "searchable": true, "layoutable": true,
             "replicateable": true, "triggerable": true, "undeletable": self.deletable,
@@ -222,9 +222,46 @@ impl ObjectDef {
                        "relationshipName": name, "restrictedDelete": false})
             })
             .collect();
-        v["recordTypeInfos"] = json!([]);
+        v["recordTypeInfos"] = record_type_infos(self.name, version);
         v
     }
+}
+
+/// The record types of the objects that have them: (sObject, developer name, label). The
+/// first of each object is its default.
+pub const RECORD_TYPES: &[(&str, &str, &str)] = &[
+    ("Opportunity", "New_Business", "New Business"),
+    ("Opportunity", "Renewal", "Renewal"),
+    ("Case", "Support", "Support"),
+    ("Case", "Billing", "Billing"),
+];
+
+/// The id of the `i`th entry of [`RECORD_TYPES`] (key prefix 012).
+pub fn record_type_id(i: usize) -> String {
+    super::ids::make("012", 2001 + i as u64)
+}
+
+/// The `recordTypeInfos` of describe: each record type, then the Master one every object
+/// has (id 012000000000000AAA, available only where no other exists).
+fn record_type_infos(sobject: &str, version: &str) -> Value {
+    let mut infos: Vec<Value> = RECORD_TYPES
+        .iter()
+        .enumerate()
+        .filter(|(_, (o, ..))| *o == sobject)
+        .enumerate()
+        .map(|(n, (i, (_, dev, label)))| {
+            let id = record_type_id(i);
+            json!({"active": true, "available": true, "defaultRecordTypeMapping": n == 0,
+                   "developerName": dev, "master": false, "name": label, "recordTypeId": id,
+                   "urls": {"layout": format!("/services/data/v{version}/sobjects/{sobject}/describe/layouts/{id}")}})
+        })
+        .collect();
+    let only_master = infos.is_empty();
+    infos.push(json!({"active": true, "available": only_master, "defaultRecordTypeMapping": only_master,
+                      "developerName": "Master", "master": true, "name": "Master",
+                      "recordTypeId": "012000000000000AAA",
+                      "urls": {"layout": format!("/services/data/v{version}/sobjects/{sobject}/describe/layouts/012000000000000AAA")}}));
+    Value::Array(infos)
 }
 
 /// Child relationships of the standard objects: (relationship name, child object, the
@@ -247,6 +284,12 @@ const CHILD_RELATIONSHIPS: &[(&str, &str, &str, &str)] = &[
         "CampaignId",
     ),
     ("Campaign", "ChildCampaigns", "Campaign", "ParentId"),
+    (
+        "Account",
+        "Subscriptions__r",
+        "Subscription__c",
+        "Account__c",
+    ),
 ];
 
 /// A parent's child relationship by name (any case): (name, child object, link field).
@@ -442,6 +485,49 @@ fn address(prefix: &str) -> Vec<F> {
     ]
 }
 
+/// `Subscription__c`, the custom object of the custom-object pair: a lookup to Account
+/// (`Account__c`, relationship `Account__r`) and an external id `Subscription_Key__c`.
+pub fn subscription_object() -> ObjectDef {
+    use FType::*;
+    let mut fields = system_fields(true);
+    fields.extend([
+        F::new("Name", "Subscription Name", String)
+            .len(80)
+            .required(),
+        F::new("Account__c", "Account", Reference)
+            .refers(&["Account"], "Account__r")
+            .custom(),
+        F::new("Plan__c", "Plan", Picklist)
+            .picklist(SUBSCRIPTION_PLANS, true)
+            .custom(),
+        F::new("Status__c", "Status", Picklist)
+            .picklist(&["Active", "Paused", "Cancelled"], true)
+            .default(json!("Active"))
+            .custom(),
+        F::new("Start_Date__c", "Start Date", Date).custom(),
+        F::new("Renewal_Date__c", "Renewal Date", Date).custom(),
+        F::new("Monthly_Amount__c", "Monthly Amount", Currency).custom(),
+        F::new("Subscription_Key__c", "Subscription Key", String)
+            .len(40)
+            .external_id(),
+        F::new("HubSpot_Id__c", "HubSpot Id", String)
+            .len(64)
+            .external_id(),
+    ]);
+    ObjectDef {
+        name: "Subscription__c",
+        label: "Subscription",
+        label_plural: "Subscriptions",
+        key_prefix: "a01",
+        createable: true,
+        updateable: true,
+        deletable: true,
+        fields: fields.into_iter().map(|f| f.0).collect(),
+    }
+}
+
+pub const SUBSCRIPTION_PLANS: &[&str] = &["Basic", "Pro", "Enterprise"];
+
 /// The standard objects the simulator serves, with the fields a sync touches.
 pub fn standard_objects() -> Vec<ObjectDef> {
     use FType::*;
@@ -569,6 +655,7 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         F::new("Description", "Description", TextArea),
         F::new("IsClosed", "Closed", Boolean).calculated(),
         F::new("IsWon", "Won", Boolean).calculated(),
+        F::new("RecordTypeId", "Record Type ID", Reference).refers(&["RecordType"], "RecordType"),
         hubspot_id(),
     ]);
 
@@ -657,6 +744,8 @@ pub fn standard_objects() -> Vec<ObjectDef> {
         F::new("IsClosed", "Closed", Boolean).calculated(),
         F::new("ClosedDate", "Closed Date", DateTime).read_only(),
         F::new("IsEscalated", "Escalated", Boolean),
+        F::new("RecordTypeId", "Record Type ID", Reference).refers(&["RecordType"], "RecordType"),
+        hubspot_id(),
     ]);
 
     let mut campaign = system_fields(true);
@@ -704,6 +793,21 @@ pub fn standard_objects() -> Vec<ObjectDef> {
             .default(json!("Sent")),
         F::new("HasResponded", "Responded", Boolean).calculated(),
         F::new("FirstRespondedDate", "First Responded Date", Date).read_only(),
+    ]);
+
+    let mut record_type = system_fields(false);
+    record_type.extend([
+        F::new("Name", "Record Type Name", String)
+            .len(80)
+            .required(),
+        F::new("DeveloperName", "Record Type Name", String)
+            .len(80)
+            .required(),
+        F::new("SobjectType", "SObject Type Name", Picklist)
+            .picklist(&["Opportunity", "Case"], true)
+            .required(),
+        F::new("IsActive", "Active", Boolean),
+        F::new("Description", "Description", String).len(255),
     ]);
 
     let mut user = system_fields(false);
@@ -769,6 +873,14 @@ pub fn standard_objects() -> Vec<ObjectDef> {
             "00v",
             true,
             campaign_member,
+        ),
+        obj(
+            "RecordType",
+            "Record Type",
+            "Record Types",
+            "012",
+            false,
+            record_type,
         ),
         obj("User", "User", "Users", "005", false, user),
         obj(

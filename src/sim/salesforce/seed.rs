@@ -12,7 +12,7 @@ use super::oauth::OAuthState;
 use super::query::Cursors;
 use super::schema::{
     CASE_STATUSES, INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES, OPPORTUNITY_STAGES, PRODUCT_INTERESTS,
-    standard_objects,
+    RECORD_TYPES, SUBSCRIPTION_PLANS, record_type_id, standard_objects, subscription_object,
 };
 use super::store::Store;
 use super::{ApiUsage, SalesforceWorld};
@@ -37,7 +37,11 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
         config.companies,
     );
     let mut rng = fastrand::Rng::with_seed(config.seed ^ 0x5A1E);
-    let mut store = Store::new(standard_objects(), config.seed);
+    let mut objects = standard_objects();
+    if config.subscriptions > 0 {
+        objects.push(subscription_object());
+    }
+    let mut store = Store::new(objects, config.seed);
     store.duplicate_rule = settings.duplicate_rule;
     let def = |store: &Store, name: &str| {
         store
@@ -206,6 +210,31 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
         lead_ids.push(store.insert(&lead_def, vals(v), p.created));
     }
 
+    // Record types are metadata every org of this shape has: two for Opportunity, two
+    // for Case, at fixed ids (describe's recordTypeInfos name the same ones).
+    let rt_def = def(&store, "RecordType");
+    for (i, (sobject, dev, label)) in RECORD_TYPES.iter().enumerate() {
+        store.insert_as(
+            &rt_def,
+            record_type_id(i),
+            vals(vec![
+                ("Name", json!(label)),
+                ("DeveloperName", json!(dev)),
+                ("SobjectType", json!(sobject)),
+                ("IsActive", json!(true)),
+            ]),
+            start,
+        );
+    }
+    let record_types = |sobject: &str| -> Vec<String> {
+        RECORD_TYPES
+            .iter()
+            .enumerate()
+            .filter(|(_, (o, ..))| *o == sobject)
+            .map(|(i, _)| record_type_id(i))
+            .collect()
+    };
+    let (opp_types, case_types) = (record_types("Opportunity"), record_types("Case"));
     let opp_def = def(&store, "Opportunity");
     let account_ids: Vec<&String> = accounts.values().collect::<Vec<_>>();
     let mut account_ids: Vec<&String> = account_ids;
@@ -233,6 +262,7 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
                 ),
                 ("Amount", json!(f64::from(rng.u32(5..500) * 100))),
                 ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+                ("RecordTypeId", json!(opp_types[i % opp_types.len()])),
             ]),
             created,
         );
@@ -273,7 +303,18 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
                 .collect()
         })
         .unwrap_or_default();
-    for (i, (contact, account)) in contact_accounts.iter().enumerate() {
+    // With `--tickets N`, N Cases more (the HubSpot side gets N tickets).
+    let tickets = if contact_accounts.is_empty() {
+        0
+    } else {
+        config.tickets
+    };
+    let cases: Vec<(String, Value)> = contact_accounts
+        .iter()
+        .cloned()
+        .chain((0..tickets).map(|i| contact_accounts[i % contact_accounts.len()].clone()))
+        .collect();
+    for (i, (contact, account)) in cases.iter().enumerate() {
         let created = seeded_time(&mut rng);
         store.insert(
             &case_def,
@@ -285,6 +326,7 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
                 ("Priority", json!(["High", "Medium", "Low"][i % 3])),
                 ("Origin", json!(["Phone", "Email", "Web"][i % 3])),
                 ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+                ("RecordTypeId", json!(case_types[i % case_types.len()])),
             ]),
             created,
         );
@@ -312,6 +354,46 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
             ]),
             seeded_time(&mut rng),
         );
+    }
+
+    if config.subscriptions > 0 {
+        let sub_def = def(&store, "Subscription__c");
+        let accounts_sorted: Vec<String> = {
+            let mut a: Vec<String> = accounts.values().cloned().collect();
+            a.sort();
+            a
+        };
+        for i in 0..config.subscriptions {
+            let created = seeded_time(&mut rng);
+            let start_date = (created + Duration::days(1)).date_naive();
+            store.insert(
+                &sub_def,
+                vals(vec![
+                    ("Name", json!(format!("Subscription {}", i + 1))),
+                    (
+                        "Account__c",
+                        accounts_sorted
+                            .get(i % accounts_sorted.len().max(1))
+                            .map(|a| json!(a))
+                            .unwrap_or(Value::Null),
+                    ),
+                    (
+                        "Plan__c",
+                        json!(SUBSCRIPTION_PLANS[i % SUBSCRIPTION_PLANS.len()]),
+                    ),
+                    ("Status__c", json!(["Active", "Active", "Paused"][i % 3])),
+                    ("Start_Date__c", json!(date_string(start_date))),
+                    (
+                        "Renewal_Date__c",
+                        json!(date_string(start_date + Duration::days(365))),
+                    ),
+                    ("Monthly_Amount__c", json!(f64::from(rng.u32(2..50) * 10))),
+                    ("Subscription_Key__c", json!(format!("SUB-{:05}", i + 1))),
+                    ("OwnerId", json!(rep_ids[i % rep_ids.len()])),
+                ]),
+                created,
+            );
+        }
     }
 
     SalesforceWorld {

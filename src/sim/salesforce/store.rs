@@ -107,6 +107,24 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// A record type must be an active one of the record's own object.
+    fn check_record_type(&self, sobject: &str, value: &Value) -> Result<(), Issue> {
+        let Some(id) = value.as_str() else {
+            return Ok(());
+        };
+        let fits = self.get(id).is_some_and(|rt| {
+            rt.get("SobjectType").as_str() == Some(sobject) && rt.get("IsActive") == &json!(true)
+        });
+        if fits {
+            return Ok(());
+        }
+        Err(Issue::new(
+            "INVALID_CROSS_REFERENCE_KEY",
+            format!("Record Type ID: this ID value isn't valid for the user: {id}"),
+        )
+        .fields(vec!["RecordTypeId".into()]))
+    }
+
     /// Take `later`'s id counters: a rolled-back transaction does not hand its ids out
     /// again (Salesforce never reuses an id).
     pub fn keep_ids_spent_by(&mut self, later: &Store) {
@@ -320,6 +338,9 @@ impl Store {
                 continue;
             }
             let value = self.coerce(f, v)?;
+            if f.name == "RecordTypeId" {
+                self.check_record_type(def.name, &value)?;
+            }
             if value.is_null() && !f.nillable && !f.defaulted_on_create {
                 return Err(Issue::new(
                     "REQUIRED_FIELD_MISSING",

@@ -995,3 +995,90 @@ async fn a_merge_makes_a_new_record_and_the_old_ids_read_through_to_it() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
+
+#[tokio::test]
+async fn tickets_live_in_two_pipelines_behind_the_tickets_scope() {
+    let mut c = small_config();
+    c.tickets = 6;
+    let f = start(c).await;
+    let (without, _) = f.hs_connect().await;
+    let (s, v) = f.hs_get(&without, "/crm/v3/objects/tickets?limit=5").await;
+    assert_eq!(
+        (s, v["category"].as_str()),
+        (StatusCode::FORBIDDEN, Some("MISSING_SCOPES"))
+    );
+    assert_eq!(
+        v["errors"][0]["context"]["requiredGranularScopes"],
+        json!(["tickets"])
+    );
+    // The app lists `tickets` as optional: asked for, it is granted.
+    let hs = &f.info.hubspot;
+    let mut u = url::Url::parse(&f.hs_authorize_url(&hs.scopes.join(" "), "s")).unwrap();
+    u.query_pairs_mut().append_pair("optional_scope", "tickets");
+    let r = f.http.get(u).send().await.unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let code = common::param(&loc, "code").unwrap();
+    let (_, tok) = f
+        .hs_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &hs.client_id),
+            ("client_secret", &hs.client_secret),
+            ("redirect_uri", &hs.redirect_uri),
+            ("code", &code),
+        ])
+        .await;
+    let t = tok["access_token"].as_str().unwrap().to_string();
+    let (s, v) = f
+        .hs_get(&t, "/crm/v3/objects/tickets?limit=10&associations=contacts")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let tickets = v["results"].as_array().unwrap();
+    assert_eq!(tickets.len(), 6);
+    assert!(tickets[0]["properties"]["hs_pipeline_stage"].is_string());
+    assert!(
+        tickets[0]["associations"]["contacts"]["results"][0]["id"].is_string(),
+        "{}",
+        tickets[0]
+    );
+    let (_, pipes) = f.hs_get(&t, "/crm/v3/pipelines/tickets").await;
+    let ids: Vec<&str> = pipes["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["0", "billing"]);
+    assert_eq!(
+        pipes["results"][0]["stages"][3]["metadata"]["ticketState"],
+        "CLOSED"
+    );
+    // Required properties are enforced; a created ticket reads back.
+    let (s, v) = f
+        .hs_post(
+            &t,
+            "/crm/v3/objects/tickets",
+            json!({"properties": {"subject": "No pipeline"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["category"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("VALIDATION_ERROR")),
+        "{v}"
+    );
+    let (s, v) = f
+        .hs_post(
+            &t,
+            "/crm/v3/objects/tickets",
+            json!({"properties": {"subject": "Printer on fire", "hs_pipeline": "billing", "hs_pipeline_stage": "billing_new", "hs_ticket_priority": "URGENT"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, search) = f
+        .hs_post(
+            &t,
+            "/crm/v3/objects/tickets/search",
+            json!({"query": "printer", "properties": ["subject"]}),
+        )
+        .await;
+    assert_eq!(search["total"], 1, "{search}");
+}

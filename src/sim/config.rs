@@ -220,7 +220,14 @@ impl SimConfig {
                     .iter()
                     .map(|s| s.to_string())
                     .collect(),
-                optional_scopes: vec!["crm.schemas.custom.read".into(), "sales-email-read".into()],
+                optional_scopes: vec![
+                    "crm.schemas.custom.read".into(),
+                    "crm.schemas.custom.write".into(),
+                    "crm.objects.custom.read".into(),
+                    "crm.objects.custom.write".into(),
+                    "tickets".into(),
+                    "sales-email-read".into(),
+                ],
                 access_token_ttl_secs: 1800,
                 rotate_refresh_tokens: false,
                 burst_per_10s: 190,

@@ -30,6 +30,12 @@ const TYPES: &[(ObjectType, ObjectType, u32)] = &[
     (ObjectType::Companies, ObjectType::Tasks, 191),
     (ObjectType::Tasks, ObjectType::Deals, 216),
     (ObjectType::Deals, ObjectType::Tasks, 215),
+    (ObjectType::Tickets, ObjectType::Contacts, 16),
+    (ObjectType::Contacts, ObjectType::Tickets, 15),
+    (ObjectType::Tickets, ObjectType::Companies, 339),
+    (ObjectType::Companies, ObjectType::Tickets, 340),
+    (ObjectType::Tickets, ObjectType::Deals, 28),
+    (ObjectType::Deals, ObjectType::Tickets, 27),
 ];
 
 pub fn type_id(from: ObjectType, to: ObjectType) -> Option<u32> {

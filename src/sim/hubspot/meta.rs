@@ -46,6 +46,46 @@ pub struct Stage {
     pub closed: bool,
 }
 
+/// A pipeline: deals have one ("default"), tickets two here.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub id: String,
+    pub label: String,
+    pub stages: Vec<Stage>,
+}
+
+/// Ticket pipelines: the default support pipeline a portal has (id "0", stages "1"–"4"),
+/// and a second one, as a Service Hub portal with a billing desk sets up.
+pub fn ticket_pipelines() -> Vec<Pipeline> {
+    let s = |id: &str, label: &str, closed: bool| Stage {
+        id: id.into(),
+        label: label.into(),
+        probability: 0.0,
+        closed,
+    };
+    vec![
+        Pipeline {
+            id: "0".into(),
+            label: "Support Pipeline".into(),
+            stages: vec![
+                s("1", "New", false),
+                s("2", "Waiting on contact", false),
+                s("3", "Waiting on us", false),
+                s("4", "Closed", true),
+            ],
+        },
+        Pipeline {
+            id: "billing".into(),
+            label: "Billing Pipeline".into(),
+            stages: vec![
+                s("billing_new", "New", false),
+                s("billing_review", "In review", false),
+                s("billing_closed", "Closed", true),
+            ],
+        },
+    ]
+}
+
 /// The default sales pipeline's stages, as a new portal has them.
 pub fn default_stages() -> Vec<Stage> {
     let s = |id: &str, label: &str, p: f64| Stage {
@@ -218,64 +258,80 @@ pub async fn owner(
     Ok(axum::Json(o.to_json()).into_response())
 }
 
-fn pipeline_json(stages: &[Stage]) -> Value {
-    let st: Vec<Value> = stages
+fn pipeline_json(p: &Pipeline, order: usize) -> Value {
+    let st: Vec<Value> = p
+        .stages
         .iter()
         .enumerate()
         .map(|(i, s)| {
+            let metadata = if s.probability > 0.0 || p.id == "default" {
+                json!({"probability": s.probability.to_string(), "isClosed": s.closed.to_string()})
+            } else {
+                json!({"ticketState": if s.closed { "CLOSED" } else { "OPEN" }, "isClosed": s.closed.to_string()})
+            };
             json!({
                 "id": s.id, "label": s.label, "displayOrder": i, "archived": false,
-                "metadata": {"probability": s.probability.to_string(), "isClosed": s.closed.to_string()},
+                "metadata": metadata,
                 "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z",
             })
         })
         .collect();
     json!({
-        "id": "default", "label": "Sales Pipeline", "displayOrder": 0, "archived": false, "stages": st,
+        "id": p.id, "label": p.label, "displayOrder": order, "archived": false, "stages": st,
         "createdAt": "2020-01-01T00:00:00.000Z", "updatedAt": "2020-01-01T00:00:00.000Z",
     })
 }
 
-fn deals_only(t: &str) -> Result<(), HsError> {
+/// The pipelines of an object type that has them (deals, tickets).
+fn pipelines_of(sim: &SimState, t: &str) -> Result<Vec<Pipeline>, HsError> {
     match ObjectType::parse(t) {
-        Some(ObjectType::Deals) => Ok(()),
+        Some(ObjectType::Deals) => Ok(vec![Pipeline {
+            id: "default".into(),
+            label: "Sales Pipeline".into(),
+            stages: sim.hubspot().stages.clone(),
+        }]),
+        Some(ObjectType::Tickets) => Ok(ticket_pipelines()),
         _ => Err(HsError::not_found(format!(
             "No pipelines for object type {t}"
         ))),
     }
 }
 
-/// `GET /crm/v3/pipelines/deals`
+fn one_pipeline(sim: &SimState, t: &str, id: &str) -> Result<Value, HsError> {
+    pipelines_of(sim, t)?
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.id == id)
+        .map(|(i, p)| pipeline_json(p, i))
+        .ok_or_else(|| HsError::not_found(format!("Pipeline {id} does not exist")))
+}
+
+/// `GET /crm/v3/pipelines/{objectType}`
 pub async fn pipelines(
     State(sim): State<Arc<SimState>>,
     Path(t): Path<String>,
 ) -> Result<Response, HsError> {
-    deals_only(&t)?;
-    let hs = sim.hubspot();
-    Ok(axum::Json(json!({"results": [pipeline_json(&hs.stages)]})).into_response())
+    let all: Vec<Value> = pipelines_of(&sim, &t)?
+        .iter()
+        .enumerate()
+        .map(|(i, p)| pipeline_json(p, i))
+        .collect();
+    Ok(axum::Json(json!({"results": all})).into_response())
 }
 
-/// `GET /crm/v3/pipelines/deals/{pipelineId}`
+/// `GET /crm/v3/pipelines/{objectType}/{pipelineId}`
 pub async fn pipeline(
     State(sim): State<Arc<SimState>>,
     Path((t, id)): Path<(String, String)>,
 ) -> Result<Response, HsError> {
-    deals_only(&t)?;
-    if id != "default" {
-        return Err(HsError::not_found(format!("Pipeline {id} does not exist")));
-    }
-    Ok(axum::Json(pipeline_json(&sim.hubspot().stages)).into_response())
+    Ok(axum::Json(one_pipeline(&sim, &t, &id)?).into_response())
 }
 
-/// `GET /crm/v3/pipelines/deals/{pipelineId}/stages`
+/// `GET /crm/v3/pipelines/{objectType}/{pipelineId}/stages`
 pub async fn stages(
     State(sim): State<Arc<SimState>>,
     Path((t, id)): Path<(String, String)>,
 ) -> Result<Response, HsError> {
-    deals_only(&t)?;
-    if id != "default" {
-        return Err(HsError::not_found(format!("Pipeline {id} does not exist")));
-    }
-    let p = pipeline_json(&sim.hubspot().stages);
+    let p = one_pipeline(&sim, &t, &id)?;
     Ok(axum::Json(json!({"results": p["stages"]})).into_response())
 }

@@ -264,6 +264,10 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
         || (*method == Method::POST
             && (path.ends_with("/search") || path.ends_with("/batch/read")));
     let object_scopes = |t: &str| -> Vec<String> {
+        // Tickets have their own scope (developers.hubspot.com: "tickets").
+        if ObjectType::parse(t) == Some(ObjectType::Tickets) {
+            return vec!["tickets".into()];
+        }
         let noun = ObjectType::parse(t)
             .map(|t| t.scope_noun())
             .unwrap_or("contacts");
@@ -280,6 +284,9 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
         ["crm", "v3", "objects", t, ..]
         | ["crm", "v4", "objects", t, ..]
         | ["crm", "v4", "associations", t, ..] => object_scopes(t),
+        ["crm", "v3", "properties", t, ..] if ObjectType::parse(t) == Some(ObjectType::Tickets) => {
+            vec!["tickets".into()]
+        }
         ["crm", "v3", "properties", t, ..] => {
             let noun = ObjectType::parse(t)
                 .map(|t| t.scope_noun())
@@ -288,6 +295,9 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
             vec![format!("crm.schemas.{noun}.{rw}")]
         }
         ["crm", "v3", "owners", ..] => vec!["crm.objects.owners.read".into()],
+        ["crm", "v3", "pipelines", t, ..] if ObjectType::parse(t) == Some(ObjectType::Tickets) => {
+            vec!["tickets".into()]
+        }
         ["crm", "v3", "pipelines", ..] => vec![
             "crm.objects.deals.read".into(),
             "crm.objects.deals.write".into(),

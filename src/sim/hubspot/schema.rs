@@ -12,10 +12,17 @@ pub enum ObjectType {
     Companies,
     Deals,
     Tasks,
+    Tickets,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 4] = [Self::Contacts, Self::Companies, Self::Deals, Self::Tasks];
+    pub const ALL: [ObjectType; 5] = [
+        Self::Contacts,
+        Self::Companies,
+        Self::Deals,
+        Self::Tasks,
+        Self::Tickets,
+    ];
 
     /// Object types are addressed by plural name or by type id (`0-1`).
     pub fn parse(s: &str) -> Option<ObjectType> {
@@ -24,6 +31,7 @@ impl ObjectType {
             "companies" | "company" | "0-2" => Some(Self::Companies),
             "deals" | "deal" | "0-3" => Some(Self::Deals),
             "tasks" | "task" | "0-27" => Some(Self::Tasks),
+            "tickets" | "ticket" | "0-5" => Some(Self::Tickets),
             _ => None,
         }
     }
@@ -34,6 +42,7 @@ impl ObjectType {
             Self::Companies => "companies",
             Self::Deals => "deals",
             Self::Tasks => "tasks",
+            Self::Tickets => "tickets",
         }
     }
 
@@ -43,6 +52,7 @@ impl ObjectType {
             Self::Companies => "company",
             Self::Deals => "deal",
             Self::Tasks => "task",
+            Self::Tickets => "ticket",
         }
     }
 
@@ -52,6 +62,7 @@ impl ObjectType {
             Self::Companies => "0-2",
             Self::Deals => "0-3",
             Self::Tasks => "0-27",
+            Self::Tickets => "0-5",
         }
     }
 
@@ -111,6 +122,17 @@ impl ObjectType {
                 "hs_lastmodifieddate",
                 "hs_object_id",
                 "hs_timestamp",
+            ],
+            Self::Tickets => &[
+                "content",
+                "createdate",
+                "hs_lastmodifieddate",
+                "hs_object_id",
+                "hs_pipeline",
+                "hs_pipeline_stage",
+                "hs_ticket_category",
+                "hs_ticket_priority",
+                "subject",
             ],
         }
     }
@@ -910,6 +932,126 @@ pub fn standard_properties(
                 object_id(),
             ]
         }
+        ObjectType::Tickets => {
+            let required = |mut d: PropertyDef| {
+                d.required = true;
+                d
+            };
+            let pipelines: Vec<(std::string::String, std::string::String)> =
+                super::meta::ticket_pipelines()
+                    .iter()
+                    .map(|p| (p.label.clone(), p.id.clone()))
+                    .collect();
+            let ticket_stages: Vec<(std::string::String, std::string::String)> =
+                super::meta::ticket_pipelines()
+                    .iter()
+                    .flat_map(|p| p.stages.iter().map(|s| (s.label.clone(), s.id.clone())))
+                    .collect();
+            vec![
+                required(p(
+                    "subject",
+                    "Ticket name",
+                    String,
+                    "text",
+                    "ticketinformation",
+                )),
+                p(
+                    "content",
+                    "Ticket description",
+                    String,
+                    "textarea",
+                    "ticketinformation",
+                ),
+                required(with_opts(
+                    p(
+                        "hs_pipeline",
+                        "Pipeline",
+                        Enumeration,
+                        "select",
+                        "ticketinformation",
+                    ),
+                    pipelines,
+                )),
+                required(with_opts(
+                    p(
+                        "hs_pipeline_stage",
+                        "Ticket status",
+                        Enumeration,
+                        "select",
+                        "ticketinformation",
+                    ),
+                    ticket_stages,
+                )),
+                with_opts(
+                    p(
+                        "hs_ticket_priority",
+                        "Priority",
+                        Enumeration,
+                        "select",
+                        "ticketinformation",
+                    ),
+                    opts(&[
+                        ("Low", "LOW"),
+                        ("Medium", "MEDIUM"),
+                        ("High", "HIGH"),
+                        ("Urgent", "URGENT"),
+                    ]),
+                ),
+                with_opts(
+                    p(
+                        "hs_ticket_category",
+                        "Category",
+                        Enumeration,
+                        "checkbox",
+                        "ticketinformation",
+                    ),
+                    opts(&[
+                        ("Product issue", "PRODUCT_ISSUE"),
+                        ("Billing issue", "BILLING_ISSUE"),
+                        ("Feature request", "FEATURE_REQUEST"),
+                        ("General inquiry", "GENERAL_INQUIRY"),
+                    ]),
+                ),
+                with_opts(
+                    p(
+                        "source_type",
+                        "Source",
+                        Enumeration,
+                        "select",
+                        "ticketinformation",
+                    ),
+                    opts(&[
+                        ("Chat", "CHAT"),
+                        ("Email", "EMAIL"),
+                        ("Form", "FORM"),
+                        ("Phone", "PHONE"),
+                    ]),
+                ),
+                owner(),
+                ro(p(
+                    "createdate",
+                    "Create date",
+                    DateTime,
+                    "date",
+                    "ticketinformation",
+                )),
+                ro(p(
+                    "hs_lastmodifieddate",
+                    "Last modified date",
+                    DateTime,
+                    "date",
+                    "ticketinformation",
+                )),
+                ro(p(
+                    "closed_date",
+                    "Close date",
+                    DateTime,
+                    "date",
+                    "ticketinformation",
+                )),
+                object_id(),
+            ]
+        }
     };
     // Every object type: the ids merged into a record (`;`-separated), set by merges only.
     props.push(ro(p(
@@ -986,6 +1128,7 @@ mod tests {
     fn object_types_parse_by_name_and_type_id() {
         assert_eq!(ObjectType::parse("0-1"), Some(ObjectType::Contacts));
         assert_eq!(ObjectType::parse("Companies"), Some(ObjectType::Companies));
-        assert_eq!(ObjectType::parse("tickets"), None);
+        assert_eq!(ObjectType::parse("0-5"), Some(ObjectType::Tickets));
+        assert_eq!(ObjectType::parse("shipments"), None);
     }
 }

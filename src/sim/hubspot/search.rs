@@ -267,6 +267,7 @@ fn searchable(t: ObjectType) -> &'static [&'static str] {
         ObjectType::Companies => &["name", "domain", "website", "phone"],
         ObjectType::Deals => &["dealname"],
         ObjectType::Tasks => &["hs_task_subject"],
+        ObjectType::Tickets => &["subject", "content"],
     }
 }
 

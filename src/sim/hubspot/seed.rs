@@ -190,6 +190,29 @@ pub fn seed(config: &SimConfig) -> HubspotWorld {
         }
     }
 
+    // With `--tickets N`: tickets across both ticket pipelines, each on a contact.
+    let pipelines = super::meta::ticket_pipelines();
+    for i in 0..config.tickets {
+        let created = seeded_time(&mut rng);
+        let pipeline = &pipelines[i % pipelines.len()];
+        let stage = &pipeline.stages[i % pipeline.stages.len()];
+        let values = vec![
+            (s("subject"), format!("Ticket {}", i + 1)),
+            (s("content"), s("The customer reports a problem")),
+            (s("hs_pipeline"), pipeline.id.clone()),
+            (s("hs_pipeline_stage"), stage.id.clone()),
+            (s("hs_ticket_priority"), s(["LOW", "MEDIUM", "HIGH"][i % 3])),
+            (
+                s("hubspot_owner_id"),
+                owner_ids[i % owner_ids.len()].clone(),
+            ),
+        ];
+        let id = store.insert(ObjectType::Tickets, values, created);
+        if let Some(&c) = contact_ids.get(i * 11 % contact_ids.len().max(1)) {
+            assoc.add(ObjectType::Tickets, id, ObjectType::Contacts, c);
+        }
+    }
+
     let mut lists = Lists::default();
     let at = Utc::now();
     lists.create(

@@ -996,6 +996,133 @@ async fn a_merge_makes_a_new_record_and_the_old_ids_read_through_to_it() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
 
+/// A token with the app's required scopes and the optional `extra` ones.
+async fn token_with_optional(f: &Fixture, extra: &str) -> String {
+    let hs = &f.info.hubspot;
+    let mut u = url::Url::parse(&f.hs_authorize_url(&hs.scopes.join(" "), "s")).unwrap();
+    u.query_pairs_mut().append_pair("optional_scope", extra);
+    let r = f.http.get(u).send().await.unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let code = common::param(&loc, "code").unwrap();
+    let (_, tok) = f
+        .hs_token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &hs.client_id),
+            ("client_secret", &hs.client_secret),
+            ("redirect_uri", &hs.redirect_uri),
+            ("code", &code),
+        ])
+        .await;
+    tok["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn custom_objects_are_defined_by_schema_and_addressed_by_type_id_or_name() {
+    let mut c = small_config();
+    c.subscriptions = 4;
+    let f = start(c).await;
+    let (plain, _) = f.hs_connect().await;
+    let (s, v) = f.hs_get(&plain, "/crm/v3/schemas").await;
+    assert_eq!(
+        (s, v["category"].as_str()),
+        (StatusCode::FORBIDDEN, Some("MISSING_SCOPES"))
+    );
+    let t = token_with_optional(
+        &f,
+        "crm.schemas.custom.read crm.schemas.custom.write crm.objects.custom.read crm.objects.custom.write",
+    )
+    .await;
+    let (s, schemas) = f.hs_get(&t, "/crm/v3/schemas").await;
+    assert_eq!(s, StatusCode::OK, "{schemas}");
+    let schema = &schemas["results"][0];
+    let type_id = schema["objectTypeId"].as_str().unwrap().to_string();
+    let fqn = schema["fullyQualifiedName"].as_str().unwrap().to_string();
+    assert!(type_id.starts_with("2-"), "{type_id}");
+    assert_eq!(fqn, format!("p{}_subscriptions", f.info.hubspot.portal_id));
+    let to: Vec<&str> = schema["associations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["toObjectTypeId"].as_str())
+        .collect();
+    assert_eq!(to, ["0-2", "0-1"]);
+    let (_, one) = f.hs_get(&t, &format!("/crm/v3/schemas/{fqn}")).await;
+    assert_eq!(one["objectTypeId"], type_id.as_str());
+
+    // Records by type id and by fully qualified name; not by the bare name.
+    let (s, v) = f
+        .hs_get(&t, &format!("/crm/v3/objects/{type_id}?limit=10&properties=subscription_key,plan&associations=companies"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let records = v["results"].as_array().unwrap();
+    assert_eq!(records.len(), 4);
+    assert_eq!(records[0]["properties"]["subscription_key"], "SUB-00001");
+    assert!(
+        records[0]["associations"]["companies"]["results"][0]["id"].is_string(),
+        "{}",
+        records[0]
+    );
+    let (s, _) = f
+        .hs_get(&t, &format!("/crm/v3/objects/{fqn}?limit=1"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = f.hs_get(&t, "/crm/v3/objects/subscriptions?limit=1").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, v) = f
+        .hs_get(&plain, &format!("/crm/v3/objects/{type_id}?limit=1"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["errors"][0]["context"]["requiredGranularScopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("crm.objects.custom.read"))
+    );
+
+    // Upsert by the unique key; the required properties are enforced.
+    let (s, v) = f
+        .hs_post(
+            &t,
+            &format!("/crm/v3/objects/{type_id}/batch/upsert"),
+            json!({"inputs": [{"id": "SUB-00001", "idProperty": "subscription_key", "properties": {"plan": "enterprise"}, "objectWriteTraceId": "0"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["new"], false);
+    let (s, v) = f
+        .hs_post(
+            &t,
+            &format!("/crm/v3/objects/{type_id}"),
+            json!({"properties": {"plan": "pro"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["category"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("VALIDATION_ERROR")),
+        "{v}"
+    );
+
+    // A new schema through the API; the same name again is a conflict.
+    let shipments = json!({
+        "name": "shipments", "labels": {"singular": "Shipment", "plural": "Shipments"},
+        "primaryDisplayProperty": "tracking", "requiredProperties": ["tracking"],
+        "properties": [{"name": "tracking", "label": "Tracking number", "type": "string", "fieldType": "text"}],
+        "associatedObjects": ["CONTACT"],
+    });
+    let (s, made) = f.hs_post(&t, "/crm/v3/schemas", shipments.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let (s, _) = f.hs_post(&t, "/crm/v3/schemas", shipments).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, rec) = f
+        .hs_post(
+            &t,
+            &format!("/crm/v3/objects/{}", made["objectTypeId"].as_str().unwrap()),
+            json!({"properties": {"tracking": "1Z999"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{rec}");
+}
+
 #[tokio::test]
 async fn tickets_live_in_two_pipelines_behind_the_tickets_scope() {
     let mut c = small_config();

@@ -39,17 +39,35 @@ const TYPES: &[(ObjectType, ObjectType, u32)] = &[
 ];
 
 pub fn type_id(from: ObjectType, to: ObjectType) -> Option<u32> {
-    TYPES
-        .iter()
-        .find(|(f, t, _)| *f == from && *t == to)
-        .map(|(_, _, id)| *id)
+    match (from, to) {
+        (ObjectType::Custom(c), other) => custom_type_id(c.number, other, true),
+        (other, ObjectType::Custom(c)) => custom_type_id(c.number, other, false),
+        _ => TYPES
+            .iter()
+            .find(|(f, t, _)| *f == from && *t == to)
+            .map(|(_, _, id)| *id),
+    }
 }
 
-pub fn target_of(from: ObjectType, type_id: u32) -> Option<ObjectType> {
-    TYPES
-        .iter()
-        .find(|(f, _, id)| *f == from && *id == type_id)
-        .map(|(_, t, _)| *t)
+/// A custom object's association type ids with a standard object, one per direction (a
+/// portal's own, so numbered from its type id, far above HubSpot-defined ones).
+fn custom_type_id(number: u32, other: ObjectType, from_custom: bool) -> Option<u32> {
+    let index = ObjectType::ALL.iter().position(|t| *t == other)? as u32;
+    Some(100_000 + (number % 100_000) * 20 + index * 2 + u32::from(!from_custom))
+}
+
+/// The object type an association type id from `from` leads to (`customs`: the portal's).
+pub fn target_of(
+    from: ObjectType,
+    type_id: u32,
+    customs: &[&'static super::schema::CustomType],
+) -> Option<ObjectType> {
+    let targets = ObjectType::ALL
+        .into_iter()
+        .chain(customs.iter().map(|c| ObjectType::Custom(c)));
+    targets
+        .into_iter()
+        .find(|to| self::type_id(from, *to) == Some(type_id))
 }
 
 fn label(from: ObjectType, to: ObjectType) -> String {
@@ -85,7 +103,13 @@ impl Associations {
     }
 
     pub fn remove_all(&mut self, t: ObjectType, id: u64) {
-        for other in ObjectType::ALL {
+        let others: Vec<ObjectType> = self
+            .edges
+            .range((t, id, ObjectType::Contacts, 0)..)
+            .take_while(|e| e.0 == t && e.1 == id)
+            .map(|e| e.2)
+            .collect();
+        for other in others {
             for o in self.of(t, id, other) {
                 self.remove(t, id, other, o);
             }
@@ -110,9 +134,8 @@ impl Associations {
     }
 }
 
-fn object_type(s: &str) -> Result<ObjectType, HsError> {
-    ObjectType::parse(s)
-        .ok_or_else(|| HsError::validation(format!("Unable to infer object type from: {s}")))
+fn object_type(sim: &SimState, s: &str) -> Result<ObjectType, HsError> {
+    sim.hubspot().resolve(s)
 }
 
 fn parse_id(s: &str) -> Result<u64, HsError> {
@@ -141,7 +164,11 @@ pub async fn list(
     Path((from, id, to)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, HsError> {
-    let (from, to, id) = (object_type(&from)?, object_type(&to)?, parse_id(&id)?);
+    let (from, to, id) = (
+        object_type(&sim, &from)?,
+        object_type(&sim, &to)?,
+        parse_id(&id)?,
+    );
     let p = Params::parse(q.as_deref());
     let limit = p
         .get("limit")
@@ -180,7 +207,7 @@ pub async fn put_default(
     State(sim): State<Arc<SimState>>,
     Path((from, id, to, to_id)): Path<(String, String, String, String)>,
 ) -> Result<Response, HsError> {
-    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let (from, to) = (object_type(&sim, &from)?, object_type(&sim, &to)?);
     let (id, to_id) = (parse_id(&id)?, parse_id(&to_id)?);
     let mut hs = sim.hubspot();
     require(&hs, from, id)?;
@@ -209,11 +236,11 @@ pub async fn put_labeled(
     Path((from, id, to, to_id)): Path<(String, String, String, String)>,
     HsJson(specs): HsJson<Vec<Value>>,
 ) -> Result<Response, HsError> {
-    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let (from, to) = (object_type(&sim, &from)?, object_type(&sim, &to)?);
     let (id, to_id) = (parse_id(&id)?, parse_id(&to_id)?);
     for s in &specs {
         let tid = s["associationTypeId"].as_u64().unwrap_or(0) as u32;
-        if target_of(from, tid) != Some(to) {
+        if target_of(from, tid, &sim.hubspot().customs) != Some(to) {
             return Err(HsError::validation(format!(
                 "associationTypeId {tid} is not a valid association type from {} to {}",
                 from.name(),
@@ -240,7 +267,7 @@ pub async fn remove(
     State(sim): State<Arc<SimState>>,
     Path((from, id, to, to_id)): Path<(String, String, String, String)>,
 ) -> Result<Response, HsError> {
-    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let (from, to) = (object_type(&sim, &from)?, object_type(&sim, &to)?);
     let (id, to_id) = (parse_id(&id)?, parse_id(&to_id)?);
     sim.hubspot().assoc.remove(from, id, to, to_id);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -272,7 +299,7 @@ pub async fn batch(
     Path((from, to, op)): Path<(String, String, String)>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let (from, to) = (object_type(&sim, &from)?, object_type(&sim, &to)?);
     let inputs = inputs(&body)?;
     let mut hs = sim.hubspot();
     let (mut results, mut errors) = (Vec::new(), Vec::new());
@@ -344,7 +371,7 @@ pub async fn batch_default(
     Path((from, to)): Path<(String, String)>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let (from, to) = (object_type(&from)?, object_type(&to)?);
+    let (from, to) = (object_type(&sim, &from)?, object_type(&sim, &to)?);
     let tid = type_id(from, to).ok_or_else(|| {
         HsError::validation(format!(
             "{} can't be associated with {}",

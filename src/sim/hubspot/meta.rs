@@ -110,7 +110,7 @@ pub async fn properties(
     State(sim): State<Arc<SimState>>,
     Path(t): Path<String>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&t)?;
+    let t = object_type(&sim, &t)?;
     let hs = sim.hubspot();
     let results: Vec<Value> = hs.store.schemas[&t]
         .iter()
@@ -125,7 +125,7 @@ pub async fn property(
     State(sim): State<Arc<SimState>>,
     Path((t, name)): Path<(String, String)>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&t)?;
+    let t = object_type(&sim, &t)?;
     let hs = sim.hubspot();
     let (i, p) = hs.store.schemas[&t]
         .iter()
@@ -146,7 +146,7 @@ pub async fn create_property(
     Path(t): Path<String>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&t)?;
+    let t = object_type(&sim, &t)?;
     let name = body["name"].as_str().unwrap_or_default();
     let valid_name = !name.is_empty()
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase())

@@ -1,6 +1,7 @@
 //! The HubSpot side: OAuth and the CRM v3/v4 APIs on one host, like api.hubapi.com.
 
 mod assoc;
+mod custom;
 mod errors;
 mod lists;
 mod meta;
@@ -43,9 +44,29 @@ pub struct HubspotWorld {
     pub stages: Vec<meta::Stage>,
     pub oauth: oauth::OAuthState,
     pub limits: ratelimit::RateState,
+    /// Custom object types this portal defined, their schemas as answered, and the
+    /// standard objects each associates with.
+    pub customs: Vec<&'static schema::CustomType>,
+    pub custom_schemas: Vec<Value>,
+    pub custom_associations: Vec<(ObjectType, Vec<ObjectType>)>,
 }
 
 impl HubspotWorld {
+    /// An object type as a path names it: a standard one, or one of this portal's custom
+    /// objects by type id or fully qualified name.
+    pub fn resolve(&self, s: &str) -> Result<ObjectType, HsError> {
+        ObjectType::resolve(s, &self.customs)
+            .ok_or_else(|| HsError::validation(format!("Unable to infer object type from: {s}")))
+    }
+
+    /// Every object type of the portal, standard then custom.
+    pub fn object_types(&self) -> Vec<ObjectType> {
+        ObjectType::ALL
+            .into_iter()
+            .chain(self.customs.iter().map(|c| ObjectType::Custom(c)))
+            .collect()
+    }
+
     pub fn seeded(config: &SimConfig) -> HubspotWorld {
         seed::seed(config)
     }
@@ -53,7 +74,7 @@ impl HubspotWorld {
     /// Record counts per object type, for the control API.
     pub fn record_counts(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
-        for t in ObjectType::ALL {
+        for t in self.object_types() {
             m.insert(t.name().into(), self.store.count(t).into());
         }
         m.insert("lists".into(), self.lists.count().into());
@@ -139,6 +160,8 @@ pub fn router(sim: Arc<SimState>) -> Router {
             "/crm/v3/properties/{object_type}/{name}",
             get(meta::property),
         )
+        .route("/crm/v3/schemas", get(custom::list).post(custom::create))
+        .route("/crm/v3/schemas/{object_type}", get(custom::get_one))
         .route("/crm/v3/owners", get(meta::owners))
         .route("/crm/v3/owners/{id}", get(meta::owner))
         .route("/crm/v3/pipelines/{object_type}", get(meta::pipelines))
@@ -268,6 +291,17 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
         if ObjectType::parse(t) == Some(ObjectType::Tickets) {
             return vec!["tickets".into()];
         }
+        // A custom object (`2-…`, `p…_name`): the custom objects' scopes.
+        if ObjectType::parse(t).is_none() && (t.starts_with("2-") || t.starts_with('p')) {
+            return if reading {
+                vec![
+                    "crm.objects.custom.read".into(),
+                    "crm.objects.custom.write".into(),
+                ]
+            } else {
+                vec!["crm.objects.custom.write".into()]
+            };
+        }
         let noun = ObjectType::parse(t)
             .map(|t| t.scope_noun())
             .unwrap_or("contacts");
@@ -295,6 +329,11 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
             vec![format!("crm.schemas.{noun}.{rw}")]
         }
         ["crm", "v3", "owners", ..] => vec!["crm.objects.owners.read".into()],
+        ["crm", "v3", "schemas", ..] if reading => vec![
+            "crm.schemas.custom.read".into(),
+            "crm.schemas.custom.write".into(),
+        ],
+        ["crm", "v3", "schemas", ..] => vec!["crm.schemas.custom.write".into()],
         ["crm", "v3", "pipelines", t, ..] if ObjectType::parse(t) == Some(ObjectType::Tickets) => {
             vec!["tickets".into()]
         }

@@ -19,9 +19,8 @@ use crate::sim::http::Params;
 const MAX_BATCH: usize = 100;
 const MAX_BATCH_WITH_HISTORY: usize = 50;
 
-pub fn object_type(s: &str) -> Result<ObjectType, HsError> {
-    ObjectType::parse(s)
-        .ok_or_else(|| HsError::validation(format!("Unable to infer object type from: {s}")))
+pub fn object_type(sim: &SimState, s: &str) -> Result<ObjectType, HsError> {
+    sim.hubspot().resolve(s)
 }
 
 /// Read options shared by list, get and batch read.
@@ -65,7 +64,7 @@ pub async fn list(
     Path(object_type_name): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let p = Params::parse(q.as_deref());
     let limit = p
         .get("limit")
@@ -109,7 +108,7 @@ pub async fn get_one(
     Path((object_type_name, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let p = Params::parse(q.as_deref());
     let opts = ReadOptions::from_params(&p);
     let hs = sim.hubspot();
@@ -147,7 +146,7 @@ fn parse_create_associations(
         .ok_or_else(|| HsError::validation("association to.id is required"))?;
         for ty in a["types"].as_array().into_iter().flatten() {
             let tid = ty["associationTypeId"].as_u64().unwrap_or(0) as u32;
-            let to = assoc::target_of(t, tid).ok_or_else(|| {
+            let to = assoc::target_of(t, tid, &hs.customs).ok_or_else(|| {
                 HsError::validation(format!(
                     "{tid} is not a valid association type id for {}",
                     t.name()
@@ -171,7 +170,7 @@ pub async fn create(
     Path(object_type_name): Path<String>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let mut hs = sim.hubspot();
     let values = hs.store.validate(t, &properties_of(&body)?, true)?;
     let links = parse_create_associations(&hs, t, &body)?;
@@ -194,7 +193,7 @@ pub async fn update(
     RawQuery(q): RawQuery,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let p = Params::parse(q.as_deref());
     let mut hs = sim.hubspot();
     let rid = hs
@@ -219,7 +218,7 @@ pub async fn merge(
     Path(object_type_name): Path<String>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let id = |key: &str| {
         input_id(&body[key])
             .and_then(|s| s.parse::<u64>().ok())
@@ -251,7 +250,7 @@ pub async fn archive(
     State(sim): State<Arc<SimState>>,
     Path((object_type_name, id)): Path<(String, String)>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let mut hs = sim.hubspot();
     if let Ok(rid) = id.parse::<u64>()
         && hs.store.archive(t, rid)
@@ -324,7 +323,7 @@ pub async fn batch(
     partial: Option<Extension<PartialFailure>>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let inputs = body["inputs"]
         .as_array()
         .ok_or_else(|| HsError::validation("Invalid input JSON: inputs is required"))?;

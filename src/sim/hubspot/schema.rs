@@ -13,6 +13,25 @@ pub enum ObjectType {
     Deals,
     Tasks,
     Tickets,
+    /// A custom object a portal defined through the schemas API.
+    Custom(&'static CustomType),
+}
+
+/// A custom object type's names. Leaked once per schema a portal creates, so the type stays
+/// `Copy` like the standard ones; a simulator creates a handful.
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomType {
+    /// `2-…`
+    pub type_id: String,
+    /// `p{portalId}_{name}`
+    pub fqn: String,
+    pub name: String,
+    pub singular: String,
+    /// The number in the type id, which association type ids derive from.
+    pub number: u32,
+    pub defaults: Vec<&'static str>,
+    /// What a search's `query` looks in (the schema's `searchableProperties`).
+    pub searchable: Vec<&'static str>,
 }
 
 impl ObjectType {
@@ -24,7 +43,18 @@ impl ObjectType {
         Self::Tickets,
     ];
 
-    /// Object types are addressed by plural name or by type id (`0-1`).
+    /// A standard type, or one of `customs` by its type id or fully qualified name (how
+    /// HubSpot addresses custom objects).
+    pub fn resolve(s: &str, customs: &[&'static CustomType]) -> Option<ObjectType> {
+        ObjectType::parse(s).or_else(|| {
+            customs
+                .iter()
+                .find(|c| c.type_id == s || c.fqn.eq_ignore_ascii_case(s))
+                .map(|c| ObjectType::Custom(c))
+        })
+    }
+
+    /// Standard object types are addressed by plural name or by type id (`0-1`).
     pub fn parse(s: &str) -> Option<ObjectType> {
         match s.to_ascii_lowercase().as_str() {
             "contacts" | "contact" | "0-1" => Some(Self::Contacts),
@@ -43,6 +73,7 @@ impl ObjectType {
             Self::Deals => "deals",
             Self::Tasks => "tasks",
             Self::Tickets => "tickets",
+            Self::Custom(c) => &c.fqn,
         }
     }
 
@@ -53,6 +84,7 @@ impl ObjectType {
             Self::Deals => "deal",
             Self::Tasks => "task",
             Self::Tickets => "ticket",
+            Self::Custom(c) => &c.singular,
         }
     }
 
@@ -63,6 +95,7 @@ impl ObjectType {
             Self::Deals => "0-3",
             Self::Tasks => "0-27",
             Self::Tickets => "0-5",
+            Self::Custom(c) => &c.type_id,
         }
     }
 
@@ -70,6 +103,7 @@ impl ObjectType {
     pub fn scope_noun(self) -> &'static str {
         match self {
             Self::Tasks => "contacts",
+            Self::Custom(_) => "custom",
             other => other.name(),
         }
     }
@@ -84,7 +118,7 @@ impl ObjectType {
 
     pub fn created_property(self) -> &'static str {
         match self {
-            Self::Tasks => "hs_createdate",
+            Self::Tasks | Self::Custom(_) => "hs_createdate",
             _ => "createdate",
         }
     }
@@ -134,6 +168,7 @@ impl ObjectType {
                 "hs_ticket_priority",
                 "subject",
             ],
+            Self::Custom(c) => &c.defaults,
         }
     }
 }
@@ -190,7 +225,13 @@ pub struct PropertyDef {
 }
 
 impl PropertyDef {
-    fn new(name: &str, label: &str, kind: PropKind, field_type: &str, group: &str) -> PropertyDef {
+    pub fn new(
+        name: &str,
+        label: &str,
+        kind: PropKind,
+        field_type: &str,
+        group: &str,
+    ) -> PropertyDef {
         PropertyDef {
             name: name.into(),
             label: label.into(),
@@ -932,6 +973,24 @@ pub fn standard_properties(
                 object_id(),
             ]
         }
+        // A custom object's properties come from its schema (see `custom.rs`).
+        ObjectType::Custom(_) => vec![
+            ro(p(
+                "hs_createdate",
+                "Object create date",
+                DateTime,
+                "date",
+                "objectinformation",
+            )),
+            ro(p(
+                "hs_lastmodifieddate",
+                "Object last modified date",
+                DateTime,
+                "date",
+                "objectinformation",
+            )),
+            object_id(),
+        ],
         ObjectType::Tickets => {
             let required = |mut d: PropertyDef| {
                 d.required = true;

@@ -268,6 +268,7 @@ fn searchable(t: ObjectType) -> &'static [&'static str] {
         ObjectType::Deals => &["dealname"],
         ObjectType::Tasks => &["hs_task_subject"],
         ObjectType::Tickets => &["subject", "content"],
+        ObjectType::Custom(c) => &c.searchable,
     }
 }
 
@@ -277,7 +278,7 @@ pub async fn search(
     Path(object_type_name): Path<String>,
     HsJson(body): HsJson<Value>,
 ) -> Result<Response, HsError> {
-    let t = object_type(&object_type_name)?;
+    let t = object_type(&sim, &object_type_name)?;
     let limit = body["limit"].as_u64().unwrap_or(10) as usize;
     if limit > MAX_LIMIT {
         return Err(HsError::validation(format!(

@@ -243,7 +243,7 @@ pub fn seed(config: &SimConfig) -> HubspotWorld {
         lists.add_member(manual, *id, at);
     }
 
-    HubspotWorld {
+    let mut world = HubspotWorld {
         settings: config.hubspot.clone(),
         store,
         assoc,
@@ -252,5 +252,69 @@ pub fn seed(config: &SimConfig) -> HubspotWorld {
         stages,
         oauth: OAuthState::new(config.seed, config.hubspot.rotate_refresh_tokens),
         limits: RateState::default(),
+        customs: Vec::new(),
+        custom_schemas: Vec::new(),
+        custom_associations: Vec::new(),
+    };
+    if config.subscriptions > 0 {
+        seed_subscriptions(&mut world, config.subscriptions, &company_ids, &mut rng);
+    }
+    world
+}
+
+/// The custom object "subscriptions" (as a portal admin defines it) and `n` records keyed
+/// `SUB-00001`…, each associated with a company; Salesforce's `Subscription__c` seeds the
+/// same keys.
+fn seed_subscriptions(
+    world: &mut HubspotWorld,
+    n: usize,
+    companies: &[u64],
+    rng: &mut fastrand::Rng,
+) {
+    let definition = json!({
+        "name": "subscriptions",
+        "labels": {"singular": "Subscription", "plural": "Subscriptions"},
+        "primaryDisplayProperty": "subscription_name",
+        "requiredProperties": ["subscription_name", "subscription_key"],
+        "searchableProperties": ["subscription_name", "subscription_key"],
+        "properties": [
+            {"name": "subscription_name", "label": "Name", "type": "string", "fieldType": "text"},
+            {"name": "subscription_key", "label": "Subscription key", "type": "string", "fieldType": "text", "hasUniqueValue": true},
+            {"name": "plan", "label": "Plan", "type": "enumeration", "fieldType": "select",
+             "options": [{"label": "Basic", "value": "basic"}, {"label": "Pro", "value": "pro"}, {"label": "Enterprise", "value": "enterprise"}]},
+            {"name": "status", "label": "Status", "type": "enumeration", "fieldType": "select",
+             "options": [{"label": "Active", "value": "active"}, {"label": "Paused", "value": "paused"}, {"label": "Cancelled", "value": "cancelled"}]},
+            {"name": "start_date", "label": "Start date", "type": "date", "fieldType": "date"},
+            {"name": "renewal_date", "label": "Renewal date", "type": "date", "fieldType": "date"},
+            {"name": "monthly_amount", "label": "Monthly amount", "type": "number", "fieldType": "number"},
+        ],
+        "associatedObjects": ["COMPANY", "CONTACT"],
+    });
+    if super::custom::define(world, &definition).is_err() {
+        return;
+    }
+    let Some(t) = world.customs.last().map(|c| ObjectType::Custom(c)) else {
+        return;
+    };
+    let s = |v: &str| v.to_string();
+    for i in 0..n {
+        let created = seeded_time(rng);
+        let start = created.date_naive() + Duration::days(1);
+        let values = vec![
+            (s("subscription_name"), format!("Subscription {}", i + 1)),
+            (s("subscription_key"), format!("SUB-{:05}", i + 1)),
+            (s("plan"), s(["basic", "pro", "enterprise"][i % 3])),
+            (s("status"), s(["active", "active", "paused"][i % 3])),
+            (s("start_date"), crate::sim::clock::date_string(start)),
+            (
+                s("renewal_date"),
+                crate::sim::clock::date_string(start + Duration::days(365)),
+            ),
+            (s("monthly_amount"), (rng.u32(2..50) * 10).to_string()),
+        ];
+        let id = world.store.insert(t, values, created);
+        if let Some(&c) = companies.get(i % companies.len().max(1)) {
+            world.assoc.add(t, id, ObjectType::Companies, c);
+        }
     }
 }

@@ -69,6 +69,12 @@ impl Store {
         }
     }
 
+    /// A new object type (a custom object) with its properties.
+    pub fn add_type(&mut self, t: ObjectType, properties: Vec<PropertyDef>) {
+        self.records.entry(t).or_default();
+        self.schemas.insert(t, properties);
+    }
+
     pub fn property(&self, t: ObjectType, name: &str) -> Option<&PropertyDef> {
         self.schemas.get(&t)?.iter().find(|p| p.name == name)
     }
@@ -82,8 +88,10 @@ impl Store {
     }
 
     pub fn count(&self, t: ObjectType) -> usize {
-        self.records[&t]
-            .values()
+        self.records
+            .get(&t)
+            .into_iter()
+            .flat_map(|m| m.values())
             .filter(|r| r.archived_at.is_none())
             .count()
     }
@@ -138,7 +146,13 @@ impl Store {
             }
         }
         if creating {
-            for def in self.schemas[&t].iter().filter(|d| d.required) {
+            for def in self
+                .schemas
+                .get(&t)
+                .into_iter()
+                .flatten()
+                .filter(|d| d.required)
+            {
                 let present = out.iter().any(|(n, v)| n == &def.name && !v.is_empty());
                 if !present {
                     bad.push(invalid_property(
@@ -242,8 +256,10 @@ impl Store {
     }
 
     fn unique_props(&self, t: ObjectType) -> Vec<String> {
-        self.schemas[&t]
-            .iter()
+        self.schemas
+            .get(&t)
+            .into_iter()
+            .flatten()
             .filter(|d| d.unique)
             .map(|d| d.name.clone())
             .collect()

@@ -230,7 +230,7 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     crate::outln!("  {notes}");
 
     crate::outln!("\n3. Checks: connections and plugins");
-    let setup = crate::sync::job::open(&session, &dir.0, Default::default())
+    let setup = crate::profile::open(&session, &dir.0, Default::default())
         .map_err(step("opening plugins and ledger"))?;
     for p in setup.plugins.list() {
         match &p.error {
@@ -283,7 +283,7 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     add(&mut total, &full);
 
     crate::outln!("\n5. People edit both sides; a dry run shows what the next sync would do");
-    let edits = edit_both_sides(&session, &crate::sync::job::ledger_path(&session)).await?;
+    let edits = edit_both_sides(&session, &crate::profile::ledger_path(&session)).await?;
     crate::outln!("  {edits} records edited");
     let dry = engine
         .run(&SyncOptions {

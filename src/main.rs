@@ -115,8 +115,8 @@ struct PluginGuard {
 }
 
 impl PluginGuard {
-    fn options(self) -> hubforce::sync::job::OpenOptions {
-        hubforce::sync::job::OpenOptions {
+    fn options(self) -> hubforce::profile::OpenOptions {
+        hubforce::profile::OpenOptions {
             skip_broken_plugins: self.skip_broken_plugins,
         }
     }
@@ -571,7 +571,7 @@ async fn api(cli: &Cli, args: &ApiArgs) -> Result<(), Box<dyn std::error::Error>
 /// Plugin folders with tests under `root`, one level of grouping deep (`examples/acme`).
 /// Plugin folders that have tests.
 fn plugins_with_tests(root: &std::path::Path) -> Vec<String> {
-    hubforce::sync::job::plugin_folders(root)
+    hubforce::profile::plugin_folders(root)
         .into_iter()
         .filter(|n| root.join(n).join("tests").is_dir())
         .collect()
@@ -608,7 +608,7 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
     let root = base.join("plugins");
     let names: Vec<String> = match (name, &profile) {
         (Some(n), _) => {
-            let known = hubforce::sync::job::plugin_folders(&root);
+            let known = hubforce::profile::plugin_folders(&root);
             if !known.iter().any(|k| k == n) {
                 return Err(Usage(format!(
                     "no plugin {n} in {}; known: {}",
@@ -632,7 +632,7 @@ async fn plugin_test(cli: &Cli, name: Option<&str>) -> Result<(), Box<dyn std::e
             .as_ref()
             .and_then(|p| p.plugin.get(&n).cloned())
             .unwrap_or_default();
-        for file in hubforce::plugins::testing::run(
+        for file in hubforce::plugin_tests::run(
             &base.join("plugins"),
             Some(&base.join("scripts/lib")),
             &n,
@@ -675,7 +675,7 @@ async fn plugin(cli: &Cli, cmd: &PluginCommand) -> Result<(), Box<dyn std::error
     };
     let session = open_session(&cli.config, cli.profile.as_deref(), "plugin")?;
     // Loaded as a sync loads them: what is listed active is what a sync would run.
-    let set = hubforce::sync::job::load_plugins(&session, config_dir(cli))?;
+    let set = hubforce::profile::load_plugins(&session, config_dir(cli))?;
     let list = set.list();
     let in_error = list.iter().filter(|p| p.error.is_some()).count();
     let calls = session.log.summary(24);
@@ -785,7 +785,7 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
         return c.exit_code();
     }
     if let Some(code) = e
-        .downcast_ref::<hubforce::sync::job::SetupError>()
+        .downcast_ref::<hubforce::profile::SetupError>()
         .and_then(|s| s.exit_code())
     {
         return code;
@@ -883,7 +883,7 @@ async fn sync_passes(
     use hubforce::sync::engine::Engine;
     use hubforce::sync::progress::SyncProgress;
     let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli), guard.options())?;
+    let setup = hubforce::profile::open(&session, config_dir(cli), guard.options())?;
     if setup.read_only && !opts.dry_run {
         return Err(format!(
             "profile `{}` is read-only: only `hubforce sync --dry-run` runs against it",
@@ -1017,7 +1017,7 @@ async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std::error::Err
 
 async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "explain")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli), a.plugins.options())?;
+    let setup = hubforce::profile::open(&session, config_dir(cli), a.plugins.options())?;
     let engine = hubforce::sync::engine::Engine::prepare(
         session.hubspot()?,
         session.salesforce()?,
@@ -1050,7 +1050,7 @@ async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::E
 async fn errors(cli: &Cli, a: &ErrorsArgs) -> Result<(), Box<dyn std::error::Error>> {
     use hubforce::sync::error_groups::{group, human_time};
     let session = open_session(&cli.config, cli.profile.as_deref(), "errors")?;
-    let ledger = hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&session))?;
+    let ledger = hubforce::sync::ledger::Ledger::open(&hubforce::profile::ledger_path(&session))?;
     let list = ledger.errors(parse_class(a.class.as_deref())?)?;
     if a.json {
         hubforce::outln!("{}", serde_json::to_string_pretty(&list)?);
@@ -1143,7 +1143,7 @@ async fn repl(cli: &Cli, a: &ReplArgs) -> Result<(), Box<dyn std::error::Error>>
 async fn check(cli: &Cli, a: &CheckArgs) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::IsTerminal;
     let session = open_session(&cli.config, cli.profile.as_deref(), "check")?;
-    let setup = hubforce::sync::job::open(&session, config_dir(cli), a.plugins.options())?;
+    let setup = hubforce::profile::open(&session, config_dir(cli), a.plugins.options())?;
     let opts = hubforce::checks::CheckOptions {
         only: a.only.clone(),
         no_roundtrip: a.no_roundtrip,

@@ -5,7 +5,7 @@ use std::path::Path;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_example_plugin_passes_its_tests() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = hubforce::plugins::testing::run(
+    let out = hubforce::plugin_tests::run(
         &root.join("plugins"),
         Some(&root.join("scripts/lib")),
         "example",
@@ -39,7 +39,7 @@ async fn failures_name_the_case_the_expectation_and_the_line() {
     )
     .unwrap();
     let out =
-        hubforce::plugins::testing::run(&root.join("plugins"), None, "shaky", &toml::Table::new())
+        hubforce::plugin_tests::run(&root.join("plugins"), None, "shaky", &toml::Table::new())
             .await;
     let cases = &out[0].cases;
     assert_eq!(
@@ -83,13 +83,9 @@ async fn the_default_plugins_mappings_parse_and_match_both_schemas() {
         ["company", "contact", "deal", "task"]
     );
     assert_eq!(m["contact"].salesforce, "Lead");
-    let out = hubforce::plugins::testing::run(
-        &root.join("plugins"),
-        None,
-        "default",
-        &toml::Table::new(),
-    )
-    .await;
+    let out =
+        hubforce::plugin_tests::run(&root.join("plugins"), None, "default", &toml::Table::new())
+            .await;
     assert!(out[0].error.is_none(), "{:?}", out[0].error);
     assert!(
         out[0].cases.len() >= 9 && out[0].cases.iter().all(|c| c.ok),

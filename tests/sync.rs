@@ -85,7 +85,7 @@ async fn env_with(config: SimConfig, plugins: &[&str], sync_toml: &str) -> Env {
         &names,
         &Default::default(),
     ));
-    let ledger = Ledger::open(&hubforce::sync::job::ledger_path(&session)).unwrap();
+    let ledger = Ledger::open(&hubforce::profile::ledger_path(&session)).unwrap();
     Env {
         sim,
         dir,

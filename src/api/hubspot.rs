@@ -426,7 +426,7 @@ pub fn batch_results(op: &str, inputs: &[Value], mut v: Value) -> Vec<ItemResult
                         .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(key)))
             })
             .map(|e| {
-                super::classify::classify_item(
+                crate::classify::classify_item(
                     p(),
                     e["category"].as_str().unwrap_or("VALIDATION_ERROR"),
                     e["message"].as_str().unwrap_or("failed"),

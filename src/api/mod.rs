@@ -1,11 +1,13 @@
 //! Talking to HubSpot and Salesforce: one transport (retries, budgets, classification),
 //! and the typed primitives of each provider on top of it.
 
-pub mod classify;
 pub mod hubspot;
 pub mod salesforce;
 pub mod shape;
 pub mod transport;
+
+/// Classification lives below the transport and the token flows (both classify answers).
+pub use crate::classify;
 
 /// The array at `key` of an answer, moved out rather than copied (a page of records is
 /// most of what a sync allocates); empty when the answer has none.

@@ -62,7 +62,7 @@ fn item_error(item: &Value) -> ApiError {
         .or(e["errorCode"].as_str())
         .unwrap_or("UNKNOWN");
     let message = e["message"].as_str().unwrap_or("failed");
-    super::classify::classify_item(p(), code, message, e)
+    crate::classify::classify_item(p(), code, message, e)
 }
 
 /// Pair a Collections answer (results in input order) with its `n` records.

@@ -10,10 +10,10 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::classify::{classify, classify_network};
 use super::shape::Shape;
 use crate::auth::{HubspotAuth, SalesforceAuth};
 use crate::budget::{Budget, CallKind};
+use crate::classify::{classify, classify_network};
 use crate::error::{ApiError, ErrorClass, Provider};
 use crate::secret::Secret;
 use crate::store::RequestLog;

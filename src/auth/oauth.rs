@@ -18,7 +18,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::api::classify::{Grant, classify_network, classify_oauth};
+use crate::classify::{Grant, classify_network, classify_oauth};
 use crate::config::token_safe_url;
 use crate::error::{ApiError, ErrorClass, Provider};
 use crate::secret::Secret;

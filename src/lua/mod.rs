@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod convert;
+pub mod errors;
 pub mod files;
 mod guards;
 pub mod host;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use mlua::{Lua, Value};
 
 use super::convert::from_lua;
+use super::errors::describe;
 use super::host::{HostContext, install};
 use super::modules::{json_module, log_module};
 use super::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
-use crate::plugins::plugin::describe;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{script}: {message}")]

@@ -2,10 +2,10 @@
 //! its own sandboxed Lua state.
 
 pub mod bundled;
+pub mod hooks;
 pub mod manifest;
 pub mod plugin;
 pub mod registry;
-pub mod testing;
 
 pub use plugin::{HOOKS, Plugin, PluginError};
 pub use registry::{PluginInfo, PluginSet};

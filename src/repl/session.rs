@@ -457,10 +457,10 @@ impl Repl {
     }
 
     fn load_plugins(&mut self) -> Result<Arc<PluginSet>, String> {
-        let setup = crate::sync::job::open(
+        let setup = crate::profile::open(
             &self.session,
             &self.base,
-            crate::sync::job::OpenOptions {
+            crate::profile::OpenOptions {
                 skip_broken_plugins: true,
             },
         )

@@ -19,7 +19,7 @@ use super::pairs::{PairSpec, SF_EXTERNAL_ID};
 use super::records::{HsRecord, SfRecord, values_hash};
 use super::report::RunReport;
 use super::rules::same;
-use super::write::{Item, hs_string};
+use super::write::{Item, fail, hs_string};
 use crate::error::{ApiError, ErrorClass, Provider};
 
 /// The incumbent's default inclusion: lifecycle stage subscriber or later (any stage set).
@@ -33,18 +33,6 @@ pub const STAGES: &[&str] = &[
     "evangelist",
     "other",
 ];
-
-pub(super) fn fail(
-    cp: &mut Checkpoint,
-    report: &mut RunReport,
-    direction: &str,
-    key: (&str, &str, &str),
-    e: &ApiError,
-) {
-    cp.failed(key.0, key.1, key.2, e);
-    report.counts(direction).failed += 1;
-    report.failure(key, e);
-}
 
 /// A record to be created with a value that does not convert is refused here, without a
 /// call: the message names the field and the value, the hint the mapping to extend.

@@ -15,6 +15,14 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorClass};
 
+/// Where a profile's ledger lives (its state folder).
+pub fn ledger_path(session: &crate::session::Session) -> std::path::PathBuf {
+    session
+        .config
+        .state_dir(&session.profile)
+        .join("ledger.sqlite")
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("sync ledger {path}: {source}")]
 pub struct LedgerError {

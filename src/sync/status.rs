@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::job::ledger_path;
+use super::ledger::ledger_path;
 use super::ledger::{Ledger, LedgerError};
 use crate::session::Session;
 

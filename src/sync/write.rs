@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::batch::fail;
 use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
@@ -456,4 +455,17 @@ impl From<ItemResult> for Result<Value, ApiError> {
             ItemResult::Failed(e) => Err(e),
         }
     }
+}
+
+/// A record that could not be written: its error in the checkpoint and the report.
+pub(super) fn fail(
+    cp: &mut Checkpoint,
+    report: &mut RunReport,
+    direction: &str,
+    key: (&str, &str, &str),
+    e: &ApiError,
+) {
+    cp.failed(key.0, key.1, key.2, e);
+    report.counts(direction).failed += 1;
+    report.failure(key, e);
 }

@@ -531,7 +531,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
     settle(&dir).await;
     report.seconds = t0.elapsed().as_secs_f64();
     let ledger =
-        hubforce::sync::ledger::Ledger::open(&hubforce::sync::job::ledger_path(&sync_session))
+        hubforce::sync::ledger::Ledger::open(&hubforce::profile::ledger_path(&sync_session))
             .expect("ledger");
     for (_, r) in ledger.runs(200).unwrap_or_default() {
         for (class, n) in r["errors_by_class"].as_object().into_iter().flatten() {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::plugin::Plugin;
 use crate::lua::host::HostContext;
+use crate::plugins::plugin::Plugin;
 use crate::sim::{SimConfig, Simulator};
 use crate::store::PluginStore;
 

@@ -1,16 +1,16 @@
 //! What a sync command opens for a profile: its plugins (from `plugins/`, with
 //! `scripts/lib` on the require path) and its ledger in the state directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use super::ledger::{Ledger, LedgerError};
-use super::settings::SyncSettings;
 use crate::lua::host::HostContext;
 use crate::plugins::PluginSet;
 use crate::plugins::plugin::PluginError;
 use crate::session::{Session, SessionError};
 use crate::store::PluginStore;
+use crate::sync::ledger::{Ledger, LedgerError};
+use crate::sync::settings::SyncSettings;
 
 pub struct SyncSetup {
     pub plugins: Arc<PluginSet>,
@@ -163,12 +163,7 @@ fn diagnose(session: &Session, base: &Path, error: PluginError) -> BrokenPlugin 
     }
 }
 
-pub fn ledger_path(session: &Session) -> PathBuf {
-    session
-        .config
-        .state_dir(&session.profile)
-        .join("ledger.sqlite")
-}
+pub use crate::sync::ledger::ledger_path;
 
 /// Open the profile's plugins (rooted at `base`) and ledger. A plugin that does not load
 /// stops it (`BrokenPlugins`: what, where, what to do) unless `opts` skips them, when

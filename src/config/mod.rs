@@ -3,6 +3,9 @@
 //! are references to environment variables (optionally loaded from an env file) or files.
 //! Unknown keys are errors with line numbers.
 
+pub mod plugin_limits;
+pub mod sync_settings;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -83,10 +86,10 @@ pub struct Profile {
     pub plugin: BTreeMap<String, toml::Table>,
     /// Overrides of plugins' memory and time limits (`plugin_limits.PLUGIN = { memory_mb, call_ms }`).
     #[serde(default)]
-    pub plugin_limits: BTreeMap<String, crate::plugins::manifest::LimitSettings>,
+    pub plugin_limits: BTreeMap<String, plugin_limits::LimitSettings>,
     /// What syncs and how (`[profiles.NAME.sync]`).
     #[serde(default)]
-    pub sync: crate::sync::settings::SyncSettings,
+    pub sync: sync_settings::SyncSettings,
     /// How `hubforce check` tests (`[profiles.NAME.check]`).
     #[serde(default)]
     pub check: CheckSettings,

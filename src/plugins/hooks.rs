@@ -1,0 +1,189 @@
+//! The engine's `Hooks`, answered by the profile's plugins: each hook called in every plugin
+//! that has it, in the profile's order. The engine sees plugins only through this trait.
+
+use serde_json::{Map, Value, json};
+
+use super::registry::PluginSet;
+use crate::sync::hooks::{HookResult, Hooks, Inclusion, Resolution, merge};
+use crate::sync::mapping::{self, Mappings};
+use crate::sync::settings::DeletePolicy;
+
+impl Hooks for PluginSet {
+    fn wants(&self, hook: &str) -> bool {
+        self.any_has(hook)
+    }
+
+    fn mappings(&self) -> Result<Mappings, String> {
+        let mut out = Mappings::new();
+        for name in self.names() {
+            let Some(p) = self.get(&name) else { continue };
+            if !p.has("mappings") {
+                continue;
+            }
+            let v = p.call("mappings", &[]).map_err(|e| e.to_string())?;
+            let m = mapping::parse(&v).map_err(|e| format!("plugin {name}: {e}"))?;
+            merge(&mut out, m);
+        }
+        Ok(out)
+    }
+
+    fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for name in self.names() {
+            if let Some(p) = self.get(&name) {
+                for (object, fields) in &p.manifest.reads {
+                    out.entry(object.clone())
+                        .or_default()
+                        .extend(fields.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
+    fn include<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Inclusion>> {
+        Box::pin(async move {
+            let mut decision: Option<Inclusion> = None;
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("include") {
+                    continue;
+                }
+                let v = p
+                    .call_async("include", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (included, reason) = match &v {
+                    Value::Null => continue,
+                    Value::Bool(b) => (*b, format!("plugin {name}: include returned {b}")),
+                    Value::Object(o) => (
+                        o.get("include").and_then(Value::as_bool).unwrap_or(false),
+                        format!(
+                            "plugin {name}: {}",
+                            o.get("reason")
+                                .and_then(Value::as_str)
+                                .unwrap_or("no reason given")
+                        ),
+                    ),
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook include: returned {other}; return true, false, nil or {{include = bool, reason = \"…\"}}"
+                        ));
+                    }
+                };
+                if !included {
+                    return Ok(Some(Inclusion { included, reason }));
+                }
+                decision = Some(Inclusion { included, reason });
+            }
+            Ok(decision)
+        })
+    }
+
+    fn transform<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<Map<String, Value>>> {
+        Box::pin(async move {
+            let mut out: Option<Map<String, Value>> = None;
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("transform") {
+                    continue;
+                }
+                let v = p
+                    .call_async("transform", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::Object(o) => out.get_or_insert_with(Map::new).extend(o),
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook transform: returned {other}; return a table of field values or nil"
+                        ));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        record: &'a Value,
+        candidates: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Resolution> {
+        Box::pin(async move {
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("resolve") {
+                    continue;
+                }
+                let v = p
+                    .call_async(
+                        "resolve",
+                        &[record.clone(), candidates.clone(), ctx.clone()],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::String(id) => return Ok(Resolution::Link(id)),
+                    Value::Bool(false) => return Ok(Resolution::Create),
+                    Value::Object(o) if o.get("skip") == Some(&json!(true)) => {
+                        return Ok(Resolution::Skip);
+                    }
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook resolve: returned {other}; return an id to link, false to create, {{skip = true}} or nil"
+                        ));
+                    }
+                }
+            }
+            Ok(Resolution::Default)
+        })
+    }
+
+    fn on_delete<'a>(
+        &'a self,
+        record: &'a Value,
+        ctx: &'a Value,
+    ) -> HookResult<'a, Option<DeletePolicy>> {
+        Box::pin(async move {
+            for name in self.names() {
+                let Some(p) = self.get(&name) else { continue };
+                if !p.has("on_delete") {
+                    continue;
+                }
+                let v = p
+                    .call_async("on_delete", &[record.clone(), ctx.clone()])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => match DeletePolicy::parse(&s) {
+                        Some(policy) => return Ok(Some(policy)),
+                        None => {
+                            return Err(format!(
+                                "plugin {name}, hook on_delete: returned \"{s}\"; return \"keep\", \"propagate\", \"recreate\" or nil"
+                            ));
+                        }
+                    },
+                    other => {
+                        return Err(format!(
+                            "plugin {name}, hook on_delete: returned {other}; return \"keep\", \"propagate\", \"recreate\" or nil"
+                        ));
+                    }
+                }
+            }
+            Ok(None)
+        })
+    }
+}

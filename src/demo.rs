@@ -14,8 +14,7 @@ use serde_json::{Value, json};
 
 use crate::session::Session;
 use crate::sim::Simulator;
-use crate::sync::engine::{Engine, SyncOptions};
-use crate::sync::progress::SyncProgress;
+use crate::sync::engine::SyncOptions;
 use crate::sync::report::RunReport;
 
 #[derive(Debug, thiserror::Error)]
@@ -252,44 +251,37 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
         }
     }
 
-    let (hs, sf) = (
-        session.hubspot().map_err(step("HubSpot"))?,
-        session.salesforce().map_err(step("Salesforce"))?,
-    );
-    let mut engine = Engine::prepare(
-        hs,
-        sf,
-        &setup.ledger,
-        setup.plugins.as_ref(),
-        setup.settings.clone(),
-    )
-    .await
-    .map_err(step("preparing the sync"))?;
+    // The passes are `hubforce sync`'s own (`watch::prepare`, `watch::pass`).
+    let Some(mut engine) = crate::watch::prepare(&session, &setup, false)
+        .await
+        .map_err(step("preparing the sync"))?
+    else {
+        return Ok(());
+    };
+    let ctx = |pass: u64, full: bool, dry_run: bool| json!({"profile": session.profile, "pass": pass, "dry_run": dry_run, "full": full, "watch": false});
     let mut total = RunReport::default();
 
     crate::outln!(
         "\n4. Full sync (import existing records) with plugins default + examples/northwind"
     );
-    let progress = SyncProgress::attach(&mut engine, false);
-    let full = engine
-        .run(&SyncOptions {
-            full: true,
-            ..Default::default()
-        })
+    let full_sync = SyncOptions {
+        full: true,
+        ..Default::default()
+    };
+    let full = crate::watch::pass(&mut engine, &setup, &full_sync, ctx(1, true, false), false)
         .await
         .map_err(step("full sync"))?;
-    progress.finish();
     crate::out!("{}", full.render());
     add(&mut total, &full);
 
     crate::outln!("\n5. People edit both sides; a dry run shows what the next sync would do");
     let edits = edit_both_sides(&session, &crate::profile::ledger_path(&session)).await?;
     crate::outln!("  {edits} records edited");
-    let dry = engine
-        .run(&SyncOptions {
-            dry_run: true,
-            ..Default::default()
-        })
+    let dry_run = SyncOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let dry = crate::watch::pass(&mut engine, &setup, &dry_run, ctx(2, false, true), true)
         .await
         .map_err(step("dry run"))?;
     crate::out!("{}", dry.render_plans(6));
@@ -301,12 +293,15 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     crate::outln!("  the writes would cost: {}", planned.join(", "));
 
     crate::outln!("\n6. Incremental sync");
-    let progress = SyncProgress::attach(&mut engine, false);
-    let inc = engine
-        .run(&SyncOptions::default())
-        .await
-        .map_err(step("incremental sync"))?;
-    progress.finish();
+    let inc = crate::watch::pass(
+        &mut engine,
+        &setup,
+        &SyncOptions::default(),
+        ctx(3, false, false),
+        false,
+    )
+    .await
+    .map_err(step("incremental sync"))?;
     crate::out!("{}", inc.render());
     add(&mut total, &inc);
 

@@ -53,6 +53,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config", "error", "lua", "plugins", "session", "store", "sync",
         ],
     ),
+    // The passes of `hubforce sync [--watch]`, which the demo reuses.
+    ("watch", &["error", "profile", "session", "sync"]),
     (
         "checks",
         &[
@@ -73,7 +75,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "demo",
         &[
             "api", "config", "connect", "error", "out", "plugins", "profile", "session", "sim",
-            "sync",
+            "sync", "watch",
         ],
     ),
 ];

@@ -439,8 +439,11 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
     {
         return code;
     }
-    if let Some(Stopped(_, code)) = e.downcast_ref::<Stopped>() {
-        return *code;
+    if let Some(code) = e
+        .downcast_ref::<hubforce::watch::WatchError>()
+        .and_then(|w| w.exit_code())
+    {
+        return code;
     }
     if e.downcast_ref::<Usage>().is_some() {
         return 2;

@@ -1,0 +1,170 @@
+//! Passes of the sync, once or watching: what `hubforce sync [--watch]` runs and the demo
+//! reuses. The engine is prepared (a watch waits out what passes: 5xx, timeouts, rate
+//! limits), each pass runs between the plugins' `on_sync_start` and `on_sync_end`, its report
+//! is handed on, a stop that needs a person ends the loop with its class, and a watch waits
+//! its interval, ending cleanly on Ctrl-C. Warnings go to stderr as `warning: …`.
+
+use std::time::Duration;
+
+use crate::error::ErrorClass;
+use crate::profile::SyncSetup;
+use crate::session::{Session, SessionError};
+use crate::sync::engine::{Engine, SyncError, SyncOptions};
+use crate::sync::progress::SyncProgress;
+use crate::sync::report::RunReport;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// A pass stopped for a reason that is not a pause (a revoked grant, a spent quota…).
+    #[error("the sync stopped: {reason}")]
+    Stopped { reason: String, class: ErrorClass },
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+impl WatchError {
+    /// The exit code of the class that ended it, when one did.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            WatchError::Stopped { class, .. } => Some(class.exit_code()),
+            WatchError::Sync(e) => Some(e.exit_code()),
+            WatchError::Session(_) => None,
+        }
+    }
+}
+
+/// How many passes, and how they show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Passes {
+    /// Keep passing, every `watch_interval_secs`, until Ctrl-C or a stop.
+    pub watch: bool,
+    /// At most this many passes.
+    pub limit: Option<u64>,
+    /// No progress bars (JSON output, or a caller that draws its own).
+    pub quiet: bool,
+}
+
+/// Wait `interval`; true when Ctrl-C ended the wait (and so the watch).
+pub async fn interrupted_while_waiting(interval: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(interval) => false,
+        _ = tokio::signal::ctrl_c() => true,
+    }
+}
+
+/// The engine for a profile's passes; None when Ctrl-C came while waiting out an outage.
+pub async fn prepare<'a>(
+    session: &'a Session,
+    setup: &'a SyncSetup,
+    watch: bool,
+) -> Result<Option<Engine<'a>>, WatchError> {
+    let (hs, sf) = (session.hubspot()?, session.salesforce()?);
+    let interval = Duration::from_secs(setup.settings.watch_interval_secs);
+    loop {
+        match Engine::prepare(
+            hs,
+            sf,
+            &setup.ledger,
+            setup.plugins.as_ref(),
+            setup.settings.clone(),
+        )
+        .await
+        {
+            Ok(engine) => return Ok(Some(engine)),
+            Err(SyncError::Api(e)) if watch && e.class.retryable() => {
+                eprintln!("warning: {e}; trying again in {} s", interval.as_secs());
+                if interrupted_while_waiting(interval).await {
+                    return Ok(None);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// One pass between the lifecycle hooks, with progress unless `quiet`.
+pub async fn pass(
+    engine: &mut Engine<'_>,
+    setup: &SyncSetup,
+    opts: &SyncOptions,
+    ctx: serde_json::Value,
+    quiet: bool,
+) -> Result<RunReport, SyncError> {
+    for e in setup
+        .plugins
+        .lifecycle("on_sync_start", std::slice::from_ref(&ctx))
+        .await
+    {
+        eprintln!("warning: {e}");
+    }
+    let progress = SyncProgress::attach(engine, quiet);
+    let result = engine.run(opts).await;
+    progress.finish();
+    let report = result?;
+    let mut summary = serde_json::to_value(&report).unwrap_or_default();
+    summary["plans"] = serde_json::json!([]);
+    for e in setup
+        .plugins
+        .lifecycle("on_sync_end", &[ctx, summary])
+        .await
+    {
+        eprintln!("warning: {e}");
+    }
+    Ok(report)
+}
+
+/// Passes until done: one (or `limit`), or a watch until Ctrl-C. Each report goes to
+/// `on_report`; a stop that needs a person ends it with its class.
+pub async fn run(
+    session: &Session,
+    setup: &SyncSetup,
+    opts: &SyncOptions,
+    passes: Passes,
+    mut on_report: impl FnMut(&RunReport),
+) -> Result<(), WatchError> {
+    let Some(mut engine) = prepare(session, setup, passes.watch).await? else {
+        return Ok(());
+    };
+    let interval = Duration::from_secs(setup.settings.watch_interval_secs);
+    // A watch outlives outages: what passes is waited out; only what needs a person ends it.
+    let passing = |class: ErrorClass| passes.watch && class.retryable();
+    let mut done = 0u64;
+    loop {
+        let ctx = serde_json::json!({
+            "profile": session.profile, "pass": done + 1, "dry_run": opts.dry_run,
+            "full": opts.full, "watch": passes.watch,
+        });
+        let report = match pass(&mut engine, setup, opts, ctx, passes.quiet).await {
+            Ok(r) => r,
+            Err(SyncError::Api(e)) if passing(e.class) => {
+                eprintln!(
+                    "warning: the pass stopped: {e}; the next one starts in {} s",
+                    interval.as_secs()
+                );
+                if interrupted_while_waiting(interval).await {
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        on_report(&report);
+        done += 1;
+        if let (Some(class), Some(why)) = (report.stopped_class, &report.stopped)
+            && !passing(class)
+        {
+            return Err(WatchError::Stopped {
+                reason: why.clone(),
+                class,
+            });
+        }
+        if !passes.watch || passes.limit.is_some_and(|n| done >= n) {
+            return Ok(());
+        }
+        if interrupted_while_waiting(interval).await {
+            return Ok(());
+        }
+    }
+}

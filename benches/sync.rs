@@ -105,7 +105,9 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
     let built_in = StaticHooks(lua_default.mappings().expect("mappings"));
     struct Both<'a>(&'a PluginSet, &'a PluginSet);
     impl Hooks for Both<'_> {
-        fn mappings(&self) -> Result<hubforce::sync::mapping::Mappings, String> {
+        fn mappings(
+            &self,
+        ) -> Result<hubforce::sync::mapping::Mappings, hubforce::sync::hooks::HookError> {
             self.0.mappings()
         }
         fn include<'a>(

@@ -498,7 +498,7 @@ async fn permissions(
                 G,
                 "permissions",
                 Status::Error,
-                e,
+                e.to_string(),
                 Some("fix the plugin's mappings".into()),
             );
             return;

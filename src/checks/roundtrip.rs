@@ -42,7 +42,7 @@ pub fn mappings(
                 G,
                 "mappings",
                 Status::Error,
-                e,
+                e.to_string(),
                 Some("fix the plugin at the file:line shown".into()),
             );
             return;

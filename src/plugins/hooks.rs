@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::plugin::{Plugin, PluginError};
 use super::registry::PluginSet;
-use crate::sync::hooks::{HookResult, Hooks, Inclusion, Resolution, merge};
+use crate::sync::hooks::{HookError, HookResult, Hooks, Inclusion, Resolution, merge};
 use crate::sync::mapping::{self, Mappings};
 use crate::sync::settings::DeletePolicy;
 
@@ -13,15 +14,17 @@ impl Hooks for PluginSet {
         self.any_has(hook)
     }
 
-    fn mappings(&self) -> Result<Mappings, String> {
+    fn mappings(&self) -> Result<Mappings, HookError> {
         let mut out = Mappings::new();
         for name in self.names() {
             let Some(p) = self.get(&name) else { continue };
             if !p.has("mappings") {
                 continue;
             }
-            let v = p.call("mappings", &[]).map_err(|e| e.to_string())?;
-            let m = mapping::parse(&v).map_err(|e| format!("plugin {name}: {e}"))?;
+            let v = p
+                .call("mappings", &[])
+                .map_err(|e| hook_error(&p, "mappings", e))?;
+            let m = mapping::parse(&v).map_err(|e| refused(&p, "mappings", e.to_string()))?;
             merge(&mut out, m);
         }
         Ok(out)
@@ -56,7 +59,7 @@ impl Hooks for PluginSet {
                 let v = p
                     .call_async("include", &[record.clone(), ctx.clone()])
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| hook_error(&p, "include", e))?;
                 let (included, reason) = match &v {
                     Value::Null => continue,
                     Value::Bool(b) => (*b, format!("plugin {name}: include returned {b}")),
@@ -70,8 +73,12 @@ impl Hooks for PluginSet {
                         ),
                     ),
                     other => {
-                        return Err(format!(
-                            "plugin {name}, hook include: returned {other}; return true, false, nil or {{include = bool, reason = \"…\"}}"
+                        return Err(refused(
+                            &p,
+                            "include",
+                            format!(
+                                "returned {other}; return true, false, nil or {{include = bool, reason = \"…\"}}"
+                            ),
                         ));
                     }
                 };
@@ -99,13 +106,15 @@ impl Hooks for PluginSet {
                 let v = p
                     .call_async("transform", &[record.clone(), ctx.clone()])
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| hook_error(&p, "transform", e))?;
                 match v {
                     Value::Null => {}
                     Value::Object(o) => out.get_or_insert_with(Map::new).extend(o),
                     other => {
-                        return Err(format!(
-                            "plugin {name}, hook transform: returned {other}; return a table of field values or nil"
+                        return Err(refused(
+                            &p,
+                            "transform",
+                            format!("returned {other}; return a table of field values or nil"),
                         ));
                     }
                 }
@@ -132,7 +141,7 @@ impl Hooks for PluginSet {
                         &[record.clone(), candidates.clone(), ctx.clone()],
                     )
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| hook_error(&p, "resolve", e))?;
                 match v {
                     Value::Null => {}
                     Value::String(id) => return Ok(Resolution::Link(id)),
@@ -141,8 +150,12 @@ impl Hooks for PluginSet {
                         return Ok(Resolution::Skip);
                     }
                     other => {
-                        return Err(format!(
-                            "plugin {name}, hook resolve: returned {other}; return an id to link, false to create, {{skip = true}} or nil"
+                        return Err(refused(
+                            &p,
+                            "resolve",
+                            format!(
+                                "returned {other}; return an id to link, false to create, {{skip = true}} or nil"
+                            ),
                         ));
                     }
                 }
@@ -165,25 +178,62 @@ impl Hooks for PluginSet {
                 let v = p
                     .call_async("on_delete", &[record.clone(), ctx.clone()])
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| hook_error(&p, "on_delete", e))?;
                 match v {
                     Value::Null => {}
                     Value::String(s) => match DeletePolicy::parse(&s) {
                         Some(policy) => return Ok(Some(policy)),
                         None => {
-                            return Err(format!(
-                                "plugin {name}, hook on_delete: returned \"{s}\"; return \"keep\", \"propagate\", \"recreate\" or nil"
+                            return Err(refused(
+                                &p,
+                                "on_delete",
+                                format!(
+                                    "returned \"{s}\"; return \"keep\", \"propagate\", \"recreate\" or nil"
+                                ),
                             ));
                         }
                     },
                     other => {
-                        return Err(format!(
-                            "plugin {name}, hook on_delete: returned {other}; return \"keep\", \"propagate\", \"recreate\" or nil"
+                        return Err(refused(
+                            &p,
+                            "on_delete",
+                            format!(
+                                "returned {other}; return \"keep\", \"propagate\", \"recreate\" or nil"
+                            ),
                         ));
                     }
                 }
             }
             Ok(None)
         })
+    }
+}
+
+/// A hook call that failed, typed: the plugin, its code's generation, the hook, the message
+/// (with its `file:line`).
+fn hook_error(p: &Plugin, hook: &str, e: PluginError) -> HookError {
+    match e {
+        PluginError::Hook {
+            plugin,
+            generation,
+            hook,
+            message,
+        } => HookError {
+            plugin,
+            generation,
+            hook,
+            message,
+        },
+        other => refused(p, hook, other.message().to_string()),
+    }
+}
+
+/// A hook whose answer the host refuses (a wrong type, an unknown value).
+fn refused(p: &Plugin, hook: &str, message: String) -> HookError {
+    HookError {
+        plugin: p.name().to_string(),
+        generation: p.generation,
+        hook: hook.to_string(),
+        message,
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::deletes::Fate;
 use super::engine::{Engine, SyncError, by_sobject, plugin_error};
-use super::hooks::{Inclusion, Resolution};
+use super::hooks::{HookError, Inclusion, Resolution};
 use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
@@ -216,7 +216,7 @@ impl Engine<'_> {
             Ok(Resolution::Default)
         };
         Ok(match answer {
-            Err(msg) => Choice::Fail(plugin_error(provider, msg)),
+            Err(msg) => Choice::Fail(plugin_error(provider, &msg)),
             Ok(Resolution::Skip) => Choice::Skip,
             Ok(Resolution::Create) => Choice::Create,
             Ok(Resolution::Link(id)) => match all.iter().find(|c| c.id() == id) {
@@ -340,7 +340,7 @@ impl Engine<'_> {
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
-    ) -> Result<Option<Inclusion>, String> {
+    ) -> Result<Option<Inclusion>, HookError> {
         if !self.hooks.wants("include") {
             return Ok(None);
         }
@@ -354,7 +354,7 @@ impl Engine<'_> {
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
-    ) -> Result<Option<Map<String, Value>>, String> {
+    ) -> Result<Option<Map<String, Value>>, HookError> {
         if !self.hooks.wants("transform") {
             return Ok(None);
         }
@@ -367,7 +367,7 @@ impl Engine<'_> {
         spec: &PairSpec,
         r: &HsRecord,
         sobject: &str,
-    ) -> Result<Inclusion, String> {
+    ) -> Result<Inclusion, HookError> {
         let member = if spec.name == "contact" {
             self.is_member(&r.id)
         } else {
@@ -574,7 +574,7 @@ impl Engine<'_> {
                         report,
                         &direction,
                         key,
-                        &plugin_error(Provider::Hubspot, msg),
+                        &plugin_error(Provider::Hubspot, &msg),
                     );
                     continue;
                 }
@@ -731,7 +731,7 @@ impl Engine<'_> {
                         report,
                         &direction,
                         key,
-                        &plugin_error(Provider::Hubspot, msg),
+                        &plugin_error(Provider::Hubspot, &msg),
                     );
                     continue;
                 }
@@ -825,7 +825,7 @@ impl Engine<'_> {
                         report,
                         &direction,
                         key,
-                        &plugin_error(Provider::Salesforce, msg),
+                        &plugin_error(Provider::Salesforce, &msg),
                     );
                     continue;
                 }
@@ -954,7 +954,7 @@ impl Engine<'_> {
                         report,
                         &direction,
                         key,
-                        &plugin_error(Provider::Salesforce, msg),
+                        &plugin_error(Provider::Salesforce, &msg),
                     );
                     continue;
                 }

@@ -31,7 +31,7 @@ pub enum SyncError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("{0}\n  fix the plugin; the sync did not start")]
-    Mappings(String),
+    Mappings(super::hooks::HookError),
     #[error("{0}")]
     Usage(String),
 }
@@ -688,8 +688,11 @@ fn stop_reason(e: &ApiError) -> String {
 }
 
 /// A plugin hook's failure as a record error.
-pub(super) fn plugin_error(provider: crate::error::Provider, message: String) -> ApiError {
-    ApiError::new(provider, ErrorClass::Plugin, message)
+pub(super) fn plugin_error(
+    provider: crate::error::Provider,
+    e: &super::hooks::HookError,
+) -> ApiError {
+    ApiError::new(provider, ErrorClass::Plugin, e.to_string())
         .with_hint("fix the plugin at the file:line shown, then run `hubforce resync`")
 }
 

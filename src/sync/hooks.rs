@@ -12,8 +12,31 @@ use serde_json::{Map, Value};
 use super::mapping::Mappings;
 use super::settings::DeletePolicy;
 
+/// A hook that failed: which plugin (and generation of its code), which hook, and the
+/// message, which starts with the plugin's `file:line` when the failure is in its code.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("plugin {plugin} (generation {generation}), hook {hook}: {message}")]
+pub struct HookError {
+    pub plugin: String,
+    pub generation: u64,
+    pub hook: String,
+    pub message: String,
+}
+
+impl HookError {
+    /// The plugin's `file:line` the message names, when it names one.
+    pub fn at(&self) -> Option<&str> {
+        let end = self.message.find(".lua:")? + ".lua:".len();
+        let digits = self.message[end..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (digits > 0).then(|| &self.message[..end + digits])
+    }
+}
+
 /// What an async hook call gives back.
-pub type HookResult<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+pub type HookResult<'a, T> = Pin<Box<dyn Future<Output = Result<T, HookError>> + Send + 'a>>;
 
 /// An inclusion decision with the reason `explain` shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +64,7 @@ pub trait Hooks: Send + Sync {
         true
     }
     /// The merged field mappings of every plugin.
-    fn mappings(&self) -> Result<Mappings, String>;
+    fn mappings(&self) -> Result<Mappings, HookError>;
     /// What the hooks read beyond the mappings, by HubSpot object or sObject.
     fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         Default::default()
@@ -102,7 +125,7 @@ impl Hooks for StaticHooks {
     fn wants(&self, hook: &str) -> bool {
         hook == "mappings"
     }
-    fn mappings(&self) -> Result<Mappings, String> {
+    fn mappings(&self) -> Result<Mappings, HookError> {
         Ok(self.0.clone())
     }
     fn include<'a>(&'a self, _: &'a Value, _: &'a Value) -> HookResult<'a, Option<Inclusion>> {
@@ -130,6 +153,27 @@ mod tests {
     use super::*;
     use crate::sync::mapping;
     use serde_json::json;
+
+    #[test]
+    fn a_hook_error_knows_its_plugin_line() {
+        let e = HookError {
+            plugin: "northwind".into(),
+            generation: 3,
+            hook: "include".into(),
+            message: "plugins/northwind/init.lua:12: attempt to index a nil value".into(),
+        };
+        assert_eq!(e.at(), Some("plugins/northwind/init.lua:12"));
+        assert_eq!(
+            e.to_string(),
+            "plugin northwind (generation 3), hook include: plugins/northwind/init.lua:12: attempt to index a nil value"
+        );
+        let refused = HookError {
+            message: "returned 5; return true, false, nil or {include = bool, reason = \"…\"}"
+                .into(),
+            ..e
+        };
+        assert_eq!(refused.at(), None);
+    }
 
     #[test]
     fn later_plugins_replace_fields_and_add_pairs() {

@@ -413,6 +413,10 @@ pub async fn soak(seconds: u64) -> SoakReport {
     };
 
     let mut watch = Watch::start(&dir, 0);
+    // Whether the plugin on disk was broken when the running watch started: a watch that
+    // exits 8 must have started with a broken plugin, even if a good edit has landed since
+    // (the exit is seen on a later turn of this loop; that race once failed CI).
+    let mut started_broken = false;
     let mut rng = fastrand::Rng::with_seed(11);
     let (mut next_fault, mut next_edit) = (t0, t0 + Duration::from_secs(3));
     let (mut killed, mut revoked) = (false, false);
@@ -458,6 +462,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
                     if refused {
                         refused = false;
                         watch = Watch::start(&dir, watch.runs);
+                        started_broken = false;
                         report.restarts += 1;
                     }
                 }
@@ -487,12 +492,16 @@ pub async fn soak(seconds: u64) -> SoakReport {
             killed = true;
             report.kills += 1;
             watch.restart(); // SIGKILL, then a new process
+            started_broken = broken;
             report.restarts += 1;
             refused = false;
         }
         if let Ok(Some(status)) = watch.child.try_wait().map(|s| s.filter(|_| !refused)) {
             if status.code() == Some(8) {
-                assert!(broken, "a watch refused to start with a good plugin");
+                assert!(
+                    started_broken,
+                    "a watch refused to start with a good plugin"
+                );
                 report.refused_starts += 1;
                 refused = true;
                 continue;
@@ -502,6 +511,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
             let _ = reconnect(&dir, "sync").await.expect("reconnect");
             report.reconnects += 1;
             watch = Watch::start(&dir, watch.runs);
+            started_broken = broken;
             report.restarts += 1;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

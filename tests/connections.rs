@@ -28,14 +28,10 @@ impl Drop for Env {
 /// A simulator, and a hubforce.toml written for it by `init --from-sim`, with `edit`
 /// applied to the file text.
 async fn env(mut config: SimConfig, edit: impl Fn(String) -> String) -> Env {
-    // Tests run in parallel: each app gets its own loopback redirect port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    config.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
-    config.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");
+    // Tests run in parallel: each app gets its own loopback redirect port, below the
+    // ephemeral range so that another test's outgoing connection cannot take it meanwhile
+    // (port 0 handed out an ephemeral port, and once CI met "Address already in use").
+    config = config.with_free_redirect_port();
     let f = start(config).await;
     let dir = std::env::temp_dir().join(format!(
         "hubforce-conn-{}-{}",

@@ -35,14 +35,8 @@ fn browser(url: &url::Url) {
 }
 
 async fn env() -> Env {
-    let mut c = small_config();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    c.hubspot.redirect_uri = format!("http://localhost:{port}/callback/hubspot");
-    c.salesforce.redirect_uri = format!("http://localhost:{port}/callback/salesforce");
+    // A redirect port of its own, below the ephemeral range (see SimConfig).
+    let mut c = small_config().with_free_redirect_port();
     c.leads = 2_300;
     let f = start(c).await;
     let dir = std::env::temp_dir().join(format!(

@@ -14,6 +14,7 @@ mod ledger_tombstones;
 mod link_ids;
 pub mod lookup;
 pub mod mapping;
+pub mod pair_decl;
 pub mod pairs;
 pub mod progress;
 pub mod pull;

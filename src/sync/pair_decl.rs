@@ -1,0 +1,420 @@
+//! Object pairs as data: what a plugin's `pairs` hook declares (the HubSpot object and the
+//! sObjects, how unlinked records match, parent links, filters, extra properties to pull,
+//! record types ⇄ pipelines), read and checked before any call. What can be checked without
+//! the schemas is checked here — unknown keys, missing ones, a parent that is no declared
+//! pair, a cycle of parents, a record type without its pipeline; fields against the schemas
+//! are checked when the engine is prepared.
+//!
+//! The engine of issue 18 is to run on these; until it does, its own four pairs
+//! (`pairs::SPECS`) are what runs, and a test here keeps their declaration as data in step
+//! with them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Where a declaration is wrong: the pair, the key path, and what.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("pairs.{pair}{path}: {message}")]
+pub struct PairDeclError {
+    pub pair: String,
+    /// `.match.by`, `.parents[1].pair`…; empty for the pair itself.
+    pub path: String,
+    pub message: String,
+}
+
+/// The HubSpot side of a pair.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HubspotSide {
+    /// A standard object's name (`contacts`), or a custom object's type id (`2-…`) or fully
+    /// qualified name (`p123_subscriptions`).
+    pub object: String,
+    /// Search filters (HubSpot's `filters` shape) the pair's records must pass.
+    #[serde(default)]
+    pub filters: Vec<Value>,
+    /// Properties to pull beyond the mapped ones.
+    #[serde(default)]
+    pub pull: Vec<String>,
+}
+
+/// The Salesforce side of a pair.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSide {
+    /// The sObjects, in match order (Lead and Contact for contacts).
+    pub objects: Vec<String>,
+    /// Which of them a new record becomes (the first when absent).
+    #[serde(default)]
+    pub create_as: Option<String>,
+    /// A SOQL `WHERE` fragment the pair's records must pass.
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub pull: Vec<String>,
+}
+
+/// How unlinked records find their counterpart.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, tag = "by", rename_all = "snake_case")]
+pub enum MatchDecl {
+    /// The HubSpot id in a Salesforce external id field, or a shared key in both.
+    ExternalId {
+        salesforce: String,
+        #[serde(default)]
+        hubspot: Option<String>,
+    },
+    Email,
+    DomainThenName,
+    /// Every listed field equal on both sides.
+    Fields {
+        fields: Vec<FieldPair>,
+    },
+    /// Only the ids each side keeps of the other.
+    Ids,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPair {
+    pub hubspot: String,
+    pub salesforce: String,
+}
+
+/// A parent link: a HubSpot association ⇄ a Salesforce lookup, to another declared pair.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ParentDecl {
+    pub pair: String,
+    /// The associated HubSpot object (`companies`).
+    pub association: String,
+    /// The lookup field (`AccountId`, `WhatId`, `Account__c`).
+    pub lookup: String,
+}
+
+/// A record type ⇄ a pipeline, with its stage map (HubSpot stage id → Salesforce value).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordTypeDecl {
+    /// The record type's developer name.
+    pub record_type: String,
+    pub pipeline: String,
+    /// The Salesforce field the stages map to (`StageName`, `Status`).
+    pub stage_field: String,
+    pub stages: BTreeMap<String, String>,
+}
+
+/// One declared pair.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PairDecl {
+    pub hubspot: HubspotSide,
+    pub salesforce: SalesforceSide,
+    #[serde(rename = "match")]
+    pub matching: MatchDecl,
+    #[serde(default)]
+    pub parents: Vec<ParentDecl>,
+    #[serde(default)]
+    pub record_types: Vec<RecordTypeDecl>,
+}
+
+impl PairDecl {
+    /// The sObject a new record becomes.
+    pub fn create_as(&self) -> &str {
+        self.salesforce
+            .create_as
+            .as_deref()
+            .or(self.salesforce.objects.first().map(String::as_str))
+            .unwrap_or_default()
+    }
+}
+
+/// Every pair a plugin declares, by name, checked.
+pub fn parse(v: &Value) -> Result<BTreeMap<String, PairDecl>, PairDeclError> {
+    let Value::Object(pairs) = v else {
+        return Err(PairDeclError {
+            pair: String::new(),
+            path: String::new(),
+            message: "return a table of pairs by name".into(),
+        });
+    };
+    let mut out = BTreeMap::new();
+    for (name, decl) in pairs {
+        let err = |path: &str, message: String| PairDeclError {
+            pair: name.clone(),
+            path: path.to_string(),
+            message,
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(err("", "a pair's name is lower-case letters and _".into()));
+        }
+        let d: PairDecl =
+            serde_json::from_value(decl.clone()).map_err(|e| err("", e.to_string()))?;
+        check_one(&d).map_err(|(path, message)| err(&path, message))?;
+        out.insert(name.clone(), d);
+    }
+    check_parents(&out)?;
+    Ok(out)
+}
+
+fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
+    if d.hubspot.object.is_empty() {
+        return Err((".hubspot.object".into(), "name the HubSpot object".into()));
+    }
+    if d.salesforce.objects.is_empty() {
+        return Err((
+            ".salesforce.objects".into(),
+            "name at least one sObject".into(),
+        ));
+    }
+    if let Some(c) = &d.salesforce.create_as
+        && !d.salesforce.objects.contains(c)
+    {
+        return Err((
+            ".salesforce.create_as".into(),
+            format!(
+                "{c} is not one of objects ({})",
+                d.salesforce.objects.join(", ")
+            ),
+        ));
+    }
+    if let MatchDecl::Fields { fields } = &d.matching
+        && fields.is_empty()
+    {
+        return Err((
+            ".match.fields".into(),
+            "list at least one field pair".into(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, rt) in d.record_types.iter().enumerate() {
+        if !seen.insert(&rt.record_type) {
+            return Err((
+                format!(".record_types[{}].record_type", i + 1),
+                format!("{} is declared twice", rt.record_type),
+            ));
+        }
+        if rt.stages.is_empty() {
+            return Err((
+                format!(".record_types[{}].stages", i + 1),
+                "map at least one stage".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parents must be declared pairs, and the pairs must not be each other's parents.
+fn check_parents(pairs: &BTreeMap<String, PairDecl>) -> Result<(), PairDeclError> {
+    for (name, d) in pairs {
+        for (i, p) in d.parents.iter().enumerate() {
+            if !pairs.contains_key(&p.pair) {
+                return Err(PairDeclError {
+                    pair: name.clone(),
+                    path: format!(".parents[{}].pair", i + 1),
+                    message: format!(
+                        "{} is not a declared pair (declared: {})",
+                        p.pair,
+                        pairs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    for start in pairs.keys() {
+        let mut path = vec![start.clone()];
+        if let Some(cycle) = find_cycle(pairs, start, &mut path) {
+            return Err(PairDeclError {
+                pair: start.clone(),
+                path: ".parents".into(),
+                message: format!("parents run in a circle: {}", cycle.join(" → ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn find_cycle(
+    pairs: &BTreeMap<String, PairDecl>,
+    at: &str,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    for p in pairs
+        .get(at)
+        .map(|d| d.parents.as_slice())
+        .unwrap_or_default()
+    {
+        if let Some(i) = path.iter().position(|n| *n == p.pair) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(p.pair.clone());
+            return Some(cycle);
+        }
+        path.push(p.pair.clone());
+        if let Some(c) = find_cycle(pairs, &p.pair, path) {
+            return Some(c);
+        }
+        path.pop();
+    }
+    None
+}
+
+/// The order pairs must run in: parents before children.
+pub fn run_order(pairs: &BTreeMap<String, PairDecl>) -> Vec<String> {
+    fn visit(n: &str, pairs: &BTreeMap<String, PairDecl>, done: &mut Vec<String>) {
+        if done.iter().any(|d| d == n) {
+            return;
+        }
+        for p in pairs
+            .get(n)
+            .map(|d| d.parents.as_slice())
+            .unwrap_or_default()
+        {
+            visit(&p.pair, pairs, done);
+        }
+        done.push(n.to_string());
+    }
+    let mut done = Vec::new();
+    for n in pairs.keys() {
+        visit(n, pairs, &mut done);
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pairs() -> Value {
+        json!({
+            "company": {
+                "hubspot": {"object": "companies"},
+                "salesforce": {"objects": ["Account"]},
+                "match": {"by": "domain_then_name"},
+            },
+            "contact": {
+                "hubspot": {"object": "contacts"},
+                "salesforce": {"objects": ["Contact", "Lead"], "create_as": "Lead"},
+                "match": {"by": "email"},
+                "parents": [{"pair": "company", "association": "companies", "lookup": "AccountId"}],
+            },
+            "ticket": {
+                "hubspot": {"object": "tickets", "pull": ["hs_ticket_priority"]},
+                "salesforce": {"objects": ["Case"], "where": "IsClosed = false"},
+                "match": {"by": "external_id", "salesforce": "HubSpot_Id__c"},
+                "parents": [
+                    {"pair": "contact", "association": "contacts", "lookup": "ContactId"},
+                    {"pair": "company", "association": "companies", "lookup": "AccountId"},
+                ],
+                "record_types": [
+                    {"record_type": "Support", "pipeline": "0", "stage_field": "Status",
+                     "stages": {"1": "New", "2": "Working", "4": "Closed"}},
+                    {"record_type": "Billing", "pipeline": "billing", "stage_field": "Status",
+                     "stages": {"billing_new": "New", "billing_closed": "Closed"}},
+                ],
+            },
+            "subscription": {
+                "hubspot": {"object": "p44710158_subscriptions"},
+                "salesforce": {"objects": ["Subscription__c"]},
+                "match": {"by": "external_id", "salesforce": "Subscription_Key__c", "hubspot": "subscription_key"},
+                "parents": [{"pair": "company", "association": "companies", "lookup": "Account__c"}],
+            },
+        })
+    }
+
+    #[test]
+    fn declared_pairs_read_and_run_parents_first() {
+        let p = parse(&pairs()).unwrap();
+        assert_eq!(p["contact"].create_as(), "Lead");
+        assert_eq!(p["company"].create_as(), "Account");
+        assert_eq!(
+            p["ticket"].matching,
+            MatchDecl::ExternalId {
+                salesforce: "HubSpot_Id__c".into(),
+                hubspot: None
+            }
+        );
+        assert_eq!(
+            p["ticket"].salesforce.filter.as_deref(),
+            Some("IsClosed = false")
+        );
+        let order = run_order(&p);
+        let at = |n: &str| order.iter().position(|o| o == n).unwrap();
+        assert!(
+            at("company") < at("contact") && at("contact") < at("ticket"),
+            "{order:?}"
+        );
+        assert!(at("company") < at("subscription"));
+    }
+
+    /// Today's four pairs as data agree with what the engine runs.
+    #[test]
+    fn the_engine_pairs_declared_as_data_agree_with_the_engine() {
+        use crate::sync::pairs::{MatchBy, SPECS};
+        let declared = parse(&json!({
+            "company": {"hubspot": {"object": "companies"}, "salesforce": {"objects": ["Account"]},
+                        "match": {"by": "domain_then_name"}},
+            "contact": {"hubspot": {"object": "contacts"}, "salesforce": {"objects": ["Contact", "Lead"], "create_as": "Lead"},
+                        "match": {"by": "email"},
+                        "parents": [{"pair": "company", "association": "companies", "lookup": "AccountId"}]},
+            "deal": {"hubspot": {"object": "deals"}, "salesforce": {"objects": ["Opportunity"]},
+                     "match": {"by": "ids"},
+                     "parents": [{"pair": "company", "association": "companies", "lookup": "AccountId"}]},
+            "task": {"hubspot": {"object": "tasks"}, "salesforce": {"objects": ["Task"]},
+                     "match": {"by": "ids"},
+                     "parents": [{"pair": "contact", "association": "contacts", "lookup": "WhoId"}]},
+        }))
+        .unwrap();
+        for spec in SPECS {
+            let d = &declared[spec.name];
+            assert_eq!(d.hubspot.object, spec.hs_object, "{}", spec.name);
+            assert_eq!(d.salesforce.objects, spec.sobjects(), "{}", spec.name);
+            let by = match d.matching {
+                MatchDecl::Email => MatchBy::Email,
+                MatchDecl::DomainThenName => MatchBy::DomainThenName,
+                _ => MatchBy::IdsOnly,
+            };
+            assert_eq!(by, spec.match_by, "{}", spec.name);
+        }
+        assert_eq!(run_order(&declared), ["company", "contact", "deal", "task"]);
+    }
+
+    fn refused(edit: impl FnOnce(&mut Value)) -> PairDeclError {
+        let mut v = pairs();
+        edit(&mut v);
+        parse(&v).unwrap_err()
+    }
+
+    #[test]
+    fn every_declaration_error_names_the_pair_and_the_key() {
+        let e = refused(|v| v["ticket"]["salesforce"]["object"] = json!("Case"));
+        assert_eq!(e.pair, "ticket");
+        assert!(e.message.contains("unknown field `object`"), "{e}");
+        let e = refused(|v| v["ticket"]["parents"][0]["pair"] = json!("person"));
+        assert_eq!(
+            (e.pair.as_str(), e.path.as_str()),
+            ("ticket", ".parents[1].pair")
+        );
+        assert!(e.message.contains("person is not a declared pair"), "{e}");
+        let e = refused(|v| {
+            v["company"]["parents"] =
+                json!([{"pair": "ticket", "association": "tickets", "lookup": "X__c"}])
+        });
+        assert!(e.message.contains("parents run in a circle"), "{e}");
+        let e = refused(|v| v["contact"]["salesforce"]["create_as"] = json!("Account"));
+        assert_eq!(e.path, ".salesforce.create_as");
+        let e = refused(|v| v["contact"]["match"] = json!({"by": "telepathy"}));
+        assert!(e.message.contains("telepathy"), "{e}");
+        let e = refused(|v| v["ticket"]["record_types"][1]["record_type"] = json!("Support"));
+        assert_eq!(e.path, ".record_types[2].record_type");
+        let e = refused(|v| v["ticket"]["record_types"][0]["stages"] = json!({}));
+        assert_eq!(e.path, ".record_types[1].stages");
+        let e = refused(|v| v["Tickets"] = v["ticket"].clone());
+        assert!(e.message.contains("lower-case"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "pairs.Tickets: a pair's name is lower-case letters and _"
+        );
+    }
+}

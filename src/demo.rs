@@ -210,9 +210,8 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     crate::outln!(
         "\n1. Connect both sides (HubSpot authorization code; Salesforce web-server flow with PKCE)"
     );
-    let config = crate::config::Config::load(&dir.0.join(crate::config::FILE_NAME))
-        .map_err(step("reading hubforce.toml"))?;
-    let session = Session::open(config, None, "demo").map_err(step("opening the profile"))?;
+    let session = crate::profile::session(&dir.0.join(crate::config::FILE_NAME), None, "demo")
+        .map_err(step("opening the profile"))?;
     crate::connect::connect_sim_both(&session)
         .await
         .map_err(step("connecting"))?;

@@ -1,7 +1,9 @@
-//! What a sync command opens for a profile: its plugins (from `plugins/`, with
+//! Opening a profile, in one place for every command, the REPL, checks and tests: its
+//! session (hubforce.toml, the tokens, the transports: [`session`], or [`lua_session`] for
+//! plain Lua), then what a sync needs (`open`): its plugins (from `plugins/`, with
 //! `scripts/lib` on the require path) and its ledger in the state directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::lua::host::HostContext;
@@ -11,6 +13,47 @@ use crate::session::{Session, SessionError};
 use crate::store::PluginStore;
 use crate::sync::ledger::{Ledger, LedgerError};
 use crate::sync::settings::SyncSettings;
+
+/// A profile's session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{} not found: run `hubforce init` to write a starter file (or pass --config)", .0.display())]
+    NoConfig(PathBuf),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// The session of `profile` (or the default one) of the hubforce.toml at `config_path`.
+pub fn session(
+    config_path: &Path,
+    profile: Option<&str>,
+    caller: &str,
+) -> Result<Session, OpenError> {
+    let config = crate::config::Config::load(config_path).map_err(|e| match e {
+        crate::config::ConfigError::Read { path, .. } if !path.exists() => {
+            OpenError::NoConfig(path)
+        }
+        other => OpenError::Config(other),
+    })?;
+    Ok(Session::open(config, profile, caller)?)
+}
+
+/// A session for plain Lua (`run`, `repl`): without a hubforce.toml it has no providers
+/// (a script that calls one is told why); with one, a provider that is not set up is
+/// unavailable rather than an error.
+pub fn lua_session(
+    config_path: &Path,
+    profile: Option<&str>,
+    caller: &str,
+) -> Result<Session, OpenError> {
+    if !config_path.exists() && profile.is_none() {
+        return Ok(Session::scratch(config_path)?);
+    }
+    let config = crate::config::Config::load(config_path)?;
+    Ok(Session::open_lenient(config, profile, caller)?)
+}
 
 pub struct SyncSetup {
     pub plugins: Arc<PluginSet>,

@@ -373,35 +373,22 @@ struct SimArgs {
     hubspot_daily: u64,
 }
 
+/// The session of the profile the command names (`hubforce::profile::session`).
 fn open_session(
     cli_config: &std::path::Path,
     profile: Option<&str>,
     caller: &str,
 ) -> Result<Session, Box<dyn std::error::Error>> {
-    let config = Config::load(cli_config).map_err(|e| match e {
-        hubforce::config::ConfigError::Read { path, .. } if !path.exists() => format!(
-            "{} not found: run `hubforce init` to write a starter file (or pass --config)",
-            path.display()
-        )
-        .into(),
-        other => Box::<dyn std::error::Error>::from(other),
-    })?;
-    Ok(Session::open(config, profile, caller)?)
+    Ok(hubforce::profile::session(cli_config, profile, caller)?)
 }
 
-/// A session for plain Lua (`run`, `repl`): without a hubforce.toml it has no providers
-/// (their first use says to run `hubforce init`); a provider whose secret is not set is left
-/// out until it is used.
+/// A session for plain Lua (`hubforce::profile::lua_session`).
 fn open_lua_session(
     cli_config: &std::path::Path,
     profile: Option<&str>,
     caller: &str,
 ) -> Result<Session, Box<dyn std::error::Error>> {
-    if !cli_config.exists() && profile.is_none() {
-        return Ok(Session::scratch(cli_config)?);
-    }
-    let config = Config::load(cli_config)?;
-    Ok(Session::open_lenient(config, profile, caller)?)
+    Ok(hubforce::profile::lua_session(cli_config, profile, caller)?)
 }
 
 /// The folder of hubforce.toml: plugins/, scripts/ and the state directory sit beside it.

@@ -12,7 +12,6 @@ use tokio::sync::Notify;
 use super::complete::FieldCache;
 use super::help;
 use super::pretty::{self, Limits};
-use crate::config::Config;
 use crate::lua::convert::from_lua;
 use crate::lua::host::{HostContext, install};
 use crate::lua::modules::{json_module, log_module};
@@ -436,9 +435,9 @@ impl Repl {
     }
 
     fn switch_profile(&mut self, name: &str) -> Reply {
-        let opened = Config::load(&self.config_path)
-            .map_err(|e| e.to_string())
-            .and_then(|c| Session::open_lenient(c, Some(name), "repl").map_err(|e| e.to_string()));
+        // A named profile always reads hubforce.toml (a missing one is an error here).
+        let opened = crate::profile::lua_session(&self.config_path, Some(name), "repl")
+            .map_err(|e| e.to_string());
         match opened {
             Err(e) => Reply::Error(format!("cannot switch to profile `{name}`: {e}")),
             Ok(session) => {

@@ -189,26 +189,19 @@ impl Engine<'_> {
         spec: &PairSpec,
         items: &[Item],
     ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
+        let plan = WritePlan::of(items);
+        let sf_res = self.write_salesforce(items, &plan).await?;
+        let hs_res = self.write_hubspot(spec, items, plan, &sf_res).await?;
+        Ok((sf_res, hs_res))
+    }
+
+    /// Salesforce creates (upserts on the external id, per sObject) and updates.
+    async fn write_salesforce(
+        &self,
+        items: &[Item],
+        plan: &WritePlan<'_>,
+    ) -> Result<Vec<WriteResult>, ApiError> {
         let mut sf_res: Vec<WriteResult> = vec![None; items.len()];
-        let mut hs_res: Vec<WriteResult> = vec![None; items.len()];
-        let mut creates: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        let mut sf_updates = Vec::new();
-        let mut hs_creates = Vec::new();
-        let mut hs_updates = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            match (&it.hs, &it.sf) {
-                (Some(_), None) => creates.entry(it.sobject.as_str()).or_default().push(i),
-                (None, Some(_)) => hs_creates.push(i),
-                _ => {
-                    if !it.plan.salesforce_writes.is_empty() {
-                        sf_updates.push(i);
-                    }
-                    if !it.plan.hubspot_writes.is_empty() {
-                        hs_updates.push(i);
-                    }
-                }
-            }
-        }
         let sf_record = |it: &Item, id: Option<&str>| {
             let mut m = it.plan.salesforce_writes.clone();
             m.insert("attributes".into(), json!({"type": it.sobject}));
@@ -217,7 +210,7 @@ impl Engine<'_> {
             }
             Value::Object(m)
         };
-        for (sobject, idx) in creates {
+        for (sobject, idx) in &plan.sf_creates {
             let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
             let op = CollectionOp::Upsert {
                 sobject: sobject.to_string(),
@@ -227,30 +220,33 @@ impl Engine<'_> {
                 sf_res[i] = Some(r.into());
             }
         }
-        if !sf_updates.is_empty() {
-            let records = sf_updates
+        if !plan.sf_updates.is_empty() {
+            let records = plan
+                .sf_updates
                 .iter()
                 .map(|&i| sf_record(&items[i], items[i].sf.as_ref().map(|s| s.id.as_str())))
                 .collect();
-            for (&i, r) in sf_updates
+            for (&i, r) in plan
+                .sf_updates
                 .iter()
                 .zip(self.sf_write(CollectionOp::Update, records).await?)
             {
                 sf_res[i] = Some(r.into());
             }
         }
-        let hs_input = |it: &Item, id: Option<&str>| {
-            let props: Map<String, Value> = it
-                .plan
-                .hubspot_writes
-                .iter()
-                .map(|(k, v)| (k.clone(), hs_string(v)))
-                .collect();
-            match id {
-                Some(id) => json!({"id": id, "properties": props}),
-                None => json!({"properties": props}),
-            }
-        };
+        Ok(sf_res)
+    }
+
+    /// HubSpot upserts (people by email), creates and updates; the updates also carry the
+    /// ids of Salesforce records `sf_res` just created (one call per 100, not one more).
+    async fn write_hubspot(
+        &self,
+        spec: &PairSpec,
+        items: &[Item],
+        plan: WritePlan<'_>,
+        sf_res: &[WriteResult],
+    ) -> Result<Vec<WriteResult>, ApiError> {
+        let mut hs_res: Vec<WriteResult> = vec![None; items.len()];
         // People with an email are upserted by it: a create repeated after a lost answer
         // (or a crash) finds the contact instead of making a second one.
         let email_of = |i: usize| {
@@ -262,40 +258,25 @@ impl Engine<'_> {
                 .filter(|e| !e.is_empty())
                 .map(str::to_lowercase)
         };
-        let (hs_upserts, hs_creates): (Vec<usize>, Vec<usize>) = hs_creates
+        let (upserts, creates): (Vec<usize>, Vec<usize>) = plan
+            .hs_creates
             .into_iter()
             .partition(|&i| spec.name == "contact" && email_of(i).is_some());
-        if !hs_upserts.is_empty() {
-            let inputs = hs_upserts
-                .iter()
-                .map(|&i| {
-                    let mut input = hs_input(&items[i], None);
-                    input["id"] = json!(email_of(i));
-                    input["idProperty"] = json!("email");
-                    input
-                })
-                .collect();
-            for (&i, r) in hs_upserts
-                .iter()
-                .zip(self.hs_write(spec.hs_object, "upsert", inputs).await?)
-            {
-                hs_res[i] = Some(r.into());
-            }
-        }
-        if !hs_creates.is_empty() {
-            let inputs = hs_creates
-                .iter()
-                .map(|&i| hs_input(&items[i], None))
-                .collect();
-            for (&i, r) in hs_creates
-                .iter()
-                .zip(self.hs_write(spec.hs_object, "create", inputs).await?)
-            {
-                hs_res[i] = Some(r.into());
-            }
-        }
-        // Salesforce records created just now: their ids go to HubSpot in the same update
-        // batch as the other HubSpot writes (one call per 100, not one more per batch).
+        let upsert_inputs = upserts
+            .iter()
+            .map(|&i| {
+                let mut input = hs_input(&items[i], None);
+                input["id"] = json!(email_of(i));
+                input["idProperty"] = json!("email");
+                input
+            })
+            .collect();
+        self.hs_write_into(spec, "upsert", &upserts, upsert_inputs, &mut hs_res)
+            .await?;
+        let create_inputs = creates.iter().map(|&i| hs_input(&items[i], None)).collect();
+        self.hs_write_into(spec, "create", &creates, create_inputs, &mut hs_res)
+            .await?;
+        let mut updates = plan.hs_updates;
         let mut backs: BTreeMap<usize, (&'static str, String)> = BTreeMap::new();
         for (i, it) in items.iter().enumerate() {
             if let Some(Ok(v)) = &sf_res[i]
@@ -303,29 +284,43 @@ impl Engine<'_> {
                 && let Some(b) = self.write_back_after_create(spec, it, sf_id)
             {
                 backs.insert(i, (b.property, b.sf_id));
-                hs_updates.push(i);
+                updates.push(i);
             }
         }
-        if !hs_updates.is_empty() {
-            let inputs = hs_updates
-                .iter()
-                .map(|&i| {
-                    let mut input =
-                        hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str()));
-                    if let Some((property, sf_id)) = backs.get(&i) {
-                        input["properties"][*property] = json!(sf_id);
-                    }
-                    input
-                })
-                .collect();
-            for (&i, r) in hs_updates
-                .iter()
-                .zip(self.hs_write(spec.hs_object, "update", inputs).await?)
-            {
-                hs_res[i] = Some(r.into());
-            }
+        let update_inputs = updates
+            .iter()
+            .map(|&i| {
+                let mut input = hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str()));
+                if let Some((property, sf_id)) = backs.get(&i) {
+                    input["properties"][*property] = json!(sf_id);
+                }
+                input
+            })
+            .collect();
+        self.hs_write_into(spec, "update", &updates, update_inputs, &mut hs_res)
+            .await?;
+        Ok(hs_res)
+    }
+
+    /// One HubSpot batch operation over the items at `idx`, results into `out`.
+    async fn hs_write_into(
+        &self,
+        spec: &PairSpec,
+        op: &str,
+        idx: &[usize],
+        inputs: Vec<Value>,
+        out: &mut [WriteResult],
+    ) -> Result<(), ApiError> {
+        if idx.is_empty() {
+            return Ok(());
         }
-        Ok((sf_res, hs_res))
+        for (&i, r) in idx
+            .iter()
+            .zip(self.hs_write(spec.hs_object, op, inputs).await?)
+        {
+            out[i] = Some(r.into());
+        }
+        Ok(())
     }
 
     /// Checkpoint entries and counts for written items. `source` is the side the batch was
@@ -454,6 +449,59 @@ impl From<ItemResult> for Result<Value, ApiError> {
             ItemResult::Ok(v) => Ok(v),
             ItemResult::Failed(e) => Err(e),
         }
+    }
+}
+
+/// Which items a batch writes how: Salesforce creates by sObject and updates, HubSpot
+/// creates and updates (by index into the batch).
+struct WritePlan<'i> {
+    sf_creates: BTreeMap<&'i str, Vec<usize>>,
+    sf_updates: Vec<usize>,
+    hs_creates: Vec<usize>,
+    hs_updates: Vec<usize>,
+}
+
+impl<'i> WritePlan<'i> {
+    fn of(items: &'i [Item]) -> WritePlan<'i> {
+        let mut plan = WritePlan {
+            sf_creates: BTreeMap::new(),
+            sf_updates: Vec::new(),
+            hs_creates: Vec::new(),
+            hs_updates: Vec::new(),
+        };
+        for (i, it) in items.iter().enumerate() {
+            match (&it.hs, &it.sf) {
+                (Some(_), None) => plan
+                    .sf_creates
+                    .entry(it.sobject.as_str())
+                    .or_default()
+                    .push(i),
+                (None, Some(_)) => plan.hs_creates.push(i),
+                _ => {
+                    if !it.plan.salesforce_writes.is_empty() {
+                        plan.sf_updates.push(i);
+                    }
+                    if !it.plan.hubspot_writes.is_empty() {
+                        plan.hs_updates.push(i);
+                    }
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// A HubSpot batch input of an item's HubSpot writes (with its id for an update).
+fn hs_input(it: &Item, id: Option<&str>) -> Value {
+    let props: Map<String, Value> = it
+        .plan
+        .hubspot_writes
+        .iter()
+        .map(|(k, v)| (k.clone(), hs_string(v)))
+        .collect();
+    match id {
+        Some(id) => json!({"id": id, "properties": props}),
+        None => json!({"properties": props}),
     }
 }
 

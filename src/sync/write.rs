@@ -339,22 +339,8 @@ impl Engine<'_> {
         let mut sf_fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let hs_props = pair_mapping.map(|pair| self.hs_state_properties(pair, spec));
         for ((it, sf_r), hs_r) in items.into_iter().zip(sf_res).zip(hs_res) {
-            let sf_id = it
-                .sf
-                .as_ref()
-                .map(|s| s.id.clone())
-                .or_else(|| match &sf_r {
-                    Some(Ok(v)) => v["id"].as_str().map(String::from),
-                    _ => None,
-                });
-            let hs_id = it
-                .hs
-                .as_ref()
-                .map(|h| h.id.clone())
-                .or_else(|| match &hs_r {
-                    Some(Ok(v)) => v["id"].as_str().map(String::from),
-                    _ => None,
-                });
+            let sf_id = written_id(it.sf.as_ref().map(|s| s.id.as_str()), &sf_r);
+            let hs_id = written_id(it.hs.as_ref().map(|h| h.id.as_str()), &hs_r);
             if let (Some(h), Some(s)) = (&hs_id, &sf_id)
                 && it.linked.as_ref() != Some(&(h.clone(), s.clone()))
             {
@@ -364,82 +350,84 @@ impl Engine<'_> {
             // skip the record as our echo, which must never hide a failed write.
             let ok = !matches!(sf_r, Some(Err(_))) && !matches!(hs_r, Some(Err(_)));
             if ok && let Some(s) = &sf_id {
-                let base = it.sf.as_ref().map(|r| &r.fields);
-                let writes = &it.plan.salesforce_writes;
-                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
-                let keys = sf_fields
-                    .entry(it.sobject.clone())
-                    .or_insert_with(|| self.sf_state_fields(&it.mapping, &it.sobject));
-                cp.wrote(
-                    "salesforce",
-                    &it.sobject,
-                    s,
-                    &values_hash_by(state, keys.iter().map(String::as_str)),
-                );
+                self.hash_salesforce(&it, s, &mut sf_fields, cp);
             }
-            // A Salesforce record created just now: its id went to HubSpot with the batch's
-            // updates, and the HubSpot state we wrote includes it.
-            let back = match (&sf_id, ok) {
-                (Some(s), true) => self.write_back_after_create(spec, &it, s),
-                _ => None,
-            };
             if ok && let Some(h) = &hs_id {
-                let base = it.hs.as_ref().map(|r| &r.props);
-                let mut writes: Map<String, Value> = it
-                    .plan
-                    .hubspot_writes
-                    .iter()
-                    .map(|(k, v)| (k.clone(), hs_string(v)))
-                    .collect();
-                if let Some(b) = &back {
-                    writes.insert(b.property.into(), json!(b.sf_id));
-                }
-                let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
-                let pair = pair_mapping.unwrap_or(&it.mapping);
-                let own_keys;
-                let keys = match &hs_props {
-                    Some(k) => k,
-                    None => {
-                        own_keys = self.hs_state_properties(pair, spec);
-                        &own_keys
-                    }
+                let keys = HubspotKeys {
+                    pair: pair_mapping,
+                    shared: hs_props.as_deref(),
                 };
-                cp.wrote(
-                    "hubspot",
-                    spec.hs_object,
-                    h,
-                    &mapping::hubspot_state_hash_by(pair, state, keys, &self.owners),
-                );
+                self.hash_hubspot(spec, &it, (h, sf_id.as_deref()), keys, cp);
             }
             let (object, source_id) = if source == "hubspot" {
-                (
-                    spec.hs_object.to_string(),
-                    hs_id.clone().unwrap_or_default(),
-                )
+                (spec.hs_object.to_string(), hs_id.unwrap_or_default())
             } else {
-                (it.sobject.clone(), sf_id.clone().unwrap_or_default())
+                (it.sobject.clone(), sf_id.unwrap_or_default())
             };
-            let error = [sf_r.as_ref(), hs_r.as_ref()]
-                .into_iter()
-                .flatten()
-                .find_map(|r| r.as_ref().err().cloned());
-            match error {
-                Some(e) => fail(cp, report, direction, (source, &object, &source_id), &e),
-                None => {
-                    cp.succeeded(source, &object, &source_id);
-                    let created =
-                        (it.hs.is_none() && hs_r.is_some()) || (it.sf.is_none() && sf_r.is_some());
-                    let c = report.counts(direction);
-                    if created {
-                        c.created += 1;
-                    } else if sf_r.is_some() || hs_r.is_some() {
-                        c.updated += 1;
-                    } else {
-                        c.unchanged += 1;
-                    }
-                }
-            }
+            let key = (source, object.as_str(), source_id.as_str());
+            record_outcome(cp, report, direction, key, &it, (&sf_r, &hs_r));
         }
+    }
+
+    /// The Salesforce state hash of a record written completely.
+    fn hash_salesforce(
+        &self,
+        it: &Item,
+        sf_id: &str,
+        sf_fields: &mut BTreeMap<String, Vec<String>>,
+        cp: &mut Checkpoint,
+    ) {
+        let base = it.sf.as_ref().map(|r| &r.fields);
+        let writes = &it.plan.salesforce_writes;
+        let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
+        let keys = sf_fields
+            .entry(it.sobject.clone())
+            .or_insert_with(|| self.sf_state_fields(&it.mapping, &it.sobject));
+        cp.wrote(
+            "salesforce",
+            &it.sobject,
+            sf_id,
+            &values_hash_by(state, keys.iter().map(String::as_str)),
+        );
+    }
+
+    /// The HubSpot state hash of a record written completely. A Salesforce record created
+    /// just now had its id written to HubSpot with the batch's updates: the state includes it.
+    fn hash_hubspot(
+        &self,
+        spec: &PairSpec,
+        it: &Item,
+        (hs_id, sf_id): (&str, Option<&str>),
+        keys: HubspotKeys<'_>,
+        cp: &mut Checkpoint,
+    ) {
+        let back = sf_id.and_then(|s| self.write_back_after_create(spec, it, s));
+        let base = it.hs.as_ref().map(|r| &r.props);
+        let mut writes: Map<String, Value> = it
+            .plan
+            .hubspot_writes
+            .iter()
+            .map(|(k, v)| (k.clone(), hs_string(v)))
+            .collect();
+        if let Some(b) = &back {
+            writes.insert(b.property.into(), json!(b.sf_id));
+        }
+        let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
+        let pair = keys.pair.unwrap_or(&it.mapping);
+        let own_keys;
+        let keys = match keys.shared {
+            Some(k) => k,
+            None => {
+                own_keys = self.hs_state_properties(pair, spec);
+                &own_keys
+            }
+        };
+        cp.wrote(
+            "hubspot",
+            spec.hs_object,
+            hs_id,
+            &mapping::hubspot_state_hash_by(pair, state, keys, &self.owners),
+        );
     }
 }
 
@@ -449,6 +437,52 @@ impl From<ItemResult> for Result<Value, ApiError> {
             ItemResult::Ok(v) => Ok(v),
             ItemResult::Failed(e) => Err(e),
         }
+    }
+}
+
+/// The keys a HubSpot state hash covers: the batch's pair mapping and its state properties
+/// when the batch has one, else each item's own.
+#[derive(Clone, Copy)]
+struct HubspotKeys<'a> {
+    pair: Option<&'a PairMapping>,
+    shared: Option<&'a [String]>,
+}
+
+/// The id of a record after a write: the one it had, or the one its create answered.
+fn written_id(existing: Option<&str>, result: &WriteResult) -> Option<String> {
+    existing.map(String::from).or_else(|| match result {
+        Some(Ok(v)) => v["id"].as_str().map(String::from),
+        _ => None,
+    })
+}
+
+/// The record's outcome in the checkpoint and the report: its error, or created / updated /
+/// unchanged.
+fn record_outcome(
+    cp: &mut Checkpoint,
+    report: &mut RunReport,
+    direction: &str,
+    key: (&str, &str, &str),
+    it: &Item,
+    (sf_r, hs_r): (&WriteResult, &WriteResult),
+) {
+    let error = [sf_r.as_ref(), hs_r.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.as_ref().err().cloned());
+    if let Some(e) = error {
+        fail(cp, report, direction, key, &e);
+        return;
+    }
+    cp.succeeded(key.0, key.1, key.2);
+    let created = (it.hs.is_none() && hs_r.is_some()) || (it.sf.is_none() && sf_r.is_some());
+    let c = report.counts(direction);
+    if created {
+        c.created += 1;
+    } else if sf_r.is_some() || hs_r.is_some() {
+        c.updated += 1;
+    } else {
+        c.unchanged += 1;
     }
 }
 

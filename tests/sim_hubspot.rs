@@ -996,26 +996,6 @@ async fn a_merge_makes_a_new_record_and_the_old_ids_read_through_to_it() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 }
 
-/// A token with the app's required scopes and the optional `extra` ones.
-async fn token_with_optional(f: &Fixture, extra: &str) -> String {
-    let hs = &f.info.hubspot;
-    let mut u = url::Url::parse(&f.hs_authorize_url(&hs.scopes.join(" "), "s")).unwrap();
-    u.query_pairs_mut().append_pair("optional_scope", extra);
-    let r = f.http.get(u).send().await.unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
-    let code = common::param(&loc, "code").unwrap();
-    let (_, tok) = f
-        .hs_token(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", &hs.client_id),
-            ("client_secret", &hs.client_secret),
-            ("redirect_uri", &hs.redirect_uri),
-            ("code", &code),
-        ])
-        .await;
-    tok["access_token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn custom_objects_are_defined_by_schema_and_addressed_by_type_id_or_name() {
     let mut c = small_config();
@@ -1027,11 +1007,11 @@ async fn custom_objects_are_defined_by_schema_and_addressed_by_type_id_or_name()
         (s, v["category"].as_str()),
         (StatusCode::FORBIDDEN, Some("MISSING_SCOPES"))
     );
-    let t = token_with_optional(
-        &f,
-        "crm.schemas.custom.read crm.schemas.custom.write crm.objects.custom.read crm.objects.custom.write",
-    )
-    .await;
+    let (t, _) = f
+        .hs_connect_with_optional(Some(
+            "crm.schemas.custom.read crm.schemas.custom.write crm.objects.custom.read crm.objects.custom.write",
+        ))
+        .await;
     let (s, schemas) = f.hs_get(&t, "/crm/v3/schemas").await;
     assert_eq!(s, StatusCode::OK, "{schemas}");
     let schema = &schemas["results"][0];
@@ -1139,22 +1119,7 @@ async fn tickets_live_in_two_pipelines_behind_the_tickets_scope() {
         json!(["tickets"])
     );
     // The app lists `tickets` as optional: asked for, it is granted.
-    let hs = &f.info.hubspot;
-    let mut u = url::Url::parse(&f.hs_authorize_url(&hs.scopes.join(" "), "s")).unwrap();
-    u.query_pairs_mut().append_pair("optional_scope", "tickets");
-    let r = f.http.get(u).send().await.unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
-    let code = common::param(&loc, "code").unwrap();
-    let (_, tok) = f
-        .hs_token(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", &hs.client_id),
-            ("client_secret", &hs.client_secret),
-            ("redirect_uri", &hs.redirect_uri),
-            ("code", &code),
-        ])
-        .await;
-    let t = tok["access_token"].as_str().unwrap().to_string();
+    let (t, _) = f.hs_connect_with_optional(Some("tickets")).await;
     let (s, v) = f
         .hs_get(&t, "/crm/v3/objects/tickets?limit=10&associations=contacts")
         .await;

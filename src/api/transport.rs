@@ -447,7 +447,6 @@ impl Transport {
                     .with_hint("shorten the id or query string (long SOQL or many ids belong in a POST body or several calls)"),
                 ));
             }
-            let url_shown = url.clone();
             let mut b = self
                 .http
                 .request(req.method.clone(), url)
@@ -468,6 +467,8 @@ impl Transport {
                     let status = resp.status();
                     let headers = resp.headers().clone();
                     self.budget.observe(&headers);
+                    // Which URL answered, kept only for a failure that names it.
+                    let answered = (!status.is_success()).then(|| resp.url().clone());
                     match read_capped(provider, resp).await {
                         Err(e) => e,
                         Ok(body) if status.is_success() => {
@@ -481,9 +482,10 @@ impl Transport {
                         }
                         Ok(body) => {
                             let mut e = classify(provider, status.as_u16(), &headers, &body);
-                            if e.code.as_deref() == Some("HTML_PAGE") {
-                                e.message =
-                                    format!("{} from {}", e.message, origin_and_path(&url_shown));
+                            if e.code.as_deref() == Some("HTML_PAGE")
+                                && let Some(url) = &answered
+                            {
+                                e.message = format!("{} from {}", e.message, origin_and_path(url));
                             }
                             e
                         }

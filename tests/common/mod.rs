@@ -163,13 +163,17 @@ impl Fixture {
 
     /// The code from an approved HubSpot install.
     pub async fn hs_code(&self) -> String {
+        self.hs_code_with_optional(None).await
+    }
+
+    /// The code from an install that also asks for the app's optional `extra` scopes.
+    pub async fn hs_code_with_optional(&self, extra: Option<&str>) -> String {
         let scopes = self.info.hubspot.scopes.join(" ");
-        let r = self
-            .http
-            .get(self.hs_authorize_url(&scopes, "s1"))
-            .send()
-            .await
-            .unwrap();
+        let mut u = url::Url::parse(&self.hs_authorize_url(&scopes, "s1")).unwrap();
+        if let Some(extra) = extra {
+            u.query_pairs_mut().append_pair("optional_scope", extra);
+        }
+        let r = self.http.get(u).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FOUND);
         let loc = r.headers()["location"].to_str().unwrap().to_string();
         assert_eq!(param(&loc, "state").as_deref(), Some("s1"));
@@ -190,7 +194,12 @@ impl Fixture {
 
     /// (access token, refresh token) from a full code flow.
     pub async fn hs_connect(&self) -> (String, String) {
-        let code = self.hs_code().await;
+        self.hs_connect_with_optional(None).await
+    }
+
+    /// (access token, refresh token) of an install that also grants optional `extra` scopes.
+    pub async fn hs_connect_with_optional(&self, extra: Option<&str>) -> (String, String) {
+        let code = self.hs_code_with_optional(extra).await;
         let hs = &self.info.hubspot;
         let (s, v) = self
             .hs_token(&[

@@ -16,18 +16,6 @@ use super::{HsJson, HubspotWorld};
 use crate::sim::SimState;
 use crate::sim::clock::hubspot_iso;
 
-fn kind_of(t: &str) -> Option<PropKind> {
-    Some(match t {
-        "string" => PropKind::String,
-        "number" => PropKind::Number,
-        "date" => PropKind::Date,
-        "datetime" => PropKind::DateTime,
-        "enumeration" => PropKind::Enumeration,
-        "bool" => PropKind::Bool,
-        _ => return None,
-    })
-}
-
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
@@ -39,7 +27,7 @@ fn property(p: &Value, required: &[&str]) -> Result<PropertyDef, HsError> {
         .as_str()
         .ok_or_else(|| HsError::validation("every property needs a name"))?;
     let t = p["type"].as_str().unwrap_or("string");
-    let kind = kind_of(t).ok_or_else(|| {
+    let kind = PropKind::parse(t).ok_or_else(|| {
         HsError::validation(format!("Property {name}: type {t} is not one of string, number, date, datetime, enumeration, bool"))
     })?;
     let mut d = PropertyDef::new(
@@ -49,17 +37,7 @@ fn property(p: &Value, required: &[&str]) -> Result<PropertyDef, HsError> {
         p["fieldType"].as_str().unwrap_or("text"),
         "custom_object_information",
     );
-    d.options = p["options"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| {
-            Some((
-                o["label"].as_str()?.to_string(),
-                o["value"].as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    d.options = super::schema::options_of(&p["options"]);
     if kind == PropKind::Enumeration && d.options.is_empty() {
         return Err(HsError::validation(format!(
             "Property {name}: an enumeration needs options"

@@ -169,17 +169,7 @@ pub async fn create_property(
     let field_type = body["fieldType"]
         .as_str()
         .ok_or_else(|| HsError::validation("fieldType is required"))?;
-    let options: Vec<(String, String)> = body["options"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| {
-            Some((
-                o["label"].as_str()?.to_string(),
-                o["value"].as_str()?.to_string(),
-            ))
-        })
-        .collect();
+    let options = super::schema::options_of(&body["options"]);
     if kind == PropKind::Enumeration && options.is_empty() {
         return Err(HsError::validation("An enumeration property needs options"));
     }

@@ -404,6 +404,20 @@ fn valid_email(s: &str) -> bool {
     }
 }
 
+/// A property definition's `options` (`[{label, value}]`) as (label, value) pairs.
+pub fn options_of(v: &Value) -> Vec<(String, String)> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            Some((
+                o["label"].as_str()?.to_string(),
+                o["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
 fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()

@@ -279,8 +279,8 @@ async fn faults_and_stats(
         }
         Some(f) => match f.kind {
             // Salesforce's limit answers carry the usage header like every API answer.
-            FaultKind::RateLimit => with_limit_info(&sim, SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.").into_response()),
-            FaultKind::DailyLimit => with_limit_info(&sim, SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response()),
+            FaultKind::RateLimit => with_limit_info(&sim.salesforce().limit_info(), SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.").into_response()),
+            FaultKind::DailyLimit => with_limit_info(&sim.salesforce().limit_info(), SfError::new(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.").into_response()),
             FaultKind::ServerError => match f.status.unwrap_or(503) {
                 503 => SfError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVER_UNAVAILABLE", "Server Unavailable").into_response(),
                 s => SfError::new(
@@ -313,8 +313,9 @@ async fn faults_and_stats(
     resp
 }
 
-fn with_limit_info(sim: &SimState, mut r: Response) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&sim.salesforce().limit_info()) {
+/// The usage header every API answer carries, limit refusals too.
+fn with_limit_info(info: &str, mut r: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(info) {
         r.headers_mut().insert("Sforce-Limit-Info", v);
     }
     r
@@ -350,30 +351,22 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
         if sim.config.limits {
             sf.usage.roll();
             if sf.usage.used >= sf.settings.daily_allocation() {
-                let mut r = SfError::new(
+                let refused = SfError::new(
                     StatusCode::FORBIDDEN,
                     "REQUEST_LIMIT_EXCEEDED",
                     "TotalRequests Limit exceeded.",
-                )
-                .into_response();
-                if let Ok(v) = HeaderValue::from_str(&sf.limit_info()) {
-                    r.headers_mut().insert("Sforce-Limit-Info", v);
-                }
-                return r;
+                );
+                return with_limit_info(&sf.limit_info(), refused.into_response());
             }
             let long = Duration::from_secs(sf.settings.long_request_secs);
             let running_long = sf.inflight.values().filter(|t| t.elapsed() >= long).count();
             if running_long >= sf.settings.max_long_requests {
-                let mut r = SfError::new(
+                let refused = SfError::new(
                     StatusCode::FORBIDDEN,
                     "REQUEST_LIMIT_EXCEEDED",
                     "ConcurrentPerOrgLongTxn Limit exceeded.",
-                )
-                .into_response();
-                if let Ok(v) = HeaderValue::from_str(&sf.limit_info()) {
-                    r.headers_mut().insert("Sforce-Limit-Info", v);
-                }
-                return r;
+                );
+                return with_limit_info(&sf.limit_info(), refused.into_response());
             }
             sf.usage.used += 1;
         }
@@ -390,12 +383,9 @@ async fn api_gate(State(sim): State<Arc<SimState>>, req: Request, next: Next) ->
     if let Some(InjectedLatency(d)) = req.extensions().get::<InjectedLatency>().cloned() {
         tokio::time::sleep(d).await;
     }
-    let mut resp = next.run(req).await;
+    let resp = next.run(req).await;
     let info = sim.salesforce().limit_info();
-    if let Ok(v) = HeaderValue::from_str(&info) {
-        resp.headers_mut().insert("Sforce-Limit-Info", v);
-    }
-    resp
+    with_limit_info(&info, resp)
 }
 
 /// Latency drawn from the fault table, served inside the gate.

@@ -425,16 +425,7 @@ pub(super) fn value_matches(v: &Value, op: &str, lit: &Lit) -> bool {
         (Value::Bool(b), Lit::Bool(x)) => Some(b.cmp(x)),
         _ => None,
     };
-    let Some(o) = o else { return false };
-    match op {
-        "=" => o == Ordering::Equal,
-        "!=" => o != Ordering::Equal,
-        "<" => o == Ordering::Less,
-        "<=" => o != Ordering::Greater,
-        ">" => o == Ordering::Greater,
-        ">=" => o != Ordering::Less,
-        _ => false,
-    }
+    o.is_some_and(|o| holds(op, o))
 }
 
 /// Compare a stored value with a literal of a compatible type.
@@ -550,9 +541,11 @@ fn cmp_matches(leaf: &FieldDef, stored: &Value, op: &str, lit: &Lit, now: DateTi
             _ => false,
         };
     }
-    let Some(o) = compare(leaf, stored, lit) else {
-        return false;
-    };
+    compare(leaf, stored, lit).is_some_and(|o| holds(op, o))
+}
+
+/// Does a comparison's outcome satisfy the operator?
+fn holds(op: &str, o: Ordering) -> bool {
     match op {
         "=" => o == Ordering::Equal,
         "!=" => o != Ordering::Equal,

@@ -102,13 +102,24 @@ async fn run(contacts: usize, rules: Rules) -> (RunReport, f64) {
         &["perrecord".to_string()],
         &Default::default(),
     );
-    let built_in = StaticHooks(lua_default.mappings().expect("mappings"));
+    let built_in = StaticHooks {
+        mappings: lua_default.mappings().expect("mappings"),
+        pairs: lua_default.pairs().expect("pairs"),
+    };
     struct Both<'a>(&'a PluginSet, &'a PluginSet);
     impl Hooks for Both<'_> {
         fn mappings(
             &self,
         ) -> Result<hubforce::sync::mapping::Mappings, hubforce::sync::hooks::HookError> {
             self.0.mappings()
+        }
+        fn pairs(
+            &self,
+        ) -> Result<
+            std::collections::BTreeMap<String, hubforce::sync::pair_decl::PairDecl>,
+            hubforce::sync::hooks::HookError,
+        > {
+            self.0.pairs()
         }
         fn include<'a>(
             &'a self,

@@ -229,6 +229,7 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
 
     crate::outln!("\n3. Checks: connections and plugins");
     let setup = crate::profile::open(&session, &dir.0, Default::default())
+        .and_then(|s| s.for_sync(&session))
         .map_err(step("opening plugins and ledger"))?;
     for p in setup.plugins.list() {
         match &p.error {

@@ -72,13 +72,29 @@ pub enum SetupError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Plugins(#[from] BrokenPlugins),
+    /// The plugins' `pairs` do not fit together (a parent no plugin declares, a cycle).
+    #[error("{0}\n  fix the plugin's `pairs`; nothing was synced")]
+    Pairs(crate::sync::hooks::HookError),
+    /// The profile syncs a pair no enabled plugin declares.
+    #[error(
+        "{at}: sync.{key} names `{pair}`, which no enabled plugin declares (declared: {declared})\n  fix the name, or enable the plugin that declares it in `plugins = [...]`; nothing was synced"
+    )]
+    UnknownPair {
+        at: String,
+        key: &'static str,
+        pair: String,
+        declared: String,
+    },
 }
 
 impl SetupError {
     /// A plugin that did not load is of the `plugin` class; the rest are set-up failures.
     pub fn exit_code(&self) -> Option<u8> {
         match self {
-            SetupError::Plugins(_) => Some(crate::error::ErrorClass::Plugin.exit_code()),
+            SetupError::Plugins(_) | SetupError::Pairs(_) => {
+                Some(crate::error::ErrorClass::Plugin.exit_code())
+            }
+            SetupError::UnknownPair { .. } => Some(2),
             _ => None,
         }
     }
@@ -231,6 +247,51 @@ pub fn open(session: &Session, base: &Path, opts: OpenOptions) -> Result<SyncSet
         settings: profile.sync.clone(),
         read_only: profile.read_only,
     })
+}
+
+impl SyncSetup {
+    /// Before a sync: the plugins' pairs fit together, and the profile syncs only declared
+    /// ones (the REPL and `check` open a profile without this: they report, not refuse).
+    pub fn for_sync(self, session: &Session) -> Result<SyncSetup, SetupError> {
+        check_pairs(session, &self.plugins, &self.settings)?;
+        Ok(self)
+    }
+}
+
+fn check_pairs(
+    session: &Session,
+    plugins: &PluginSet,
+    settings: &SyncSettings,
+) -> Result<(), SetupError> {
+    use crate::sync::hooks::Hooks;
+    let declared = plugins.pairs().map_err(SetupError::Pairs)?;
+    if declared.is_empty() {
+        return Ok(()); // the sync says to enable plugins/default
+    }
+    let lists = [
+        ("objects", settings.objects.clone()),
+        (
+            "deletes",
+            settings.deletes.keys().cloned().collect::<Vec<_>>(),
+        ),
+    ];
+    for (key, names) in lists {
+        if let Some(pair) = names.into_iter().find(|p| !declared.contains_key(p)) {
+            let path = session.config.path.display().to_string();
+            let text = std::fs::read_to_string(&session.config.path).unwrap_or_default();
+            let line = crate::config::locate::sync_list_entry(&text, &session.profile, key, &pair);
+            return Err(SetupError::UnknownPair {
+                at: match line {
+                    Some(n) => format!("{path}:{n}"),
+                    None => path,
+                },
+                key,
+                pair,
+                declared: declared.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The profile's plugins, loaded as a sync loads them (host API, store, limits, settings);

@@ -675,7 +675,16 @@ async fn configuration_mistakes_stop_with_what_and_where() {
 async fn a_garbage_look_up_is_an_error_never_no_match() {
     // "No candidates" would make the sync create a second record of someone it has.
     let c = common::connected("hostile-lookup").await;
-    let spec = hubforce::sync::pairs::PairSpec::get("contact").expect("pair");
+    let default = hubforce::plugins::PluginSet::load(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plugins")
+            .as_path(),
+        None,
+        &["default".to_string()],
+        &Default::default(),
+    );
+    let declared = hubforce::sync::hooks::Hooks::pairs(&default).expect("pairs");
+    let spec = &hubforce::sync::pairs::PairSpec::new("contact", declared["contact"].clone());
     let hs = c.session.hubspot.as_ref().expect("hubspot");
     let email = hs
         .list_page("contacts", &["email"], None, 1)

@@ -107,4 +107,42 @@ local mappings = {
   },
 }
 
-return { mappings = mappings }
+-- The four object pairs of HubSpot's Salesforce connector, as data: which objects, how
+-- unlinked records find each other, which parent each hangs from (parents run first).
+local pairs_ = {
+  company = {
+    hubspot = { object = "companies", salesforce_id = "salesforceaccountid" },
+    salesforce = { objects = { "Account" } },
+    match = { by = "domain_then_name" },
+  },
+  contact = {
+    hubspot = {
+      object = "contacts",
+      salesforce_id = { Lead = "salesforceleadid", Contact = "salesforcecontactid" },
+      defaults = { lifecyclestage = "lead" }, -- a person from Salesforce is at least a lead
+    },
+    -- A Contact with the same email wins over a Lead; new people become Leads (or what
+    -- the profile's sync.new_contacts_as says). Converted Leads live on as Contacts.
+    salesforce = { objects = { "Contact", "Lead" }, create_as = "Lead",
+                   where = { Lead = "IsConverted = false" } },
+    match = { by = "email" },
+    parents = { { pair = "company", association = "companies", lookup = "AccountId" } },
+  },
+  deal = {
+    hubspot = { object = "deals", salesforce_id = "salesforceopportunityid",
+                pull = { "dealname", "pipeline" }, defaults = { pipeline = "default" } },
+    salesforce = { objects = { "Opportunity" }, pull = { "Name" } },
+    match = { by = "ids" },
+    parents = { { pair = "company", association = "companies", lookup = "AccountId" } },
+  },
+  task = {
+    hubspot = { object = "tasks", pull = { "hs_task_subject", "hs_timestamp" } },
+    -- Tasks hubforce writes for HubSpot activities (`contact:kind:time`) stay in Salesforce.
+    salesforce = { objects = { "Task" }, pull = { "Subject" },
+                   where = "(NOT HubSpot_Id__c LIKE '%:%')" },
+    match = { by = "ids" },
+    parents = { { pair = "contact", association = "contacts", lookup = "WhoId" } },
+  },
+}
+
+return { mappings = mappings, pairs = pairs_ }

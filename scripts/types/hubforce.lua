@@ -211,9 +211,43 @@ function log.error(...) end
 ---@type table<string, any>
 config = {}
 
+--- One object pair, as a `pairs` hook declares it (docs/plugins.md, "Object pairs").
+---@class hubforce.Pair
+---@field hubspot hubforce.PairHubSpot
+---@field salesforce hubforce.PairSalesforce
+---@field match {by: "email"|"domain_then_name"|"ids"}|{by: "external_id", salesforce: string, hubspot: string?}|{by: "fields", fields: {hubspot: string, salesforce: string}[]}
+--- Parent links, run first: a HubSpot association ⇄ a Salesforce lookup field.
+---@field parents {pair: string, association: string, lookup: string}[]?
+--- A Salesforce record type (developer name) ⇄ a HubSpot pipeline, with its stages
+--- (HubSpot stage id → Salesforce value of `stage_field`).
+---@field record_types {record_type: string, pipeline: string, stage_field: string, stages: table<string, string>}[]?
+
+---@class hubforce.PairHubSpot
+--- `contacts`, `tickets`, a custom object's `2-…` type id or `p{portal}_{name}`.
+---@field object string
+---@field filters table[]?
+---@field pull string[]?
+--- The property keeping the Salesforce id: one, or one per sObject. A `hubforce_…` one
+--- the object lacks is created when the sync starts (the default: `hubforce_salesforce_id`).
+---@field salesforce_id string|table<string, string>?
+--- Values a record created from Salesforce starts with when the mappings give none.
+---@field defaults table<string, any>?
+
+---@class hubforce.PairSalesforce
+--- The sObjects in match order (`{"Contact", "Lead"}`).
+---@field objects string[]
+---@field create_as string?
+--- A SOQL condition, one for all sObjects or one per sObject.
+---@field where string|table<string, string>?
+---@field pull string[]?
+--- The field keeping the HubSpot id (default `HubSpot_Id__c`).
+---@field hubspot_id string?
+
 ---@class hubforce.Hooks
 ---@field include (fun(record: table, ctx: table): boolean|{include: boolean, reason: string}|nil)?
 ---@field mappings table|(fun(): table)?
+--- The object pairs the plugin declares, by name (read once when the plugin loads).
+---@field pairs table<string, hubforce.Pair>|(fun(): table<string, hubforce.Pair>)?
 --- A function returning the other side's field values, or per target object (`Lead`,
 --- `contacts`, …) a table of `Field = function(record, ctx) return value end`.
 ---@field transform (fun(record: table, ctx: table): table?)|table<string, table<string, fun(record: table, ctx: table): any>>?

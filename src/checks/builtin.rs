@@ -11,7 +11,7 @@ use crate::plugins::PluginSet;
 use crate::session::Session;
 use crate::sync::hooks::Hooks;
 use crate::sync::pairs::{PairSpec, mapping_for};
-use crate::sync::settings::{PAIRS, SyncSettings};
+use crate::sync::settings::SyncSettings;
 
 /// The fix for an API error met while checking: its class's hint, or reconnecting.
 fn fix_of(e: &ApiError, provider: &str) -> String {
@@ -126,16 +126,10 @@ async fn redirect_check(
 }
 
 /// HubSpot scopes the enabled pairs need.
-fn sync_scopes(settings: &SyncSettings) -> BTreeSet<String> {
+fn sync_scopes(settings: &SyncSettings, pairs: &[PairSpec]) -> BTreeSet<String> {
     let mut s = BTreeSet::new();
-    for pair in PAIRS.iter().filter(|p| settings.enabled(p)) {
-        let noun = match *pair {
-            "company" => "companies",
-            "deal" => "deals",
-            _ => "contacts",
-        };
-        s.insert(format!("crm.objects.{noun}.read"));
-        s.insert(format!("crm.objects.{noun}.write"));
+    for spec in pairs {
+        s.extend(spec.hubspot_scopes());
     }
     s.insert("crm.objects.owners.read".into());
     if settings.inclusion_list.is_some() {
@@ -147,24 +141,20 @@ fn sync_scopes(settings: &SyncSettings) -> BTreeSet<String> {
 /// The synced HubSpot objects a one-record read is refused for a scope, with the answer.
 async fn refused_reads(
     api: &crate::api::hubspot::HubspotApi,
-    settings: &SyncSettings,
-) -> Vec<(&'static str, ApiError)> {
-    let mut nouns: Vec<&'static str> = PAIRS
-        .iter()
-        .filter(|p| settings.enabled(p))
-        .map(|pair| match *pair {
-            "company" => "companies",
-            "deal" => "deals",
-            _ => "contacts",
-        })
-        .collect();
-    nouns.dedup();
+    pairs: &[PairSpec],
+) -> Vec<(String, ApiError)> {
+    let mut nouns: Vec<&str> = Vec::new();
+    for spec in pairs {
+        if !nouns.contains(&spec.hs_object.as_str()) {
+            nouns.push(&spec.hs_object);
+        }
+    }
     let mut out = Vec::new();
     for noun in nouns {
         if let Err(e) = api.list_page(noun, &[], None, 1).await
             && e.class == ErrorClass::AuthScope
         {
-            out.push((noun, e));
+            out.push((noun.to_string(), e));
         }
     }
     out
@@ -289,7 +279,8 @@ async fn hubspot_connection(
         }
     }
     if opts.wants(G, "scopes") {
-        let mut needed: Vec<(String, String)> = sync_scopes(settings)
+        let pairs = crate::sync::pairs::enabled(plugins, settings);
+        let mut needed: Vec<(String, String)> = sync_scopes(settings, &pairs)
             .into_iter()
             .map(|s| (s, "the sync".to_string()))
             .collect();
@@ -312,7 +303,7 @@ async fn hubspot_connection(
         // The token's own list can pass while HubSpot still refuses (a scope renamed,
         // granular scopes): one read of each synced object asks HubSpot itself.
         let refused = if missing.is_empty() {
-            refused_reads(api, settings).await
+            refused_reads(api, &pairs).await
         } else {
             Vec::new()
         };
@@ -506,11 +497,14 @@ async fn permissions(
     };
     let mut blocked = Vec::new();
     let mut checked = 0;
-    let sobjects: Vec<(&str, &str)> = PAIRS
+    let pairs = crate::sync::pairs::enabled(plugins, settings);
+    let sobjects: Vec<(&str, &str)> = pairs
         .iter()
-        .filter(|p| settings.enabled(p))
-        .filter_map(|p| PairSpec::get(p))
-        .flat_map(|spec| spec.sobjects().iter().map(|o| (spec.name, *o)))
+        .flat_map(|spec| {
+            spec.sobjects()
+                .iter()
+                .map(|o| (spec.name.as_str(), o.as_str()))
+        })
         .collect();
     // The describes are independent: one round trip's wait instead of one per sObject.
     let describes =

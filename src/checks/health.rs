@@ -14,7 +14,7 @@ use crate::session::Session;
 use crate::store::RequestHealth;
 use crate::sync::ledger::Ledger;
 use crate::sync::pairs::PairSpec;
-use crate::sync::settings::{PAIRS, SyncSettings};
+use crate::sync::settings::SyncSettings;
 
 const G: &str = "health";
 
@@ -24,7 +24,7 @@ const MIN_CALLS: u64 = 10;
 pub fn run(
     session: &Session,
     ledger: &Ledger,
-    settings: &SyncSettings,
+    (settings, pairs): (&SyncSettings, &[PairSpec]),
     opts: &CheckOptions,
     report: &mut CheckReport,
 ) {
@@ -51,7 +51,7 @@ pub fn run(
             .collect();
         for (provider, transport) in &transports {
             if let Some(t) = transport {
-                budget(*provider, t, &runs, settings, report);
+                budget(*provider, t, &runs, (settings, pairs), report);
             }
         }
     }
@@ -98,7 +98,7 @@ fn record_errors(ledger: &Ledger, report: &mut CheckReport) {
 /// Calls one watch pass costs on `provider`: the median of the recorded passes (an import
 /// is a one-off and must not count), or, before any pass, the least a pass can cost (one
 /// read per object on each side).
-fn calls_per_pass(provider: Provider, runs: &[Value], settings: &SyncSettings) -> (u64, bool) {
+fn calls_per_pass(provider: Provider, runs: &[Value], pairs: &[PairSpec]) -> (u64, bool) {
     let mut measured: Vec<u64> = runs
         .iter()
         .filter_map(|r| r["calls"][provider.as_str()].as_u64())
@@ -107,13 +107,9 @@ fn calls_per_pass(provider: Provider, runs: &[Value], settings: &SyncSettings) -
         measured.sort_unstable();
         return (measured[measured.len() / 2], true);
     }
-    let enabled = PAIRS.iter().filter(|p| settings.enabled(p));
     let least = match provider {
-        Provider::Hubspot => enabled.count() as u64,
-        Provider::Salesforce => enabled
-            .filter_map(|p| PairSpec::get(p))
-            .map(|s| s.sobjects().len() as u64)
-            .sum(),
+        Provider::Hubspot => pairs.len() as u64,
+        Provider::Salesforce => pairs.iter().map(|s| s.sobjects().len() as u64).sum(),
     };
     (least, false)
 }
@@ -122,14 +118,14 @@ fn budget(
     provider: Provider,
     t: &Transport,
     runs: &[Value],
-    settings: &SyncSettings,
+    (settings, pairs): (&SyncSettings, &[PairSpec]),
     report: &mut CheckReport,
 ) {
     let name = provider.label();
     let daily_max = t.budget.report().daily_max.max(1);
     let left = t.budget.left_today();
     let interval = settings.watch_interval_secs.max(1);
-    let (per_pass, measured) = calls_per_pass(provider, runs, settings);
+    let (per_pass, measured) = calls_per_pass(provider, runs, pairs);
     let need = per_pass * (86_400 / interval);
     let how = format!(
         "a watch pass every {interval} s costs {}{per_pass} calls: about {need} a day",

@@ -57,8 +57,9 @@ pub async fn run(
     // The providers' checks are independent: they run side by side, reported in order.
     // What the plugins' transforms write: checked for permissions and against the schemas.
     let mappings = plugins.mappings().unwrap_or_default();
+    let pairs = crate::sync::pairs::enabled(plugins, settings);
     let writes = if opts.wants("salesforce", "permissions") || opts.wants("sync", "schema") {
-        writes::discover(session, plugins, settings, &mappings).await
+        writes::discover(session, plugins, &pairs, &mappings).await
     } else {
         writes::TransformWrites::default()
     };
@@ -70,9 +71,9 @@ pub async fn run(
     report.append(hubspot);
     report.append(salesforce);
     roundtrip::mappings(plugins, settings, opts, &mut report);
-    schema::run(session, &mappings, &writes, settings, opts, &mut report).await;
+    schema::run(session, &mappings, &writes, &pairs, opts, &mut report).await;
     roundtrip::run(session, plugins, ledger, settings, opts, &mut report).await;
-    health::run(session, ledger, settings, opts, &mut report);
+    health::run(session, ledger, (settings, &pairs), opts, &mut report);
     plugin_checks(plugins, opts, &mut report).await;
     report.seconds = started.elapsed().as_secs_f64();
     report

@@ -13,7 +13,6 @@ use crate::session::Session;
 use crate::sync::convert::FieldType;
 use crate::sync::mapping::{FieldMapping, Mappings};
 use crate::sync::pairs::PairSpec;
-use crate::sync::settings::{PAIRS, SyncSettings};
 
 const G: &str = "sync";
 const C: &str = "schema";
@@ -183,7 +182,7 @@ pub async fn run(
     session: &Session,
     mappings: &Mappings,
     writes: &TransformWrites,
-    settings: &SyncSettings,
+    pairs: &[PairSpec],
     opts: &CheckOptions,
     report: &mut CheckReport,
 ) {
@@ -196,12 +195,8 @@ pub async fn run(
     };
     let mut problems = Vec::new();
     let mut checked = 0;
-    for spec in PAIRS
-        .iter()
-        .filter(|p| settings.enabled(p))
-        .filter_map(|p| PairSpec::get(p))
-    {
-        let props = match hs.properties(spec.hs_object).await {
+    for spec in pairs {
+        let props = match hs.properties(&spec.hs_object).await {
             Ok(p) => p,
             Err(e) => {
                 return unchecked(
@@ -215,7 +210,7 @@ pub async fn run(
         // A mapping's own sObject must have every field; a Contact that takes a Lead
         // mapping leaves out the Lead-only fields (as the sync does).
         let mut per_sobject: Vec<(String, &crate::sync::mapping::PairMapping)> = Vec::new();
-        if let Some(m) = mappings.get(spec.name) {
+        if let Some(m) = mappings.get(&spec.name) {
             per_sobject.push((m.salesforce.clone(), m));
         }
         for sobject in spec.sobjects() {
@@ -240,7 +235,7 @@ pub async fn run(
             }
         }
         // What transforms write to HubSpot must exist there and be writable.
-        for prop in writes.hubspot.get(spec.hs_object).into_iter().flatten() {
+        for prop in writes.hubspot.get(&spec.hs_object).into_iter().flatten() {
             checked += 1;
             match hs_props.get(prop.as_str()) {
                 None => problems.push(format!(

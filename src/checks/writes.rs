@@ -12,7 +12,6 @@ use crate::session::Session;
 use crate::sync::hooks::Hooks;
 use crate::sync::mapping::Mappings;
 use crate::sync::pairs::PairSpec;
-use crate::sync::settings::{PAIRS, SyncSettings};
 
 /// Records a function transform is tried on, per object.
 const SAMPLE: usize = 5;
@@ -25,11 +24,8 @@ pub struct TransformWrites {
 }
 
 impl TransformWrites {
-    fn add(&mut self, object: &str, field: String) {
-        let is_sobject = PAIRS
-            .iter()
-            .filter_map(|p| PairSpec::get(p))
-            .any(|s| s.sobjects().contains(&object));
+    fn add(&mut self, pairs: &[PairSpec], object: &str, field: String) {
+        let is_sobject = pairs.iter().any(|s| s.has_sobject(object));
         let side = if is_sobject {
             &mut self.salesforce
         } else {
@@ -51,7 +47,7 @@ fn ctx(spec: &PairSpec, side: &str, sobject: &str) -> Value {
 pub async fn discover(
     session: &Session,
     plugins: &PluginSet,
-    settings: &SyncSettings,
+    pairs: &[PairSpec],
     mappings: &Mappings,
 ) -> TransformWrites {
     let mut out = TransformWrites::default();
@@ -59,7 +55,7 @@ pub async fn discover(
         if let Some(p) = plugins.get(&name) {
             for (object, fields) in p.declared_writes() {
                 for f in fields {
-                    out.add(&object, f);
+                    out.add(pairs, &object, f);
                 }
             }
         }
@@ -67,12 +63,8 @@ pub async fn discover(
     if !plugins.wants("transform") {
         return out;
     }
-    let specs = PAIRS
-        .iter()
-        .filter(|p| settings.enabled(p) && mappings.contains_key(**p))
-        .filter_map(|p| PairSpec::get(p));
-    for spec in specs {
-        let base = &mappings[spec.name];
+    for spec in pairs.iter().filter(|p| mappings.contains_key(&p.name)) {
+        let base = &mappings[&spec.name];
         if let Some(hs) = &session.hubspot {
             let props: Vec<&str> = base.fields.iter().map(|f| f.hubspot.as_str()).collect();
             let path = format!(
@@ -92,7 +84,7 @@ pub async fn discover(
                         plugins.transform(r, &ctx(spec, "hubspot", sobject)).await
                     {
                         for f in fields.keys() {
-                            out.add(sobject, f.clone());
+                            out.add(pairs, sobject, f.clone());
                         }
                     }
                 }
@@ -130,7 +122,7 @@ pub async fn discover(
                         .await
                     {
                         for f in written.keys() {
-                            out.add(spec.hs_object, f.clone());
+                            out.add(pairs, &spec.hs_object, f.clone());
                         }
                     }
                 }

@@ -4,7 +4,8 @@ use super::*;
 
 pub(super) async fn explain(cli: &Cli, a: &ExplainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "explain")?;
-    let setup = hubforce::profile::open(&session, config_dir(cli), a.plugins.options())?;
+    let setup = hubforce::profile::open(&session, config_dir(cli), a.plugins.options())?
+        .for_sync(&session)?;
     let engine = hubforce::sync::engine::Engine::prepare(
         session.hubspot()?,
         session.salesforce()?,

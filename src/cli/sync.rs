@@ -25,7 +25,8 @@ pub(super) async fn sync_passes(
     guard: PluginGuard,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
-    let setup = hubforce::profile::open(&session, config_dir(cli), guard.options())?;
+    let setup =
+        hubforce::profile::open(&session, config_dir(cli), guard.options())?.for_sync(&session)?;
     if setup.read_only && !opts.dry_run {
         return Err(format!(
             "profile `{}` is read-only: only `hubforce sync --dry-run` runs against it",

@@ -637,6 +637,25 @@ pub mod locate {
             .map(|(n, _, _)| n)
     }
 
+    /// The line of `value` in profile `profile`'s `sync.KEY = [...]` list — under
+    /// `[profiles.P.sync]` or dotted under `[profiles.P]`, on the key's line or below it.
+    pub fn sync_list_entry(text: &str, profile: &str, key: &str, value: &str) -> Option<usize> {
+        let own = format!("profiles.{profile}.sync");
+        let top = format!("profiles.{profile}");
+        let dotted = format!("sync.{key}");
+        let lines = lines(text);
+        let start = lines.iter().position(|(_, t, l)| {
+            (*t == own && self::key(l) == Some(key)) || (*t == top && self::key(l) == Some(&dotted))
+        })?;
+        lines[start..]
+            .iter()
+            .take_while(|(n, t, _)| *t == lines[start].1 && *n >= lines[start].0)
+            .enumerate()
+            .take_while(|(i, (_, _, l))| *i == 0 || !l.contains('='))
+            .find(|(_, (_, _, l))| quoted(l, value))
+            .map(|(_, (n, _, _))| *n)
+    }
+
     /// The line setting `key` of plugin `plugin` in profile `profile` — in
     /// `[profiles.P.plugin.NAME]`, an inline table under `[profiles.P.plugin]`, or dotted
     /// under `[profiles.P]` — else the line of the plugin's table.

@@ -3,10 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::plugin::{Plugin, PluginError};
+use std::collections::BTreeMap;
+
+use super::plugin::{Plugin, PluginError, locate_pair_error};
 use super::registry::PluginSet;
 use crate::sync::hooks::{HookError, HookResult, Hooks, Inclusion, Resolution, merge};
 use crate::sync::mapping::{self, Mappings};
+use crate::sync::pair_decl::{self, PairDecl, PairDeclError};
 use crate::sync::settings::DeletePolicy;
 
 impl Hooks for PluginSet {
@@ -28,6 +31,39 @@ impl Hooks for PluginSet {
             merge(&mut out, m);
         }
         Ok(out)
+    }
+
+    fn pairs(&self) -> Result<BTreeMap<String, PairDecl>, HookError> {
+        let mut out = BTreeMap::new();
+        for name in self.names() {
+            let Some(p) = self.get(&name) else { continue };
+            for (pair, d) in &p.pairs {
+                out.insert(pair.clone(), d.clone());
+            }
+        }
+        pair_decl::check_parents(&out).map_err(|e| self.pair_error(e))?;
+        Ok(out)
+    }
+
+    fn pair_error(&self, e: PairDeclError) -> HookError {
+        // The last plugin that declares the pair is the one whose declaration runs.
+        let declared_by = self
+            .names()
+            .into_iter()
+            .rev()
+            .filter_map(|n| self.get(&n))
+            .find(|p| p.pairs.contains_key(&e.pair));
+        let Some(p) = declared_by else {
+            return HookError {
+                plugin: String::new(),
+                generation: 0,
+                hook: "pairs".into(),
+                message: e.to_string(),
+            };
+        };
+        let source = std::fs::read_to_string(p.dir.join("init.lua")).unwrap_or_default();
+        let label = format!("plugins/{}", p.label());
+        refused(&p, "pairs", locate_pair_error(&source, &label, &e))
     }
 
     fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {

@@ -14,6 +14,7 @@ use crate::lua::convert::{from_lua, to_lua};
 use crate::lua::host::{HostContext, install as install_host};
 use crate::lua::modules::{json_module, log_module};
 use crate::lua::sandbox::{CallClock, Limits, RequirePath, load_file, new_state};
+use crate::sync::pair_decl::{PairDecl, PairDeclError};
 
 const RUNNER: &str = include_str!("runner.lua");
 
@@ -116,6 +117,7 @@ pub fn store_namespace(path: &str) -> String {
 pub const HOOKS: &[&str] = &[
     "include",
     "mappings",
+    "pairs",
     "transform",
     "resolve",
     "checks",
@@ -194,6 +196,29 @@ pub struct Plugin {
     hook_values: Vec<(&'static str, Value)>,
     /// The fields a per-field `transform` table sets, by target object.
     pub transform_fields: BTreeMap<String, Vec<String>>,
+    /// The object pairs its `pairs` hook declares, read and checked once at load.
+    pub pairs: BTreeMap<String, PairDecl>,
+    /// The folder as the profile names it (`examples/northwind`).
+    shown: String,
+}
+
+/// What a `pairs` hook (a table, or a function returning one) declares, checked on its own
+/// (the links between pairs are checked once every plugin has loaded).
+fn declared_pairs(
+    lua: &Lua,
+    v: &Value,
+    clock: &Arc<CallClock>,
+    limits: Limits,
+) -> Result<Result<BTreeMap<String, PairDecl>, PairDeclError>, String> {
+    let table = match v {
+        Value::Function(f) => {
+            let _armed = clock.start();
+            f.call::<Value>(()).map_err(|e| describe(&e, limits))?
+        }
+        other => other.clone(),
+    };
+    let json = from_lua(lua, table).map_err(|e| describe(&e, limits))?;
+    Ok(crate::sync::pair_decl::parse(&json))
 }
 
 impl std::fmt::Debug for Plugin {
@@ -203,6 +228,56 @@ impl std::fmt::Debug for Plugin {
             .field("generation", &self.generation)
             .finish()
     }
+}
+
+/// A pair declaration's error at the line that makes it: the pair's own line in init.lua,
+/// then the first line after it with the key the error is about (`create_as`, `pair`, an
+/// unknown key); the `pairs` hook's line when the pair's name is not to be found.
+pub fn locate_pair_error(source: &str, label: &str, e: &PairDeclError) -> String {
+    format!("{label}/init.lua:{}: {e}", pair_error_line(source, e))
+}
+
+fn pair_error_line(source: &str, e: &PairDeclError) -> usize {
+    let lines: Vec<&str> = source.lines().collect();
+    let is_key = |line: &str, key: &str| {
+        let t = line.trim_start();
+        let bare = t
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with('=') && !r.trim_start().starts_with("=="));
+        bare || t.starts_with(&format!("[\"{key}\"]"))
+            || t.contains(&format!(" {key} ="))
+            || t.contains(&format!("{{ {key} ="))
+            || t.contains(&format!("{{{key} ="))
+    };
+    let hook = lines
+        .iter()
+        .position(|l| is_key(l, "pairs") || l.contains("function M.pairs"))
+        .unwrap_or(0);
+    let Some(own) = (hook..lines.len())
+        .chain(0..hook)
+        .find(|&i| is_key(lines[i], &e.pair))
+    else {
+        return hook + 1;
+    };
+    // The key the message is about: a quoted unknown key, else the path's last name.
+    let named = e
+        .message
+        .split('`')
+        .nth(1)
+        .filter(|_| e.message.contains("unknown field"))
+        .map(String::from);
+    let last = e
+        .path
+        .rsplit('.')
+        .next()
+        .map(|k| k.split('[').next().unwrap_or(k).to_string())
+        .filter(|k| !k.is_empty());
+    for key in named.into_iter().chain(last) {
+        if let Some(i) = (own..lines.len()).find(|&i| is_key(lines[i], &key)) {
+            return i + 1;
+        }
+    }
+    own + 1
 }
 
 impl Plugin {
@@ -369,13 +444,13 @@ impl Plugin {
                 )));
             }
             let ok = matches!(v, Value::Function(_))
-                || (matches!(name.as_str(), "mappings" | "transform")
+                || (matches!(name.as_str(), "mappings" | "pairs" | "transform")
                     && matches!(v, Value::Table(_)));
             if !ok {
                 return Err(fail(format!(
                     "{label}/init.lua: hook `{name}` must be a function{}, got {}",
                     match name.as_str() {
-                        "mappings" => " or a table",
+                        "mappings" | "pairs" => " or a table",
                         "transform" => " or a table of per-field functions by target object",
                         _ => "",
                     },
@@ -408,7 +483,16 @@ impl Plugin {
                 hook_values.push((*name, v));
             }
         }
+        let source = std::fs::read_to_string(&init).unwrap_or_default();
+        let pairs = match hook_values.iter().find(|(n, _)| *n == "pairs") {
+            None => BTreeMap::new(),
+            Some((_, v)) => declared_pairs(&lua, v, &clock, limits)
+                .map_err(fail)?
+                .map_err(|e| fail(locate_pair_error(&source, &label, &e)))?,
+        };
         Ok(Plugin {
+            pairs,
+            shown: shown.clone(),
             manifest,
             dir: dir.to_path_buf(),
             generation,
@@ -425,6 +509,11 @@ impl Plugin {
 
     pub fn name(&self) -> &str {
         &self.manifest.name
+    }
+
+    /// The folder under `plugins/` as the profile names it (`examples/northwind`).
+    pub fn label(&self) -> &str {
+        &self.shown
     }
 
     /// What the plugin says its `transform` writes, by target object: its manifest's

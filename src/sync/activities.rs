@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, SyncError};
 use super::ledger::Checkpoint;
-use super::pairs::SF_EXTERNAL_ID;
+use super::pair_decl::HUBSPOT_ID_FIELD as SF_EXTERNAL_ID;
 use super::records::HsRecord;
 use super::report::RunReport;
 use crate::api::hubspot::ItemResult;

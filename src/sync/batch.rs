@@ -15,7 +15,7 @@ use super::hooks::{HookError, Inclusion, Resolution};
 use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
 use super::mapping::{self, Mappings, PairMapping, RecordPlan};
-use super::pairs::{PairSpec, SF_EXTERNAL_ID};
+use super::pairs::PairSpec;
 use super::records::{HsRecord, SfRecord, values_hash};
 use super::report::RunReport;
 use super::rules::same;
@@ -104,33 +104,6 @@ impl<'a, 'e> MappingCache<'a, 'e> {
             .map(Arc::new);
         self.made.insert(sobject.to_string(), m.clone());
         m
-    }
-}
-
-/// The parent a pair's records hang from on both sides: a contact's or deal's company
-/// (`AccountId`), a task's contact (`WhoId`).
-#[derive(Clone, Copy)]
-struct Parent {
-    pair: &'static str,
-    sf_field: &'static str,
-    hs_object: &'static str,
-}
-
-impl Parent {
-    fn of(spec: &PairSpec) -> Option<Parent> {
-        match spec.name {
-            "contact" | "deal" => Some(Parent {
-                pair: "company",
-                sf_field: "AccountId",
-                hs_object: "companies",
-            }),
-            "task" => Some(Parent {
-                pair: "contact",
-                sf_field: "WhoId",
-                hs_object: "contacts",
-            }),
-            _ => None,
-        }
     }
 }
 
@@ -265,7 +238,7 @@ impl Engine<'_> {
         }
         for (hs, contact) in converted {
             if found.contains_key(&contact) {
-                cp.link(spec.name, &hs, &contact, "Contact");
+                cp.link(&spec.name, &hs, &contact, "Contact");
                 links.insert(hs, (contact, "Contact".into()));
             }
         }
@@ -301,8 +274,8 @@ impl Engine<'_> {
             else {
                 continue;
             };
-            if let Some(hs) = self.ledger.linked_hs(spec.name, lead)? {
-                cp.link(spec.name, &hs, contact, "Contact");
+            if let Some(hs) = self.ledger.linked_hs(&spec.name, lead)? {
+                cp.link(&spec.name, &hs, contact, "Contact");
                 links.insert(contact.to_string(), hs);
             }
         }
@@ -368,7 +341,7 @@ impl Engine<'_> {
         r: &HsRecord,
         sobject: &str,
     ) -> Result<Inclusion, HookError> {
-        let member = if spec.name == "contact" {
+        let member = if spec.is_hubspot_contacts() {
             self.is_member(&r.id)
         } else {
             None
@@ -378,6 +351,9 @@ impl Engine<'_> {
                 included: false,
                 reason: "not a member of the inclusion list".into(),
             });
+        }
+        if let Some(out) = self.hs_pipeline_inclusion(spec, r) {
+            return Ok(out);
         }
         if let Some(d) = self
             .include_hook(r, || Engine::hook_ctx(spec, "hubspot", sobject))
@@ -391,7 +367,7 @@ impl Engine<'_> {
                 reason: "a member of the inclusion list".into(),
             });
         }
-        if spec.name != "contact" {
+        if !spec.is_hubspot_contacts() {
             return Ok(Inclusion {
                 included: true,
                 reason: format!(
@@ -425,7 +401,7 @@ impl Engine<'_> {
     ) -> Result<(), SyncError> {
         let ids: Vec<&str> = items.iter().filter_map(|it| linked_hs_id(it)).collect();
         let window = Duration::hours(self.settings.flip_window_hours);
-        let history = self.ledger.field_history(spec.name, &ids, window)?;
+        let history = self.ledger.field_history(&spec.name, &ids, window)?;
         let none = FieldHistory::default();
         for it in items.iter_mut() {
             let Some(hs_id) = linked_hs_id(it).map(String::from) else {
@@ -455,7 +431,7 @@ impl Engine<'_> {
             .chain(
                 plan.salesforce_writes
                     .iter()
-                    .filter(|(k, _)| *k != SF_EXTERNAL_ID)
+                    .filter(|(k, _)| k.as_str() != spec.sf_hubspot_id())
                     .map(|(k, v)| {
                         let hs_name = plan
                             .fields
@@ -481,66 +457,9 @@ impl Engine<'_> {
                 ));
             } else {
                 let reverted = past.wrote(&field, &value);
-                cp.wrote_field(spec.name, hs_id, &field, &value, reverted);
+                cp.wrote_field(&spec.name, hs_id, &field, &value, reverted);
             }
         }
-    }
-
-    /// Associations follow: a contact's company and a deal's company become the
-    /// `AccountId` of the Salesforce Contact or Opportunity, a task's contact its Task's
-    /// `WhoId`, once the parent is linked. Contacts carry their primary company as a property;
-    /// deals and tasks need one batched associations read. A Salesforce record keeps its
-    /// parent when the HubSpot record has no linked one.
-    async fn link_accounts(&self, spec: &PairSpec, items: &mut [Item]) -> Result<(), SyncError> {
-        let Some(parent) = Parent::of(spec) else {
-            return Ok(());
-        };
-        let wants = |it: &Item| {
-            matches!(it.sobject.as_str(), "Contact" | "Opportunity" | "Task")
-                && self.has_field(&it.sobject, parent.sf_field)
-        };
-        let mut parent_of: HashMap<String, String> = HashMap::new();
-        if spec.name == "contact" {
-            for it in items.iter().filter(|it| wants(it)) {
-                if let Some(h) = &it.hs
-                    && let Some(c) = h.prop("associatedcompanyid")
-                {
-                    parent_of.insert(h.id.clone(), c.to_string());
-                }
-            }
-        } else {
-            let ids: Vec<String> = items
-                .iter()
-                .filter(|it| wants(it))
-                .filter_map(|it| it.hs.as_ref().map(|h| h.id.clone()))
-                .collect();
-            if !ids.is_empty() {
-                for (from, to) in self
-                    .hs
-                    .associations(spec.hs_object, parent.hs_object, &ids)
-                    .await?
-                {
-                    if let Some(first) = to.into_iter().next() {
-                        parent_of.insert(from, first);
-                    }
-                }
-            }
-        }
-        let hs_parents: Vec<&str> = parent_of.values().map(String::as_str).collect();
-        let sf_parents = self.ledger.linked_sf_many(parent.pair, &hs_parents)?;
-        for it in items.iter_mut().filter(|it| wants(it)) {
-            let Some(h) = &it.hs else { continue };
-            let Some((sf_parent, _)) = parent_of.get(&h.id).and_then(|p| sf_parents.get(p)) else {
-                continue;
-            };
-            let current = it.sf.as_ref().and_then(|s| s.field(parent.sf_field));
-            if current != Some(sf_parent.as_str()) {
-                it.plan
-                    .salesforce_writes
-                    .insert(parent.sf_field.into(), json!(sf_parent));
-            }
-        }
-        Ok(())
     }
 
     /// HubSpot records (pulled or retried) to Salesforce.
@@ -553,20 +472,16 @@ impl Engine<'_> {
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
         let direction = format!("{} → Salesforce", spec.name);
-        let Some(base) = mappings.get(spec.name) else {
+        let Some(base) = mappings.get(&spec.name) else {
             return Ok(());
         };
-        let target = if spec.name == "contact" {
-            self.settings.new_contacts_as.clone()
-        } else {
-            spec.sobjects()[0].to_string()
-        };
+        let target = spec.create_as(&self.settings.new_contacts_as).to_string();
         let state_props = self.hs_state_properties(base, spec);
         let mut included = Vec::new();
         let mut with_activities = Vec::new();
         for r in records {
             report.counts(&direction).pulled += 1;
-            let key = ("hubspot", spec.hs_object, r.id.as_str());
+            let key = ("hubspot", spec.hs_object.as_str(), r.id.as_str());
             match self.include_hs(spec, &r, &target).await {
                 Err(msg) => {
                     fail(
@@ -584,7 +499,7 @@ impl Engine<'_> {
                 }
                 Ok(_) => {}
             }
-            if spec.name == "contact"
+            if spec.is_hubspot_contacts()
                 && (r.prop("recent_conversion_date").is_some()
                     || r.prop("hs_email_last_open_date").is_some())
             {
@@ -594,12 +509,12 @@ impl Engine<'_> {
             included.push((r, h));
         }
         let work =
-            self.without_echoes(("hubspot", spec.hs_object), included, &direction, report)?;
+            self.without_echoes(("hubspot", &spec.hs_object), included, &direction, report)?;
         if work.is_empty() {
             return self.log_activities(&with_activities, cp, report).await;
         }
         let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
-        let mut links = self.ledger.linked_sf_many(spec.name, &ids)?;
+        let mut links = self.ledger.linked_sf_many(&spec.name, &ids)?;
         self.hs_merge_survivors(spec, &direction, &work, &mut links, cp, report)
             .await?;
         let mut found: HashMap<String, SfRecord> = HashMap::new();
@@ -610,7 +525,7 @@ impl Engine<'_> {
                 found.insert(r.id.clone(), r);
             }
         }
-        if spec.name == "contact" {
+        if spec.has_sobject("Lead") && spec.has_sobject("Contact") {
             self.leads_to_contacts(mappings, spec, &mut links, &mut found, cp)
                 .await?;
         }
@@ -640,17 +555,17 @@ impl Engine<'_> {
             let targets: Vec<(&str, Vec<String>)> = spec
                 .sobjects()
                 .iter()
-                .map(|o| (*o, self.sf_field_list(mappings, spec, o)))
+                .map(|o| (o.as_str(), self.sf_field_list(mappings, spec, o)))
                 .collect();
             candidates = lookup::sf_candidates(self.sf, spec, &targets, &unlinked).await?;
         }
         let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-        let owners = self.ledger.linked_hs_many(spec.name, &cand_ids)?;
+        let owners = self.ledger.linked_hs_many(&spec.name, &cand_ids)?;
         let mut per_sobject = MappingCache::new(self, mappings, spec);
         let mut claimed: HashSet<String> = HashSet::new();
         let mut items = Vec::new();
         for r in work {
-            let key = ("hubspot", spec.hs_object, r.id.as_str());
+            let key = ("hubspot", spec.hs_object.as_str(), r.id.as_str());
             // Its counterpart is gone (kept or deleted with it), or was deleted earlier and
             // is kept: nothing to write, nothing to re-create.
             if matches!(fates.get(&r.id), Some(Fate::Kept | Fate::Deleted))
@@ -755,6 +670,10 @@ impl Engine<'_> {
                 }
                 Ok(None) => {}
             }
+            if let Err(e) = self.record_type_to_sf(spec, &r, sf.as_ref(), &sobject, &mut plan) {
+                fail(cp, report, &direction, key, &e);
+                continue;
+            }
             if sf.is_none()
                 && let Some(e) = conversion_failure(&plan, &mapping, Provider::Salesforce)
             {
@@ -765,7 +684,7 @@ impl Engine<'_> {
                 // Salesforce fills its defaults on create; the next pass brings them back.
                 plan.hubspot_writes.clear();
                 plan.salesforce_writes
-                    .insert(SF_EXTERNAL_ID.into(), json!(r.id));
+                    .insert(spec.sf_hubspot_id().into(), json!(r.id));
             }
             items.push(Item {
                 hs: Some(r),
@@ -777,7 +696,7 @@ impl Engine<'_> {
             });
         }
         self.flip_guard_batch(spec, &mut items, cp, report)?;
-        self.link_accounts(spec, &mut items).await?;
+        self.link_parents(spec, &mut items).await?;
         self.link_ids(spec, &mut items);
         if report.dry_run {
             self.dry(spec, &direction, &items, report);
@@ -818,6 +737,10 @@ impl Engine<'_> {
         for r in records {
             report.counts(&direction).pulled += 1;
             let key = ("salesforce", sobject, r.id.as_str());
+            if self.sf_record_type_inclusion(spec, &r).is_some() {
+                report.counts(&direction).excluded += 1;
+                continue;
+            }
             match self.include_hook(&r, || ctx.clone()).await {
                 Err(msg) => {
                     fail(
@@ -844,14 +767,14 @@ impl Engine<'_> {
         }
         let props = self.hs_properties(mappings, spec);
         let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
-        let mut links = self.ledger.linked_hs_many(spec.name, &ids)?;
+        let mut links = self.ledger.linked_hs_many(&spec.name, &ids)?;
         // Links this batch made already (a merge's survivor relinked above).
         for id in &ids {
-            if let Some(h) = cp.hs_linked_in_batch(spec.name, id) {
+            if let Some(h) = cp.hs_linked_in_batch(&spec.name, id) {
                 links.insert(id.to_string(), h.to_string());
             }
         }
-        if sobject == "Contact" {
+        if sobject == "Contact" && spec.has_sobject("Lead") {
             self.follow_conversions(spec, &work, &mut links, cp).await?;
         }
         let ids: Vec<String> = links.values().cloned().collect();
@@ -883,7 +806,7 @@ impl Engine<'_> {
             lookup::hs_candidates(self.hs, spec, sobject, &props, &unlinked).await?
         };
         let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-        let owners = self.ledger.linked_sf_many(spec.name, &cand_ids)?;
+        let owners = self.ledger.linked_sf_many(&spec.name, &cand_ids)?;
         let mut claimed: HashSet<String> = HashSet::new();
         let mut items = Vec::new();
         for r in work {
@@ -973,6 +896,10 @@ impl Engine<'_> {
                 }
                 Ok(None) => {}
             }
+            if let Err(e) = self.record_type_to_hs(spec, &r, hs.as_ref(), &mut plan) {
+                fail(cp, report, &direction, key, &e);
+                continue;
+            }
             if hs.is_none()
                 && let Some(e) = conversion_failure(&plan, &mapping, Provider::Hubspot)
             {
@@ -985,17 +912,13 @@ impl Engine<'_> {
                     .retain(|_, v| !matches!(v, Value::Null) && v.as_str() != Some(""));
                 plan.hubspot_writes
                     .insert(spec.hs_id_property(sobject).into(), json!(r.id));
-                if spec.name == "contact" {
-                    // A person from Salesforce is at least a lead: without a stage the
-                    // default inclusion would not sync the record back.
+                // What the pair declares a new record starts with (a person from Salesforce
+                // is at least a lead: without a stage the default inclusion would not sync
+                // the record back).
+                for (k, v) in &spec.decl.hubspot.defaults {
                     plan.hubspot_writes
-                        .entry("lifecyclestage")
-                        .or_insert(json!("lead"));
-                }
-                if spec.name == "deal" {
-                    plan.hubspot_writes
-                        .entry("pipeline")
-                        .or_insert(json!("default"));
+                        .entry(k.clone())
+                        .or_insert_with(|| hs_string(v));
                 }
             }
             items.push(Item {
@@ -1014,95 +937,15 @@ impl Engine<'_> {
             return Ok(());
         }
         let results = self.write(spec, &items).await?;
-        // (Salesforce record, its Account, the HubSpot company it has now) for associations.
-        let accounts: Vec<(String, String, Option<String>)> = items
-            .iter()
-            .filter_map(|it| {
-                let sf = it.sf.as_ref()?;
-                let account = sf.field(Parent::of(spec)?.sf_field)?.to_string();
-                let current = it
-                    .hs
-                    .as_ref()
-                    .and_then(|h| h.prop("associatedcompanyid"))
-                    .map(String::from);
-                Some((sf.id.clone(), account, current))
-            })
-            .collect();
+        let parents = self.sf_parents(spec, &items);
         self.settle(
             (spec, &direction, "salesforce"),
             items,
-            mappings.get(spec.name),
+            mappings.get(&spec.name),
             results,
             cp,
             report,
         );
-        self.associate_companies(spec, accounts, cp).await
-    }
-
-    /// Associations follow from Salesforce too: a Contact's or Opportunity's Account, once
-    /// linked to a HubSpot company, becomes the contact's or deal's company association
-    /// (one batched call per 100). Contacts that already have that company are left alone;
-    /// deals are associated only when they have no company yet.
-    async fn associate_companies(
-        &self,
-        spec: &PairSpec,
-        accounts: Vec<(String, String, Option<String>)>,
-        cp: &mut Checkpoint,
-    ) -> Result<(), SyncError> {
-        let Some(parent) = Parent::of(spec) else {
-            return Ok(());
-        };
-        if accounts.is_empty() {
-            return Ok(());
-        }
-        let account_ids: Vec<&str> = accounts.iter().map(|(_, a, _)| a.as_str()).collect();
-        let companies = self.ledger.linked_hs_many(parent.pair, &account_ids)?;
-        let sf_ids: Vec<&str> = accounts.iter().map(|(s, _, _)| s.as_str()).collect();
-        let linked = self.ledger.linked_hs_many(spec.name, &sf_ids)?;
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (sf_id, account, current) in &accounts {
-            let Some(company) = companies.get(account).cloned() else {
-                continue;
-            };
-            let hs_id = match cp.hs_linked_in_batch(spec.name, sf_id) {
-                Some(h) => Some(h.to_string()),
-                None => linked.get(sf_id).cloned(),
-            };
-            let Some(hs_id) = hs_id else { continue };
-            if current.as_deref() != Some(company.as_str()) {
-                pairs.push((hs_id, company));
-            }
-        }
-        if spec.name != "contact" && !pairs.is_empty() {
-            let ids: Vec<String> = pairs.iter().map(|(d, _)| d.clone()).collect();
-            let has: HashSet<String> = self
-                .hs
-                .associations(spec.hs_object, parent.hs_object, &ids)
-                .await?
-                .into_iter()
-                .filter(|(_, to)| !to.is_empty())
-                .map(|(from, _)| from)
-                .collect();
-            pairs.retain(|(d, _)| !has.contains(d));
-        }
-        for chunk in pairs.chunks(crate::api::hubspot::BATCH_MAX) {
-            let inputs: Vec<Value> = chunk
-                .iter()
-                .map(|(from, to)| json!({"from": {"id": from}, "to": {"id": to}}))
-                .collect();
-            let path = format!(
-                "/crm/v4/associations/{}/{}/batch/associate/default",
-                spec.hs_object, parent.hs_object
-            );
-            self.hs
-                .call(
-                    reqwest::Method::POST,
-                    &path,
-                    Some(json!({"inputs": inputs})),
-                    crate::api::hubspot::page,
-                )
-                .await?;
-        }
-        Ok(())
+        self.associate_parents(spec, parents, cp).await
     }
 }

@@ -110,7 +110,7 @@ impl Engine<'_> {
 
     /// The pair's policy, unless a plugin's `on_delete` decides for this record.
     async fn policy_for(&self, spec: &PairSpec, g: &Gone) -> Result<DeletePolicy, SyncError> {
-        let default = self.settings.delete_policy(spec.name);
+        let default = self.settings.delete_policy(&spec.name);
         if !self.hooks.wants("on_delete") {
             return Ok(default);
         }
@@ -140,12 +140,12 @@ impl Engine<'_> {
     ) -> Result<Fate, SyncError> {
         let taken = match g.side {
             Provider::Salesforce => {
-                cp.hs_linked_in_batch(spec.name, survivor).is_some()
-                    || self.ledger.linked_hs(spec.name, survivor)?.is_some()
+                cp.hs_linked_in_batch(&spec.name, survivor).is_some()
+                    || self.ledger.linked_hs(&spec.name, survivor)?.is_some()
             }
             Provider::Hubspot => {
-                cp.linked_in_batch(spec.name, survivor).is_some()
-                    || self.ledger.linked_sf(spec.name, survivor)?.is_some()
+                cp.linked_in_batch(&spec.name, survivor).is_some()
+                    || self.ledger.linked_sf(&spec.name, survivor)?.is_some()
             }
         };
         let policy = if taken { "keep" } else { "relinked" };
@@ -154,9 +154,9 @@ impl Engine<'_> {
             return Ok(Fate::Kept);
         }
         match g.side {
-            Provider::Salesforce => cp.link(spec.name, &g.counterpart, survivor, &g.object),
+            Provider::Salesforce => cp.link(&spec.name, &g.counterpart, survivor, &g.object),
             Provider::Hubspot => {
-                cp.link(spec.name, survivor, &g.counterpart, &g.counterpart_object)
+                cp.link(&spec.name, survivor, &g.counterpart, &g.counterpart_object)
             }
         }
         Ok(Fate::Relinked(survivor.to_string()))
@@ -203,7 +203,7 @@ impl Engine<'_> {
                 .collect();
             let results = self
                 .hs
-                .batch(spec.hs_object, "archive", inputs, json!({}))
+                .batch(&spec.hs_object, "archive", inputs, json!({}))
                 .await?;
             out.extend(self.settle_propagation(spec, &in_hubspot, results, cp, report));
         }
@@ -279,7 +279,7 @@ impl Engine<'_> {
                 Provider::Salesforce => (g.counterpart.clone(), g.id.clone()),
             };
             report.plans.push(PlannedRecord {
-                pair: spec.name.into(),
+                pair: spec.name.clone(),
                 hubspot_id: Some(hubspot_id),
                 salesforce_id: Some(salesforce_id),
                 sobject: g.object.clone(),
@@ -314,7 +314,7 @@ fn tombstone_for(g: &Gone, policy: &str) -> Tombstone {
 
 fn tombstone(spec: &PairSpec, g: &Gone, policy: &str) -> Tombstone {
     Tombstone {
-        pair: spec.name.into(),
+        pair: spec.name.clone(),
         ..tombstone_for(g, policy)
     }
 }
@@ -350,7 +350,7 @@ impl Engine<'_> {
             return Ok(live);
         }
         let ids: Vec<&str> = deleted.iter().map(|r| r.id.as_str()).collect();
-        let links = self.ledger.linked_hs_many(spec.name, &ids)?;
+        let links = self.ledger.linked_hs_many(&spec.name, &ids)?;
         let gone: Vec<Gone> = deleted
             .iter()
             .filter_map(|r| {
@@ -359,7 +359,7 @@ impl Engine<'_> {
                     id: r.id.clone(),
                     object: r.sobject.clone(),
                     counterpart: links.get(&r.id)?.clone(),
-                    counterpart_object: spec.hs_object.into(),
+                    counterpart_object: spec.hs_object.clone(),
                     merged_into: r.field("MasterRecordId").map(String::from),
                     record: r.to_json(),
                 })
@@ -390,14 +390,14 @@ impl Engine<'_> {
             return Ok(());
         }
         let ids: Vec<&str> = merged.iter().map(|(_, m)| m.as_str()).collect();
-        let old_links = self.ledger.linked_sf_many(spec.name, &ids)?;
+        let old_links = self.ledger.linked_sf_many(&spec.name, &ids)?;
         let mut gone = Vec::new();
         for (survivor, m) in &merged {
             if let Some((sf, ty)) = old_links.get(m) {
                 gone.push(Gone {
                     side: Provider::Hubspot,
                     id: m.clone(),
-                    object: spec.hs_object.into(),
+                    object: spec.hs_object.clone(),
                     counterpart: sf.clone(),
                     counterpart_object: ty.clone(),
                     merged_into: Some(survivor.to_string()),
@@ -471,7 +471,7 @@ impl Engine<'_> {
                 id: sf.clone(),
                 object: ty.clone(),
                 counterpart: hs.clone(),
-                counterpart_object: spec.hs_object.into(),
+                counterpart_object: spec.hs_object.clone(),
                 merged_into: masters.get(sf).cloned(),
                 record: json!({"Id": sf, "attributes": {"type": ty}}),
             })
@@ -529,7 +529,7 @@ impl Engine<'_> {
             .map(|(sf, hs)| Gone {
                 side: Provider::Hubspot,
                 id: hs.clone(),
-                object: spec.hs_object.into(),
+                object: spec.hs_object.clone(),
                 counterpart: sf.clone(),
                 counterpart_object: sobject.into(),
                 merged_into: survivor_of(hs),
@@ -557,7 +557,7 @@ impl Engine<'_> {
     ) -> Result<HashMap<String, Tombstone>, SyncError> {
         let blocking =
             self.ledger
-                .blocking_tombstones(spec.name, side_name(gone_side), unlinked)?;
+                .blocking_tombstones(&spec.name, side_name(gone_side), unlinked)?;
         if report.dry_run || report.plan_echoes {
             for t in blocking.values() {
                 let (hubspot_id, salesforce_id) = match gone_side {
@@ -565,7 +565,7 @@ impl Engine<'_> {
                     Provider::Salesforce => (t.counterpart.clone(), t.id.clone()),
                 };
                 report.plans.push(PlannedRecord {
-                    pair: spec.name.into(),
+                    pair: spec.name.clone(),
                     hubspot_id: Some(hubspot_id),
                     salesforce_id: Some(salesforce_id),
                     sobject: t.sobject.clone(),
@@ -592,7 +592,7 @@ impl Engine<'_> {
         cp: &mut Checkpoint,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        let policy = self.settings.delete_policy(spec.name);
+        let policy = self.settings.delete_policy(&spec.name);
         if policy != DeletePolicy::Propagate && !self.hooks.wants("on_delete") {
             return Ok(());
         }
@@ -601,7 +601,7 @@ impl Engine<'_> {
         loop {
             let (page, next) = self
                 .hs
-                .archived_page(spec.hs_object, &[], after.as_deref())
+                .archived_page(&spec.hs_object, &[], after.as_deref())
                 .await?;
             archived.extend(
                 page.iter()
@@ -613,7 +613,7 @@ impl Engine<'_> {
             }
         }
         let ids: Vec<&str> = archived.iter().map(String::as_str).collect();
-        let links = self.ledger.linked_sf_many(spec.name, &ids)?;
+        let links = self.ledger.linked_sf_many(&spec.name, &ids)?;
         if links.is_empty() {
             return Ok(());
         }
@@ -625,7 +625,7 @@ impl Engine<'_> {
             .map(|(hs, (sf, ty))| Gone {
                 side: Provider::Hubspot,
                 id: hs.clone(),
-                object: spec.hs_object.into(),
+                object: spec.hs_object.clone(),
                 counterpart: sf.clone(),
                 counterpart_object: ty.clone(),
                 merged_into: survivors

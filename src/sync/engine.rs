@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::Utc;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::convert::OwnerMap;
@@ -15,11 +14,11 @@ use super::hooks::Hooks;
 use super::ledger::{Checkpoint, Ledger, LedgerError};
 use super::lookup;
 use super::mapping::{Mappings, PairMapping};
-use super::pairs::{PairSpec, mapping_for};
+use super::pairs::{PairSpec, Pairs, mapping_for};
 use super::pull::{Cursor, HsPager, SfPager};
 use super::records::{HsRecord, SfRecord};
 use super::report::{Counts, RunReport};
-use super::settings::{PAIRS, SyncSettings};
+use super::settings::SyncSettings;
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
 use crate::error::{ApiError, ErrorClass};
@@ -34,12 +33,16 @@ pub enum SyncError {
     Mappings(super::hooks::HookError),
     #[error("{0}")]
     Usage(String),
+    /// An object or pair the command names that no plugin declares (exit 2, a bad argument).
+    #[error("{0}")]
+    UnknownObject(String),
 }
 
 impl SyncError {
     pub fn exit_code(&self) -> u8 {
         match self {
             SyncError::Api(e) => e.class.exit_code(),
+            SyncError::UnknownObject(_) => 2,
             _ => 1,
         }
     }
@@ -76,135 +79,17 @@ pub struct Engine<'a> {
     pub(super) owners: OwnerMap,
     /// Field names per sObject, from describe.
     pub(super) sf_fields: HashMap<String, HashSet<String>>,
+    /// Record type ids by developer name, per sObject, from describe.
+    pub(super) record_types: HashMap<String, BTreeMap<String, String>>,
+    /// Every declared pair, and the order they run in (parents first).
+    pub(super) pairs: Pairs,
+    pub(super) order: Vec<String>,
     /// Members of the inclusion list, when one is set: read again every pass.
     pub(super) members: std::sync::RwLock<Option<HashSet<String>>>,
     pub(super) progress: Option<Progress<'a>>,
 }
 
-async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiError> {
-    let mut m = OwnerMap::default();
-    // The two sides' reads are independent: Salesforce's users load while HubSpot pages.
-    let users = sf.query("SELECT Id, Email FROM User WHERE IsActive = true");
-    let hs_owners = async {
-        let mut pages = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let path = match &after {
-                Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
-                None => "/crm/v3/owners?limit=100".to_string(),
-            };
-            let v = hs
-                .call(Method::GET, &path, None, crate::api::hubspot::page)
-                .await?;
-            let next = v["paging"]["next"]["after"].as_str().map(String::from);
-            pages.push(v);
-            match next {
-                Some(a) => after = Some(a),
-                None => break,
-            }
-        }
-        Ok::<_, ApiError>(pages)
-    };
-    let (pages, users) = tokio::join!(hs_owners, users);
-    for v in pages? {
-        for o in v["results"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(email)) = (o["id"].as_str(), o["email"].as_str()) {
-                m.hs_by_id.insert(id.to_string(), email.to_lowercase());
-                m.hs_by_email.insert(email.to_lowercase(), id.to_string());
-            }
-        }
-    }
-    for u in users? {
-        if let (Some(id), Some(email)) = (u["Id"].as_str(), u["Email"].as_str()) {
-            m.sf_by_id.insert(id.to_string(), email.to_lowercase());
-            m.sf_by_email
-                .entry(email.to_lowercase())
-                .or_insert_with(|| id.to_string());
-        }
-    }
-    Ok(m)
-}
-
-/// HubSpot tasks get a text property for the linked Salesforce id, so that a task created
-/// from Salesforce is found again after a crash (as `salesforce…id` does for the others).
-async fn ensure_task_id_property(hs: &HubspotApi) -> Result<(), ApiError> {
-    use super::pairs::HS_TASK_SF_ID;
-    match hs
-        .request(Method::GET, &format!("/crm/v3/properties/tasks/{HS_TASK_SF_ID}"), None)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.class == ErrorClass::NotFound => hs
-            .request(
-                Method::POST,
-                "/crm/v3/properties/tasks",
-                Some(json!({
-                    "name": HS_TASK_SF_ID, "label": "Salesforce Task Id (hubforce)", "type": "string",
-                    "fieldType": "text", "groupName": "taskinformation",
-                    "description": "The Salesforce Task this task syncs with; written by hubforce",
-                })),
-            )
-            .await
-            .map(|_| ()),
-        Err(e) => Err(e),
-    }
-}
-
 impl<'a> Engine<'a> {
-    /// Read what every pass needs once: owners on both sides and the describes of the
-    /// synced sObjects (the inclusion list is read by each pass).
-    pub async fn prepare(
-        hs: &'a HubspotApi,
-        sf: &'a SalesforceApi,
-        ledger: &'a Ledger,
-        hooks: &'a dyn Hooks,
-        settings: SyncSettings,
-    ) -> Result<Engine<'a>, SyncError> {
-        let sobjects: Vec<&str> = settings
-            .objects
-            .iter()
-            .filter_map(|p| PairSpec::get(p))
-            .flat_map(|p| p.sobjects().iter().copied())
-            .collect();
-        // Everything here is independent: one wait for all of it, not one per call.
-        let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| sf.describe(o)));
-        let task_property = async {
-            if settings.enabled("task") {
-                ensure_task_id_property(hs).await?;
-            }
-            Ok(())
-        };
-        let (owners, described, ()) =
-            match tokio::try_join!(owner_map(hs, sf), describes, task_property) {
-                Ok(r) => r,
-                Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
-            };
-        let sf_fields = sobjects
-            .iter()
-            .zip(described)
-            .map(|(sobject, d)| {
-                let names: HashSet<String> = d["fields"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f["name"].as_str().map(String::from))
-                    .collect();
-                (sobject.to_string(), names)
-            })
-            .collect();
-        Ok(Engine {
-            hs,
-            sf,
-            ledger,
-            hooks,
-            settings,
-            owners,
-            sf_fields,
-            members: std::sync::RwLock::new(None),
-            progress: None,
-        })
-    }
-
     pub fn on_progress(&mut self, f: Progress<'a>) {
         self.progress = Some(f);
     }
@@ -221,24 +106,22 @@ impl<'a> Engine<'a> {
         spec: &PairSpec,
         sobject: &str,
     ) -> Option<PairMapping> {
-        mapping_for(mappings, spec.name, sobject, |f| self.has_field(sobject, f))
+        mapping_for(mappings, &spec.name, sobject, |f| {
+            self.has_field(sobject, f)
+        })
     }
 
     /// HubSpot properties to read for a pair.
     pub(super) fn hs_properties(&self, mappings: &Mappings, spec: &PairSpec) -> Vec<String> {
-        self.hs_properties_for(mappings.get(spec.name), spec)
+        self.hs_properties_for(mappings.get(&spec.name), spec)
     }
 
     fn hs_properties_for(&self, pair: Option<&PairMapping>, spec: &PairSpec) -> Vec<String> {
-        let mut v: Vec<String> = spec
-            .hs_extra_properties()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let mut v: Vec<String> = spec.hs_extra_properties();
         if let Some(m) = pair {
             v.extend(m.fields.iter().map(|f| f.hubspot.clone()));
         }
-        if let Some(read) = self.hooks.reads().remove(spec.hs_object) {
+        if let Some(read) = self.hooks.reads().remove(&spec.hs_object) {
             v.extend(read);
         }
         v.sort();
@@ -285,7 +168,6 @@ impl<'a> Engine<'a> {
         let mut v: Vec<String> = spec
             .sf_extra_fields(sobject)
             .into_iter()
-            .map(String::from)
             .filter(|f| self.has_field(sobject, f))
             .collect();
         if let Some(m) = self.mapping(mappings, spec, sobject) {
@@ -329,19 +211,23 @@ impl<'a> Engine<'a> {
                 opts.objects.iter().any(|o| o == pair)
             }
         };
-        if let Some(unknown) = opts.objects.iter().find(|o| !PAIRS.contains(&o.as_str())) {
-            return Err(SyncError::Usage(format!(
-                "unknown object pair `{unknown}`: use {}",
-                PAIRS.join(", ")
+        if let Some(unknown) = opts.objects.iter().find(|o| !self.pairs.contains_key(*o)) {
+            return Err(SyncError::UnknownObject(super::pairs::unknown_pair(
+                unknown,
+                &self.pairs,
             )));
         }
-        if !PAIRS.iter().any(|p| wanted(p) && mappings.contains_key(*p)) {
+        if !self
+            .order
+            .iter()
+            .any(|p| wanted(p) && mappings.contains_key(p))
+        {
             return Err(SyncError::Usage(format!(
                 "no enabled plugin maps {}: add \"default\" to the profile's `plugins` in hubforce.toml (plugins/default has the standard mappings)",
-                PAIRS
+                self.order
                     .iter()
                     .filter(|p| wanted(p))
-                    .copied()
+                    .cloned()
                     .collect::<Vec<_>>()
                     .join(", ")
             )));
@@ -359,9 +245,9 @@ impl<'a> Engine<'a> {
         if !opts.records.is_empty() {
             self.run_records(opts, &mut report).await?;
         }
-        for pair in PAIRS.iter().filter(|_| opts.records.is_empty()) {
+        for pair in self.order.iter().filter(|_| opts.records.is_empty()) {
             let wanted = wanted(pair);
-            let Some(spec) = PairSpec::get(pair) else {
+            let Some(spec) = self.pairs.get(pair) else {
                 continue;
             };
             if !wanted {
@@ -420,7 +306,7 @@ impl<'a> Engine<'a> {
         joined: &[String],
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        if !self.mappings()?.contains_key(spec.name) {
+        if !self.mappings()?.contains_key(&spec.name) {
             return Ok(()); // no plugin maps this pair
         }
         self.retry_errors(spec, opts, report).await?;
@@ -431,11 +317,11 @@ impl<'a> Engine<'a> {
 
         // HubSpot → Salesforce. The next page is fetched while this one is processed.
         let direction = format!("{} → Salesforce", spec.name);
-        let key = ("hubspot", spec.hs_object);
+        let key = ("hubspot", spec.hs_object.as_str());
         let mut cursor = Cursor::parse(self.ledger.cursor(key.0, key.1)?.as_deref())
             .begin(opts.full, Utc::now());
         let props = self.hs_properties(&self.mappings()?, spec);
-        let mut pager = HsPager::new(self.hs, spec.hs_object, spec.hs_modified, props, &cursor);
+        let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor);
         let mut next = pager.next().await?;
         while let Some(page) = next {
             let records: Vec<HsRecord> = page
@@ -508,7 +394,7 @@ impl<'a> Engine<'a> {
                 .await?;
             if let Some(last) = chunk.last() {
                 *cursor = cursor.at(&last.id);
-                cp.cursor("hubspot", spec.hs_object, &cursor.text());
+                cp.cursor("hubspot", &spec.hs_object, &cursor.text());
             }
             self.commit(opts, cp)?;
             self.tick(direction, report);
@@ -575,7 +461,7 @@ impl<'a> Engine<'a> {
         due: &dyn Fn(&str, &str) -> Vec<String>,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        let hs_ids = due("hubspot", spec.hs_object);
+        let hs_ids = due("hubspot", &spec.hs_object);
         if !hs_ids.is_empty() {
             let props = self.hs_properties(mappings, spec);
             let found = lookup::hs_by_ids(self.hs, spec, &props, &hs_ids, None).await?;
@@ -583,7 +469,7 @@ impl<'a> Engine<'a> {
             forget_missing(
                 &mut cp,
                 "hubspot",
-                spec.hs_object,
+                &spec.hs_object,
                 &hs_ids,
                 found.iter().map(|r| r.id.as_str()),
             );
@@ -655,7 +541,11 @@ fn forget_missing<'r>(
 /// A refused grant stops the sync. The other provider's grant is tried too (one token
 /// refresh), so that the message names every `hubforce connect` needed at once, not one
 /// per run.
-async fn every_refused_grant(hs: &HubspotApi, sf: &SalesforceApi, mut e: ApiError) -> ApiError {
+pub(super) async fn every_refused_grant(
+    hs: &HubspotApi,
+    sf: &SalesforceApi,
+    mut e: ApiError,
+) -> ApiError {
     if e.class != ErrorClass::AuthRevoked {
         return e;
     }

@@ -38,33 +38,64 @@ pub struct Explanation {
     pub tombstones: Vec<String>,
 }
 
-/// `contact`, `companies`, `deal` → HubSpot; `Lead`, `Contact`, `Account`, `Opportunity`
-/// (and lower-case `lead`, `account`, `opportunity`) → Salesforce.
-pub fn parse_object(object: &str) -> Option<(&'static PairSpec, &'static str, &'static str)> {
-    let hs = |pair: &str| PairSpec::get(pair).map(|s| (s, "hubspot", s.hs_object));
-    let sf =
-        |pair: &str, sobject: &'static str| PairSpec::get(pair).map(|s| (s, "salesforce", sobject));
-    match object {
-        "contact" | "contacts" => hs("contact"),
-        "company" | "companies" => hs("company"),
-        "deal" | "deals" => hs("deal"),
-        "task" | "tasks" => hs("task"),
-        "Task" => sf("task", "Task"),
-        "Lead" | "lead" => sf("contact", "Lead"),
-        "Contact" => sf("contact", "Contact"),
-        "Account" | "account" => sf("company", "Account"),
-        "Opportunity" | "opportunity" => sf("deal", "Opportunity"),
-        _ => None,
+impl Engine<'_> {
+    /// What `explain` and `sync --record` take as an object: a pair's name or its HubSpot
+    /// object (`contact`, `companies`, `ticket`) → HubSpot; an sObject (`Lead`, `Case`, or in
+    /// lower case `lead`) → Salesforce. The pair, the side and the object.
+    pub fn parse_object(&self, object: &str) -> Option<(&PairSpec, &'static str, String)> {
+        let specs = || self.order.iter().filter_map(|n| self.pairs.get(n));
+        let sf = |exact: bool| {
+            specs().find_map(|s| {
+                s.sobjects()
+                    .iter()
+                    .find(|o| {
+                        if exact {
+                            o.as_str() == object
+                        } else {
+                            o.eq_ignore_ascii_case(object)
+                        }
+                    })
+                    .map(|o| (s, "salesforce", o.clone()))
+            })
+        };
+        sf(true)
+            .or_else(|| {
+                specs()
+                    .find(|s| s.name == object || s.hs_object == object)
+                    .map(|s| (s, "hubspot", s.hs_object.clone()))
+            })
+            .or_else(|| sf(false))
+    }
+
+    /// The objects `parse_object` knows, for a message.
+    pub(super) fn known_objects(&self) -> String {
+        let specs: Vec<&PairSpec> = self
+            .order
+            .iter()
+            .filter_map(|n| self.pairs.get(n))
+            .collect();
+        let hs: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let sf: Vec<&str> = specs
+            .iter()
+            .flat_map(|s| s.sobjects().iter().map(String::as_str))
+            .collect();
+        format!(
+            "use {} for a HubSpot id; {} for a Salesforce id",
+            hs.join(", "),
+            sf.join(", ")
+        )
     }
 }
 
 impl Engine<'_> {
     pub async fn explain(&self, object: &str, id: &str) -> Result<Explanation, SyncError> {
-        let (spec, side, object) = parse_object(object).ok_or_else(|| {
-            SyncError::Usage(format!(
-                "unknown object `{object}`: use contact, company or deal for a HubSpot id; Lead, Contact, Account or Opportunity for a Salesforce id"
+        let (spec, side, object) = self.parse_object(object).ok_or_else(|| {
+            SyncError::UnknownObject(format!(
+                "unknown object `{object}`: {}",
+                self.known_objects()
             ))
         })?;
+        let object = object.as_str();
         let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
         self.read_inclusion().await?;
         let mut plan = RunReport {
@@ -74,7 +105,7 @@ impl Engine<'_> {
         };
         let mut cp = Checkpoint::default(); // never committed
         let mut out = Explanation {
-            pair: spec.name.into(),
+            pair: spec.name.clone(),
             side: side.into(),
             object: object.into(),
             id: id.into(),
@@ -93,7 +124,7 @@ impl Engine<'_> {
             flips: Vec::new(),
             tombstones: self
                 .ledger
-                .tombstones_naming(spec.name, id)?
+                .tombstones_naming(&spec.name, id)?
                 .iter()
                 .map(super::tombstones::Tombstone::describe)
                 .collect(),
@@ -103,11 +134,7 @@ impl Engine<'_> {
             let records = lookup::hs_by_ids(self.hs, spec, &props, &[id.to_string()], None).await?;
             if let Some(r) = records.into_iter().next() {
                 out.found = true;
-                let target = if spec.name == "contact" {
-                    self.settings.new_contacts_as.clone()
-                } else {
-                    spec.sobjects()[0].to_string()
-                };
+                let target = spec.create_as(&self.settings.new_contacts_as).to_string();
                 match self.include_hs(spec, &r, &target).await {
                     Ok(i) => {
                         out.included = Some(i.included);
@@ -115,12 +142,12 @@ impl Engine<'_> {
                     }
                     Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
                 }
-                if let Some(base) = mappings.get(spec.name) {
+                if let Some(base) = mappings.get(&spec.name) {
                     let keys = self.hs_state_properties(base, spec);
                     let h = mapping::hubspot_state_hash(base, &r.props, &keys, &self.owners);
-                    out.echo = self.ledger.is_echo("hubspot", spec.hs_object, &r.id, &h)?;
+                    out.echo = self.ledger.is_echo("hubspot", &spec.hs_object, &r.id, &h)?;
                 }
-                out.linked = self.ledger.linked_sf(spec.name, id)?;
+                out.linked = self.ledger.linked_sf(&spec.name, id)?;
                 self.sync_hubspot_batch(spec, &mappings, vec![r], &mut cp, &mut plan)
                     .await?;
             }
@@ -128,7 +155,7 @@ impl Engine<'_> {
         } else {
             let fields = self.sf_field_list(&mappings, spec, object);
             let records = lookup::sf_by_ids(self.sf, object, &fields, &[id.to_string()]).await?;
-            let linked = self.ledger.linked_hs(spec.name, id)?;
+            let linked = self.ledger.linked_hs(&spec.name, id)?;
             out.linked = linked.clone().map(|h| (h, spec.hs_object.to_string()));
             if let Some(r) = records.into_iter().next() {
                 out.found = true;
@@ -154,11 +181,11 @@ impl Engine<'_> {
             }
             linked
         };
-        if let (Some(h), Some(m)) = (hs_id, mappings.get(spec.name)) {
+        if let (Some(h), Some(m)) = (hs_id, mappings.get(&spec.name)) {
             let window = Duration::hours(self.settings.flip_window_hours);
             let history = self
                 .ledger
-                .field_history(spec.name, &[h.as_str()], window)?;
+                .field_history(&spec.name, &[h.as_str()], window)?;
             for f in &m.fields {
                 let n = history.get(&h).map_or(0, |past| past.flips(&f.hubspot));
                 if n > 0 {

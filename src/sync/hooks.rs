@@ -9,7 +9,10 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
+use std::collections::BTreeMap;
+
 use super::mapping::Mappings;
+use super::pair_decl::{PairDecl, PairDeclError};
 use super::settings::DeletePolicy;
 
 /// A hook that failed: which plugin (and generation of its code), which hook, and the
@@ -65,6 +68,19 @@ pub trait Hooks: Send + Sync {
     }
     /// The merged field mappings of every plugin.
     fn mappings(&self) -> Result<Mappings, HookError>;
+    /// Every declared object pair (a later plugin's pair replaces one of the same name),
+    /// with the links between pairs checked.
+    fn pairs(&self) -> Result<BTreeMap<String, PairDecl>, HookError>;
+    /// A declaration error found later (against the schemas), as the error of the plugin
+    /// that declared the pair, at its file:line when the plugin knows it.
+    fn pair_error(&self, e: PairDeclError) -> HookError {
+        HookError {
+            plugin: String::new(),
+            generation: 0,
+            hook: "pairs".into(),
+            message: e.to_string(),
+        }
+    }
     /// What the hooks read beyond the mappings, by HubSpot object or sObject.
     fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
         Default::default()
@@ -118,15 +134,21 @@ pub fn merge(base: &mut Mappings, next: Mappings) {
     }
 }
 
-/// Mappings given directly (tests, benchmarks' built-in baseline): no Lua at all.
-pub struct StaticHooks(pub Mappings);
+/// Pairs and mappings given directly (benchmarks' built-in baseline): no Lua at all.
+pub struct StaticHooks {
+    pub pairs: BTreeMap<String, PairDecl>,
+    pub mappings: Mappings,
+}
 
 impl Hooks for StaticHooks {
     fn wants(&self, hook: &str) -> bool {
-        hook == "mappings"
+        hook == "mappings" || hook == "pairs"
     }
     fn mappings(&self) -> Result<Mappings, HookError> {
-        Ok(self.0.clone())
+        Ok(self.mappings.clone())
+    }
+    fn pairs(&self) -> Result<BTreeMap<String, PairDecl>, HookError> {
+        Ok(self.pairs.clone())
     }
     fn include<'a>(&'a self, _: &'a Value, _: &'a Value) -> HookResult<'a, Option<Inclusion>> {
         Box::pin(async { Ok(None) })

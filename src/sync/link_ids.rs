@@ -15,7 +15,7 @@ use super::write::Item;
 
 /// What a HubSpot record is told once its Salesforce record exists.
 pub(super) struct WriteBack {
-    pub property: &'static str,
+    pub property: String,
     pub sf_id: String,
 }
 
@@ -44,7 +44,7 @@ impl Engine<'_> {
     ) -> Option<WriteBack> {
         it.hs.as_ref()?;
         (self.settings.write_ids_to_hubspot && it.sf.is_none()).then(|| WriteBack {
-            property: spec.hs_id_property(&it.sobject),
+            property: spec.hs_id_property(&it.sobject).to_string(),
             sf_id: sf_id.to_string(),
         })
     }

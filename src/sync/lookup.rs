@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::pairs::{PairSpec, SF_EXTERNAL_ID};
+use super::pair_decl::MatchDecl;
+use super::pairs::PairSpec;
 use super::pull::soql_string;
 use super::records::{HsRecord, SfRecord};
 use crate::api::hubspot::{HubspotApi, page};
@@ -76,7 +77,8 @@ pub async fn sf_by_ids(
     Ok(out)
 }
 
-/// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match.
+/// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match:
+/// by the HubSpot id the sObject keeps, and by the pair's declared match.
 fn candidate_soql(
     spec: &PairSpec,
     sobject: &str,
@@ -84,39 +86,45 @@ fn candidate_soql(
     chunk: &[&HsRecord],
 ) -> String {
     let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
-    let mut ors = vec![format!("{SF_EXTERNAL_ID} IN ({})", in_list(&ids))];
-    match spec.name {
-        "contact" => {
-            let emails = unique(
-                chunk
-                    .iter()
-                    .filter_map(|r| r.prop("email"))
-                    .map(str::to_lowercase),
-            );
-            if !emails.is_empty() {
-                ors.push(format!("Email IN ({})", in_list(&emails)));
-            }
+    let mut ors = vec![format!("{} IN ({})", spec.sf_hubspot_id(), in_list(&ids))];
+    let values = |prop: &str, f: fn(&str) -> Option<String>| {
+        unique(chunk.iter().filter_map(|r| r.prop(prop)).filter_map(f))
+    };
+    let mut any_of = |field: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            ors.push(format!("{field} IN ({})", in_list(&values)));
         }
-        "company" => {
-            let names = unique(
-                chunk
-                    .iter()
-                    .filter_map(|r| r.prop("name"))
-                    .map(String::from),
-            );
-            if !names.is_empty() {
-                ors.push(format!("Name IN ({})", in_list(&names)));
-            }
-            for d in unique(
-                chunk
-                    .iter()
-                    .filter_map(|r| r.prop("domain"))
-                    .filter_map(domain_of),
-            ) {
+    };
+    match spec.matching() {
+        MatchDecl::Email => any_of("Email", values("email", |v| Some(v.to_lowercase()))),
+        MatchDecl::DomainThenName => {
+            any_of("Name", values("name", |v| Some(v.to_string())));
+            for d in values("domain", domain_of) {
                 ors.push(format!("Website LIKE {}", soql_string(&format!("%{d}%"))));
             }
         }
-        _ => {}
+        MatchDecl::ExternalId {
+            salesforce,
+            hubspot,
+        } => match hubspot {
+            None => any_of(salesforce, ids.clone()),
+            Some(p) => any_of(salesforce, values(p, |v| Some(v.to_string()))),
+        },
+        MatchDecl::Fields { fields } => {
+            for r in chunk {
+                let all: Option<Vec<String>> = fields
+                    .iter()
+                    .map(|f| {
+                        let v = r.prop(&f.hubspot)?;
+                        Some(format!("{} = {}", f.salesforce, soql_string(v)))
+                    })
+                    .collect();
+                if let Some(all) = all {
+                    ors.push(format!("({})", all.join(" AND ")));
+                }
+            }
+        }
+        MatchDecl::Ids => {}
     }
     let mut cond = format!("({})", ors.join(" OR "));
     if let Some(f) = spec.sf_filter(sobject) {
@@ -135,7 +143,11 @@ pub async fn sf_candidates(
     hs: &[&HsRecord],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let mut out = Vec::new();
-    let chunk_size = if spec.name == "company" {
+    // A match by fields or domain brings a clause per record.
+    let chunk_size = if matches!(
+        spec.matching(),
+        MatchDecl::DomainThenName | MatchDecl::Fields { .. }
+    ) {
         COMPANY_CHUNK
     } else {
         SOQL_IN_CHUNK
@@ -199,8 +211,44 @@ pub async fn sf_candidates(
     Ok(out)
 }
 
+/// Do a HubSpot record and a Salesforce record agree on the pair's declared match?
+/// `domain_then_name` is two rules: `by_domain` asks for the first.
+fn same_key(spec: &PairSpec, hs: &HsRecord, sf: &SfRecord, by_domain: bool) -> bool {
+    let eq = |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && a.trim().eq_ignore_ascii_case(b.trim()));
+    match spec.matching() {
+        MatchDecl::Email => eq(hs.prop("email"), sf.field("Email")),
+        MatchDecl::DomainThenName if by_domain => {
+            let d = hs.prop("domain").and_then(domain_of);
+            d.is_some() && d == sf.field("Website").and_then(domain_of)
+        }
+        MatchDecl::DomainThenName => eq(hs.prop("name"), sf.field("Name")),
+        MatchDecl::ExternalId {
+            salesforce,
+            hubspot,
+        } => match hubspot {
+            None => sf.field(salesforce) == Some(hs.id.as_str()),
+            Some(p) => {
+                matches!((hs.prop(p), sf.field(salesforce)), (Some(a), Some(b)) if !a.is_empty() && a == b)
+            }
+        },
+        MatchDecl::Fields { fields } => fields
+            .iter()
+            .all(|f| eq(hs.prop(&f.hubspot), sf.field(&f.salesforce))),
+        MatchDecl::Ids => false,
+    }
+}
+
+/// The match rules in order: a domain before a name; one rule for the others.
+fn match_rules(spec: &PairSpec) -> &'static [bool] {
+    match spec.matching() {
+        MatchDecl::DomainThenName => &[true, false],
+        MatchDecl::Ids => &[],
+        _ => &[false],
+    }
+}
+
 /// The best candidate for a HubSpot record among Salesforce records, by rule order: the
-/// external id, then the pair's key (email; domain, then name).
+/// HubSpot id the Salesforce record keeps, then the pair's declared match.
 pub fn best_sf_match<'a>(
     spec: &PairSpec,
     hs: &HsRecord,
@@ -208,40 +256,14 @@ pub fn best_sf_match<'a>(
 ) -> Vec<&'a SfRecord> {
     let mut out: Vec<&SfRecord> = candidates
         .iter()
-        .filter(|c| c.field(SF_EXTERNAL_ID) == Some(hs.id.as_str()))
+        .filter(|c| c.field(spec.sf_hubspot_id()) == Some(hs.id.as_str()))
         .collect();
-    let push = |out: &mut Vec<&'a SfRecord>, c: &'a SfRecord| {
-        if !out.iter().any(|o| o.id == c.id) {
-            out.push(c);
-        }
-    };
-    match spec.name {
-        "contact" => {
-            if let Some(email) = hs.prop("email").map(str::to_lowercase) {
-                for c in candidates {
-                    if c.field("Email").map(str::to_lowercase).as_deref() == Some(email.as_str()) {
-                        push(&mut out, c);
-                    }
-                }
+    for &by_domain in match_rules(spec) {
+        for c in candidates {
+            if same_key(spec, hs, c, by_domain) && !out.iter().any(|o| o.id == c.id) {
+                out.push(c);
             }
         }
-        "company" => {
-            if let Some(d) = hs.prop("domain").and_then(domain_of) {
-                for c in candidates {
-                    if c.field("Website").and_then(domain_of).as_deref() == Some(d.as_str()) {
-                        push(&mut out, c);
-                    }
-                }
-            }
-            if let Some(name) = hs.prop("name").map(str::to_lowercase) {
-                for c in candidates {
-                    if c.field("Name").map(str::to_lowercase).as_deref() == Some(name.as_str()) {
-                        push(&mut out, c);
-                    }
-                }
-            }
-        }
-        _ => {}
     }
     out
 }
@@ -303,7 +325,8 @@ pub async fn hs_search_any(
     Ok(out)
 }
 
-/// HubSpot candidates for unlinked Salesforce records.
+/// HubSpot candidates for unlinked Salesforce records: by the HubSpot id a record keeps,
+/// the Salesforce id a HubSpot record keeps, and the pair's declared match.
 pub async fn hs_candidates(
     hs: &HubspotApi,
     spec: &PairSpec,
@@ -312,23 +335,28 @@ pub async fn hs_candidates(
     sf: &[&SfRecord],
 ) -> Result<Vec<HsRecord>, ApiError> {
     let mut out = Vec::new();
-    let ext: Vec<String> = sf
+    let numeric = |id: &&str| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+    let field_values = |field: &str| -> Vec<String> {
+        sf.iter()
+            .filter_map(|r| r.field(field))
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut by_id: Vec<String> = sf
         .iter()
-        .filter_map(|r| r.field(SF_EXTERNAL_ID))
-        .filter(|id| id.chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|r| r.field(spec.sf_hubspot_id()))
+        .filter(numeric)
         .map(String::from)
         .collect();
-    if !ext.is_empty() {
-        out.extend(hs_by_ids(hs, spec, properties, &ext, None).await?);
-    }
     let id_prop = spec.hs_id_property(sobject);
     let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
-    match spec.name {
-        "contact" => {
-            let emails: Vec<String> = sf
-                .iter()
-                .filter_map(|r| r.field("Email"))
-                .map(str::to_lowercase)
+    let all_ids = || sf.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    match spec.matching() {
+        MatchDecl::Email if spec.is_hubspot_contacts() => {
+            let emails: Vec<String> = field_values("Email")
+                .into_iter()
+                .map(|e| e.to_lowercase())
                 .collect();
             if !emails.is_empty() {
                 out.extend(hs_by_ids(hs, spec, properties, &emails, Some("email")).await?);
@@ -343,26 +371,46 @@ pub async fn hs_candidates(
                 groups.push((id_prop, no_email));
             }
         }
-        "company" => {
-            groups.push((id_prop, sf.iter().map(|r| r.id.clone()).collect()));
+        MatchDecl::Email => {
+            groups.push((id_prop, all_ids()));
+            groups.push(("email", field_values("Email")));
+        }
+        MatchDecl::DomainThenName => {
+            groups.push((id_prop, all_ids()));
             let domains: Vec<String> = sf
                 .iter()
                 .filter_map(|r| r.field("Website").and_then(domain_of))
                 .collect();
-            if !domains.is_empty() {
-                groups.push(("domain", domains));
-            }
-            let names: Vec<String> = sf
-                .iter()
-                .filter_map(|r| r.field("Name"))
-                .map(String::from)
-                .collect();
-            if !names.is_empty() {
-                groups.push(("name", names));
+            groups.push(("domain", domains));
+            groups.push(("name", field_values("Name")));
+        }
+        MatchDecl::ExternalId {
+            salesforce,
+            hubspot,
+        } => {
+            groups.push((id_prop, all_ids()));
+            match hubspot {
+                None => by_id.extend(
+                    field_values(salesforce)
+                        .into_iter()
+                        .filter(|v| numeric(&v.as_str())),
+                ),
+                Some(p) => groups.push((p.as_str(), field_values(salesforce))),
             }
         }
-        _ => groups.push((id_prop, sf.iter().map(|r| r.id.clone()).collect())),
+        // Searched by the first field; the others are compared when choosing.
+        MatchDecl::Fields { fields } => {
+            groups.push((id_prop, all_ids()));
+            if let Some(f) = fields.first() {
+                groups.push((f.hubspot.as_str(), field_values(&f.salesforce)));
+            }
+        }
+        MatchDecl::Ids => groups.push((id_prop, all_ids())),
     }
+    if !by_id.is_empty() {
+        out.extend(hs_by_ids(hs, spec, properties, &by_id, None).await?);
+    }
+    groups.retain(|(_, v)| !v.is_empty());
     out.extend(hs_search_any(hs, spec, properties, &groups).await?);
     let mut seen = BTreeSet::new();
     out.retain(|r| seen.insert(r.id.clone()));
@@ -379,43 +427,16 @@ pub fn best_hs_match<'a>(
     let mut out: Vec<&HsRecord> = candidates
         .iter()
         .filter(|c| {
-            sf.field(SF_EXTERNAL_ID) == Some(c.id.as_str())
+            sf.field(spec.sf_hubspot_id()) == Some(c.id.as_str())
                 || c.prop(id_prop) == Some(sf.id.as_str())
         })
         .collect();
-    let mut push = |c: &'a HsRecord| {
-        if !out.iter().any(|o| o.id == c.id) {
-            out.push(c);
-        }
-    };
-    match spec.name {
-        "contact" => {
-            if let Some(email) = sf.field("Email").map(str::to_lowercase) {
-                candidates
-                    .iter()
-                    .filter(|c| {
-                        c.prop("email").map(str::to_lowercase).as_deref() == Some(email.as_str())
-                    })
-                    .for_each(&mut push);
+    for &by_domain in match_rules(spec) {
+        for c in candidates {
+            if same_key(spec, c, sf, by_domain) && !out.iter().any(|o| o.id == c.id) {
+                out.push(c);
             }
         }
-        "company" => {
-            if let Some(d) = sf.field("Website").and_then(domain_of) {
-                candidates
-                    .iter()
-                    .filter(|c| c.prop("domain").and_then(domain_of).as_deref() == Some(d.as_str()))
-                    .for_each(&mut push);
-            }
-            if let Some(n) = sf.field("Name").map(str::to_lowercase) {
-                candidates
-                    .iter()
-                    .filter(|c| {
-                        c.prop("name").map(str::to_lowercase).as_deref() == Some(n.as_str())
-                    })
-                    .for_each(&mut push);
-            }
-        }
-        _ => {}
     }
     out
 }
@@ -436,7 +457,7 @@ mod tests {
 
     #[test]
     fn the_external_id_beats_the_email_and_each_candidate_appears_once() {
-        let spec = PairSpec::get("contact").unwrap();
+        let spec = &PairSpec::test("contact");
         let hs = HsRecord::from_json(
             json!({"id": "5", "properties": {"email": "A@x.example"}}),
             "x",

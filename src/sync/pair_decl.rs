@@ -5,9 +5,9 @@
 //! pair, a cycle of parents, a record type without its pipeline; fields against the schemas
 //! are checked when the engine is prepared.
 //!
-//! The engine of issue 18 is to run on these; until it does, its own four pairs
-//! (`pairs::SPECS`) are what runs, and a test here keeps their declaration as data in step
-//! with them.
+//! The engine runs on these: `plugins/default` declares the four standard pairs, and
+//! nothing about them is written into Rust beyond what HubSpot's and Salesforce's own
+//! objects mean (a HubSpot contact's lifecycle stage, a converted Lead).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +37,57 @@ pub struct HubspotSide {
     /// Properties to pull beyond the mapped ones.
     #[serde(default)]
     pub pull: Vec<String>,
+    /// The property that keeps the linked Salesforce id, one for all sObjects or one per
+    /// sObject (`salesforceleadid`, `salesforcecontactid`). A `hubforce_…` property the
+    /// object lacks is created when the sync starts.
+    #[serde(default = "default_salesforce_id")]
+    pub salesforce_id: PerObject,
+    /// Values a record created from Salesforce starts with when its mapping gives none
+    /// (`lifecyclestage = "lead"`, `pipeline = "default"`).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, Value>,
+}
+
+fn default_salesforce_id() -> PerObject {
+    PerObject::All(HUBFORCE_SALESFORCE_ID.into())
+}
+
+/// The property hubforce adds to an object whose records have no Salesforce id property.
+pub const HUBFORCE_SALESFORCE_ID: &str = "hubforce_salesforce_id";
+
+/// The Salesforce field that keeps the HubSpot id unless a pair names another.
+pub const HUBSPOT_ID_FIELD: &str = "HubSpot_Id__c";
+
+/// One value for every sObject of a pair, or one per sObject.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum PerObject {
+    All(String),
+    ByObject(BTreeMap<String, String>),
+}
+
+impl PerObject {
+    pub fn get(&self, sobject: &str) -> Option<&str> {
+        match self {
+            PerObject::All(v) => Some(v),
+            PerObject::ByObject(m) => m.get(sobject).map(String::as_str),
+        }
+    }
+
+    /// Every value, for checks.
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            PerObject::All(v) => vec![v.as_str()],
+            PerObject::ByObject(m) => m.values().map(String::as_str).collect(),
+        }
+    }
+
+    fn objects(&self) -> Vec<&str> {
+        match self {
+            PerObject::All(_) => Vec::new(),
+            PerObject::ByObject(m) => m.keys().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// The Salesforce side of a pair.
@@ -48,11 +99,20 @@ pub struct SalesforceSide {
     /// Which of them a new record becomes (the first when absent).
     #[serde(default)]
     pub create_as: Option<String>,
-    /// A SOQL `WHERE` fragment the pair's records must pass.
+    /// A SOQL `WHERE` fragment the pair's records must pass: one for every sObject, or
+    /// one per sObject (`Lead = "IsConverted = false"`).
     #[serde(default, rename = "where")]
-    pub filter: Option<String>,
+    pub filter: Option<PerObject>,
+    /// Fields to pull beyond the mapped ones; each sObject reads those it has.
     #[serde(default)]
     pub pull: Vec<String>,
+    /// The field that keeps the HubSpot id (an external id field).
+    #[serde(default = "default_hubspot_id")]
+    pub hubspot_id: String,
+}
+
+fn default_hubspot_id() -> String {
+    HUBSPOT_ID_FIELD.into()
 }
 
 /// How unlinked records find their counterpart.
@@ -130,7 +190,8 @@ impl PairDecl {
     }
 }
 
-/// Every pair a plugin declares, by name, checked.
+/// Every pair a plugin declares, by name, each checked on its own; [`check_parents`] checks
+/// the links between them once every plugin's pairs are known.
 pub fn parse(v: &Value) -> Result<BTreeMap<String, PairDecl>, PairDeclError> {
     let Value::Object(pairs) = v else {
         return Err(PairDeclError {
@@ -154,7 +215,6 @@ pub fn parse(v: &Value) -> Result<BTreeMap<String, PairDecl>, PairDeclError> {
         check_one(&d).map_err(|(path, message)| err(&path, message))?;
         out.insert(name.clone(), d);
     }
-    check_parents(&out)?;
     Ok(out)
 }
 
@@ -177,6 +237,39 @@ fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
                 "{c} is not one of objects ({})",
                 d.salesforce.objects.join(", ")
             ),
+        ));
+    }
+    let objects = &d.salesforce.objects;
+    let per_object = [
+        (".hubspot.salesforce_id", Some(&d.hubspot.salesforce_id)),
+        (".salesforce.where", d.salesforce.filter.as_ref()),
+    ];
+    for (path, v) in per_object {
+        let Some(v) = v else { continue };
+        if let Some(o) = v
+            .objects()
+            .into_iter()
+            .find(|o| !objects.iter().any(|x| x == o))
+        {
+            return Err((
+                format!("{path}.{o}"),
+                format!("{o} is not one of objects ({})", objects.join(", ")),
+            ));
+        }
+    }
+    if let Some(o) = objects
+        .iter()
+        .find(|o| d.hubspot.salesforce_id.get(o).is_none())
+    {
+        return Err((
+            ".hubspot.salesforce_id".into(),
+            format!("name the property that keeps the id of a {o}"),
+        ));
+    }
+    if !d.record_types.is_empty() && objects.len() != 1 {
+        return Err((
+            ".record_types".into(),
+            "record types belong to one sObject: a pair with record types has one object".into(),
         ));
     }
     if let MatchDecl::Fields { fields } = &d.matching
@@ -206,7 +299,7 @@ fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
 }
 
 /// Parents must be declared pairs, and the pairs must not be each other's parents.
-fn check_parents(pairs: &BTreeMap<String, PairDecl>) -> Result<(), PairDeclError> {
+pub fn check_parents(pairs: &BTreeMap<String, PairDecl>) -> Result<(), PairDeclError> {
     for (name, d) in pairs {
         for (i, p) in d.parents.iter().enumerate() {
             if !pairs.contains_key(&p.pair) {
@@ -326,6 +419,7 @@ mod tests {
     #[test]
     fn declared_pairs_read_and_run_parents_first() {
         let p = parse(&pairs()).unwrap();
+        check_parents(&p).unwrap();
         assert_eq!(p["contact"].create_as(), "Lead");
         assert_eq!(p["company"].create_as(), "Account");
         assert_eq!(
@@ -336,7 +430,11 @@ mod tests {
             }
         );
         assert_eq!(
-            p["ticket"].salesforce.filter.as_deref(),
+            p["ticket"]
+                .salesforce
+                .filter
+                .as_ref()
+                .and_then(|f| f.get("Case")),
             Some("IsClosed = false")
         );
         let order = run_order(&p);
@@ -348,42 +446,10 @@ mod tests {
         assert!(at("company") < at("subscription"));
     }
 
-    /// Today's four pairs as data agree with what the engine runs.
-    #[test]
-    fn the_engine_pairs_declared_as_data_agree_with_the_engine() {
-        use crate::sync::pairs::{MatchBy, SPECS};
-        let declared = parse(&json!({
-            "company": {"hubspot": {"object": "companies"}, "salesforce": {"objects": ["Account"]},
-                        "match": {"by": "domain_then_name"}},
-            "contact": {"hubspot": {"object": "contacts"}, "salesforce": {"objects": ["Contact", "Lead"], "create_as": "Lead"},
-                        "match": {"by": "email"},
-                        "parents": [{"pair": "company", "association": "companies", "lookup": "AccountId"}]},
-            "deal": {"hubspot": {"object": "deals"}, "salesforce": {"objects": ["Opportunity"]},
-                     "match": {"by": "ids"},
-                     "parents": [{"pair": "company", "association": "companies", "lookup": "AccountId"}]},
-            "task": {"hubspot": {"object": "tasks"}, "salesforce": {"objects": ["Task"]},
-                     "match": {"by": "ids"},
-                     "parents": [{"pair": "contact", "association": "contacts", "lookup": "WhoId"}]},
-        }))
-        .unwrap();
-        for spec in SPECS {
-            let d = &declared[spec.name];
-            assert_eq!(d.hubspot.object, spec.hs_object, "{}", spec.name);
-            assert_eq!(d.salesforce.objects, spec.sobjects(), "{}", spec.name);
-            let by = match d.matching {
-                MatchDecl::Email => MatchBy::Email,
-                MatchDecl::DomainThenName => MatchBy::DomainThenName,
-                _ => MatchBy::IdsOnly,
-            };
-            assert_eq!(by, spec.match_by, "{}", spec.name);
-        }
-        assert_eq!(run_order(&declared), ["company", "contact", "deal", "task"]);
-    }
-
     fn refused(edit: impl FnOnce(&mut Value)) -> PairDeclError {
         let mut v = pairs();
         edit(&mut v);
-        parse(&v).unwrap_err()
+        parse(&v).and_then(|p| check_parents(&p)).unwrap_err()
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! record of a pass; its checkpoint is committed on its own.
 
 use super::engine::{Engine, SyncError, SyncOptions};
-use super::explain::parse_object;
 use super::ledger::Checkpoint;
 use super::lookup;
 use super::report::RunReport;
@@ -13,13 +12,11 @@ use crate::error::{ApiError, ErrorClass, Provider};
 /// `OBJECT:ID` as given on the command line.
 pub fn parse_record(s: &str) -> Result<(String, String), String> {
     match s.split_once(':') {
-        Some((object, id))
-            if !id.is_empty() && parse_object(object).is_some() && !id.contains(':') =>
-        {
+        Some((object, id)) if !id.is_empty() && !object.is_empty() && !id.contains(':') => {
             Ok((object.to_string(), id.to_string()))
         }
         _ => Err(format!(
-            "`{s}`: give OBJECT:ID — contact, company, deal or task and a HubSpot id (contact:101), or Lead, Contact, Account, Opportunity or Task and a Salesforce id (Lead:00Q…)"
+            "`{s}`: give OBJECT:ID — a pair (contact, company, deal, task, or one a plugin declares) and a HubSpot id (contact:101), or an sObject and a Salesforce id (Lead:00Q…)"
         )),
     }
 }
@@ -33,8 +30,13 @@ impl Engine<'_> {
         let mappings = self.mappings()?;
         report.plan_echoes = true;
         for (object, id) in &opts.records {
-            let (spec, side, object) = parse_object(object)
-                .ok_or_else(|| SyncError::Usage(format!("unknown object `{object}`")))?;
+            let (spec, side, object) = self.parse_object(object).ok_or_else(|| {
+                SyncError::UnknownObject(format!(
+                    "unknown object `{object}`: {}",
+                    self.known_objects()
+                ))
+            })?;
+            let object = object.as_str();
             let mut cp = Checkpoint::default();
             let ids = [id.clone()];
             if side == "hubspot" {
@@ -82,7 +84,8 @@ mod tests {
             Ok(("contact".into(), "101".into()))
         );
         assert!(parse_record("Lead:00Q5g00000000GpEAI").is_ok());
-        for bad in ["contact", "contact:", "widget:1", "contact:1:2"] {
+        // Which objects exist is the declared pairs' to say (the engine checks it).
+        for bad in ["contact", "contact:", ":1", "contact:1:2"] {
             assert!(parse_record(bad).is_err(), "{bad}");
         }
     }

@@ -78,8 +78,13 @@ impl Engine<'_> {
     /// are returned; after that, the outcome says what happened and the records are always
     /// removed (what could not be is in `left_behind`).
     pub async fn round_trip(&mut self, given: &Map<String, Value>) -> Result<RoundTrip, SyncError> {
-        let spec = PairSpec::get("contact")
-            .ok_or_else(|| SyncError::Usage("the contact pair is not defined".into()))?;
+        let spec = self
+            .pairs
+            .values()
+            .find(|s| s.is_hubspot_contacts())
+            .cloned()
+            .ok_or_else(|| SyncError::Usage("no declared pair syncs HubSpot contacts".into()))?;
+        let spec = &spec;
         let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
         let tag = format!(
             "{}{:04}",
@@ -101,7 +106,7 @@ impl Engine<'_> {
             };
             props[k.as_str()] = Value::String(text);
         }
-        let created = self.hs.create(spec.hs_object, props.clone()).await?;
+        let created = self.hs.create(&spec.hs_object, props.clone()).await?;
         let hubspot_id = created["id"].as_str().unwrap_or_default().to_string();
         if hubspot_id.is_empty() {
             return Err(SyncError::Usage(format!(
@@ -187,7 +192,7 @@ impl Engine<'_> {
         self.sync_hubspot_batch(spec, mappings, vec![record], &mut cp, &mut report)
             .await?;
         self.ledger.commit(cp)?;
-        let Some((sf_id, sobject)) = self.ledger.linked_sf(spec.name, hubspot_id)? else {
+        let Some((sf_id, sobject)) = self.ledger.linked_sf(&spec.name, hubspot_id)? else {
             let error =
                 self.ledger.errors(None)?.into_iter().find(|e| {
                     e.side == "hubspot" && e.object == spec.hs_object && e.id == hubspot_id
@@ -269,7 +274,7 @@ impl Engine<'_> {
     ) -> Vec<String> {
         let mut left = Vec::new();
         // The link may exist even when `follow` failed after writing (a read-back error).
-        let linked = self.ledger.linked_sf(spec.name, hubspot_id).ok().flatten();
+        let linked = self.ledger.linked_sf(&spec.name, hubspot_id).ok().flatten();
         let salesforce = salesforce
             .cloned()
             .or(linked.map(|(id, sobject)| (sobject, id)));
@@ -278,13 +283,13 @@ impl Engine<'_> {
         {
             left.push(format!("Salesforce {sobject} {id} ({})", short(&e)));
         }
-        if let Err(e) = self.hs.archive(spec.hs_object, hubspot_id).await {
+        if let Err(e) = self.hs.archive(&spec.hs_object, hubspot_id).await {
             left.push(format!("HubSpot contact {hubspot_id} ({})", short(&e)));
         }
         let sf = salesforce.as_ref().map(|(o, i)| (o.as_str(), i.as_str()));
         if let Err(e) = self
             .ledger
-            .forget(spec.name, (spec.hs_object, hubspot_id), sf)
+            .forget(&spec.name, (&spec.hs_object, hubspot_id), sf)
         {
             left.push(format!("the ledger's link for contact {hubspot_id} ({e})"));
         }

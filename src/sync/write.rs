@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
-use super::pairs::{PairSpec, SF_EXTERNAL_ID};
+use super::pairs::PairSpec;
 use super::records::{HsRecord, SfRecord, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
@@ -190,7 +190,7 @@ impl Engine<'_> {
         items: &[Item],
     ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
         let plan = WritePlan::of(items);
-        let sf_res = self.write_salesforce(items, &plan).await?;
+        let sf_res = self.write_salesforce(spec, items, &plan).await?;
         let hs_res = self.write_hubspot(spec, items, plan, &sf_res).await?;
         Ok((sf_res, hs_res))
     }
@@ -198,6 +198,7 @@ impl Engine<'_> {
     /// Salesforce creates (upserts on the external id, per sObject) and updates.
     async fn write_salesforce(
         &self,
+        spec: &PairSpec,
         items: &[Item],
         plan: &WritePlan<'_>,
     ) -> Result<Vec<WriteResult>, ApiError> {
@@ -214,7 +215,7 @@ impl Engine<'_> {
             let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
             let op = CollectionOp::Upsert {
                 sobject: sobject.to_string(),
-                field: SF_EXTERNAL_ID.to_string(),
+                field: spec.sf_hubspot_id().to_string(),
             };
             for (&i, r) in idx.iter().zip(self.sf_write(op, records).await?) {
                 sf_res[i] = Some(r.into());
@@ -261,7 +262,7 @@ impl Engine<'_> {
         let (upserts, creates): (Vec<usize>, Vec<usize>) = plan
             .hs_creates
             .into_iter()
-            .partition(|&i| spec.name == "contact" && email_of(i).is_some());
+            .partition(|&i| spec.is_hubspot_contacts() && email_of(i).is_some());
         let upsert_inputs = upserts
             .iter()
             .map(|&i| {
@@ -277,7 +278,7 @@ impl Engine<'_> {
         self.hs_write_into(spec, "create", &creates, create_inputs, &mut hs_res)
             .await?;
         let mut updates = plan.hs_updates;
-        let mut backs: BTreeMap<usize, (&'static str, String)> = BTreeMap::new();
+        let mut backs: BTreeMap<usize, (String, String)> = BTreeMap::new();
         for (i, it) in items.iter().enumerate() {
             if let Some(Ok(v)) = &sf_res[i]
                 && let Some(sf_id) = v["id"].as_str()
@@ -292,7 +293,7 @@ impl Engine<'_> {
             .map(|&i| {
                 let mut input = hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str()));
                 if let Some((property, sf_id)) = backs.get(&i) {
-                    input["properties"][*property] = json!(sf_id);
+                    input["properties"][property.as_str()] = json!(sf_id);
                 }
                 input
             })
@@ -316,7 +317,7 @@ impl Engine<'_> {
         }
         for (&i, r) in idx
             .iter()
-            .zip(self.hs_write(spec.hs_object, op, inputs).await?)
+            .zip(self.hs_write(&spec.hs_object, op, inputs).await?)
         {
             out[i] = Some(r.into());
         }
@@ -344,7 +345,7 @@ impl Engine<'_> {
             if let (Some(h), Some(s)) = (&hs_id, &sf_id)
                 && it.linked.as_ref() != Some(&(h.clone(), s.clone()))
             {
-                cp.link(spec.name, h, s, &it.sobject);
+                cp.link(&spec.name, h, s, &it.sobject);
             }
             // Hashes only for a record that synced completely: a hash makes the next pull
             // skip the record as our echo, which must never hide a failed write.
@@ -410,7 +411,7 @@ impl Engine<'_> {
             .map(|(k, v)| (k.clone(), hs_string(v)))
             .collect();
         if let Some(b) = &back {
-            writes.insert(b.property.into(), json!(b.sf_id));
+            writes.insert(b.property.clone(), json!(b.sf_id));
         }
         let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
         let pair = keys.pair.unwrap_or(&it.mapping);
@@ -424,7 +425,7 @@ impl Engine<'_> {
         };
         cp.wrote(
             "hubspot",
-            spec.hs_object,
+            &spec.hs_object,
             hs_id,
             &mapping::hubspot_state_hash_by(pair, state, keys, &self.owners),
         );

@@ -1,0 +1,372 @@
+//! Preparing the engine, once per sync: the declared pairs (checked against the schemas of
+//! both sides), owners on both sides, the describes of the synced sObjects and their record
+//! types, and the `hubforce_…` id properties a HubSpot object lacks.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::convert::OwnerMap;
+use super::engine::{Engine, SyncError, every_refused_grant};
+use super::hooks::Hooks;
+use super::ledger::Ledger;
+use super::pair_decl::{self, MatchDecl, PairDeclError};
+use super::pairs::{self, PairSpec};
+use super::settings::SyncSettings;
+use crate::api::hubspot::HubspotApi;
+use crate::api::salesforce::SalesforceApi;
+use crate::error::{ApiError, ErrorClass};
+
+/// What the schemas say about a synced sObject.
+#[derive(Debug, Default)]
+pub struct Described {
+    pub fields: HashSet<String>,
+    /// Record type developer name → id.
+    pub record_types: BTreeMap<String, String>,
+}
+
+impl Described {
+    fn of(describe: &Value) -> Described {
+        let names = |key: &str, name: &str| -> Vec<Value> {
+            describe[key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v[name].is_string())
+                .cloned()
+                .collect()
+        };
+        Described {
+            fields: names("fields", "name")
+                .iter()
+                .filter_map(|f| f["name"].as_str().map(String::from))
+                .collect(),
+            record_types: names("recordTypeInfos", "developerName")
+                .iter()
+                .filter(|r| r["master"] != json!(true))
+                .filter_map(|r| {
+                    Some((
+                        r["developerName"].as_str()?.to_string(),
+                        r["recordTypeId"].as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiError> {
+    let mut m = OwnerMap::default();
+    // The two sides' reads are independent: Salesforce's users load while HubSpot pages.
+    let users = sf.query("SELECT Id, Email FROM User WHERE IsActive = true");
+    let hs_owners = async {
+        let mut pages = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let path = match &after {
+                Some(a) => format!("/crm/v3/owners?limit=100&after={a}"),
+                None => "/crm/v3/owners?limit=100".to_string(),
+            };
+            let v = hs
+                .call(Method::GET, &path, None, crate::api::hubspot::page)
+                .await?;
+            let next = v["paging"]["next"]["after"].as_str().map(String::from);
+            pages.push(v);
+            match next {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        Ok::<_, ApiError>(pages)
+    };
+    let (pages, users) = tokio::join!(hs_owners, users);
+    for v in pages? {
+        for o in v["results"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(email)) = (o["id"].as_str(), o["email"].as_str()) {
+                m.hs_by_id.insert(id.to_string(), email.to_lowercase());
+                m.hs_by_email.insert(email.to_lowercase(), id.to_string());
+            }
+        }
+    }
+    for u in users? {
+        if let (Some(id), Some(email)) = (u["Id"].as_str(), u["Email"].as_str()) {
+            m.sf_by_id.insert(id.to_string(), email.to_lowercase());
+            m.sf_by_email
+                .entry(email.to_lowercase())
+                .or_insert_with(|| id.to_string());
+        }
+    }
+    Ok(m)
+}
+
+/// A HubSpot object without a property for the linked Salesforce id gets hubforce's text
+/// property, so that a record created from Salesforce is found again after a crash (as the
+/// connector's `salesforce…id` properties do for contacts, companies and deals).
+async fn ensure_id_property(hs: &HubspotApi, object: &str, name: &str) -> Result<(), ApiError> {
+    match hs
+        .request(Method::GET, &format!("/crm/v3/properties/{object}/{name}"), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.class == ErrorClass::NotFound => hs
+            .request(
+                Method::POST,
+                &format!("/crm/v3/properties/{object}"),
+                Some(json!({
+                    "name": name, "label": "Salesforce Id (hubforce)", "type": "string",
+                    "fieldType": "text", "groupName": group_of(object),
+                    "description": "The Salesforce record this record syncs with; written by hubforce",
+                })),
+            )
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The property group every portal has for the object.
+fn group_of(object: &str) -> String {
+    match object {
+        "tasks" => "taskinformation".into(),
+        "tickets" => "ticketinformation".into(),
+        "contacts" => "contactinformation".into(),
+        "companies" => "companyinformation".into(),
+        "deals" => "dealinformation".into(),
+        // A custom object's default group is `{name}_information`.
+        custom => format!(
+            "{}_information",
+            custom.rsplit_once('_').map(|(_, n)| n).unwrap_or(custom)
+        ),
+    }
+}
+
+/// The `hubforce_…` id properties the enabled pairs keep their links in.
+fn id_properties(enabled: &[&PairSpec]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for spec in enabled {
+        for p in spec.decl.hubspot.salesforce_id.values() {
+            let want = (spec.hs_object.clone(), p.to_string());
+            if p.starts_with("hubforce_") && !out.contains(&want) {
+                out.push(want);
+            }
+        }
+    }
+    out
+}
+
+/// The names a pair declares on the Salesforce side, each checked against the describes:
+/// a misspelt field is a load error, not a query Salesforce refuses mid-sync.
+fn check_schema(
+    spec: &PairSpec,
+    described: &HashMap<String, Described>,
+) -> Result<(), PairDeclError> {
+    let err = |path: String, message: String| PairDeclError {
+        pair: spec.name.clone(),
+        path,
+        message,
+    };
+    let has = |o: &str, f: &str| described.get(o).is_some_and(|d| d.fields.contains(f));
+    let any_has = |f: &str| spec.sobjects().iter().any(|o| has(o, f));
+    let objects = spec.sobjects().join(", ");
+    for (i, f) in spec.decl.salesforce.pull.iter().enumerate() {
+        if !any_has(f) {
+            return Err(err(
+                format!(".salesforce.pull[{}]", i + 1),
+                format!("no field {f} on {objects}"),
+            ));
+        }
+    }
+    if !spec.sobjects().iter().all(|o| has(o, spec.sf_hubspot_id())) {
+        let missing: Vec<&str> = spec
+            .sobjects()
+            .iter()
+            .filter(|o| !has(o, spec.sf_hubspot_id()))
+            .map(String::as_str)
+            .collect();
+        return Err(err(
+            ".salesforce.hubspot_id".into(),
+            format!(
+                "{} has no field {}: create it as a text external id field (Setup → Object Manager → {} → Fields & Relationships), or name the field that keeps the HubSpot id",
+                missing.join(", "),
+                spec.sf_hubspot_id(),
+                missing[0]
+            ),
+        ));
+    }
+    let match_fields: Vec<&str> = match spec.matching() {
+        MatchDecl::ExternalId { salesforce, .. } => vec![salesforce.as_str()],
+        MatchDecl::Fields { fields } => fields.iter().map(|f| f.salesforce.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(f) = match_fields.iter().find(|f| !any_has(f)) {
+        return Err(err(".match".into(), format!("no field {f} on {objects}")));
+    }
+    for (i, p) in spec.parents().iter().enumerate() {
+        if !any_has(&p.lookup) {
+            return Err(err(
+                format!(".parents[{}].lookup", i + 1),
+                format!("no lookup field {} on {objects}", p.lookup),
+            ));
+        }
+    }
+    let Some(sobject) = spec.sobjects().first() else {
+        return Ok(());
+    };
+    for (i, rt) in spec.record_types().iter().enumerate() {
+        let d = described.get(sobject);
+        if !d.is_some_and(|d| d.record_types.contains_key(&rt.record_type)) {
+            let known: Vec<String> = d
+                .map(|d| d.record_types.keys().cloned().collect())
+                .unwrap_or_default();
+            return Err(err(
+                format!(".record_types[{}].record_type", i + 1),
+                format!(
+                    "{sobject} has no record type {} (it has: {})",
+                    rt.record_type,
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        if !has(sobject, &rt.stage_field) {
+            return Err(err(
+                format!(".record_types[{}].stage_field", i + 1),
+                format!("no field {} on {sobject}", rt.stage_field),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Engine<'a> {
+    /// Read what every pass needs once: the declared pairs, owners on both sides and the
+    /// describes of the synced sObjects (the inclusion list is read by each pass).
+    pub async fn prepare(
+        hs: &'a HubspotApi,
+        sf: &'a SalesforceApi,
+        ledger: &'a Ledger,
+        hooks: &'a dyn Hooks,
+        settings: SyncSettings,
+    ) -> Result<Engine<'a>, SyncError> {
+        let declared = hooks.pairs().map_err(SyncError::Mappings)?;
+        let all = pairs::specs(&declared);
+        let order = pair_decl::run_order(&declared);
+        // With no pair declared at all, the pass says which plugin to enable.
+        if let Some(o) = settings
+            .objects
+            .iter()
+            .find(|o| !all.is_empty() && !all.contains_key(*o))
+        {
+            return Err(SyncError::Usage(pairs::unknown_pair(o, &all)));
+        }
+        let enabled: Vec<&PairSpec> = order
+            .iter()
+            .filter(|n| settings.enabled(n))
+            .filter_map(|n| all.get(n))
+            .collect();
+        let mut sobjects: Vec<&str> = Vec::new();
+        for o in enabled.iter().flat_map(|p| p.sobjects()) {
+            if !sobjects.contains(&o.as_str()) {
+                sobjects.push(o);
+            }
+        }
+        // Everything here is independent: one wait for all of it, not one per call.
+        let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| sf.describe(o)));
+        let properties = id_properties(&enabled);
+        let id_props = futures_util::future::try_join_all(
+            properties
+                .iter()
+                .map(|(object, name)| ensure_id_property(hs, object, name)),
+        );
+        let (owners, described, _) = match tokio::try_join!(owner_map(hs, sf), describes, id_props)
+        {
+            Ok(r) => r,
+            Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
+        };
+        let described: HashMap<String, Described> = sobjects
+            .iter()
+            .zip(described)
+            .map(|(o, d)| (o.to_string(), Described::of(&d)))
+            .collect();
+        for spec in &enabled {
+            check_schema(spec, &described).map_err(|e| SyncError::Mappings(hooks.pair_error(e)))?;
+        }
+        Ok(Engine {
+            hs,
+            sf,
+            ledger,
+            hooks,
+            settings,
+            owners,
+            sf_fields: described
+                .iter()
+                .map(|(o, d)| (o.clone(), d.fields.clone()))
+                .collect(),
+            record_types: described
+                .into_iter()
+                .map(|(o, d)| (o, d.record_types))
+                .collect(),
+            pairs: all,
+            order,
+            members: std::sync::RwLock::new(None),
+            progress: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_types_come_from_describe_without_the_master() {
+        let d = Described::of(&json!({
+            "fields": [{"name": "Id"}, {"name": "Status"}],
+            "recordTypeInfos": [
+                {"developerName": "Support", "recordTypeId": "012A", "master": false},
+                {"developerName": "Master", "recordTypeId": "012000000000000AAA", "master": true},
+            ],
+        }));
+        assert!(d.fields.contains("Status"));
+        assert_eq!(d.record_types.len(), 1);
+        assert_eq!(d.record_types["Support"], "012A");
+    }
+
+    #[test]
+    fn a_declared_field_the_schema_lacks_is_named() {
+        let spec = PairSpec::test("contact");
+        let mut described = HashMap::new();
+        for o in ["Contact", "Lead"] {
+            let fields = ["Id", "Email", "HubSpot_Id__c", "AccountId"];
+            described.insert(
+                o.to_string(),
+                Described {
+                    fields: fields.iter().map(|f| f.to_string()).collect(),
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(check_schema(&spec, &described), Ok(()));
+        described
+            .get_mut("Lead")
+            .unwrap()
+            .fields
+            .remove("HubSpot_Id__c");
+        let e = check_schema(&spec, &described).unwrap_err();
+        assert_eq!(e.path, ".salesforce.hubspot_id");
+        assert!(
+            e.message.starts_with("Lead has no field HubSpot_Id__c"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn custom_objects_group_their_properties_under_their_name() {
+        assert_eq!(group_of("p123_subscriptions"), "subscriptions_information");
+        assert_eq!(group_of("tickets"), "ticketinformation");
+    }
+}

@@ -259,25 +259,40 @@ fn pair_error_line(source: &str, e: &PairDeclError) -> usize {
     else {
         return hook + 1;
     };
-    // The key the message is about: a quoted unknown key, else the path's last name.
-    let named = e
+    // Down the path (`.record_types[2].record_type`: the second `record_type` after
+    // `record_types`), then to a quoted unknown key.
+    let find = |from: usize, key: &str, nth: usize| {
+        (from..lines.len())
+            .filter(|&i| is_key(lines[i], key))
+            .nth(nth.saturating_sub(1))
+    };
+    let segments: Vec<(&str, usize)> = e
+        .path
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().unwrap_or(1)),
+            None => (p, 0),
+        })
+        .collect();
+    let mut at = own;
+    let mut nth = 1;
+    for (name, idx) in segments {
+        match find(at, name, nth) {
+            Some(i) => at = i,
+            None => break,
+        }
+        nth = idx.max(1);
+    }
+    let unknown = e
         .message
         .split('`')
         .nth(1)
-        .filter(|_| e.message.contains("unknown field"))
-        .map(String::from);
-    let last = e
-        .path
-        .rsplit('.')
-        .next()
-        .map(|k| k.split('[').next().unwrap_or(k).to_string())
-        .filter(|k| !k.is_empty());
-    for key in named.into_iter().chain(last) {
-        if let Some(i) = (own..lines.len()).find(|&i| is_key(lines[i], &key)) {
-            return i + 1;
-        }
+        .filter(|_| e.message.contains("unknown field"));
+    if let Some(i) = unknown.and_then(|k| find(at, k, 1)) {
+        at = i;
     }
-    own + 1
+    at + 1
 }
 
 impl Plugin {

@@ -367,6 +367,12 @@ impl Engine<'_> {
                 reason: "a member of the inclusion list".into(),
             });
         }
+        if let Some(reason) = self.hs_pipeline_reason(spec, r) {
+            return Ok(Inclusion {
+                included: true,
+                reason,
+            });
+        }
         if !spec.is_hubspot_contacts() {
             return Ok(Inclusion {
                 included: true,

@@ -43,6 +43,8 @@ impl SyncError {
         match self {
             SyncError::Api(e) => e.class.exit_code(),
             SyncError::UnknownObject(_) => 2,
+            // A plugin's mappings or pairs that do not hold: the plugin class.
+            SyncError::Mappings(_) => ErrorClass::Plugin.exit_code(),
             _ => 1,
         }
     }
@@ -79,6 +81,8 @@ pub struct Engine<'a> {
     pub(super) owners: OwnerMap,
     /// Field names per sObject, from describe.
     pub(super) sf_fields: HashMap<String, HashSet<String>>,
+    /// Per sObject, what each lookup field may point at, from describe.
+    pub(super) sf_references: HashMap<String, HashMap<String, Vec<String>>>,
     /// Record type ids by developer name, per sObject, from describe.
     pub(super) record_types: HashMap<String, BTreeMap<String, String>>,
     /// Every declared pair, and the order they run in (parents first).

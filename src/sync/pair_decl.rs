@@ -163,6 +163,10 @@ pub struct RecordTypeDecl {
     /// The Salesforce field the stages map to (`StageName`, `Status`).
     pub stage_field: String,
     pub stages: BTreeMap<String, String>,
+    /// Salesforce values several stages share, or none maps to: the stage each comes back
+    /// as (otherwise the first stage mapped to the value).
+    #[serde(default)]
+    pub salesforce_stages: BTreeMap<String, String>,
 }
 
 /// One declared pair.
@@ -286,6 +290,16 @@ fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
             return Err((
                 format!(".record_types[{}].record_type", i + 1),
                 format!("{} is declared twice", rt.record_type),
+            ));
+        }
+        if let Some((v, stage)) = rt
+            .salesforce_stages
+            .iter()
+            .find(|(_, s)| !rt.stages.contains_key(*s))
+        {
+            return Err((
+                format!(".record_types[{}].salesforce_stages", i + 1),
+                format!("{v} comes back as {stage}, which is not one of the stages"),
             ));
         }
         if rt.stages.is_empty() {

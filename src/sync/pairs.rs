@@ -131,6 +131,16 @@ impl PairSpec {
         &self.decl.record_types
     }
 
+    /// The HubSpot property that names a record's pipeline: deals' `pipeline`, and
+    /// `hs_pipeline` for tickets and custom objects.
+    pub fn hs_pipeline_property(&self) -> &'static str {
+        if self.hs_object == "deals" {
+            "pipeline"
+        } else {
+            "hs_pipeline"
+        }
+    }
+
     /// The HubSpot property a pipeline's stages are in.
     pub fn hs_stage_property(&self) -> &'static str {
         if self.hs_object == "deals" {
@@ -190,7 +200,7 @@ impl PairSpec {
             ]);
         }
         if !self.record_types().is_empty() {
-            v.extend(["pipeline", self.hs_stage_property()]);
+            v.extend([self.hs_pipeline_property(), self.hs_stage_property()]);
         }
         v.extend(self.decl.hubspot.pull.iter().map(String::as_str));
         let mut out: Vec<String> = Vec::with_capacity(v.len());

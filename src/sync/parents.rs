@@ -70,10 +70,15 @@ impl Engine<'_> {
             let sf_parents = self.ledger.linked_sf_many(&parent.pair, &hs_parents)?;
             for it in items.iter_mut().filter(|it| wants(it)) {
                 let Some(h) = &it.hs else { continue };
-                let Some((sf_parent, _)) = parent_of.get(&h.id).and_then(|p| sf_parents.get(p))
+                let Some((sf_parent, ty)) = parent_of.get(&h.id).and_then(|p| sf_parents.get(p))
                 else {
                     continue;
                 };
+                // A contact linked to a Lead is no `ContactId`: the lookup takes only the
+                // sObjects its describe names.
+                if !self.lookup_takes(&it.sobject, &parent.lookup, ty) {
+                    continue;
+                }
                 let current = it.sf.as_ref().and_then(|s| s.field(&parent.lookup));
                 if current != Some(sf_parent.as_str()) {
                     it.plan
@@ -83,6 +88,14 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Can `sobject.lookup` point at a record of `target`? (Yes when describe does not say.)
+    fn lookup_takes(&self, sobject: &str, lookup: &str, target: &str) -> bool {
+        self.sf_references
+            .get(sobject)
+            .and_then(|r| r.get(lookup))
+            .is_none_or(|to| to.iter().any(|t| t == target))
     }
 
     /// The Salesforce parents of a written batch, per declared parent, before its items are

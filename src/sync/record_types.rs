@@ -38,7 +38,7 @@ impl Engine<'_> {
         spec: &'s PairSpec,
         hs: &HsRecord,
     ) -> Option<(usize, &'s RecordTypeDecl)> {
-        let pipeline = hs.prop("pipeline")?;
+        let pipeline = hs.prop(spec.hs_pipeline_property())?;
         spec.record_types()
             .iter()
             .enumerate()
@@ -79,11 +79,23 @@ impl Engine<'_> {
             included: false,
             reason: format!(
                 "pipeline {} has no record type in pairs.{}.record_types ({})",
-                hs.prop("pipeline").unwrap_or("(none)"),
+                hs.prop(spec.hs_pipeline_property()).unwrap_or("(none)"),
                 spec.name,
                 declared(spec)
             ),
         })
+    }
+
+    /// Why a record in a declared pipeline syncs, for `explain`.
+    pub(super) fn hs_pipeline_reason(&self, spec: &PairSpec, hs: &HsRecord) -> Option<String> {
+        let (i, rt) = self.by_pipeline(spec, hs)?;
+        Some(format!(
+            "pipeline {} is record type {} (pairs.{}.record_types[{}])",
+            rt.pipeline,
+            rt.record_type,
+            spec.name,
+            i + 1
+        ))
     }
 
     /// A Salesforce record of a record type the pair maps to no pipeline stays out.
@@ -165,11 +177,17 @@ impl Engine<'_> {
             return Ok(());
         }
         let value = sf.field(&rt.stage_field).unwrap_or_default();
+        let by_value = || {
+            rt.stages
+                .iter()
+                .find(|(_, v)| v.as_str() == value)
+                .map(|(k, _)| k.as_str())
+        };
         let Some(stage) = rt
-            .stages
-            .iter()
-            .find(|(_, v)| v.as_str() == value)
-            .map(|(k, _)| k.as_str())
+            .salesforce_stages
+            .get(value)
+            .map(String::as_str)
+            .or_else(by_value)
         else {
             return Err(unmapped_stage(
                 spec,
@@ -186,7 +204,7 @@ impl Engine<'_> {
                 plan.hubspot_writes.insert(prop.to_string(), json!(v));
             }
         };
-        set("pipeline", &rt.pipeline);
+        set(spec.hs_pipeline_property(), &rt.pipeline);
         set(spec.hs_stage_property(), stage);
         Ok(())
     }

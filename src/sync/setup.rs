@@ -24,6 +24,9 @@ pub struct Described {
     pub fields: HashSet<String>,
     /// Record type developer name → id.
     pub record_types: BTreeMap<String, String>,
+    /// Lookup field → the sObjects it may point at (`ContactId` → Contact, `WhoId` → Contact,
+    /// Lead).
+    pub references: HashMap<String, Vec<String>>,
 }
 
 impl Described {
@@ -50,6 +53,18 @@ impl Described {
                         r["developerName"].as_str()?.to_string(),
                         r["recordTypeId"].as_str()?.to_string(),
                     ))
+                })
+                .collect(),
+            references: names("fields", "name")
+                .iter()
+                .filter_map(|f| {
+                    let to: Vec<String> = f["referenceTo"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|t| t.as_str().map(String::from))
+                        .collect();
+                    (!to.is_empty())
+                        .then(|| (f["name"].as_str().unwrap_or_default().to_string(), to))
                 })
                 .collect(),
         }
@@ -133,10 +148,11 @@ fn group_of(object: &str) -> String {
         "contacts" => "contactinformation".into(),
         "companies" => "companyinformation".into(),
         "deals" => "dealinformation".into(),
-        // A custom object's default group is `{name}_information`.
+        // A custom object's own group is `{name}_information` (`p123_my_object` →
+        // `my_object_information`).
         custom => format!(
             "{}_information",
-            custom.rsplit_once('_').map(|(_, n)| n).unwrap_or(custom)
+            custom.split_once('_').map(|(_, n)| n).unwrap_or(custom)
         ),
     }
 }
@@ -306,6 +322,10 @@ impl<'a> Engine<'a> {
                 .iter()
                 .map(|(o, d)| (o.clone(), d.fields.clone()))
                 .collect(),
+            sf_references: described
+                .iter()
+                .map(|(o, d)| (o.clone(), d.references.clone()))
+                .collect(),
             record_types: described
                 .into_iter()
                 .map(|(o, d)| (o, d.record_types))
@@ -367,6 +387,7 @@ mod tests {
     #[test]
     fn custom_objects_group_their_properties_under_their_name() {
         assert_eq!(group_of("p123_subscriptions"), "subscriptions_information");
+        assert_eq!(group_of("p123_my_object"), "my_object_information");
         assert_eq!(group_of("tickets"), "ticketinformation");
     }
 }

@@ -22,7 +22,9 @@ fn leak(s: &str) -> &'static str {
 
 /// A property of a schema definition (`{name, label, type, fieldType, options?,
 /// hasUniqueValue?}`).
-fn property(p: &Value, required: &[&str]) -> Result<PropertyDef, HsError> {
+/// Its group is the object's own `{name}_information`, as HubSpot's create-schema answer shows
+/// (developers.hubspot.com, "Create a new custom object schema": `"groupName": "my_object_information"`).
+fn property(p: &Value, object: &str, required: &[&str]) -> Result<PropertyDef, HsError> {
     let name = p["name"]
         .as_str()
         .ok_or_else(|| HsError::validation("every property needs a name"))?;
@@ -35,7 +37,7 @@ fn property(p: &Value, required: &[&str]) -> Result<PropertyDef, HsError> {
         p["label"].as_str().unwrap_or(name),
         kind,
         p["fieldType"].as_str().unwrap_or("text"),
-        "custom_object_information",
+        &format!("{object}_information"),
     );
     d.options = super::schema::options_of(&p["options"]);
     if kind == PropKind::Enumeration && d.options.is_empty() {
@@ -89,7 +91,7 @@ pub fn define(hs: &mut HubspotWorld, body: &Value) -> Result<Value, HsError> {
         .as_array()
         .ok_or_else(|| HsError::validation("properties is required"))?
         .iter()
-        .map(|p| property(p, &required))
+        .map(|p| property(p, &name, &required))
         .collect::<Result<Vec<_>, _>>()?;
     for needed in required.iter().chain(std::iter::once(&primary)) {
         if !props.iter().any(|p| p.name == *needed) {

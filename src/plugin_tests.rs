@@ -53,6 +53,8 @@ fn fixture(source: &str) -> SimConfig {
                 "companies" => c.companies = n as usize,
                 "deals" => c.deals = n as usize,
                 "leads" => c.leads = n as usize,
+                "tickets" => c.tickets = n as usize,
+                "subscriptions" => c.subscriptions = n as usize,
                 _ => {}
             }
         }

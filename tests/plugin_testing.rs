@@ -83,12 +83,47 @@ async fn the_default_plugins_mappings_parse_and_match_both_schemas() {
         ["company", "contact", "deal", "task"]
     );
     assert_eq!(m["contact"].salesforce, "Lead");
+    // The four pairs are the default plugin's declaration, not the engine's.
+    assert_eq!(
+        p.pairs.keys().cloned().collect::<Vec<_>>(),
+        ["company", "contact", "deal", "task"]
+    );
+    assert_eq!(p.pairs["contact"].salesforce.objects, ["Contact", "Lead"]);
+    assert_eq!(p.pairs["contact"].create_as(), "Lead");
     let out =
         hubforce::plugin_tests::run(&root.join("plugins"), None, "default", &toml::Table::new())
             .await;
     assert!(out[0].error.is_none(), "{:?}", out[0].error);
     assert!(
         out[0].cases.len() >= 9 && out[0].cases.iter().all(|c| c.ok),
+        "{:?}",
+        out[0].cases
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tickets_example_declares_its_pair_and_its_tests_pass() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = hubforce::plugins::plugin::Plugin::load(
+        &root.join("plugins/examples/tickets"),
+        &toml::Table::new(),
+        1,
+        None,
+    )
+    .unwrap();
+    let ticket = &p.pairs["ticket"];
+    assert_eq!(ticket.salesforce.objects, ["Case"]);
+    assert_eq!(ticket.record_types.len(), 2);
+    let out = hubforce::plugin_tests::run(
+        &root.join("plugins"),
+        None,
+        "examples/tickets",
+        &toml::Table::new(),
+    )
+    .await;
+    assert!(out[0].error.is_none(), "{:?}", out[0].error);
+    assert!(
+        out[0].cases.len() >= 5 && out[0].cases.iter().all(|c| c.ok),
         "{:?}",
         out[0].cases
     );

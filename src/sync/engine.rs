@@ -206,42 +206,11 @@ impl<'a> Engine<'a> {
             dry_run: opts.dry_run,
             ..RunReport::default()
         };
-        // Fail before any work if a plugin's mappings do not load, or map nothing wanted.
-        let mappings = self.mappings()?;
-        let wanted = |pair: &str| {
-            if opts.objects.is_empty() {
-                self.settings.enabled(pair)
-            } else {
-                opts.objects.iter().any(|o| o == pair)
-            }
-        };
-        if let Some(unknown) = opts.objects.iter().find(|o| !self.pairs.contains_key(*o)) {
-            return Err(SyncError::UnknownObject(super::pairs::unknown_pair(
-                unknown,
-                &self.pairs,
-            )));
-        }
-        if !self
-            .order
-            .iter()
-            .any(|p| wanted(p) && mappings.contains_key(p))
-        {
-            return Err(SyncError::Usage(format!(
-                "no enabled plugin maps {}: add \"default\" to the profile's `plugins` in hubforce.toml (plugins/default has the standard mappings)",
-                self.order
-                    .iter()
-                    .filter(|p| wanted(p))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        let wanted = self.wanted_pairs(opts)?;
         let joined = match self.refresh_inclusion(opts).await {
             Ok(j) => j,
             Err(SyncError::Api(e)) => {
-                let e = every_refused_grant(self.hs, self.sf, e).await;
-                report.stopped = Some(stop_reason(&e));
-                report.stopped_class = Some(e.class);
+                self.stop(e, &mut report).await;
                 return Ok(report);
             }
             Err(other) => return Err(other),
@@ -249,24 +218,14 @@ impl<'a> Engine<'a> {
         if !opts.records.is_empty() {
             self.run_records(opts, &mut report).await?;
         }
-        for pair in self.order.iter().filter(|_| opts.records.is_empty()) {
-            let wanted = wanted(pair);
-            let Some(spec) = self.pairs.get(pair) else {
-                continue;
-            };
-            if !wanted {
-                continue;
-            }
-            if let Err(e) = self.run_pair(spec, opts, &joined, &mut report).await {
-                match e {
-                    SyncError::Api(e) => {
-                        let e = every_refused_grant(self.hs, self.sf, e).await;
-                        report.stopped = Some(stop_reason(&e));
-                        report.stopped_class = Some(e.class);
-                        break;
-                    }
-                    other => return Err(other),
+        for spec in wanted.iter().filter(|_| opts.records.is_empty()) {
+            match self.run_pair(spec, opts, &joined, &mut report).await {
+                Ok(()) => {}
+                Err(SyncError::Api(e)) => {
+                    self.stop(e, &mut report).await;
+                    break;
                 }
+                Err(other) => return Err(other),
             }
         }
         let after = self.calls();
@@ -287,6 +246,48 @@ impl<'a> Engine<'a> {
             self.ledger.record_run(started_at, &kept)?;
         }
         Ok(report)
+    }
+
+    /// The pairs this pass syncs, parents first. Fails before any work if a pair is unknown,
+    /// a plugin's mappings do not load, or no plugin maps a wanted pair.
+    fn wanted_pairs(&self, opts: &SyncOptions) -> Result<Vec<&PairSpec>, SyncError> {
+        let mappings = self.mappings()?;
+        if let Some(unknown) = opts.objects.iter().find(|o| !self.pairs.contains_key(*o)) {
+            return Err(SyncError::UnknownObject(super::pairs::unknown_pair(
+                unknown,
+                &self.pairs,
+            )));
+        }
+        let wanted: Vec<&PairSpec> = self
+            .order
+            .iter()
+            .filter(|p| {
+                if opts.objects.is_empty() {
+                    self.settings.enabled(p)
+                } else {
+                    opts.objects.iter().any(|o| o == *p)
+                }
+            })
+            .filter_map(|p| self.pairs.get(p))
+            .collect();
+        if !wanted.iter().any(|s| mappings.contains_key(&s.name)) {
+            return Err(SyncError::Usage(format!(
+                "no enabled plugin maps {}: add \"default\" to the profile's `plugins` in hubforce.toml (plugins/default has the standard mappings)",
+                wanted
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(wanted)
+    }
+
+    /// A failure that stops the pass (a spent budget, a refused grant): the report says why.
+    async fn stop(&self, e: ApiError, report: &mut RunReport) {
+        let e = every_refused_grant(self.hs, self.sf, e).await;
+        report.stopped = Some(stop_reason(&e));
+        report.stopped_class = Some(e.class);
     }
 
     pub(super) fn commit(&self, opts: &SyncOptions, cp: Checkpoint) -> Result<(), SyncError> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::engine::{Engine, SyncError};
 use super::ledger::{Checkpoint, RecordError};
 use super::lookup;
-use super::mapping;
+use super::mapping::{self, Mappings};
 use super::pairs::PairSpec;
 use super::records::values_hash;
 use super::report::RunReport;
@@ -87,7 +87,91 @@ impl Engine<'_> {
     }
 }
 
+/// What an explanation plans with: the mappings, a checkpoint never committed, the dry run.
+struct Work<'w> {
+    mappings: &'w Mappings,
+    cp: &'w mut Checkpoint,
+    plan: &'w mut RunReport,
+}
+
 impl Engine<'_> {
+    /// A HubSpot record: its inclusion, echo and link, and what a sync would do to it.
+    async fn explain_hubspot(
+        &self,
+        spec: &PairSpec,
+        id: &str,
+        out: &mut Explanation,
+        w: &mut Work<'_>,
+    ) -> Result<(), SyncError> {
+        let props = self.hs_properties(w.mappings, spec);
+        let records = lookup::hs_by_ids(self.hs, spec, &props, &[id.to_string()], None).await?;
+        let Some(r) = records.into_iter().next() else {
+            return Ok(());
+        };
+        out.found = true;
+        let target = spec.create_as(&self.settings.new_contacts_as).to_string();
+        match self.include_hs(spec, &r, &target).await {
+            Ok(i) => {
+                out.included = Some(i.included);
+                out.inclusion_reason = Some(i.reason);
+            }
+            Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
+        }
+        if let Some(base) = w.mappings.get(&spec.name) {
+            let keys = self.hs_state_properties(base, spec);
+            let h = mapping::hubspot_state_hash(base, &r.props, &keys, &self.owners);
+            out.echo = self.ledger.is_echo("hubspot", &spec.hs_object, &r.id, &h)?;
+        }
+        out.linked = self.ledger.linked_sf(&spec.name, id)?;
+        self.sync_hubspot_batch(spec, w.mappings, vec![r], w.cp, w.plan)
+            .await
+    }
+
+    /// A Salesforce record, likewise; the HubSpot record it is linked to.
+    async fn explain_salesforce(
+        &self,
+        spec: &PairSpec,
+        object: &str,
+        id: &str,
+        out: &mut Explanation,
+        w: &mut Work<'_>,
+    ) -> Result<Option<String>, SyncError> {
+        let fields = self.sf_field_list(w.mappings, spec, object);
+        let records = lookup::sf_by_ids(self.sf, object, &fields, &[id.to_string()]).await?;
+        let linked = self.ledger.linked_hs(&spec.name, id)?;
+        out.linked = linked.clone().map(|h| (h, spec.hs_object.to_string()));
+        let Some(r) = records.into_iter().next() else {
+            return Ok(linked);
+        };
+        out.found = true;
+        let (record, ctx) = (r.to_json(), Engine::hook_ctx(spec, "salesforce", object));
+        let decided = match self.sf_record_type_inclusion(spec, &r) {
+            Some(excluded) => Ok(Some(excluded)),
+            None => self.hooks.include(&record, &ctx).await,
+        };
+        match decided {
+            Ok(Some(i)) => {
+                out.included = Some(i.included);
+                out.inclusion_reason = Some(i.reason);
+            }
+            Ok(None) => {
+                out.included = Some(true);
+                out.inclusion_reason = Some(
+                    "every Salesforce record syncs unless a plugin's include says otherwise".into(),
+                );
+            }
+            Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
+        }
+        if let Some(m) = self.mapping(w.mappings, spec, object) {
+            let keys = self.sf_state_fields(&m, object);
+            let h = values_hash(&r.fields, keys.iter().map(String::as_str));
+            out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
+        }
+        self.sync_salesforce_batch(spec, w.mappings, object, vec![r], w.cp, w.plan)
+            .await?;
+        Ok(linked)
+    }
+
     pub async fn explain(&self, object: &str, id: &str) -> Result<Explanation, SyncError> {
         let (spec, side, object) = self.parse_object(object).ok_or_else(|| {
             SyncError::UnknownObject(format!(
@@ -129,57 +213,17 @@ impl Engine<'_> {
                 .map(super::tombstones::Tombstone::describe)
                 .collect(),
         };
+        let mut work = Work {
+            mappings: &mappings,
+            cp: &mut cp,
+            plan: &mut plan,
+        };
         let hs_id = if side == "hubspot" {
-            let props = self.hs_properties(&mappings, spec);
-            let records = lookup::hs_by_ids(self.hs, spec, &props, &[id.to_string()], None).await?;
-            if let Some(r) = records.into_iter().next() {
-                out.found = true;
-                let target = spec.create_as(&self.settings.new_contacts_as).to_string();
-                match self.include_hs(spec, &r, &target).await {
-                    Ok(i) => {
-                        out.included = Some(i.included);
-                        out.inclusion_reason = Some(i.reason);
-                    }
-                    Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
-                }
-                if let Some(base) = mappings.get(&spec.name) {
-                    let keys = self.hs_state_properties(base, spec);
-                    let h = mapping::hubspot_state_hash(base, &r.props, &keys, &self.owners);
-                    out.echo = self.ledger.is_echo("hubspot", &spec.hs_object, &r.id, &h)?;
-                }
-                out.linked = self.ledger.linked_sf(&spec.name, id)?;
-                self.sync_hubspot_batch(spec, &mappings, vec![r], &mut cp, &mut plan)
-                    .await?;
-            }
+            self.explain_hubspot(spec, id, &mut out, &mut work).await?;
             Some(id.to_string())
         } else {
-            let fields = self.sf_field_list(&mappings, spec, object);
-            let records = lookup::sf_by_ids(self.sf, object, &fields, &[id.to_string()]).await?;
-            let linked = self.ledger.linked_hs(&spec.name, id)?;
-            out.linked = linked.clone().map(|h| (h, spec.hs_object.to_string()));
-            if let Some(r) = records.into_iter().next() {
-                out.found = true;
-                let (record, ctx) = (r.to_json(), Engine::hook_ctx(spec, "salesforce", object));
-                match self.hooks.include(&record, &ctx).await {
-                    Ok(Some(i)) => {
-                        out.included = Some(i.included);
-                        out.inclusion_reason = Some(i.reason);
-                    }
-                    Ok(None) => {
-                        out.included = Some(true);
-                        out.inclusion_reason = Some("every Salesforce record syncs unless a plugin's include says otherwise".into());
-                    }
-                    Err(e) => out.inclusion_reason = Some(format!("the include hook failed: {e}")),
-                }
-                if let Some(m) = self.mapping(&mappings, spec, object) {
-                    let keys = self.sf_state_fields(&m, object);
-                    let h = values_hash(&r.fields, keys.iter().map(String::as_str));
-                    out.echo = self.ledger.is_echo("salesforce", object, &r.id, &h)?;
-                }
-                self.sync_salesforce_batch(spec, &mappings, object, vec![r], &mut cp, &mut plan)
-                    .await?;
-            }
-            linked
+            self.explain_salesforce(spec, object, id, &mut out, &mut work)
+                .await?
         };
         if let (Some(h), Some(m)) = (hs_id, mappings.get(&spec.name)) {
             let window = Duration::hours(self.settings.flip_window_hours);
@@ -240,35 +284,7 @@ impl Explanation {
                 "  its current values are the ones hubforce last wrote: a pull skips it as an echo"
             );
         }
-        for p in &self.plan.plans {
-            let _ = writeln!(
-                o,
-                "  plan: {} (HubSpot {} ⇄ {} {})",
-                p.action,
-                p.hubspot_id.as_deref().unwrap_or("new"),
-                p.sobject,
-                p.salesforce_id.as_deref().unwrap_or("new")
-            );
-            for f in &p.fields {
-                let winner = match f.decision.winner {
-                    Some(super::rules::Side::Hubspot) => "HubSpot wins",
-                    Some(super::rules::Side::Salesforce) => "Salesforce wins",
-                    None => "—",
-                };
-                let _ = writeln!(
-                    o,
-                    "    {:<20} {:<30} {:<16} {}{}",
-                    format!("{} ⇄ {}", f.hubspot, f.salesforce),
-                    f.rule,
-                    winner,
-                    f.decision.reason,
-                    f.error
-                        .as_ref()
-                        .map(|e| format!(" — {e}"))
-                        .unwrap_or_default()
-                );
-            }
-        }
+        self.render_plans(&mut o);
         for f in &self.plan.failures {
             let _ = writeln!(o, "  planning it now would fail: {}", f.error);
         }
@@ -299,5 +315,38 @@ impl Explanation {
             );
         }
         o
+    }
+
+    /// What a sync would do to the record, field by field.
+    fn render_plans(&self, o: &mut String) {
+        for p in &self.plan.plans {
+            let _ = writeln!(
+                o,
+                "  plan: {} (HubSpot {} ⇄ {} {})",
+                p.action,
+                p.hubspot_id.as_deref().unwrap_or("new"),
+                p.sobject,
+                p.salesforce_id.as_deref().unwrap_or("new")
+            );
+            for f in &p.fields {
+                let winner = match f.decision.winner {
+                    Some(super::rules::Side::Hubspot) => "HubSpot wins",
+                    Some(super::rules::Side::Salesforce) => "Salesforce wins",
+                    None => "—",
+                };
+                let _ = writeln!(
+                    o,
+                    "    {:<20} {:<30} {:<16} {}{}",
+                    format!("{} ⇄ {}", f.hubspot, f.salesforce),
+                    f.rule,
+                    winner,
+                    f.decision.reason,
+                    f.error
+                        .as_ref()
+                        .map(|e| format!(" — {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
     }
 }

@@ -325,6 +325,84 @@ pub async fn hs_search_any(
     Ok(out)
 }
 
+/// What to look HubSpot records up by, for unlinked Salesforce records.
+struct HsLookups<'s> {
+    /// HubSpot ids (kept by the Salesforce records).
+    by_id: Vec<String>,
+    /// Emails, read by `idProperty=email` (HubSpot contacts).
+    by_email: Vec<String>,
+    /// (property, values) searches.
+    groups: Vec<(&'s str, Vec<String>)>,
+}
+
+fn hs_lookups<'s>(spec: &'s PairSpec, sobject: &str, sf: &[&SfRecord]) -> HsLookups<'s> {
+    let numeric = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+    let values = |field: &str| -> Vec<String> {
+        sf.iter()
+            .filter_map(|r| r.field(field))
+            .map(String::from)
+            .collect()
+    };
+    let mut out = HsLookups {
+        by_id: values(spec.sf_hubspot_id())
+            .into_iter()
+            .filter(|v| numeric(v))
+            .collect(),
+        by_email: Vec::new(),
+        groups: Vec::new(),
+    };
+    let id_prop = spec.hs_id_property(sobject);
+    let all_ids: Vec<String> = sf.iter().map(|r| r.id.clone()).collect();
+    match spec.matching() {
+        MatchDecl::Email if spec.is_hubspot_contacts() => {
+            out.by_email = values("Email").iter().map(|e| e.to_lowercase()).collect();
+            // Records without an email can only be found by the id we stamped on create.
+            let no_email: Vec<String> = sf
+                .iter()
+                .filter(|r| r.field("Email").is_none())
+                .map(|r| r.id.clone())
+                .collect();
+            out.groups.push((id_prop, no_email));
+        }
+        MatchDecl::Email => out
+            .groups
+            .extend([(id_prop, all_ids), ("email", values("Email"))]),
+        MatchDecl::DomainThenName => {
+            let domains = sf
+                .iter()
+                .filter_map(|r| r.field("Website").and_then(domain_of))
+                .collect();
+            out.groups.extend([
+                (id_prop, all_ids),
+                ("domain", domains),
+                ("name", values("Name")),
+            ]);
+        }
+        MatchDecl::ExternalId {
+            salesforce,
+            hubspot,
+        } => {
+            out.groups.push((id_prop, all_ids));
+            match hubspot {
+                None => out
+                    .by_id
+                    .extend(values(salesforce).into_iter().filter(|v| numeric(v))),
+                Some(p) => out.groups.push((p.as_str(), values(salesforce))),
+            }
+        }
+        // Searched by the first field; the others are compared when choosing.
+        MatchDecl::Fields { fields } => {
+            out.groups.push((id_prop, all_ids));
+            if let Some(f) = fields.first() {
+                out.groups.push((f.hubspot.as_str(), values(&f.salesforce)));
+            }
+        }
+        MatchDecl::Ids => out.groups.push((id_prop, all_ids)),
+    }
+    out.groups.retain(|(_, v)| !v.is_empty());
+    out
+}
+
 /// HubSpot candidates for unlinked Salesforce records: by the HubSpot id a record keeps,
 /// the Salesforce id a HubSpot record keeps, and the pair's declared match.
 pub async fn hs_candidates(
@@ -334,84 +412,15 @@ pub async fn hs_candidates(
     properties: &[String],
     sf: &[&SfRecord],
 ) -> Result<Vec<HsRecord>, ApiError> {
+    let keys = hs_lookups(spec, sobject, sf);
     let mut out = Vec::new();
-    let numeric = |id: &&str| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
-    let field_values = |field: &str| -> Vec<String> {
-        sf.iter()
-            .filter_map(|r| r.field(field))
-            .filter(|v| !v.is_empty())
-            .map(String::from)
-            .collect()
-    };
-    let mut by_id: Vec<String> = sf
-        .iter()
-        .filter_map(|r| r.field(spec.sf_hubspot_id()))
-        .filter(numeric)
-        .map(String::from)
-        .collect();
-    let id_prop = spec.hs_id_property(sobject);
-    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
-    let all_ids = || sf.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
-    match spec.matching() {
-        MatchDecl::Email if spec.is_hubspot_contacts() => {
-            let emails: Vec<String> = field_values("Email")
-                .into_iter()
-                .map(|e| e.to_lowercase())
-                .collect();
-            if !emails.is_empty() {
-                out.extend(hs_by_ids(hs, spec, properties, &emails, Some("email")).await?);
-            }
-            // Records without an email can only be found by the id we stamped on create.
-            let no_email: Vec<String> = sf
-                .iter()
-                .filter(|r| r.field("Email").is_none())
-                .map(|r| r.id.clone())
-                .collect();
-            if !no_email.is_empty() {
-                groups.push((id_prop, no_email));
-            }
-        }
-        MatchDecl::Email => {
-            groups.push((id_prop, all_ids()));
-            groups.push(("email", field_values("Email")));
-        }
-        MatchDecl::DomainThenName => {
-            groups.push((id_prop, all_ids()));
-            let domains: Vec<String> = sf
-                .iter()
-                .filter_map(|r| r.field("Website").and_then(domain_of))
-                .collect();
-            groups.push(("domain", domains));
-            groups.push(("name", field_values("Name")));
-        }
-        MatchDecl::ExternalId {
-            salesforce,
-            hubspot,
-        } => {
-            groups.push((id_prop, all_ids()));
-            match hubspot {
-                None => by_id.extend(
-                    field_values(salesforce)
-                        .into_iter()
-                        .filter(|v| numeric(&v.as_str())),
-                ),
-                Some(p) => groups.push((p.as_str(), field_values(salesforce))),
-            }
-        }
-        // Searched by the first field; the others are compared when choosing.
-        MatchDecl::Fields { fields } => {
-            groups.push((id_prop, all_ids()));
-            if let Some(f) = fields.first() {
-                groups.push((f.hubspot.as_str(), field_values(&f.salesforce)));
-            }
-        }
-        MatchDecl::Ids => groups.push((id_prop, all_ids())),
+    if !keys.by_id.is_empty() {
+        out.extend(hs_by_ids(hs, spec, properties, &keys.by_id, None).await?);
     }
-    if !by_id.is_empty() {
-        out.extend(hs_by_ids(hs, spec, properties, &by_id, None).await?);
+    if !keys.by_email.is_empty() {
+        out.extend(hs_by_ids(hs, spec, properties, &keys.by_email, Some("email")).await?);
     }
-    groups.retain(|(_, v)| !v.is_empty());
-    out.extend(hs_search_any(hs, spec, properties, &groups).await?);
+    out.extend(hs_search_any(hs, spec, properties, &keys.groups).await?);
     let mut seen = BTreeSet::new();
     out.retain(|r| seen.insert(r.id.clone()));
     Ok(out)

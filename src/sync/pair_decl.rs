@@ -284,8 +284,13 @@ fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
             "list at least one field pair".into(),
         ));
     }
+    check_record_types(&d.record_types)
+}
+
+/// Each record type once, with stages, and a way back only to declared stages.
+fn check_record_types(types: &[RecordTypeDecl]) -> Result<(), (String, String)> {
     let mut seen = BTreeSet::new();
-    for (i, rt) in d.record_types.iter().enumerate() {
+    for (i, rt) in types.iter().enumerate() {
         if !seen.insert(&rt.record_type) {
             return Err((
                 format!(".record_types[{}].record_type", i + 1),

@@ -146,38 +146,7 @@ impl RunReport {
             "Sync"
         };
         let _ = writeln!(out, "{title}: {:.1} s", self.seconds);
-        let _ = writeln!(
-            out,
-            "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
-            "direction",
-            "pulled",
-            "excluded",
-            "echoes",
-            "same",
-            "created",
-            "updated",
-            "skipped",
-            "failed",
-            "deleted",
-            "merged"
-        );
-        for (d, c) in &self.directions {
-            let _ = writeln!(
-                out,
-                "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
-                d,
-                c.pulled,
-                c.excluded,
-                c.echoes,
-                c.unchanged,
-                c.created,
-                c.updated,
-                c.skipped,
-                c.failed,
-                c.deleted,
-                c.merged
-            );
-        }
+        self.render_table(&mut out);
         for g in self.gone.iter().take(10) {
             let _ = writeln!(out, "  gone: {g}");
         }
@@ -234,6 +203,42 @@ impl RunReport {
             let _ = writeln!(out, "  stopped early: {s}");
         }
         out
+    }
+
+    /// The counts per direction, one row each.
+    fn render_table(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "direction",
+            "pulled",
+            "excluded",
+            "echoes",
+            "same",
+            "created",
+            "updated",
+            "skipped",
+            "failed",
+            "deleted",
+            "merged"
+        );
+        for (d, c) in &self.directions {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                d,
+                c.pulled,
+                c.excluded,
+                c.echoes,
+                c.unchanged,
+                c.created,
+                c.updated,
+                c.skipped,
+                c.failed,
+                c.deleted,
+                c.merged
+            );
+        }
     }
 
     /// The dry-run diff: per record, per field that would change, both values, the rule,

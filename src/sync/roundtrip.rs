@@ -214,21 +214,32 @@ impl Engine<'_> {
                 None,
             ));
         };
-        let written = Some((sobject.clone(), sf_id.clone()));
         steps.push(Step {
             state: "completed",
             at: Utc::now(),
         });
+        let outcome = self.read_back(spec, mappings, sent, &sobject, &sf_id).await;
+        Ok((outcome, Some((sobject, sf_id))))
+    }
+
+    /// The test contact's record in Salesforce, read back: each sent field that a rule lets
+    /// through arrived as sent.
+    async fn read_back(
+        &self,
+        spec: &PairSpec,
+        mappings: &super::mapping::Mappings,
+        sent: &Value,
+        sobject: &str,
+        sf_id: &str,
+    ) -> Outcome {
+        let (sobject, sf_id) = (sobject.to_string(), sf_id.to_string());
         let Some(mapping) = self.mapping(mappings, spec, &sobject) else {
-            return Ok((
-                Outcome::Completed {
-                    sobject,
-                    id: sf_id,
-                    fields_checked: 0,
-                    mismatches: Vec::new(),
-                },
-                written,
-            ));
+            return Outcome::Completed {
+                sobject,
+                id: sf_id,
+                fields_checked: 0,
+                mismatches: Vec::new(),
+            };
         };
         let sent = sent.as_object().cloned().unwrap_or_default();
         let checked: Vec<(&str, &str)> = mapping
@@ -239,29 +250,22 @@ impl Engine<'_> {
             .map(|f| (f.hubspot.as_str(), f.salesforce.as_str()))
             .collect();
         let names: Vec<&str> = checked.iter().map(|(_, s)| *s).collect();
-        let arrived = self.sf.get(&sobject, &sf_id, &names).await;
-        let arrived = match arrived {
+        let arrived = match self.sf.get(&sobject, &sf_id, &names).await {
             Ok(v) => v,
             Err(e) => {
-                return Ok((
-                    Outcome::Failed {
-                        message: format!("the {sobject} was written but cannot be read back: {e}"),
-                        hint: e.hint.clone(),
-                    },
-                    written,
-                ));
+                return Outcome::Failed {
+                    message: format!("the {sobject} was written but cannot be read back: {e}"),
+                    hint: e.hint.clone(),
+                };
             }
         };
         let mismatches = mismatches(&sent, &arrived, &checked);
-        Ok((
-            Outcome::Completed {
-                sobject,
-                id: sf_id,
-                fields_checked: checked.len(),
-                mismatches,
-            },
-            written,
-        ))
+        Outcome::Completed {
+            sobject,
+            id: sf_id,
+            fields_checked: checked.len(),
+            mismatches,
+        }
     }
 
     /// Delete the test records on both sides and forget them in the ledger; returns what

@@ -226,6 +226,20 @@ fn check_schema(
             ));
         }
     }
+    check_record_types(spec, described)
+}
+
+/// Each declared record type exists on the pair's sObject, with its stage field.
+fn check_record_types(
+    spec: &PairSpec,
+    described: &HashMap<String, Described>,
+) -> Result<(), PairDeclError> {
+    let err = |path: String, message: String| PairDeclError {
+        pair: spec.name.clone(),
+        path,
+        message,
+    };
+    let has = |o: &str, f: &str| described.get(o).is_some_and(|d| d.fields.contains(f));
     let Some(sobject) = spec.sobjects().first() else {
         return Ok(());
     };

@@ -525,3 +525,43 @@ async fn every_declaration_error_stops_the_sync_at_its_line() {
     );
     assert!(r.stderr.contains("hubforce.toml:"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pairs_hubspot_filters_and_soql_where_keep_other_records_out() {
+    let p = profile("filters").await;
+    let init = p.dir.join("plugins/examples/tickets/init.lua");
+    let text = std::fs::read_to_string(&init).expect("init");
+    std::fs::write(
+        &init,
+        text.replacen(
+            "hubspot = { object = \"tickets\" },",
+            "hubspot = { object = \"tickets\", filters = { { propertyName = \"hs_ticket_priority\", operator = \"EQ\", value = \"HIGH\" } } },",
+            1,
+        )
+        .replacen(
+            "salesforce = { objects = { \"Case\" } },",
+            "salesforce = { objects = { \"Case\" }, where = \"Priority = 'High'\" },",
+            1,
+        ),
+    )
+    .expect("init");
+    let before = p.records("tickets", &["hs_ticket_priority"]).await;
+    let cases_before = p
+        .sf()
+        .query("SELECT Id, Priority FROM Case")
+        .await
+        .expect("cases");
+    let r = hf(&p.dir, &["sync", "--objects", "ticket"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let ledger = p.ledger();
+    for t in &before {
+        let high = s(&t["properties"], "hs_ticket_priority") == "HIGH";
+        let linked = ledger.linked_sf("ticket", s(t, "id")).expect("l").is_some();
+        assert_eq!(linked, high, "ticket {t}");
+    }
+    for c in &cases_before {
+        let high = s(c, "Priority") == "High";
+        let linked = ledger.linked_hs("ticket", s(c, "Id")).expect("l").is_some();
+        assert_eq!(linked, high, "Case {c}");
+    }
+}

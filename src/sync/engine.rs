@@ -326,7 +326,8 @@ impl<'a> Engine<'a> {
         let mut cursor = Cursor::parse(self.ledger.cursor(key.0, key.1)?.as_deref())
             .begin(opts.full, Utc::now());
         let props = self.hs_properties(&self.mappings()?, spec);
-        let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor);
+        let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor)
+            .with_filters(&spec.decl.hubspot.filters);
         let mut next = pager.next().await?;
         while let Some(page) = next {
             let records: Vec<HsRecord> = page

@@ -31,7 +31,8 @@ pub struct HubspotSide {
     /// A standard object's name (`contacts`), or a custom object's type id (`2-…`) or fully
     /// qualified name (`p123_subscriptions`).
     pub object: String,
-    /// Search filters (HubSpot's `filters` shape) the pair's records must pass.
+    /// Search filters (HubSpot's `filters` shape: `{propertyName, operator, value}`) the
+    /// pair's records must pass; at most 4, as a search group takes 6 and the pull uses 2.
     #[serde(default)]
     pub filters: Vec<Value>,
     /// Properties to pull beyond the mapped ones.
@@ -241,6 +242,23 @@ fn check_one(d: &PairDecl) -> Result<(), (String, String)> {
                 "{c} is not one of objects ({})",
                 d.salesforce.objects.join(", ")
             ),
+        ));
+    }
+    if d.hubspot.filters.len() > 4 {
+        return Err((
+            ".hubspot.filters".into(),
+            "at most 4 filters (HubSpot's search takes 6 in a group; the pull uses 2)".into(),
+        ));
+    }
+    if let Some(i) = d
+        .hubspot
+        .filters
+        .iter()
+        .position(|f| !f["propertyName"].is_string() || !f["operator"].is_string())
+    {
+        return Err((
+            format!(".hubspot.filters[{}]", i + 1),
+            "a filter is { propertyName = \"…\", operator = \"EQ\", value = \"…\" }".into(),
         ));
     }
     let objects = &d.salesforce.objects;

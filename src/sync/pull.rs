@@ -84,6 +84,8 @@ pub struct HsPager<'a> {
     properties: Vec<String>,
     since: Option<DateTime<Utc>>,
     window_after_id: Option<u64>,
+    /// The pair's own search filters, ANDed with the cursor's.
+    filters: Vec<Value>,
     offset: usize,
     done: bool,
 }
@@ -103,16 +105,23 @@ impl<'a> HsPager<'a> {
             properties,
             since: cursor.since,
             window_after_id: cursor.after_id.as_deref().and_then(|s| s.parse().ok()),
+            filters: Vec::new(),
             offset: 0,
             done: false,
         }
+    }
+
+    /// Only records that also pass these search filters (a pair's `hubspot.filters`).
+    pub fn with_filters(mut self, filters: &[Value]) -> HsPager<'a> {
+        self.filters = filters.to_vec();
+        self
     }
 
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
         if self.done {
             return Ok(None);
         }
-        let mut filters = Vec::new();
+        let mut filters = self.filters.clone();
         if let Some(s) = self.since {
             filters.push(json!({"propertyName": self.modified_property, "operator": "GTE", "value": s.timestamp_millis().to_string()}));
         }

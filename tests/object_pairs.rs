@@ -468,6 +468,18 @@ async fn every_declaration_error_stops_the_sync_at_its_line() {
             "Case has no record type Refunds (it has: Billing, Support)",
             "init.lua:21",
         ),
+        // An sObject the org does not have.
+        (
+            good.replacen("objects = { \"Case\" }", "objects = { \"Kase\" }", 1),
+            "Salesforce has no sObject Kase",
+            "init.lua:10",
+        ),
+        // A HubSpot object the portal does not have.
+        (
+            good.replacen("object = \"tickets\"", "object = \"p1_tickets\"", 1),
+            "HubSpot has no object p1_tickets",
+            "init.lua:9",
+        ),
         // An object the pair's sObjects do not include.
         (
             good.replacen(

@@ -115,15 +115,53 @@ async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiE
     Ok(m)
 }
 
-/// A HubSpot object without a property for the linked Salesforce id gets hubforce's text
-/// property, so that a record created from Salesforce is found again after a crash (as the
-/// connector's `salesforce…id` properties do for contacts, companies and deals).
-async fn ensure_id_property(hs: &HubspotApi, object: &str, name: &str) -> Result<(), ApiError> {
+/// The objects every portal has; any other is a custom object, checked when the sync starts.
+const HUBSPOT_STANDARD: &[&str] = &[
+    "contacts",
+    "companies",
+    "deals",
+    "tickets",
+    "tasks",
+    "calls",
+    "emails",
+    "meetings",
+    "notes",
+    "products",
+    "line_items",
+    "quotes",
+];
+
+/// The pair's HubSpot id property, there when the sync starts: a `hubforce_…` one the object
+/// lacks is created (hubforce's text property, so that a record created from Salesforce is
+/// found again after a crash, as the connector's `salesforce…id` properties do), another is
+/// a declaration error, as is an object HubSpot does not know.
+async fn ensure_id_property(
+    hs: &HubspotApi,
+    (pair, object, name): (&str, &str, &str),
+) -> Result<Option<PairDeclError>, ApiError> {
+    let refused = |path: &str, message: String| {
+        Ok(Some(PairDeclError {
+            pair: pair.to_string(),
+            path: path.to_string(),
+            message,
+        }))
+    };
     match hs
         .request(Method::GET, &format!("/crm/v3/properties/{object}/{name}"), None)
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(None),
+        // HubSpot's answer for a type it does not have: "Unable to infer object type from: X".
+        Err(e) if e.class == ErrorClass::Validation && e.message.contains("object type") => refused(
+            ".hubspot.object",
+            format!(
+                "HubSpot has no object {object}: name a custom object by its fullyQualifiedName (p{{portalId}}_name) or objectTypeId (2-…), as `hubforce api hubspot GET /crm/v3/schemas` lists them"
+            ),
+        ),
+        Err(e) if e.class == ErrorClass::NotFound && !name.starts_with("hubforce_") => refused(
+            ".hubspot.salesforce_id",
+            format!("HubSpot's {object} have no property {name}: create it, or leave salesforce_id out for hubforce's own"),
+        ),
         Err(e) if e.class == ErrorClass::NotFound => hs
             .request(
                 Method::POST,
@@ -135,7 +173,7 @@ async fn ensure_id_property(hs: &HubspotApi, object: &str, name: &str) -> Result
                 })),
             )
             .await
-            .map(|_| ()),
+            .map(|_| None),
         Err(e) => Err(e),
     }
 }
@@ -157,18 +195,41 @@ fn group_of(object: &str) -> String {
     }
 }
 
-/// The `hubforce_…` id properties the enabled pairs keep their links in.
-fn id_properties(enabled: &[&PairSpec]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
+/// The id properties to check when the sync starts: (pair, object, property) for a
+/// `hubforce_…` property (created when missing) and for every custom object's.
+fn id_properties<'s>(enabled: &[&'s PairSpec]) -> Vec<(&'s str, &'s str, &'s str)> {
+    let mut out: Vec<(&str, &str, &str)> = Vec::new();
     for spec in enabled {
+        let custom = !HUBSPOT_STANDARD.contains(&spec.hs_object.as_str());
         for p in spec.decl.hubspot.salesforce_id.values() {
-            let want = (spec.hs_object.clone(), p.to_string());
-            if p.starts_with("hubforce_") && !out.contains(&want) {
+            let want = (spec.name.as_str(), spec.hs_object.as_str(), p);
+            if (custom || p.starts_with("hubforce_"))
+                && !out.iter().any(|(_, o, n)| (*o, *n) == (want.1, want.2))
+            {
                 out.push(want);
             }
         }
     }
     out
+}
+
+/// A declared sObject whose describe Salesforce answers NOT_FOUND: the org does not have
+/// it, or the integration user cannot see it.
+fn unknown_sobject(enabled: &[&PairSpec], sobject: &str) -> PairDeclError {
+    let (pair, i) = enabled
+        .iter()
+        .find_map(|s| {
+            let i = s.sobjects().iter().position(|o| o == sobject)?;
+            Some((s.name.clone(), i))
+        })
+        .unwrap_or_default();
+    PairDeclError {
+        pair,
+        path: format!(".salesforce.objects[{}]", i + 1),
+        message: format!(
+            "Salesforce has no sObject {sobject} the integration user can see (a custom object's name ends in __c; `hubforce api salesforce GET sobjects` lists them)"
+        ),
+    }
 }
 
 /// The names a pair declares on the Salesforce side, each checked against the describes:
@@ -305,22 +366,35 @@ impl<'a> Engine<'a> {
             }
         }
         // Everything here is independent: one wait for all of it, not one per call.
-        let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| sf.describe(o)));
+        // A describe Salesforce answers NOT_FOUND is a declared sObject the org lacks.
+        let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| async move {
+            match sf.describe(o).await {
+                Ok(d) => Ok(Some(d)),
+                Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        }));
         let properties = id_properties(&enabled);
         let id_props = futures_util::future::try_join_all(
-            properties
-                .iter()
-                .map(|(object, name)| ensure_id_property(hs, object, name)),
+            properties.iter().map(|p| ensure_id_property(hs, *p)),
         );
-        let (owners, described, _) = match tokio::try_join!(owner_map(hs, sf), describes, id_props)
-        {
-            Ok(r) => r,
-            Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
-        };
+        let (owners, described, refused) =
+            match tokio::try_join!(owner_map(hs, sf), describes, id_props) {
+                Ok(r) => r,
+                Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
+            };
+        if let Some(o) = sobjects.iter().zip(&described).find(|(_, d)| d.is_none()) {
+            return Err(SyncError::Mappings(
+                hooks.pair_error(unknown_sobject(&enabled, o.0)),
+            ));
+        }
+        if let Some(e) = refused.into_iter().flatten().next() {
+            return Err(SyncError::Mappings(hooks.pair_error(e)));
+        }
         let described: HashMap<String, Described> = sobjects
             .iter()
             .zip(described)
-            .map(|(o, d)| (o.to_string(), Described::of(&d)))
+            .filter_map(|(o, d)| Some((o.to_string(), Described::of(&d?))))
             .collect();
         for spec in &enabled {
             check_schema(spec, &described).map_err(|e| SyncError::Mappings(hooks.pair_error(e)))?;

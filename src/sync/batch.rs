@@ -1,25 +1,22 @@
-//! One batch in each direction: include → echo check → links → match → plan, then the
-//! writes and their checkpoint entries (`write.rs`). A record's failure (a refused value, a
-//! plugin error) is recorded against it and the rest of the batch goes on; a failure of a
-//! whole call ends the batch without its checkpoint, so the next run repeats it.
+//! What the stages of a batch (`direction.rs`) share across directions: match candidates
+//! and the `resolve` choice, the echo check, the include and transform hooks, HubSpot's
+//! default inclusion, converted Leads, the flip detector, and the conversion check of a
+//! create.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde_json::{Map, Value, json};
 
-use super::deletes::Fate;
-use super::engine::{Engine, SyncError, by_sobject, plugin_error};
+use super::engine::{Engine, SyncError, plugin_error};
 use super::hooks::{HookError, Inclusion, Resolution};
 use super::ledger::{Checkpoint, FieldHistory, hash_value};
 use super::lookup;
-use super::mapping::{self, Mappings, PairMapping, RecordPlan};
+use super::mapping::{Mappings, PairMapping, RecordPlan};
 use super::pairs::PairSpec;
-use super::records::{HsRecord, SfRecord, values_hash};
+use super::records::{HsRecord, SfRecord};
 use super::report::RunReport;
-use super::rules::same;
-use super::write::{Item, fail, hs_string};
+use super::write::Item;
 use crate::error::{ApiError, ErrorClass, Provider};
 
 /// The incumbent's default inclusion: lifecycle stage subscriber or later (any stage set).
@@ -37,7 +34,7 @@ pub const STAGES: &[&str] = &[
 /// A record to be created with a value that does not convert is refused here, without a
 /// call: the message names the field and the value, the hint the mapping to extend.
 /// Owners are the exception: a user without a counterpart leaves the owner unset.
-fn conversion_failure(
+pub(super) fn conversion_failure(
     plan: &RecordPlan,
     mapping: &PairMapping,
     target: Provider,
@@ -74,37 +71,6 @@ fn conversion_failure(
 fn linked_hs_id(it: &Item) -> Option<&str> {
     it.sf.as_ref()?;
     it.hs.as_ref().map(|h| h.id.as_str())
-}
-
-/// A pair's mapping per sObject, made once per batch rather than once per record.
-struct MappingCache<'a, 'e> {
-    engine: &'a Engine<'e>,
-    mappings: &'a Mappings,
-    spec: &'a PairSpec,
-    made: HashMap<String, Option<Arc<PairMapping>>>,
-}
-
-impl<'a, 'e> MappingCache<'a, 'e> {
-    fn new(engine: &'a Engine<'e>, mappings: &'a Mappings, spec: &'a PairSpec) -> Self {
-        MappingCache {
-            engine,
-            mappings,
-            spec,
-            made: HashMap::new(),
-        }
-    }
-
-    fn get(&mut self, sobject: &str) -> Option<Arc<PairMapping>> {
-        if let Some(m) = self.made.get(sobject) {
-            return m.clone();
-        }
-        let m = self
-            .engine
-            .mapping(self.mappings, self.spec, sobject)
-            .map(Arc::new);
-        self.made.insert(sobject.to_string(), m.clone());
-        m
-    }
 }
 
 /// A record on either side, as a match candidate.
@@ -209,7 +175,7 @@ impl Engine<'_> {
 
     /// A linked Lead that Salesforce converted lives on as a Contact: follow the link there
     /// (HubSpot → Salesforce direction), so that nothing is written to a converted Lead.
-    async fn leads_to_contacts(
+    pub(super) async fn leads_to_contacts(
         &self,
         mappings: &Mappings,
         spec: &PairSpec,
@@ -247,7 +213,7 @@ impl Engine<'_> {
 
     /// Salesforce Contacts that a linked Lead was converted into take over that Lead's link
     /// (Salesforce → HubSpot direction): one query per batch of unlinked Contacts.
-    async fn follow_conversions(
+    pub(super) async fn follow_conversions(
         &self,
         spec: &PairSpec,
         contacts: &[SfRecord],
@@ -284,7 +250,7 @@ impl Engine<'_> {
 
     /// The records whose state is not the one we wrote last (our own echo), counting the
     /// echoes; the ledger is asked once for the whole batch.
-    fn without_echoes<R: Candidate>(
+    pub(super) fn without_echoes<R: Candidate>(
         &self,
         (side, object): (&str, &str),
         records: Vec<(R, String)>,
@@ -309,7 +275,7 @@ impl Engine<'_> {
 
     /// The plugins' `include` decision; the record's JSON is built only if a plugin has
     /// the hook.
-    async fn include_hook<R: Candidate>(
+    pub(super) async fn include_hook<R: Candidate>(
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
@@ -323,7 +289,7 @@ impl Engine<'_> {
 
     /// The plugins' `transform` values; the record's JSON and the context (which carries
     /// the counterpart record) are likewise built only if a plugin has the hook.
-    async fn transform_hook<R: Candidate>(
+    pub(super) async fn transform_hook<R: Candidate>(
         &self,
         record: &R,
         ctx: impl FnOnce() -> Value,
@@ -398,7 +364,7 @@ impl Engine<'_> {
 
     /// [`Engine::flip_guard`] for every item of a batch that updates a linked pair, with
     /// the ledger read once for all of them.
-    fn flip_guard_batch(
+    pub(super) fn flip_guard_batch(
         &self,
         spec: &PairSpec,
         items: &mut [Item],
@@ -466,492 +432,5 @@ impl Engine<'_> {
                 cp.wrote_field(&spec.name, hs_id, &field, &value, reverted);
             }
         }
-    }
-
-    /// HubSpot records (pulled or retried) to Salesforce.
-    pub(super) async fn sync_hubspot_batch(
-        &self,
-        spec: &PairSpec,
-        mappings: &Mappings,
-        records: Vec<HsRecord>,
-        cp: &mut Checkpoint,
-        report: &mut RunReport,
-    ) -> Result<(), SyncError> {
-        let direction = format!("{} → Salesforce", spec.name);
-        let Some(base) = mappings.get(&spec.name) else {
-            return Ok(());
-        };
-        let target = spec.create_as(&self.settings.new_contacts_as).to_string();
-        let state_props = self.hs_state_properties(base, spec);
-        let mut included = Vec::new();
-        let mut with_activities = Vec::new();
-        for r in records {
-            report.counts(&direction).pulled += 1;
-            let key = ("hubspot", spec.hs_object.as_str(), r.id.as_str());
-            match self.include_hs(spec, &r, &target).await {
-                Err(msg) => {
-                    fail(
-                        cp,
-                        report,
-                        &direction,
-                        key,
-                        &plugin_error(Provider::Hubspot, &msg),
-                    );
-                    continue;
-                }
-                Ok(i) if !i.included => {
-                    report.counts(&direction).excluded += 1;
-                    continue;
-                }
-                Ok(_) => {}
-            }
-            if spec.is_hubspot_contacts()
-                && (r.prop("recent_conversion_date").is_some()
-                    || r.prop("hs_email_last_open_date").is_some())
-            {
-                with_activities.push(r.clone());
-            }
-            let h = mapping::hubspot_state_hash(base, &r.props, &state_props, &self.owners);
-            included.push((r, h));
-        }
-        let work =
-            self.without_echoes(("hubspot", &spec.hs_object), included, &direction, report)?;
-        if work.is_empty() {
-            return self.log_activities(&with_activities, cp, report).await;
-        }
-        let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
-        let mut links = self.ledger.linked_sf_many(&spec.name, &ids)?;
-        self.hs_merge_survivors(spec, &direction, &work, &mut links, cp, report)
-            .await?;
-        let mut found: HashMap<String, SfRecord> = HashMap::new();
-        for (sobject, ids) in by_sobject(links.values().map(|(id, ty)| (ty.as_str(), id.as_str())))
-        {
-            let fields = self.sf_field_list(mappings, spec, &sobject);
-            for r in lookup::sf_by_ids(self.sf, &sobject, &fields, &ids).await? {
-                found.insert(r.id.clone(), r);
-            }
-        }
-        if spec.has_sobject("Lead") && spec.has_sobject("Contact") {
-            self.leads_to_contacts(mappings, spec, &mut links, &mut found, cp)
-                .await?;
-        }
-        let fields_of = |o: &str| self.sf_field_list(mappings, spec, o);
-        let fates = self
-            .missing_in_salesforce(
-                (spec, &direction),
-                &fields_of,
-                &mut links,
-                &mut found,
-                cp,
-                report,
-            )
-            .await?;
-        let unlinked_ids: Vec<&str> = work
-            .iter()
-            .filter(|r| !links.contains_key(&r.id) && !fates.contains_key(&r.id))
-            .map(|r| r.id.as_str())
-            .collect();
-        let blocked = self.tombstoned(spec, Provider::Salesforce, &unlinked_ids, report)?;
-        let unlinked: Vec<&HsRecord> = work
-            .iter()
-            .filter(|r| unlinked_ids.contains(&r.id.as_str()) && !blocked.contains_key(&r.id))
-            .collect();
-        let mut candidates = Vec::new();
-        if !unlinked.is_empty() {
-            let targets: Vec<(&str, Vec<String>)> = spec
-                .sobjects()
-                .iter()
-                .map(|o| (o.as_str(), self.sf_field_list(mappings, spec, o)))
-                .collect();
-            candidates = lookup::sf_candidates(self.sf, spec, &targets, &unlinked).await?;
-        }
-        let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-        let owners = self.ledger.linked_hs_many(&spec.name, &cand_ids)?;
-        let mut per_sobject = MappingCache::new(self, mappings, spec);
-        let mut claimed: HashSet<String> = HashSet::new();
-        let mut items = Vec::new();
-        for r in work {
-            let key = ("hubspot", spec.hs_object.as_str(), r.id.as_str());
-            // Its counterpart is gone (kept or deleted with it), or was deleted earlier and
-            // is kept: nothing to write, nothing to re-create.
-            if matches!(fates.get(&r.id), Some(Fate::Kept | Fate::Deleted))
-                || blocked.contains_key(&r.id)
-            {
-                report.counts(&direction).skipped += 1;
-                continue;
-            }
-            let linked = links.get(&r.id).map(|(s, _)| (r.id.clone(), s.clone()));
-            let sf = match links.get(&r.id).and_then(|(id, _)| found.get(id)) {
-                Some(s) => Some(s.clone()),
-                None => {
-                    let best = lookup::best_sf_match(spec, &r, &candidates);
-                    let ctx = Engine::hook_ctx(spec, "hubspot", &target);
-                    let owner = |id: &str| Ok(owners.get(id).cloned());
-                    match self
-                        .choose(&r, best, &candidates, owner, &claimed, &ctx)
-                        .await?
-                    {
-                        Choice::Link(c) => Some(c.clone()),
-                        Choice::Create => None,
-                        Choice::Skip => {
-                            report.counts(&direction).skipped += 1;
-                            continue;
-                        }
-                        Choice::Fail(e) => {
-                            fail(cp, report, &direction, key, &e);
-                            continue;
-                        }
-                        Choice::Taken { sobject, id, owner } => {
-                            let other = owner
-                                .map(|o| format!("HubSpot record {o}"))
-                                .unwrap_or_else(|| "another record of this batch".into());
-                            let e = ApiError::new(Provider::Salesforce, ErrorClass::Duplicate, format!("matches {sobject} {id}, which is already linked to {other}"))
-                                .with_code("DUPLICATE_MATCH")
-                                .with_hint("merge the duplicates in HubSpot, or decide with a plugin's resolve hook; `hubforce explain` shows both");
-                            fail(cp, report, &direction, key, &e);
-                            continue;
-                        }
-                    }
-                }
-            };
-            if let Some(s) = &sf {
-                claimed.insert(s.id.clone());
-            }
-            let sobject = sf
-                .as_ref()
-                .map(|s| s.sobject.clone())
-                .unwrap_or_else(|| target.clone());
-            let Some(mapping) = per_sobject.get(&sobject) else {
-                continue;
-            };
-            let empty = Map::new();
-            let times = mapping::Times {
-                hs_modified: r.modified,
-                sf_modified: sf
-                    .as_ref()
-                    .map(|s| s.modified)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                first_link: linked.is_none() && sf.is_some(),
-            };
-            let mut plan = mapping::plan(
-                &mapping,
-                &r.props,
-                sf.as_ref().map(|s| &s.fields).unwrap_or(&empty),
-                times,
-                &self.owners,
-            );
-            let ctx = || {
-                let mut ctx = Engine::hook_ctx(spec, "hubspot", &sobject);
-                ctx["counterpart"] = sf.as_ref().map(|s| s.to_json()).unwrap_or(Value::Null);
-                ctx
-            };
-            match self.transform_hook(&r, ctx).await {
-                Err(msg) => {
-                    fail(
-                        cp,
-                        report,
-                        &direction,
-                        key,
-                        &plugin_error(Provider::Hubspot, &msg),
-                    );
-                    continue;
-                }
-                Ok(Some(fields)) => {
-                    if let Some(bad) = fields.keys().find(|k| !self.has_field(&sobject, k)) {
-                        let e = ApiError::new(Provider::Salesforce, ErrorClass::Plugin, format!("transform set {bad}, which {sobject} does not have"))
-                            .with_hint(format!("return only fields of {sobject} (see `hubforce api salesforce GET sobjects/{sobject}/describe`)"));
-                        fail(cp, report, &direction, key, &e);
-                        continue;
-                    }
-                    for (k, v) in fields {
-                        let current = sf
-                            .as_ref()
-                            .and_then(|s| s.fields.get(&k))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        if sf.is_none() || !same(&v, &current) {
-                            plan.salesforce_writes.insert(k, v);
-                        }
-                    }
-                }
-                Ok(None) => {}
-            }
-            if let Err(e) = self.record_type_to_sf(spec, &r, sf.as_ref(), &sobject, &mut plan) {
-                fail(cp, report, &direction, key, &e);
-                continue;
-            }
-            if sf.is_none()
-                && let Some(e) = conversion_failure(&plan, &mapping, Provider::Salesforce)
-            {
-                fail(cp, report, &direction, key, &e);
-                continue;
-            }
-            if sf.is_none() {
-                // Salesforce fills its defaults on create; the next pass brings them back.
-                plan.hubspot_writes.clear();
-                plan.salesforce_writes
-                    .insert(spec.sf_hubspot_id().into(), json!(r.id));
-            }
-            items.push(Item {
-                hs: Some(r),
-                sf,
-                sobject,
-                mapping,
-                plan,
-                linked,
-            });
-        }
-        self.flip_guard_batch(spec, &mut items, cp, report)?;
-        self.link_parents(spec, &mut items).await?;
-        self.link_ids(spec, &mut items);
-        if report.dry_run {
-            self.dry(spec, &direction, &items, report);
-            return Ok(());
-        }
-        let results = self.write(spec, &items).await?;
-        self.settle(
-            (spec, &direction, "hubspot"),
-            items,
-            Some(base),
-            results,
-            cp,
-            report,
-        );
-        self.log_activities(&with_activities, cp, report).await
-    }
-
-    /// Salesforce records of one sObject (pulled or retried) to HubSpot.
-    pub(super) async fn sync_salesforce_batch(
-        &self,
-        spec: &PairSpec,
-        mappings: &Mappings,
-        sobject: &str,
-        records: Vec<SfRecord>,
-        cp: &mut Checkpoint,
-        report: &mut RunReport,
-    ) -> Result<(), SyncError> {
-        let direction = format!("{sobject} → HubSpot");
-        let Some(mapping) = self.mapping(mappings, spec, sobject).map(Arc::new) else {
-            return Ok(());
-        };
-        let state_fields = self.sf_state_fields(&mapping, sobject);
-        let ctx = Engine::hook_ctx(spec, "salesforce", sobject);
-        let records = self
-            .sf_deleted_rows(spec, &direction, records, cp, report)
-            .await?;
-        let mut included = Vec::new();
-        for r in records {
-            report.counts(&direction).pulled += 1;
-            let key = ("salesforce", sobject, r.id.as_str());
-            if self.sf_record_type_inclusion(spec, &r).is_some() {
-                report.counts(&direction).excluded += 1;
-                continue;
-            }
-            match self.include_hook(&r, || ctx.clone()).await {
-                Err(msg) => {
-                    fail(
-                        cp,
-                        report,
-                        &direction,
-                        key,
-                        &plugin_error(Provider::Salesforce, &msg),
-                    );
-                    continue;
-                }
-                Ok(Some(i)) if !i.included => {
-                    report.counts(&direction).excluded += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            let h = values_hash(&r.fields, state_fields.iter().map(String::as_str));
-            included.push((r, h));
-        }
-        let work = self.without_echoes(("salesforce", sobject), included, &direction, report)?;
-        if work.is_empty() {
-            return Ok(());
-        }
-        let props = self.hs_properties(mappings, spec);
-        let ids: Vec<&str> = work.iter().map(|r| r.id.as_str()).collect();
-        let mut links = self.ledger.linked_hs_many(&spec.name, &ids)?;
-        // Links this batch made already (a merge's survivor relinked above).
-        for id in &ids {
-            if let Some(h) = cp.hs_linked_in_batch(&spec.name, id) {
-                links.insert(id.to_string(), h.to_string());
-            }
-        }
-        if sobject == "Contact" && spec.has_sobject("Lead") {
-            self.follow_conversions(spec, &work, &mut links, cp).await?;
-        }
-        let ids: Vec<String> = links.values().cloned().collect();
-        let found: HashMap<String, HsRecord> = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            lookup::hs_by_ids(self.hs, spec, &props, &ids, None)
-                .await?
-                .into_iter()
-                .map(|r| (r.id.clone(), r))
-                .collect()
-        };
-        let fates = self
-            .missing_in_hubspot((spec, &direction), sobject, &mut links, &found, cp, report)
-            .await?;
-        let unlinked_ids: Vec<&str> = work
-            .iter()
-            .filter(|r| !links.contains_key(&r.id) && !fates.contains_key(&r.id))
-            .map(|r| r.id.as_str())
-            .collect();
-        let blocked = self.tombstoned(spec, Provider::Hubspot, &unlinked_ids, report)?;
-        let unlinked: Vec<&SfRecord> = work
-            .iter()
-            .filter(|r| unlinked_ids.contains(&r.id.as_str()) && !blocked.contains_key(&r.id))
-            .collect();
-        let candidates = if unlinked.is_empty() {
-            Vec::new()
-        } else {
-            lookup::hs_candidates(self.hs, spec, sobject, &props, &unlinked).await?
-        };
-        let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-        let owners = self.ledger.linked_sf_many(&spec.name, &cand_ids)?;
-        let mut claimed: HashSet<String> = HashSet::new();
-        let mut items = Vec::new();
-        for r in work {
-            let key = ("salesforce", sobject, r.id.as_str());
-            if matches!(fates.get(&r.id), Some(Fate::Kept | Fate::Deleted))
-                || blocked.contains_key(&r.id)
-            {
-                report.counts(&direction).skipped += 1;
-                continue;
-            }
-            let linked = links.get(&r.id).map(|h| (h.clone(), r.id.clone()));
-            let hs = match links.get(&r.id).and_then(|h| found.get(h)) {
-                Some(h) => Some(h.clone()),
-                None => {
-                    let best = lookup::best_hs_match(spec, &r, &candidates);
-                    let owner = |id: &str| Ok(owners.get(id).map(|(sf, _)| sf.clone()));
-                    match self
-                        .choose(&r, best, &candidates, owner, &claimed, &ctx)
-                        .await?
-                    {
-                        Choice::Link(c) => Some(c.clone()),
-                        Choice::Fail(e) => {
-                            fail(cp, report, &direction, key, &e);
-                            continue;
-                        }
-                        // The HubSpot record already syncs with another Salesforce record (a
-                        // Contact wins over a Lead with the same email): leave this one.
-                        Choice::Skip | Choice::Taken { .. } => {
-                            report.counts(&direction).skipped += 1;
-                            continue;
-                        }
-                        Choice::Create if !self.settings.create_in_hubspot => {
-                            report.counts(&direction).skipped += 1;
-                            continue;
-                        }
-                        Choice::Create => None,
-                    }
-                }
-            };
-            if let Some(h) = &hs {
-                claimed.insert(h.id.clone());
-            }
-            let empty = Map::new();
-            let times = mapping::Times {
-                hs_modified: hs
-                    .as_ref()
-                    .map(|h| h.modified)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-                sf_modified: r.modified,
-                first_link: linked.is_none() && hs.is_some(),
-            };
-            let mut plan = mapping::plan(
-                &mapping,
-                hs.as_ref().map(|h| &h.props).unwrap_or(&empty),
-                &r.fields,
-                times,
-                &self.owners,
-            );
-            let tctx = || {
-                let mut tctx = ctx.clone();
-                tctx["counterpart"] = hs.as_ref().map(|h| h.to_json()).unwrap_or(Value::Null);
-                tctx
-            };
-            match self.transform_hook(&r, tctx).await {
-                Err(msg) => {
-                    fail(
-                        cp,
-                        report,
-                        &direction,
-                        key,
-                        &plugin_error(Provider::Salesforce, &msg),
-                    );
-                    continue;
-                }
-                Ok(Some(fields)) => {
-                    for (k, v) in fields {
-                        let v = hs_string(&v);
-                        let current = hs
-                            .as_ref()
-                            .and_then(|h| h.props.get(&k))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        if hs.is_none() || !same(&v, &current) {
-                            plan.hubspot_writes.insert(k, v);
-                        }
-                    }
-                }
-                Ok(None) => {}
-            }
-            if let Err(e) = self.record_type_to_hs(spec, &r, hs.as_ref(), &mut plan) {
-                fail(cp, report, &direction, key, &e);
-                continue;
-            }
-            if hs.is_none()
-                && let Some(e) = conversion_failure(&plan, &mapping, Provider::Hubspot)
-            {
-                fail(cp, report, &direction, key, &e);
-                continue;
-            }
-            if hs.is_none() {
-                plan.salesforce_writes.clear();
-                plan.hubspot_writes
-                    .retain(|_, v| !matches!(v, Value::Null) && v.as_str() != Some(""));
-                plan.hubspot_writes
-                    .insert(spec.hs_id_property(sobject).into(), json!(r.id));
-                // What the pair declares a new record starts with (a person from Salesforce
-                // is at least a lead: without a stage the default inclusion would not sync
-                // the record back).
-                for (k, v) in &spec.decl.hubspot.defaults {
-                    plan.hubspot_writes
-                        .entry(k.clone())
-                        .or_insert_with(|| hs_string(v));
-                }
-            }
-            items.push(Item {
-                hs,
-                sf: Some(r),
-                sobject: sobject.to_string(),
-                mapping: mapping.clone(),
-                plan,
-                linked,
-            });
-        }
-        self.flip_guard_batch(spec, &mut items, cp, report)?;
-        self.link_ids(spec, &mut items);
-        if report.dry_run {
-            self.dry(spec, &direction, &items, report);
-            return Ok(());
-        }
-        let results = self.write(spec, &items).await?;
-        let parents = self.sf_parents(spec, &items);
-        self.settle(
-            (spec, &direction, "salesforce"),
-            items,
-            mappings.get(&spec.name),
-            results,
-            cp,
-            report,
-        );
-        self.associate_parents(spec, parents, cp).await
     }
 }

@@ -484,4 +484,93 @@ mod tests {
         let ids: Vec<&str> = best.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec!["00QB", "003A"]);
     }
+
+    fn declared(decl: serde_json::Value) -> PairSpec {
+        let parsed =
+            crate::sync::pair_decl::parse(&json!({ "sub": decl })).expect("the declaration parses");
+        PairSpec::new("sub", parsed["sub"].clone())
+    }
+
+    fn hs(id: &str, props: serde_json::Value) -> HsRecord {
+        HsRecord::from_json(json!({"id": id, "properties": props}), "x").unwrap()
+    }
+
+    fn sf(id: &str, fields: serde_json::Value) -> SfRecord {
+        let mut v = fields;
+        v["Id"] = json!(id);
+        SfRecord::from_json(v, "Subscription__c").unwrap()
+    }
+
+    #[test]
+    fn a_shared_key_matches_both_ways_and_asks_for_its_values() {
+        let spec = declared(json!({
+            "hubspot": {"object": "p1_subscriptions"},
+            "salesforce": {"objects": ["Subscription__c"]},
+            "match": {"by": "external_id", "salesforce": "Key__c", "hubspot": "key"},
+        }));
+        let h = hs("7", json!({"key": "SUB-1"}));
+        let other = sf("a01A", json!({"Key__c": "SUB-2"}));
+        let same = sf("a01B", json!({"Key__c": "SUB-1"}));
+        let cands = vec![other.clone(), same.clone()];
+        let best: Vec<&str> = best_sf_match(&spec, &h, &cands)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(best, ["a01B"]);
+        let hs_cands = vec![hs("8", json!({"key": "SUB-2"})), h.clone()];
+        let back: Vec<&str> = best_hs_match(&spec, &same, &hs_cands)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(back, ["7"]);
+        let soql = candidate_soql(&spec, "Subscription__c", &["Id".into()], &[&h]);
+        assert!(soql.contains("Key__c IN ('SUB-1')"), "{soql}");
+        let keys = hs_lookups(&spec, "Subscription__c", &[&same]);
+        assert!(
+            keys.groups
+                .iter()
+                .any(|(p, v)| *p == "key" && v == &["SUB-1".to_string()])
+        );
+        assert!(keys.by_email.is_empty());
+    }
+
+    #[test]
+    fn a_match_by_fields_needs_every_field_equal() {
+        let spec = declared(json!({
+            "hubspot": {"object": "p1_subscriptions"},
+            "salesforce": {"objects": ["Subscription__c"]},
+            "match": {"by": "fields", "fields": [
+                {"hubspot": "name", "salesforce": "Name"}, {"hubspot": "plan", "salesforce": "Plan__c"}]},
+        }));
+        let h = hs("7", json!({"name": "Acme", "plan": "Pro"}));
+        let cands = vec![
+            sf("a01A", json!({"Name": "acme", "Plan__c": "Basic"})),
+            sf("a01B", json!({"Name": "ACME ", "Plan__c": "pro"})),
+        ];
+        let best: Vec<&str> = best_sf_match(&spec, &h, &cands)
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(best, ["a01B"]);
+        let soql = candidate_soql(&spec, "Subscription__c", &["Id".into()], &[&h]);
+        assert!(
+            soql.contains("(Name = 'Acme' AND Plan__c = 'Pro')"),
+            "{soql}"
+        );
+    }
+
+    #[test]
+    fn a_pair_matched_only_by_ids_has_no_other_candidates() {
+        let spec = declared(json!({
+            "hubspot": {"object": "tickets"},
+            "salesforce": {"objects": ["Case"], "where": "IsClosed = false"},
+            "match": {"by": "ids"},
+        }));
+        let h = hs("7", json!({"subject": "Broken"}));
+        let soql = candidate_soql(&spec, "Case", &["Id".into()], &[&h]);
+        assert_eq!(
+            soql,
+            "SELECT Id FROM Case WHERE (HubSpot_Id__c IN ('7')) AND IsClosed = false"
+        );
+    }
 }

@@ -213,6 +213,17 @@ fn id_properties<'s>(enabled: &[&'s PairSpec]) -> Vec<(&'s str, &'s str, &'s str
     out
 }
 
+/// Every sObject of the enabled pairs, once.
+fn sobjects_of<'s>(enabled: &[&'s PairSpec]) -> Vec<&'s str> {
+    let mut out: Vec<&str> = Vec::new();
+    for o in enabled.iter().flat_map(|p| p.sobjects()) {
+        if !out.contains(&o.as_str()) {
+            out.push(o);
+        }
+    }
+    out
+}
+
 /// A declared sObject whose describe Salesforce answers NOT_FOUND: the org does not have
 /// it, or the integration user cannot see it.
 fn unknown_sobject(enabled: &[&PairSpec], sobject: &str) -> PairDeclError {
@@ -359,12 +370,7 @@ impl<'a> Engine<'a> {
             .filter(|n| settings.enabled(n))
             .filter_map(|n| all.get(n))
             .collect();
-        let mut sobjects: Vec<&str> = Vec::new();
-        for o in enabled.iter().flat_map(|p| p.sobjects()) {
-            if !sobjects.contains(&o.as_str()) {
-                sobjects.push(o);
-            }
-        }
+        let sobjects = sobjects_of(&enabled);
         // Everything here is independent: one wait for all of it, not one per call.
         // A describe Salesforce answers NOT_FOUND is a declared sObject the org lacks.
         let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| async move {

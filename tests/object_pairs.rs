@@ -577,3 +577,107 @@ async fn a_pairs_hubspot_filters_and_soql_where_keep_other_records_out() {
         assert_eq!(linked, high, "Case {c}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_plugin_gives_deals_a_record_type_per_pipeline() {
+    let p = profile("deal-types").await;
+    // The client's one deal pipeline is its New Business record type; Renewals stay in
+    // Salesforce. The plugin's `deal` replaces the default plugin's.
+    let dir = p.dir.join("plugins/dealtypes");
+    std::fs::create_dir_all(&dir).expect("plugin folder");
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "name = \"dealtypes\"\nversion = \"1.0.0\"\napi = 1\n",
+    )
+    .expect("manifest");
+    std::fs::write(
+        dir.join("init.lua"),
+        r#"return { pairs = {
+  deal = {
+    hubspot = { object = "deals", salesforce_id = "salesforceopportunityid", pull = { "dealname" } },
+    salesforce = { objects = { "Opportunity" }, pull = { "Name" } },
+    match = { by = "ids" },
+    parents = { { pair = "company", association = "companies", lookup = "AccountId" } },
+    record_types = {
+      { record_type = "New_Business", pipeline = "default", stage_field = "StageName",
+        stages = { appointmentscheduled = "Prospecting", qualifiedtobuy = "Qualification",
+                   presentationscheduled = "Value Proposition", decisionmakerboughtin = "Id. Decision Makers",
+                   contractsent = "Negotiation/Review", closedwon = "Closed Won", closedlost = "Closed Lost" },
+        salesforce_stages = { ["Needs Analysis"] = "qualifiedtobuy", ["Perception Analysis"] = "presentationscheduled",
+                              ["Proposal/Price Quote"] = "decisionmakerboughtin" } },
+    },
+  },
+} }
+"#,
+    )
+    .expect("init");
+    let toml = p.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).expect("config");
+    std::fs::write(
+        &toml,
+        text.replacen(
+            "\"examples/subscriptions\"]",
+            "\"examples/subscriptions\", \"dealtypes\"]",
+            1,
+        ),
+    )
+    .expect("config");
+    let types: BTreeMap<String, String> = p
+        .sf()
+        .query("SELECT Id, DeveloperName FROM RecordType WHERE SobjectType = 'Opportunity'")
+        .await
+        .expect("record types")
+        .iter()
+        .map(|r| (s(r, "DeveloperName").to_string(), s(r, "Id").to_string()))
+        .collect();
+    let before = p
+        .sf()
+        .query("SELECT Id, RecordTypeId, HubSpot_Id__c FROM Opportunity")
+        .await
+        .expect("opportunities");
+    let r = hf(&p.dir, &["sync", "--objects", "company,deal"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let ledger = p.ledger();
+    // Opportunities only Salesforce has: a New Business one comes to HubSpot, a Renewal
+    // stays. (A pair both sides had takes its record type from the side changed last.)
+    let own: Vec<&Value> = before
+        .iter()
+        .filter(|o| s(o, "HubSpot_Id__c").is_empty())
+        .collect();
+    assert!(own.len() >= 4, "{before:?}");
+    for o in own {
+        let linked = ledger.linked_hs("deal", s(o, "Id")).expect("l").is_some();
+        let new_business = s(o, "RecordTypeId") == types["New_Business"];
+        if linked != new_business {
+            let shown = hf(&p.dir, &["explain", "Opportunity", s(o, "Id")]).await;
+            panic!("Opportunity {o}:\n{}\n{}", shown.stdout, r.stdout);
+        }
+    }
+    let after = p
+        .sf()
+        .query("SELECT Id, RecordTypeId, StageName FROM Opportunity")
+        .await
+        .expect("opportunities");
+    let made: Vec<&Value> = after
+        .iter()
+        .filter(|o| before.iter().all(|b| s(b, "Id") != s(o, "Id")))
+        .collect();
+    assert!(!made.is_empty(), "HubSpot's deals became Opportunities");
+    assert!(
+        made.iter()
+            .all(|o| s(o, "RecordTypeId") == types["New_Business"]),
+        "{made:?}"
+    );
+    let renewal = before
+        .iter()
+        .find(|o| s(o, "RecordTypeId") == types["Renewal"] && s(o, "HubSpot_Id__c").is_empty())
+        .expect("a renewal");
+    let shown = hf(&p.dir, &["explain", "Opportunity", s(renewal, "Id")]).await;
+    assert!(
+        shown
+            .stdout
+            .contains("has no pipeline in pairs.deal.record_types"),
+        "{}",
+        shown.stdout
+    );
+}

@@ -373,3 +373,49 @@ end }
         assert!(!strings.contains(secret));
     }
 }
+
+/// Later plugins win in the profile's order, not the names' alphabetical one: a client's
+/// "acme" after "default" sets the rule of a field default maps.
+#[test]
+fn a_later_plugin_wins_in_the_profiles_order() {
+    use hubforce::sync::hooks::Hooks;
+    let root = std::env::temp_dir().join(format!("hubforce-order-{}", fastrand::u64(..)));
+    let plugins = root.join("plugins");
+    let copy = |name: &str| {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plugins")
+            .join(name);
+        std::fs::create_dir_all(plugins.join(name)).unwrap();
+        for f in ["plugin.toml", "init.lua"] {
+            std::fs::copy(from.join(f), plugins.join(name).join(f)).unwrap();
+        }
+    };
+    copy("default");
+    std::fs::create_dir_all(plugins.join("acme")).unwrap();
+    std::fs::write(
+        plugins.join("acme/plugin.toml"),
+        "name = \"acme\"\nversion = \"1.0.0\"\napi = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        plugins.join("acme/init.lua"),
+        r#"return { mappings = { contact = { hubspot = "contacts", salesforce = "Lead", fields = {
+  { hubspot = "jobtitle", salesforce = "Title", rule = "dont_sync" } } } } }"#,
+    )
+    .unwrap();
+    let set = hubforce::plugins::PluginSet::load(
+        &plugins,
+        None,
+        &["default".to_string(), "acme".to_string()],
+        &Default::default(),
+    );
+    assert_eq!(set.names(), ["default", "acme"]);
+    let m = set.mappings().unwrap();
+    let title = m["contact"]
+        .fields
+        .iter()
+        .find(|f| f.hubspot == "jobtitle")
+        .unwrap();
+    assert_eq!(title.rule, hubforce::sync::rules::Rule::DontSync);
+    let _ = std::fs::remove_dir_all(&root);
+}

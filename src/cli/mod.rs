@@ -159,7 +159,7 @@ struct SyncArgs {
     /// Keep syncing: a pass every `sync.watch_interval_secs`; plugins hot-reload between batches.
     #[arg(long)]
     watch: bool,
-    /// Only these object pairs (company, contact, deal), comma-separated.
+    /// Only these object pairs (company, contact, deal, task, or one a plugin declares), comma-separated.
     #[arg(long, value_delimiter = ',')]
     objects: Vec<String>,
     /// Read every record again (the incumbent's import of existing records).

@@ -170,13 +170,18 @@ impl PluginSet {
             .any(|s| s.active.as_ref().is_some_and(|p| p.has(hook)))
     }
 
+    /// The plugins in the profile's order: hooks are called, and later plugins' mappings and
+    /// pairs replace earlier ones', in this order (not the names' alphabetical one: a client
+    /// plugin "acme" after "default" must win over it).
     pub fn names(&self) -> Vec<String> {
-        self.slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect()
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<String> = Vec::with_capacity(slots.len());
+        for name in self.enabled.iter().chain(slots.keys()) {
+            if slots.contains_key(name) && !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        out
     }
 
     /// Rebuild one plugin; swap it in only if it loads and validates.

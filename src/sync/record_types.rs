@@ -3,6 +3,8 @@
 //! or record type the pair does not declare is excluded, with the reason `explain` shows.
 //! The record type and stage follow the side changed last (a create takes its side's).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -32,6 +34,37 @@ fn unmapped_stage(spec: &PairSpec, i: usize, what: String, target: Provider) -> 
         ))
 }
 
+/// The Salesforce value of a HubSpot stage.
+fn stage_to_sf<'r>(rt: &'r RecordTypeDecl, stage: &str) -> Option<&'r str> {
+    rt.stages.get(stage).map(String::as_str)
+}
+
+/// The HubSpot stage a Salesforce value comes back as: the declared way back, else the first
+/// stage mapped to it.
+fn stage_to_hs<'r>(rt: &'r RecordTypeDecl, value: &str) -> Option<&'r str> {
+    rt.salesforce_stages
+        .get(value)
+        .or_else(|| {
+            rt.stages
+                .iter()
+                .find(|(_, v)| v.as_str() == value)
+                .map(|(k, _)| k)
+        })
+        .map(String::as_str)
+}
+
+/// The declared record type whose id (in this org's `ids` by developer name) is `id`.
+fn by_id<'r>(
+    types: &'r [RecordTypeDecl],
+    ids: &BTreeMap<String, String>,
+    id: &str,
+) -> Option<(usize, &'r RecordTypeDecl)> {
+    types
+        .iter()
+        .enumerate()
+        .find(|(_, r)| ids.get(&r.record_type).map(String::as_str) == Some(id))
+}
+
 impl Engine<'_> {
     fn by_pipeline<'s>(
         &self,
@@ -51,11 +84,7 @@ impl Engine<'_> {
         sf: &SfRecord,
     ) -> Option<(usize, &'s RecordTypeDecl)> {
         let id = sf.field("RecordTypeId")?;
-        let ids = self.record_types.get(&sf.sobject)?;
-        spec.record_types()
-            .iter()
-            .enumerate()
-            .find(|(_, r)| ids.get(&r.record_type).map(String::as_str) == Some(id))
+        by_id(spec.record_types(), self.record_types.get(&sf.sobject)?, id)
     }
 
     /// The record type's id in this org.
@@ -135,7 +164,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let stage = hs.prop(spec.hs_stage_property()).unwrap_or_default();
-        let Some(value) = rt.stages.get(stage) else {
+        let Some(value) = stage_to_sf(rt, stage) else {
             return Err(unmapped_stage(
                 spec,
                 i,
@@ -177,18 +206,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let value = sf.field(&rt.stage_field).unwrap_or_default();
-        let by_value = || {
-            rt.stages
-                .iter()
-                .find(|(_, v)| v.as_str() == value)
-                .map(|(k, _)| k.as_str())
-        };
-        let Some(stage) = rt
-            .salesforce_stages
-            .get(value)
-            .map(String::as_str)
-            .or_else(by_value)
-        else {
+        let Some(stage) = stage_to_hs(rt, value) else {
             return Err(unmapped_stage(
                 spec,
                 i,
@@ -207,5 +225,47 @@ impl Engine<'_> {
         set(spec.hs_pipeline_property(), &rt.pipeline);
         set(spec.hs_stage_property(), stage);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn billing() -> RecordTypeDecl {
+        serde_json::from_value(json!({
+            "record_type": "Billing", "pipeline": "billing", "stage_field": "Status",
+            "stages": {"billing_new": "New", "billing_review": "Working", "billing_closed": "Closed"},
+            "salesforce_stages": {"Escalated": "billing_review"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn stages_map_both_ways_and_the_way_back_wins() {
+        let rt = billing();
+        assert_eq!(stage_to_sf(&rt, "billing_review"), Some("Working"));
+        assert_eq!(stage_to_sf(&rt, "1"), None);
+        assert_eq!(stage_to_hs(&rt, "Working"), Some("billing_review"));
+        assert_eq!(stage_to_hs(&rt, "Escalated"), Some("billing_review"));
+        assert_eq!(stage_to_hs(&rt, "On Hold"), None);
+    }
+
+    #[test]
+    fn a_record_type_is_found_by_its_id_in_this_org() {
+        let types = vec![billing()];
+        let ids: BTreeMap<String, String> = [
+            ("Billing".to_string(), "012B".to_string()),
+            ("Support".into(), "012S".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            by_id(&types, &ids, "012B").map(|(i, r)| (i, r.pipeline.as_str())),
+            Some((0, "billing"))
+        );
+        // Support exists in the org but the pair does not declare it: excluded.
+        assert!(by_id(&types, &ids, "012S").is_none());
     }
 }

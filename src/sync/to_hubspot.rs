@@ -276,3 +276,37 @@ impl Direction for ToHubspot<'_> {
         e.associate_parents(self.spec, parents, cp).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transform_writes_strings_and_only_what_changed() {
+        let hs = HsRecord::from_json(
+            serde_json::json!({"id": "7", "properties": {"plan": "pro", "seats": "5"}}),
+            "x",
+        )
+        .unwrap();
+        let mut plan = RecordPlan::default();
+        let fields = serde_json::json!({"plan": "pro", "seats": 6, "renewal": true});
+        let Value::Object(fields) = fields else {
+            unreachable!()
+        };
+        ToHubspot::apply_transform(fields.clone(), Some(&hs), &mut plan);
+        let written: Vec<(&str, &Value)> = plan
+            .hubspot_writes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
+        assert_eq!(
+            written,
+            [("renewal", &json!("true")), ("seats", &json!("6"))],
+            "HubSpot takes strings; an unchanged value is no write"
+        );
+        // A new record takes every value.
+        let mut new = RecordPlan::default();
+        ToHubspot::apply_transform(fields, None, &mut new);
+        assert_eq!(new.hubspot_writes.len(), 3);
+    }
+}

@@ -614,3 +614,42 @@ async fn a_hubspot_423_is_waited_out_for_two_seconds_and_retried() {
         "{stats}"
     );
 }
+
+/// What the providers served, per provider: every API route, not the OAuth ones.
+fn served(stats: &serde_json::Value, provider: &str) -> u64 {
+    stats["requests"][provider]["by_route"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(route, _)| !route.contains("/oauth"))
+        .flat_map(|(_, by_status)| by_status.as_object().into_iter().flatten())
+        .map(|(_, n)| n.as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_reports_every_call_the_providers_served() {
+    let c = common::connected("commands-calls").await;
+    enable(&c, &[], "");
+    for pass in ["import", "idle"] {
+        let before = c.control_get("/stats").await;
+        let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
+        assert_eq!(r.code, Some(0), "{pass}: {}", r.all());
+        let after = c.control_get("/stats").await;
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        for provider in ["hubspot", "salesforce"] {
+            let made = served(&after, provider) - served(&before, provider);
+            assert_eq!(
+                v["calls"][provider].as_u64(),
+                Some(made),
+                "{pass}, {provider}: reported {} but the simulator served {made}",
+                v["calls"]
+            );
+            // The describes, owners and id properties are part of it, and said so.
+            assert!(
+                v["setup_calls"][provider].as_u64().unwrap_or(0) > 0,
+                "{pass}: {v}"
+            );
+        }
+    }
+}

@@ -91,6 +91,8 @@ pub struct Engine<'a> {
     /// Members of the inclusion list, when one is set: read again every pass.
     pub(super) members: std::sync::RwLock<Option<HashSet<String>>>,
     pub(super) progress: Option<Progress<'a>>,
+    /// The call counters before `prepare`, until the first pass counts its calls from them.
+    pub(super) setup_calls_from: std::sync::Mutex<Option<(u64, u64)>>,
 }
 
 impl<'a> Engine<'a> {
@@ -201,7 +203,13 @@ impl<'a> Engine<'a> {
     pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
         let started = Instant::now();
         let started_at = Utc::now();
-        let before = self.calls();
+        let now = self.calls();
+        let setup = self
+            .setup_calls_from
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let before = setup.unwrap_or(now);
         let mut report = RunReport {
             dry_run: opts.dry_run,
             ..RunReport::default()
@@ -235,6 +243,15 @@ impl<'a> Engine<'a> {
         report
             .calls
             .insert("salesforce".into(), after.1.saturating_sub(before.1));
+        if let Some(from) = setup {
+            // What preparing cost (describes, owners, id properties), inside the figures.
+            report
+                .setup_calls
+                .insert("hubspot".into(), now.0.saturating_sub(from.0));
+            report
+                .setup_calls
+                .insert("salesforce".into(), now.1.saturating_sub(from.1));
+        }
         report.seconds = started.elapsed().as_secs_f64();
         // Plugins' per-pass caps count from here: the hooks around the next pass
         // (on_sync_end of this one, on_sync_start of the next) and its records.

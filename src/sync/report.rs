@@ -58,8 +58,12 @@ pub struct RunReport {
     pub planned_pairs: std::collections::HashSet<(String, String)>,
     pub directions: BTreeMap<String, Counts>,
     pub errors_by_class: BTreeMap<String, u64>,
-    /// API calls this pass made, per provider.
+    /// API calls this pass made, per provider — on a command's first pass, with what
+    /// preparing the engine cost (describes, owners, id properties).
     pub calls: BTreeMap<String, u64>,
+    /// Of `calls`, the setup's (the first pass of a command only).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub setup_calls: BTreeMap<String, u64>,
     /// For dry runs: the calls the writes would cost.
     pub write_calls_planned: BTreeMap<String, u64>,
     pub seconds: f64,
@@ -170,13 +174,24 @@ impl RunReport {
             );
         }
         let calls: Vec<String> = self.calls.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let setup: Vec<String> = self
+            .setup_calls
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         let _ = writeln!(
             out,
-            "  API calls: {} — {:.4} per synced record",
+            "  API calls: {}{} — {:.4} per synced record",
             if calls.is_empty() {
                 "none".into()
             } else {
                 calls.join(", ")
+            },
+            if setup.is_empty() {
+                String::new()
+            } else {
+                format!(" (of them setting up: {})", setup.join(", "))
             },
             self.calls_per_record()
         );

@@ -354,6 +354,12 @@ impl<'a> Engine<'a> {
         hooks: &'a dyn Hooks,
         settings: SyncSettings,
     ) -> Result<Engine<'a>, SyncError> {
+        // The calls made from here on are the first pass's too (its "setup"): a pass's count
+        // is what the providers served, describes and owners included.
+        let before_setup = (
+            hs.transport.budget.report().used_today,
+            sf.transport.budget.report().used_today,
+        );
         let declared = hooks.pairs().map_err(SyncError::Mappings)?;
         let all = pairs::specs(&declared);
         let order = pair_decl::run_order(&declared);
@@ -428,6 +434,7 @@ impl<'a> Engine<'a> {
             order,
             members: std::sync::RwLock::new(None),
             progress: None,
+            setup_calls_from: std::sync::Mutex::new(Some(before_setup)),
         })
     }
 }

@@ -651,5 +651,14 @@ async fn a_pass_reports_every_call_the_providers_served() {
                 "{pass}: {v}"
             );
         }
+        if pass == "idle" {
+            // One Salesforce call per pair: the Contact and Lead pulls share a Composite call.
+            let pulls = v["calls"]["salesforce"].as_u64().unwrap_or(0)
+                - v["setup_calls"]["salesforce"].as_u64().unwrap_or(0);
+            assert!(
+                pulls <= 4,
+                "an idle pass made {pulls} Salesforce calls for 4 pairs"
+            );
+        }
     }
 }

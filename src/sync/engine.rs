@@ -364,14 +364,31 @@ impl<'a> Engine<'a> {
             .await?;
         self.commit(opts, cp)?;
 
-        // Salesforce → HubSpot, one sObject after the other.
+        self.pull_salesforce(spec, opts, report).await
+    }
+
+    /// Salesforce → HubSpot, one sObject after the other. Their first pages come in one
+    /// Composite call: each cursor begins before it, and this direction writes only to
+    /// HubSpot, so no page is older than what it plans against.
+    async fn pull_salesforce(
+        &self,
+        spec: &PairSpec,
+        opts: &SyncOptions,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        let mappings = self.mappings()?;
+        let mut pulls = Vec::new();
         for sobject in spec.sobjects() {
-            let direction = format!("{sobject} → HubSpot");
-            let mut cursor = Cursor::parse(self.ledger.cursor("salesforce", sobject)?.as_deref())
+            let cursor = Cursor::parse(self.ledger.cursor("salesforce", sobject)?.as_deref())
                 .begin(opts.full, Utc::now());
-            let fields = self.sf_field_list(&self.mappings()?, spec, sobject);
-            let mut pager =
-                SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor);
+            let fields = self.sf_field_list(&mappings, spec, sobject);
+            let pager = SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor);
+            pulls.push((sobject.as_str(), cursor, pager));
+        }
+        let mut pagers: Vec<&mut SfPager<'_>> = pulls.iter_mut().map(|(_, _, p)| p).collect();
+        super::pull::prefetch_first_pages(self.sf, &mut pagers).await?;
+        for (sobject, mut cursor, mut pager) in pulls {
+            let direction = format!("{sobject} → HubSpot");
             let mut next = pager.next().await?;
             while let Some(page) = next {
                 let records: Vec<SfRecord> = page

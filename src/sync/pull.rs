@@ -179,7 +179,61 @@ pub struct SfPager<'a> {
     api: &'a SalesforceApi,
     soql: Option<String>,
     next_url: Option<String>,
+    /// The first page, when a prefetch brought it with other pagers' first pages.
+    first: Option<Vec<Value>>,
     done: bool,
+}
+
+/// The first pages of several pagers in one Composite request, which Salesforce counts as one
+/// API call (an idle pass of a pair with Contacts and Leads asks once, not twice). A
+/// subrequest that failed, or answered something that is no query page, is left for its
+/// pager to ask again on its own, so that its error is classified, never read as "nothing".
+pub async fn prefetch_first_pages(
+    api: &SalesforceApi,
+    pagers: &mut [&mut SfPager<'_>],
+) -> Result<(), ApiError> {
+    let subrequests: Vec<Value> = pagers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let soql = p.soql.as_deref()?;
+            let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+            Some(json!({"method": "GET", "referenceId": format!("p{i}"),
+                        "url": format!("/services/data/v{}/queryAll?q={q}", api.version)}))
+        })
+        .collect();
+    if subrequests.len() < 2 {
+        return Ok(());
+    }
+    let mut answer = api.composite(false, subrequests).await?;
+    let Value::Array(responses) = answer["compositeResponse"].take() else {
+        return Ok(());
+    };
+    for mut r in responses {
+        let Some(i) = r["referenceId"]
+            .as_str()
+            .and_then(|id| id.strip_prefix('p'))
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let ok = r["httpStatusCode"].as_u64().is_some_and(|s| s < 300)
+            && crate::api::salesforce::query_answer(&r["body"]).is_ok();
+        if let (true, Some(p)) = (ok, pagers.get_mut(i)) {
+            let mut body = r["body"].take();
+            let records = match body["records"].take() {
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            let next = (body["done"] == json!(false))
+                .then(|| body["nextRecordsUrl"].as_str().map(String::from))
+                .flatten();
+            p.soql = None;
+            p.next_url = next;
+            p.first = Some(records);
+        }
+    }
+    Ok(())
 }
 
 impl<'a> SfPager<'a> {
@@ -207,6 +261,7 @@ impl<'a> SfPager<'a> {
             api,
             soql: Some(soql),
             next_url: None,
+            first: None,
             done: false,
         }
     }
@@ -214,6 +269,12 @@ impl<'a> SfPager<'a> {
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
         if self.done {
             return Ok(None);
+        }
+        if let Some(records) = self.first.take() {
+            if self.next_url.is_none() {
+                self.done = true;
+            }
+            return Ok((!records.is_empty()).then_some(records));
         }
         // queryAll: deleted rows (IsDeleted, and a merge's losers with MasterRecordId) come
         // with the changes, at no extra call.

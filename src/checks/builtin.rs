@@ -163,7 +163,7 @@ async fn refused_reads(
 pub async fn hubspot(
     session: &Session,
     plugins: &PluginSet,
-    settings: &SyncSettings,
+    (settings, pairs): (&SyncSettings, &[PairSpec]),
     opts: &CheckOptions,
     report: &mut CheckReport,
 ) {
@@ -202,8 +202,10 @@ pub async fn hubspot(
         }
         r
     };
-    let (redirect, connection) =
-        tokio::join!(redirect, hubspot_connection(api, plugins, settings, opts));
+    let (redirect, connection) = tokio::join!(
+        redirect,
+        hubspot_connection(api, plugins, (settings, pairs), opts)
+    );
     report.append(redirect);
     report.append(connection);
 }
@@ -212,7 +214,7 @@ pub async fn hubspot(
 async fn hubspot_connection(
     api: &crate::api::hubspot::HubspotApi,
     plugins: &PluginSet,
-    settings: &SyncSettings,
+    (settings, pairs): (&SyncSettings, &[PairSpec]),
     opts: &CheckOptions,
 ) -> CheckReport {
     const G: &str = "hubspot";
@@ -279,8 +281,7 @@ async fn hubspot_connection(
         }
     }
     if opts.wants(G, "scopes") {
-        let pairs = crate::sync::pairs::enabled(plugins, settings);
-        let mut needed: Vec<(String, String)> = sync_scopes(settings, &pairs)
+        let mut needed: Vec<(String, String)> = sync_scopes(settings, pairs)
             .into_iter()
             .map(|s| (s, "the sync".to_string()))
             .collect();
@@ -303,7 +304,7 @@ async fn hubspot_connection(
         // The token's own list can pass while HubSpot still refuses (a scope renamed,
         // granular scopes): one read of each synced object asks HubSpot itself.
         let refused = if missing.is_empty() {
-            refused_reads(api, &pairs).await
+            refused_reads(api, pairs).await
         } else {
             Vec::new()
         };
@@ -350,7 +351,7 @@ async fn hubspot_connection(
 pub async fn salesforce(
     session: &Session,
     plugins: &PluginSet,
-    settings: &SyncSettings,
+    pairs: &[PairSpec],
     writes: &super::writes::TransformWrites,
     opts: &CheckOptions,
     report: &mut CheckReport,
@@ -406,7 +407,7 @@ pub async fn salesforce(
     };
     let (redirect, connection) = tokio::join!(
         redirect,
-        salesforce_connection(api, tokens.is_some(), (plugins, settings, writes), opts)
+        salesforce_connection(api, tokens.is_some(), (plugins, pairs, writes), opts)
     );
     report.append(redirect);
     report.append(connection);
@@ -416,7 +417,7 @@ pub async fn salesforce(
 async fn salesforce_connection(
     api: &crate::api::salesforce::SalesforceApi,
     connected: bool,
-    (plugins, settings, writes): (&PluginSet, &SyncSettings, &super::writes::TransformWrites),
+    (plugins, pairs, writes): (&PluginSet, &[PairSpec], &super::writes::TransformWrites),
     opts: &CheckOptions,
 ) -> CheckReport {
     const G: &str = "salesforce";
@@ -467,7 +468,7 @@ async fn salesforce_connection(
         }
     }
     if opts.wants(G, "permissions") {
-        permissions(api, plugins, settings, writes, report).await;
+        permissions(api, plugins, pairs, writes, report).await;
     }
     r
 }
@@ -477,7 +478,7 @@ async fn salesforce_connection(
 async fn permissions(
     api: &crate::api::salesforce::SalesforceApi,
     plugins: &PluginSet,
-    settings: &SyncSettings,
+    pairs: &[PairSpec],
     writes: &super::writes::TransformWrites,
     report: &mut CheckReport,
 ) {
@@ -497,7 +498,6 @@ async fn permissions(
     };
     let mut blocked = Vec::new();
     let mut checked = 0;
-    let pairs = crate::sync::pairs::enabled(plugins, settings);
     let sobjects: Vec<(&str, &str)> = pairs
         .iter()
         .flat_map(|spec| {

@@ -65,8 +65,8 @@ pub async fn run(
     };
     let (mut hubspot, mut salesforce) = (CheckReport::default(), CheckReport::default());
     tokio::join!(
-        builtin::hubspot(session, plugins, settings, opts, &mut hubspot),
-        builtin::salesforce(session, plugins, settings, &writes, opts, &mut salesforce),
+        builtin::hubspot(session, plugins, (settings, &pairs), opts, &mut hubspot),
+        builtin::salesforce(session, plugins, &pairs, &writes, opts, &mut salesforce),
     );
     report.append(hubspot);
     report.append(salesforce);

@@ -19,11 +19,7 @@ impl Hooks for PluginSet {
 
     fn mappings(&self) -> Result<Mappings, HookError> {
         let mut out = Mappings::new();
-        for name in self.names() {
-            let Some(p) = self.get(&name) else { continue };
-            if !p.has("mappings") {
-                continue;
-            }
+        for p in self.having("mappings") {
             let v = p
                 .call("mappings", &[])
                 .map_err(|e| hook_error(&p, "mappings", e))?;
@@ -54,16 +50,10 @@ impl Hooks for PluginSet {
             .filter_map(|n| self.get(&n))
             .find(|p| p.pairs.contains_key(&e.pair));
         let Some(p) = declared_by else {
-            return HookError {
-                plugin: String::new(),
-                generation: 0,
-                hook: "pairs".into(),
-                message: e.to_string(),
-            };
+            return e.into();
         };
-        let source = std::fs::read_to_string(p.dir.join("init.lua")).unwrap_or_default();
         let label = format!("plugins/{}", p.label());
-        refused(&p, "pairs", locate_pair_error(&source, &label, &e))
+        refused(&p, "pairs", locate_pair_error(&p.dir, &label, &e))
     }
 
     fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {
@@ -87,11 +77,8 @@ impl Hooks for PluginSet {
     ) -> HookResult<'a, Option<Inclusion>> {
         Box::pin(async move {
             let mut decision: Option<Inclusion> = None;
-            for name in self.names() {
-                let Some(p) = self.get(&name) else { continue };
-                if !p.has("include") {
-                    continue;
-                }
+            for p in self.having("include") {
+                let name = p.label();
                 let v = p
                     .call_async("include", &[record.clone(), ctx.clone()])
                     .await
@@ -134,11 +121,7 @@ impl Hooks for PluginSet {
     ) -> HookResult<'a, Option<Map<String, Value>>> {
         Box::pin(async move {
             let mut out: Option<Map<String, Value>> = None;
-            for name in self.names() {
-                let Some(p) = self.get(&name) else { continue };
-                if !p.has("transform") {
-                    continue;
-                }
+            for p in self.having("transform") {
                 let v = p
                     .call_async("transform", &[record.clone(), ctx.clone()])
                     .await
@@ -166,11 +149,7 @@ impl Hooks for PluginSet {
         ctx: &'a Value,
     ) -> HookResult<'a, Resolution> {
         Box::pin(async move {
-            for name in self.names() {
-                let Some(p) = self.get(&name) else { continue };
-                if !p.has("resolve") {
-                    continue;
-                }
+            for p in self.having("resolve") {
                 let v = p
                     .call_async(
                         "resolve",
@@ -206,11 +185,7 @@ impl Hooks for PluginSet {
         ctx: &'a Value,
     ) -> HookResult<'a, Option<DeletePolicy>> {
         Box::pin(async move {
-            for name in self.names() {
-                let Some(p) = self.get(&name) else { continue };
-                if !p.has("on_delete") {
-                    continue;
-                }
+            for p in self.having("on_delete") {
                 let v = p
                     .call_async("on_delete", &[record.clone(), ctx.clone()])
                     .await

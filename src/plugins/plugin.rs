@@ -233,8 +233,11 @@ impl std::fmt::Debug for Plugin {
 /// A pair declaration's error at the line that makes it: the pair's own line in init.lua,
 /// then the first line after it with the key the error is about (`create_as`, `pair`, an
 /// unknown key); the `pairs` hook's line when the pair's name is not to be found.
-pub fn locate_pair_error(source: &str, label: &str, e: &PairDeclError) -> String {
-    format!("{label}/init.lua:{}: {e}", pair_error_line(source, e))
+/// The plugin's folder `dir` is shown as `label` (`plugins/examples/tickets`); its init.lua is
+/// read only now, for the line.
+pub fn locate_pair_error(dir: &Path, label: &str, e: &PairDeclError) -> String {
+    let source = std::fs::read_to_string(dir.join("init.lua")).unwrap_or_default();
+    format!("{label}/init.lua:{}: {e}", pair_error_line(&source, e))
 }
 
 fn pair_error_line(source: &str, e: &PairDeclError) -> usize {
@@ -498,12 +501,11 @@ impl Plugin {
                 hook_values.push((*name, v));
             }
         }
-        let source = std::fs::read_to_string(&init).unwrap_or_default();
         let pairs = match hook_values.iter().find(|(n, _)| *n == "pairs") {
             None => BTreeMap::new(),
             Some((_, v)) => declared_pairs(&lua, v, &clock, limits)
                 .map_err(fail)?
-                .map_err(|e| fail(locate_pair_error(&source, &label, &e)))?,
+                .map_err(|e| fail(locate_pair_error(dir, &label, &e)))?,
         };
         Ok(Plugin {
             pairs,

@@ -184,6 +184,15 @@ impl PluginSet {
         out
     }
 
+    /// The active plugins that have `hook`, in the profile's order.
+    pub fn having(&self, hook: &str) -> Vec<Arc<Plugin>> {
+        self.names()
+            .iter()
+            .filter_map(|n| self.get(n))
+            .filter(|p| p.has(hook))
+            .collect()
+    }
+
     /// Rebuild one plugin; swap it in only if it loads and validates.
     pub fn reload(&self, name: &str) -> Result<u64, PluginError> {
         let next = self

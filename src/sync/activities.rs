@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::engine::{Engine, SyncError};
 use super::ledger::Checkpoint;
-use super::pair_decl::HUBSPOT_ID_FIELD as SF_EXTERNAL_ID;
+use super::pair_decl::HUBSPOT_ID_FIELD;
 use super::records::HsRecord;
 use super::report::RunReport;
 use crate::api::hubspot::ItemResult;
@@ -44,7 +44,7 @@ fn activity(r: &HsRecord, kind: &str, who: &str) -> Option<Activity> {
         label,
         task: json!({
             "attributes": {"type": "Task"},
-            SF_EXTERNAL_ID: key,
+            HUBSPOT_ID_FIELD: key,
             "Subject": format!("{label}: {name}"),
             "WhoId": who,
             "ActivityDate": when.format("%Y-%m-%d").to_string(),
@@ -88,7 +88,7 @@ impl Engine<'_> {
         let records = todo.iter().map(|a| a.task.clone()).collect();
         let op = CollectionOp::Upsert {
             sobject: "Task".into(),
-            field: SF_EXTERNAL_ID.into(),
+            field: HUBSPOT_ID_FIELD.into(),
         };
         let results = self.sf.collection(op, records, false).await?;
         for (a, r) in todo.iter().zip(results) {

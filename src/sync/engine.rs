@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::convert::OwnerMap;
+use super::described::Described;
 use super::hooks::Hooks;
 use super::ledger::{Checkpoint, Ledger, LedgerError};
 use super::lookup;
@@ -79,12 +80,8 @@ pub struct Engine<'a> {
     pub(super) hooks: &'a dyn Hooks,
     pub(super) settings: SyncSettings,
     pub(super) owners: OwnerMap,
-    /// Field names per sObject, from describe.
-    pub(super) sf_fields: HashMap<String, HashSet<String>>,
-    /// Per sObject, what each lookup field may point at, from describe.
-    pub(super) sf_references: HashMap<String, HashMap<String, Vec<String>>>,
-    /// Record type ids by developer name, per sObject, from describe.
-    pub(super) record_types: HashMap<String, BTreeMap<String, String>>,
+    /// What describe says of each synced sObject: fields, record types, lookup targets.
+    pub(super) described: HashMap<String, Described>,
     /// Every declared pair, and the order they run in (parents first).
     pub(super) pairs: Pairs,
     pub(super) order: Vec<String>,
@@ -101,9 +98,9 @@ impl<'a> Engine<'a> {
     }
 
     pub(super) fn has_field(&self, sobject: &str, field: &str) -> bool {
-        self.sf_fields
+        self.described
             .get(sobject)
-            .is_none_or(|f| f.contains(field))
+            .is_none_or(|d| d.fields.contains(field))
     }
 
     pub(super) fn mapping(
@@ -236,21 +233,10 @@ impl<'a> Engine<'a> {
                 Err(other) => return Err(other),
             }
         }
-        let after = self.calls();
-        report
-            .calls
-            .insert("hubspot".into(), after.0.saturating_sub(before.0));
-        report
-            .calls
-            .insert("salesforce".into(), after.1.saturating_sub(before.1));
+        report.calls = calls_between(before, self.calls());
         if let Some(from) = setup {
             // What preparing cost (describes, owners, id properties), inside the figures.
-            report
-                .setup_calls
-                .insert("hubspot".into(), now.0.saturating_sub(from.0));
-            report
-                .setup_calls
-                .insert("salesforce".into(), now.1.saturating_sub(from.1));
+            report.setup_calls = calls_between(from, now);
         }
         report.seconds = started.elapsed().as_secs_f64();
         // Plugins' per-pass caps count from here: the hooks around the next pass
@@ -560,6 +546,14 @@ impl<'a> Engine<'a> {
             "direction": if side == "hubspot" { "to_salesforce" } else { "to_hubspot" },
         })
     }
+}
+
+/// The calls made per provider between two readings of the (HubSpot, Salesforce) counters.
+fn calls_between(from: (u64, u64), to: (u64, u64)) -> BTreeMap<String, u64> {
+    BTreeMap::from([
+        ("hubspot".to_string(), to.0.saturating_sub(from.0)),
+        ("salesforce".to_string(), to.1.saturating_sub(from.1)),
+    ])
 }
 
 /// A record that failed before and is gone now has nothing left to retry.

@@ -41,8 +41,21 @@ pub struct Explanation {
 impl Engine<'_> {
     /// What `explain` and `sync --record` take as an object: a pair's name or its HubSpot
     /// object (`contact`, `companies`, `ticket`) → HubSpot; an sObject (`Lead`, `Case`, or in
-    /// lower case `lead`) → Salesforce. The pair, the side and the object.
-    pub fn parse_object(&self, object: &str) -> Option<(&PairSpec, &'static str, String)> {
+    /// lower case `lead`) → Salesforce. The pair, the side and the object; another name is
+    /// refused with the ones it could be.
+    pub fn parse_object(
+        &self,
+        object: &str,
+    ) -> Result<(&PairSpec, &'static str, String), SyncError> {
+        self.find_object(object).ok_or_else(|| {
+            SyncError::UnknownObject(format!(
+                "unknown object `{object}`: {}",
+                self.known_objects()
+            ))
+        })
+    }
+
+    fn find_object(&self, object: &str) -> Option<(&PairSpec, &'static str, String)> {
         let specs = || self.order.iter().filter_map(|n| self.pairs.get(n));
         let sf = |exact: bool| {
             specs().find_map(|s| {
@@ -68,7 +81,7 @@ impl Engine<'_> {
     }
 
     /// The objects `parse_object` knows, for a message.
-    pub(super) fn known_objects(&self) -> String {
+    fn known_objects(&self) -> String {
         let specs: Vec<&PairSpec> = self
             .order
             .iter()
@@ -173,12 +186,7 @@ impl Engine<'_> {
     }
 
     pub async fn explain(&self, object: &str, id: &str) -> Result<Explanation, SyncError> {
-        let (spec, side, object) = self.parse_object(object).ok_or_else(|| {
-            SyncError::UnknownObject(format!(
-                "unknown object `{object}`: {}",
-                self.known_objects()
-            ))
-        })?;
+        let (spec, side, object) = self.parse_object(object)?;
         let object = object.as_str();
         let mappings = self.hooks.mappings().map_err(SyncError::Mappings)?;
         self.read_inclusion().await?;

@@ -38,6 +38,18 @@ impl HookError {
     }
 }
 
+/// A declaration error no plugin's file is known for: the `pairs` hook's, unlocated.
+impl From<PairDeclError> for HookError {
+    fn from(e: PairDeclError) -> HookError {
+        HookError {
+            plugin: String::new(),
+            generation: 0,
+            hook: "pairs".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// What an async hook call gives back.
 pub type HookResult<'a, T> = Pin<Box<dyn Future<Output = Result<T, HookError>> + Send + 'a>>;
 
@@ -74,12 +86,7 @@ pub trait Hooks: Send + Sync {
     /// A declaration error found later (against the schemas), as the error of the plugin
     /// that declared the pair, at its file:line when the plugin knows it.
     fn pair_error(&self, e: PairDeclError) -> HookError {
-        HookError {
-            plugin: String::new(),
-            generation: 0,
-            hook: "pairs".into(),
-            message: e.to_string(),
-        }
+        e.into()
     }
     /// What the hooks read beyond the mappings, by HubSpot object or sObject.
     fn reads(&self) -> std::collections::BTreeMap<String, Vec<String>> {

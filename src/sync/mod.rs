@@ -4,6 +4,7 @@ pub mod activities;
 pub mod batch;
 pub mod convert;
 mod deletes;
+mod described;
 mod direction;
 pub mod engine;
 pub mod error_groups;

@@ -24,6 +24,16 @@ pub struct PairDeclError {
     pub message: String,
 }
 
+impl PairDeclError {
+    pub fn new(pair: &str, path: impl Into<String>, message: impl Into<String>) -> PairDeclError {
+        PairDeclError {
+            pair: pair.to_string(),
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// The HubSpot side of a pair.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

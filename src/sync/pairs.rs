@@ -203,13 +203,7 @@ impl PairSpec {
             v.extend([self.hs_pipeline_property(), self.hs_stage_property()]);
         }
         v.extend(self.decl.hubspot.pull.iter().map(String::as_str));
-        let mut out: Vec<String> = Vec::with_capacity(v.len());
-        for p in v {
-            if !out.iter().any(|o| o == p) {
-                out.push(p.to_string());
-            }
-        }
-        out
+        unique_in_order(v)
     }
 
     /// Extra Salesforce fields a pull needs besides the mapped ones (the caller keeps those
@@ -234,14 +228,19 @@ impl PairSpec {
             v.extend(["RecordTypeId", rt.stage_field.as_str()]);
         }
         v.extend(self.decl.salesforce.pull.iter().map(String::as_str));
-        let mut out: Vec<String> = Vec::with_capacity(v.len());
-        for f in v {
-            if !out.iter().any(|o| o == f) {
-                out.push(f.to_string());
-            }
-        }
-        out
+        unique_in_order(v)
     }
+}
+
+/// Each name once, in the order first given.
+fn unique_in_order(names: Vec<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for n in names {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
 }
 
 /// Lead field → Contact field, for mappings written for Leads.

@@ -92,9 +92,9 @@ impl Engine<'_> {
 
     /// Can `sobject.lookup` point at a record of `target`? (Yes when describe does not say.)
     fn lookup_takes(&self, sobject: &str, lookup: &str, target: &str) -> bool {
-        self.sf_references
+        self.described
             .get(sobject)
-            .and_then(|r| r.get(lookup))
+            .and_then(|d| d.references.get(lookup))
             .is_none_or(|to| to.iter().any(|t| t == target))
     }
 

@@ -84,13 +84,18 @@ impl Engine<'_> {
         sf: &SfRecord,
     ) -> Option<(usize, &'s RecordTypeDecl)> {
         let id = sf.field("RecordTypeId")?;
-        by_id(spec.record_types(), self.record_types.get(&sf.sobject)?, id)
+        by_id(
+            spec.record_types(),
+            &self.described.get(&sf.sobject)?.record_types,
+            id,
+        )
     }
 
     /// The record type's id in this org.
     fn record_type_id(&self, sobject: &str, rt: &RecordTypeDecl) -> Option<&str> {
-        self.record_types
+        self.described
             .get(sobject)?
+            .record_types
             .get(&rt.record_type)
             .map(String::as_str)
     }

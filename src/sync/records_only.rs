@@ -30,12 +30,7 @@ impl Engine<'_> {
         let mappings = self.mappings()?;
         report.plan_echoes = true;
         for (object, id) in &opts.records {
-            let (spec, side, object) = self.parse_object(object).ok_or_else(|| {
-                SyncError::UnknownObject(format!(
-                    "unknown object `{object}`: {}",
-                    self.known_objects()
-                ))
-            })?;
+            let (spec, side, object) = self.parse_object(object)?;
             let object = object.as_str();
             let mut cp = Checkpoint::default();
             let ids = [id.clone()];

@@ -2,12 +2,13 @@
 //! both sides), owners on both sides, the describes of the synced sObjects and their record
 //! types, and the `hubforce_…` id properties a HubSpot object lacks.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::convert::OwnerMap;
+use super::described::Described;
 use super::engine::{Engine, SyncError, every_refused_grant};
 use super::hooks::Hooks;
 use super::ledger::Ledger;
@@ -17,59 +18,6 @@ use super::settings::SyncSettings;
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
 use crate::error::{ApiError, ErrorClass};
-
-/// What the schemas say about a synced sObject.
-#[derive(Debug, Default)]
-pub struct Described {
-    pub fields: HashSet<String>,
-    /// Record type developer name → id.
-    pub record_types: BTreeMap<String, String>,
-    /// Lookup field → the sObjects it may point at (`ContactId` → Contact, `WhoId` → Contact,
-    /// Lead).
-    pub references: HashMap<String, Vec<String>>,
-}
-
-impl Described {
-    fn of(describe: &Value) -> Described {
-        let names = |key: &str, name: &str| -> Vec<Value> {
-            describe[key]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|v| v[name].is_string())
-                .cloned()
-                .collect()
-        };
-        Described {
-            fields: names("fields", "name")
-                .iter()
-                .filter_map(|f| f["name"].as_str().map(String::from))
-                .collect(),
-            record_types: names("recordTypeInfos", "developerName")
-                .iter()
-                .filter(|r| r["master"] != json!(true))
-                .filter_map(|r| {
-                    Some((
-                        r["developerName"].as_str()?.to_string(),
-                        r["recordTypeId"].as_str()?.to_string(),
-                    ))
-                })
-                .collect(),
-            references: names("fields", "name")
-                .iter()
-                .filter_map(|f| {
-                    let to: Vec<String> = f["referenceTo"]
-                        .as_array()?
-                        .iter()
-                        .filter_map(|t| t.as_str().map(String::from))
-                        .collect();
-                    (!to.is_empty())
-                        .then(|| (f["name"].as_str().unwrap_or_default().to_string(), to))
-                })
-                .collect(),
-        }
-    }
-}
 
 async fn owner_map(hs: &HubspotApi, sf: &SalesforceApi) -> Result<OwnerMap, ApiError> {
     let mut m = OwnerMap::default();
@@ -139,13 +87,7 @@ async fn ensure_id_property(
     hs: &HubspotApi,
     (pair, object, name): (&str, &str, &str),
 ) -> Result<Option<PairDeclError>, ApiError> {
-    let refused = |path: &str, message: String| {
-        Ok(Some(PairDeclError {
-            pair: pair.to_string(),
-            path: path.to_string(),
-            message,
-        }))
-    };
+    let refused = |path: &str, message: String| Ok(Some(PairDeclError::new(pair, path, message)));
     match hs
         .request(Method::GET, &format!("/crm/v3/properties/{object}/{name}"), None)
         .await
@@ -234,13 +176,20 @@ fn unknown_sobject(enabled: &[&PairSpec], sobject: &str) -> PairDeclError {
             Some((s.name.clone(), i))
         })
         .unwrap_or_default();
-    PairDeclError {
-        pair,
-        path: format!(".salesforce.objects[{}]", i + 1),
-        message: format!(
+    PairDeclError::new(
+        &pair,
+        format!(".salesforce.objects[{}]", i + 1),
+        format!(
             "Salesforce has no sObject {sobject} the integration user can see (a custom object's name ends in __c; `hubforce api salesforce GET sobjects` lists them)"
         ),
-    }
+    )
+}
+
+/// Does describe give `sobject` the field?
+fn has(described: &HashMap<String, Described>, sobject: &str, field: &str) -> bool {
+    described
+        .get(sobject)
+        .is_some_and(|d| d.fields.contains(field))
 }
 
 /// The names a pair declares on the Salesforce side, each checked against the describes:
@@ -249,12 +198,8 @@ fn check_schema(
     spec: &PairSpec,
     described: &HashMap<String, Described>,
 ) -> Result<(), PairDeclError> {
-    let err = |path: String, message: String| PairDeclError {
-        pair: spec.name.clone(),
-        path,
-        message,
-    };
-    let has = |o: &str, f: &str| described.get(o).is_some_and(|d| d.fields.contains(f));
+    let err = |path: String, message: String| PairDeclError::new(&spec.name, path, message);
+    let has = |o: &str, f: &str| has(described, o, f);
     let any_has = |f: &str| spec.sobjects().iter().any(|o| has(o, f));
     let objects = spec.sobjects().join(", ");
     for (i, f) in spec.decl.salesforce.pull.iter().enumerate() {
@@ -306,12 +251,8 @@ fn check_record_types(
     spec: &PairSpec,
     described: &HashMap<String, Described>,
 ) -> Result<(), PairDeclError> {
-    let err = |path: String, message: String| PairDeclError {
-        pair: spec.name.clone(),
-        path,
-        message,
-    };
-    let has = |o: &str, f: &str| described.get(o).is_some_and(|d| d.fields.contains(f));
+    let err = |path: String, message: String| PairDeclError::new(&spec.name, path, message);
+    let has = |o: &str, f: &str| has(described, o, f);
     let Some(sobject) = spec.sobjects().first() else {
         return Ok(());
     };
@@ -418,18 +359,7 @@ impl<'a> Engine<'a> {
             hooks,
             settings,
             owners,
-            sf_fields: described
-                .iter()
-                .map(|(o, d)| (o.clone(), d.fields.clone()))
-                .collect(),
-            sf_references: described
-                .iter()
-                .map(|(o, d)| (o.clone(), d.references.clone()))
-                .collect(),
-            record_types: described
-                .into_iter()
-                .map(|(o, d)| (o, d.record_types))
-                .collect(),
+            described,
             pairs: all,
             order,
             members: std::sync::RwLock::new(None),
@@ -442,20 +372,6 @@ impl<'a> Engine<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn record_types_come_from_describe_without_the_master() {
-        let d = Described::of(&json!({
-            "fields": [{"name": "Id"}, {"name": "Status"}],
-            "recordTypeInfos": [
-                {"developerName": "Support", "recordTypeId": "012A", "master": false},
-                {"developerName": "Master", "recordTypeId": "012000000000000AAA", "master": true},
-            ],
-        }));
-        assert!(d.fields.contains("Status"));
-        assert_eq!(d.record_types.len(), 1);
-        assert_eq!(d.record_types["Support"], "012A");
-    }
 
     #[test]
     fn a_declared_field_the_schema_lacks_is_named() {

@@ -1,0 +1,67 @@
+//! What Salesforce's describe says about a synced sObject, read once when the engine is
+//! prepared: its fields, its record types and what each lookup may point at.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Default)]
+pub struct Described {
+    pub fields: HashSet<String>,
+    /// Record type developer name → id (not the Master one every object has).
+    pub record_types: BTreeMap<String, String>,
+    /// Lookup field → the sObjects it may point at (`ContactId` → Contact, `WhoId` → Contact,
+    /// Lead).
+    pub references: HashMap<String, Vec<String>>,
+}
+
+impl Described {
+    pub fn of(describe: &Value) -> Described {
+        let list = |key: &str| describe[key].as_array().into_iter().flatten();
+        let mut out = Described::default();
+        for f in list("fields") {
+            let Some(name) = f["name"].as_str() else {
+                continue;
+            };
+            out.fields.insert(name.to_string());
+            let to: Vec<String> = f["referenceTo"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect();
+            if !to.is_empty() {
+                out.references.insert(name.to_string(), to);
+            }
+        }
+        for r in list("recordTypeInfos").filter(|r| r["master"] != json!(true)) {
+            if let (Some(dev), Some(id)) = (r["developerName"].as_str(), r["recordTypeId"].as_str())
+            {
+                out.record_types.insert(dev.to_string(), id.to_string());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_types_come_from_describe_without_the_master() {
+        let d = Described::of(&json!({
+            "fields": [{"name": "Id"}, {"name": "Status"},
+                       {"name": "ContactId", "referenceTo": ["Contact"]}, {"name": "Subject", "referenceTo": []}],
+            "recordTypeInfos": [
+                {"developerName": "Support", "recordTypeId": "012A", "master": false},
+                {"developerName": "Master", "recordTypeId": "012000000000000AAA", "master": true},
+            ],
+        }));
+        assert!(d.fields.contains("Status"));
+        assert_eq!(d.record_types.len(), 1);
+        assert_eq!(d.record_types["Support"], "012A");
+        assert_eq!(d.references.len(), 1);
+        assert_eq!(d.references["ContactId"], ["Contact"]);
+    }
+}

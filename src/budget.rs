@@ -52,6 +52,9 @@ struct State {
     /// Calls per caller since the pass began, and the callers' caps per pass (plugins).
     by_caller_pass: BTreeMap<String, u64>,
     caller_pass_caps: BTreeMap<String, u64>,
+    /// Every call since the process began, by where it was made from (never reset, so that
+    /// a pass's share is the difference of two readings).
+    by_place: BTreeMap<CallPlace, u64>,
 }
 
 pub struct Budget {
@@ -253,6 +256,7 @@ impl Budget {
                             at: now,
                         });
                         st.used_today += 1;
+                        *st.by_place.entry(CallPlace::here(caller)).or_default() += 1;
                         *st.by_caller.entry(caller.to_string()).or_default() += 1;
                         if st.caller_pass_caps.contains_key(caller) {
                             *st.by_caller_pass.entry(caller.to_string()).or_default() += 1;
@@ -276,6 +280,9 @@ impl Budget {
         };
         q.retain(|s| s.ticket != ticket.id);
         st.used_today = st.used_today.saturating_sub(1);
+        if let Some(n) = st.by_place.get_mut(&CallPlace::here(caller)) {
+            *n = n.saturating_sub(1);
+        }
         let State {
             by_caller,
             by_caller_pass,
@@ -351,6 +358,100 @@ impl Budget {
             by_caller: st.by_caller.clone(),
         }
     }
+
+    /// Every call this process made, by pair, stage and caller.
+    pub fn by_place(&self) -> BTreeMap<CallPlace, u64> {
+        self.lock().by_place.clone()
+    }
+}
+
+/// The stage of a pass a call was made in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Preparing the engine: describes, owners, id properties, schema.
+    Setup,
+    /// Reading what changed: pages, the inclusion list, deletions and merges.
+    Pull,
+    /// Plugins' inclusion filters.
+    Include,
+    /// Finding counterparts: links read back, look-ups by key, candidates.
+    Match,
+    /// Creates, updates, associations, activities, ids written back.
+    Write,
+    /// Plugins' pass hooks (`on_sync_start`, `on_sync_end`) and checks.
+    Hooks,
+    /// Anything outside a pass: the REPL, `hubforce api`, a check.
+    #[default]
+    Other,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Setup => "setup",
+            Stage::Pull => "pull",
+            Stage::Include => "include",
+            Stage::Match => "match",
+            Stage::Write => "write",
+            Stage::Hooks => "hooks",
+            Stage::Other => "other",
+        }
+    }
+}
+
+/// Where in a pass the running code is: which pair and stage (the caller tag says who).
+#[derive(Debug, Clone, Default)]
+struct Place {
+    pair: Option<String>,
+    stage: Stage,
+}
+
+tokio::task_local! {
+    static PLACE: Place;
+}
+
+/// Run `work` with its calls attributed to `pair` (None: every pair, as setup is) and
+/// `stage`. Futures joined inside keep it; a spawned task does not (give it its own).
+pub async fn within<F: std::future::Future>(
+    pair: Option<&str>,
+    stage: Stage,
+    work: F,
+) -> F::Output {
+    let place = Place {
+        pair: pair.map(str::to_string),
+        stage,
+    };
+    PLACE.scope(place, work).await
+}
+
+/// Run `work` in another stage of the same pair.
+pub async fn in_stage<F: std::future::Future>(stage: Stage, work: F) -> F::Output {
+    let pair = PLACE.try_with(|p| p.pair.clone()).ok().flatten();
+    within(pair.as_deref(), stage, work).await
+}
+
+/// A call's pair, stage and caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CallPlace {
+    /// None when the call serves every pair (setup, the inclusion list).
+    pub pair: Option<String>,
+    pub stage: Stage,
+    pub caller: String,
+}
+
+impl CallPlace {
+    /// Where the running code is, for a call made under `caller`.
+    pub fn here(caller: &str) -> CallPlace {
+        let (pair, stage) = PLACE
+            .try_with(|p| (p.pair.clone(), p.stage))
+            .unwrap_or_default();
+        CallPlace {
+            pair,
+            stage,
+            caller: caller.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +466,43 @@ mod tests {
             search_per_second: Some(2),
             daily_max: daily,
         })
+    }
+
+    #[tokio::test]
+    async fn calls_are_counted_where_they_were_made_and_given_back_there() {
+        let b = hubspot(100, 100);
+        let pull = |caller: &'static str| {
+            let b = &b;
+            within(Some("contact"), Stage::Pull, async move {
+                b.acquire(CallKind::Normal, caller).await.map(|_| ())
+            })
+        };
+        pull("sync").await.unwrap();
+        pull("plugin:acme").await.unwrap();
+        let write = within(Some("contact"), Stage::Pull, async {
+            in_stage(Stage::Write, async {
+                let t = b.acquire(CallKind::Normal, "sync").await.unwrap();
+                let _kept = b.acquire(CallKind::Normal, "sync").await.unwrap();
+                b.cancel(t, "sync");
+            })
+            .await
+        });
+        write.await;
+        b.acquire(CallKind::Normal, "repl").await.unwrap();
+        let by = b.by_place();
+        let at = |pair: Option<&str>, stage, caller: &str| {
+            let key = CallPlace {
+                pair: pair.map(str::to_string),
+                stage,
+                caller: caller.to_string(),
+            };
+            by.get(&key).copied()
+        };
+        assert_eq!(at(Some("contact"), Stage::Pull, "sync"), Some(1));
+        assert_eq!(at(Some("contact"), Stage::Pull, "plugin:acme"), Some(1));
+        assert_eq!(at(Some("contact"), Stage::Write, "sync"), Some(1));
+        assert_eq!(at(None, Stage::Other, "repl"), Some(1));
+        assert_eq!(by.values().sum::<u64>(), b.report().used_today);
     }
 
     #[tokio::test]

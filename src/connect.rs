@@ -354,6 +354,22 @@ pub fn render_status(
     s
 }
 
+/// The last 24 h of calls by pair and stage: where the allocation went.
+pub fn render_places(placed: &[crate::store::PlacedCalls]) -> String {
+    let mut s = String::from("  calls in the last 24 h by pair and stage:\n");
+    for p in placed {
+        s.push_str(&format!(
+            "    {:<11} {:<14} {:<8} {:<20} {:>7}\n",
+            p.provider,
+            p.pair.as_deref().unwrap_or("(all pairs)"),
+            p.stage,
+            p.caller,
+            p.calls
+        ));
+    }
+    s
+}
+
 /// Write a profile named `sim` pointing at a running `hubforce sim` (from its ready file),
 /// with the simulator's secrets in a 0600 env file beside the state.
 /// Enable `plugins/default` in the `sim` profile `init_from_sim` wrote, writing the folder

@@ -39,6 +39,8 @@ struct Row {
     duration_ms: f64,
     class: Option<&'static str>,
     caller: String,
+    pair: Option<String>,
+    stage: &'static str,
     budget_left: i64,
 }
 
@@ -56,6 +58,17 @@ pub struct CallSummary {
     pub calls: u64,
     pub errors: u64,
     pub p95_ms: Option<u64>,
+}
+
+/// Calls made from one place: a pair (None: every pair, as setup serves), a stage of the
+/// pass and a caller.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlacedCalls {
+    pub provider: String,
+    pub pair: Option<String>,
+    pub stage: String,
+    pub caller: String,
+    pub calls: u64,
 }
 
 /// How one provider's calls went over a period (for `hubforce check`).
@@ -76,6 +89,25 @@ fn loggable_path(path: &str) -> String {
     }
 }
 
+/// Logs written before calls had a pair and a stage gain the columns (older rows: `other`).
+fn add_place_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut columns = Vec::new();
+    {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('request_log')")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        columns.extend(names.flatten());
+    }
+    if !columns.iter().any(|c| c == "pair") {
+        conn.execute_batch("ALTER TABLE request_log ADD COLUMN pair TEXT")?;
+    }
+    if !columns.iter().any(|c| c == "stage") {
+        conn.execute_batch(
+            "ALTER TABLE request_log ADD COLUMN stage TEXT NOT NULL DEFAULT 'other'",
+        )?;
+    }
+    Ok(())
+}
+
 impl RequestLog {
     pub fn open(path: &Path) -> Result<RequestLog, StoreError> {
         let err = |source| StoreError {
@@ -89,10 +121,11 @@ impl RequestLog {
              CREATE TABLE IF NOT EXISTS request_log (
                id INTEGER PRIMARY KEY, at TEXT NOT NULL, provider TEXT NOT NULL, method TEXT NOT NULL,
                path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL, class TEXT,
-               caller TEXT NOT NULL, budget_left INTEGER);
+               caller TEXT NOT NULL, budget_left INTEGER, pair TEXT, stage TEXT NOT NULL DEFAULT 'other');
              CREATE INDEX IF NOT EXISTS request_log_at ON request_log(at);",
         )
         .map_err(err)?;
+        add_place_columns(&conn).map_err(err)?;
         Ok(RequestLog {
             conn: Mutex::new(conn),
             pending: Mutex::new(Vec::new()),
@@ -105,7 +138,8 @@ impl RequestLog {
         match Connection::open_in_memory().and_then(|c| {
             c.execute_batch(
                 "CREATE TABLE request_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, provider TEXT NOT NULL, method TEXT NOT NULL,
-                 path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL, class TEXT, caller TEXT NOT NULL, budget_left INTEGER);",
+                 path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL, class TEXT, caller TEXT NOT NULL, budget_left INTEGER,
+                 pair TEXT, stage TEXT NOT NULL DEFAULT 'other');",
             )?;
             Ok(c)
         }) {
@@ -123,7 +157,7 @@ impl RequestLog {
         status: Option<u16>,
         class: Option<ErrorClass>,
         took: Duration,
-        caller: &str,
+        (caller, pair, stage): (&str, Option<&str>, &'static str),
         budget_left: u64,
     ) {
         let row = Row {
@@ -135,6 +169,8 @@ impl RequestLog {
             duration_ms: took.as_secs_f64() * 1000.0,
             class: class.map(|c| c.as_str()),
             caller: caller.to_string(),
+            pair: pair.map(str::to_string),
+            stage,
             budget_left: budget_left as i64,
         };
         let full = {
@@ -160,7 +196,7 @@ impl RequestLog {
             let tx = conn.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO request_log (at, provider, method, path, status, duration_ms, class, caller, budget_left) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO request_log (at, provider, method, path, status, duration_ms, class, caller, budget_left, pair, stage) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )?;
                 for r in &rows {
                     stmt.execute(params![
@@ -172,7 +208,9 @@ impl RequestLog {
                         r.duration_ms,
                         r.class,
                         r.caller,
-                        r.budget_left
+                        r.budget_left,
+                        r.pair,
+                        r.stage
                     ])?;
                 }
             }
@@ -222,6 +260,32 @@ impl RequestLog {
             s.p95_ms = p95_ms(&conn, &since, &s.provider, Some(&s.caller), s.calls);
         }
         out
+    }
+
+    /// Calls per provider, pair, stage and caller since `hours` ago.
+    pub fn by_place(&self, hours: i64) -> Vec<PlacedCalls> {
+        self.flush();
+        let Ok(conn) = self.conn.lock() else {
+            return Vec::new();
+        };
+        let since = (Utc::now() - chrono::Duration::hours(hours)).to_rfc3339();
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT provider, pair, stage, caller, COUNT(*) FROM request_log WHERE at >= ?1
+             GROUP BY provider, pair, stage, caller ORDER BY provider, pair, stage, caller",
+        ) else {
+            return Vec::new();
+        };
+        let rows = stmt.query_map(params![since], |r| {
+            Ok(PlacedCalls {
+                provider: r.get(0)?,
+                pair: r.get(1)?,
+                stage: r.get(2)?,
+                caller: r.get(3)?,
+                calls: r.get::<_, i64>(4)? as u64,
+            })
+        });
+        rows.map(|rows| rows.flatten().collect())
+            .unwrap_or_default()
     }
 
     /// Calls made to `provider` since `since` (what today's budget has spent already, for a
@@ -424,7 +488,7 @@ mod tests {
                 Some(200),
                 None,
                 Duration::from_millis(i),
-                "host",
+                ("host", Some("contact"), "pull"),
                 100,
             );
         }
@@ -435,7 +499,7 @@ mod tests {
             Some(200),
             None,
             Duration::from_millis(1),
-            "host",
+            ("host", None, "other"),
             99,
         );
         log.record(
@@ -445,7 +509,7 @@ mod tests {
             Some(400),
             Some(ErrorClass::Validation),
             Duration::from_millis(5),
-            "plugin:x",
+            ("plugin:x", Some("contact"), "write"),
             9,
         );
         let s = log.summary(24);
@@ -453,6 +517,16 @@ mod tests {
         assert_eq!((s[0].calls, s[0].errors), (21, 0));
         assert_eq!(s[0].p95_ms, Some(18));
         assert_eq!((s[1].caller.as_str(), s[1].errors), ("plugin:x", 1));
+        let placed = log.by_place(24);
+        let row = |pair: Option<&str>, stage: &str| {
+            placed
+                .iter()
+                .find(|p| p.pair.as_deref() == pair && p.stage == stage)
+                .map(|p| p.calls)
+        };
+        assert_eq!(row(Some("contact"), "pull"), Some(20));
+        assert_eq!(row(None, "other"), Some(1));
+        assert_eq!(row(Some("contact"), "write"), Some(1));
         let paths = log.paths();
         assert!(
             paths
@@ -460,6 +534,43 @@ mod tests {
                 .all(|p| !p.contains("CJSP5") && !p.contains('?')),
             "{paths:?}"
         );
+    }
+
+    #[test]
+    fn a_log_from_before_places_gains_the_columns() {
+        let dir = std::env::temp_dir().join(format!("hubforce-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("requests.sqlite");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE request_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, provider TEXT NOT NULL,
+             method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER, duration_ms REAL NOT NULL,
+             class TEXT, caller TEXT NOT NULL, budget_left INTEGER);
+             INSERT INTO request_log (at, provider, method, path, duration_ms, caller)
+             VALUES ('2999-01-01T00:00:00Z', 'hubspot', 'GET', '/x', 1, 'sync');",
+        )
+        .unwrap();
+        drop(old);
+        let log = RequestLog::open(&path).unwrap();
+        log.record(
+            Provider::Hubspot,
+            "GET",
+            "/y",
+            Some(200),
+            None,
+            Duration::from_millis(1),
+            ("sync", Some("deal"), "write"),
+            1,
+        );
+        let placed = log.by_place(24);
+        assert_eq!(placed.len(), 2, "{placed:?}");
+        assert!(
+            placed
+                .iter()
+                .any(|p| p.pair.is_none() && p.stage == "other")
+        );
+        assert!(placed.iter().any(|p| p.pair.as_deref() == Some("deal")));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
@@ -473,7 +584,7 @@ mod tests {
                 status,
                 class,
                 Duration::from_millis(ms),
-                "sync",
+                ("sync", None, "pull"),
                 1,
             )
         };

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::budget::{Stage, within};
 use crate::error::ErrorClass;
 use crate::profile::SyncSetup;
 use crate::session::{Session, SessionError};
@@ -92,11 +93,10 @@ pub async fn pass(
     ctx: serde_json::Value,
     quiet: bool,
 ) -> Result<RunReport, SyncError> {
-    for e in setup
+    let start = setup
         .plugins
-        .lifecycle("on_sync_start", std::slice::from_ref(&ctx))
-        .await
-    {
+        .lifecycle("on_sync_start", std::slice::from_ref(&ctx));
+    for e in within(None, Stage::Hooks, start).await {
         eprintln!("warning: {e}");
     }
     let progress = SyncProgress::attach(engine, quiet);
@@ -105,11 +105,9 @@ pub async fn pass(
     let report = result?;
     let mut summary = serde_json::to_value(&report).unwrap_or_default();
     summary["plans"] = serde_json::json!([]);
-    for e in setup
-        .plugins
-        .lifecycle("on_sync_end", &[ctx, summary])
-        .await
-    {
+    let args = [ctx, summary];
+    let end = setup.plugins.lifecycle("on_sync_end", &args);
+    for e in within(None, Stage::Hooks, end).await {
         eprintln!("warning: {e}");
     }
     Ok(report)

@@ -631,6 +631,7 @@ fn served(stats: &serde_json::Value, provider: &str) -> u64 {
 async fn a_pass_reports_every_call_the_providers_served() {
     let c = common::connected("commands-calls").await;
     enable(&c, &[], "");
+    let at_start = c.control_get("/stats").await;
     for pass in ["import", "idle"] {
         let before = c.control_get("/stats").await;
         let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
@@ -651,14 +652,59 @@ async fn a_pass_reports_every_call_the_providers_served() {
                 "{pass}: {v}"
             );
         }
-        if pass == "idle" {
+        // Each call has its place: the pairs and stages add up to the total.
+        for provider in ["hubspot", "salesforce"] {
+            let by: Vec<&serde_json::Value> = v["calls_by"]
+                .as_array()
+                .expect("calls_by")
+                .iter()
+                .filter(|p| p["provider"] == provider)
+                .collect();
+            let sum: u64 = by.iter().filter_map(|p| p["calls"].as_u64()).sum();
+            assert_eq!(Some(sum), v["calls"][provider].as_u64(), "{pass}: {by:?}");
+            let setup: u64 = by
+                .iter()
+                .filter(|p| p["stage"] == "setup" && p["pair"].is_null())
+                .filter_map(|p| p["calls"].as_u64())
+                .sum();
+            assert_eq!(Some(setup), v["setup_calls"][provider].as_u64(), "{pass}");
+        }
+        let pulls = |provider: &str| -> u64 {
+            v["calls_by"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["provider"] == provider && p["stage"] == "pull")
+                .filter_map(|p| p["calls"].as_u64())
+                .sum()
+        };
+        if pass == "import" {
+            assert!(pulls("salesforce") > 0 && pulls("hubspot") > 0, "{v}");
+        } else {
             // One Salesforce call per pair: the Contact and Lead pulls share a Composite call.
-            let pulls = v["calls"]["salesforce"].as_u64().unwrap_or(0)
+            let calls = v["calls"]["salesforce"].as_u64().unwrap_or(0)
                 - v["setup_calls"]["salesforce"].as_u64().unwrap_or(0);
             assert!(
-                pulls <= 4,
-                "an idle pass made {pulls} Salesforce calls for 4 pairs"
+                calls <= 4 && pulls("salesforce") == calls,
+                "an idle pass made {calls} Salesforce calls for 4 pairs: {v}"
             );
         }
+    }
+    // `status` reads the request log, which agrees with the simulator too (taken first:
+    // status itself asks for the connections' state).
+    let stats = c.control_get("/stats").await;
+    let r = hf(&c.dir, &["status", "--json"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("status json");
+    for provider in ["hubspot", "salesforce"] {
+        let logged: u64 = v["calls_24h_by_place"]
+            .as_array()
+            .expect("by place")
+            .iter()
+            .filter(|p| p["provider"] == provider && p["caller"] == "sync")
+            .filter_map(|p| p["calls"].as_u64())
+            .sum();
+        let made = served(&stats, provider) - served(&at_start, provider);
+        assert_eq!(logged, made, "{provider}: {v}");
     }
 }

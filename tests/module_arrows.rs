@@ -54,7 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The passes of `hubforce sync [--watch]`, which the demo reuses.
-    ("watch", &["error", "profile", "session", "sync"]),
+    ("watch", &["budget", "error", "profile", "session", "sync"]),
     (
         "checks",
         &[

@@ -557,6 +557,7 @@ impl Transport {
         took: Duration,
     ) {
         if let Some(log) = &self.log {
+            let place = crate::budget::CallPlace::here(&req.caller);
             log.record(
                 self.provider(),
                 req.method.as_ref(),
@@ -564,7 +565,7 @@ impl Transport {
                 status,
                 class,
                 took,
-                &req.caller,
+                (&req.caller, place.pair.as_deref(), place.stage.as_str()),
                 self.budget.left_today(),
             );
         }

@@ -16,6 +16,7 @@ use super::mapping::Mappings;
 use super::pairs::PairSpec;
 use super::report::RunReport;
 use super::write::{Item, fail};
+use crate::budget::{Stage, in_stage};
 use crate::error::{ApiError, Provider};
 
 /// What the counterpart stage found for a batch's records.
@@ -119,17 +120,21 @@ impl Engine<'_> {
         cp: &mut Checkpoint,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        let records = d.live(self, records, cp, report).await?;
+        let records = in_stage(Stage::Pull, d.live(self, records, cp, report)).await?;
         let mut noted = D::Noted::default();
-        let included = self.include_stage(d, records, &mut noted, cp, report).await;
+        let include = self.include_stage(d, records, &mut noted, cp, report);
+        let included = in_stage(Stage::Include, include).await;
         let work = self.without_echoes(d.side(), included, d.label(), report)?;
         if work.is_empty() {
-            return d
-                .after_write(self, noted, D::Settled::default(), cp, report)
-                .await;
+            let settled = D::Settled::default();
+            return in_stage(
+                Stage::Write,
+                d.after_write(self, noted, settled, cp, report),
+            )
+            .await;
         }
-        let items = self.match_and_plan(d, work, cp, report).await?;
-        self.write_stage(d, items, noted, cp, report).await
+        let items = in_stage(Stage::Match, self.match_and_plan(d, work, cp, report)).await?;
+        in_stage(Stage::Write, self.write_stage(d, items, noted, cp, report)).await
     }
 
     /// Each record in or out, and its state's hash for the echo check.

@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use super::calls::CallMark;
 use super::convert::OwnerMap;
 use super::described::Described;
 use super::hooks::Hooks;
@@ -22,7 +23,9 @@ use super::report::{Counts, RunReport};
 use super::settings::SyncSettings;
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
+use crate::budget::{Stage, within};
 use crate::error::{ApiError, ErrorClass};
+use crate::store::PlacedCalls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -88,8 +91,9 @@ pub struct Engine<'a> {
     /// Members of the inclusion list, when one is set: read again every pass.
     pub(super) members: std::sync::RwLock<Option<HashSet<String>>>,
     pub(super) progress: Option<Progress<'a>>,
-    /// The call counters before `prepare`, until the first pass counts its calls from them.
-    pub(super) setup_calls_from: std::sync::Mutex<Option<(u64, u64)>>,
+    /// The call counters where the last pass's figures stopped (before `prepare`, for the
+    /// first pass), and what preparing cost until the first pass reports it.
+    pub(super) counted: std::sync::Mutex<(CallMark, Option<Vec<PlacedCalls>>)>,
 }
 
 impl<'a> Engine<'a> {
@@ -188,31 +192,17 @@ impl<'a> Engine<'a> {
         self.hooks.mappings().map_err(SyncError::Mappings)
     }
 
-    fn calls(&self) -> (u64, u64) {
-        (
-            self.hs.transport.budget.report().used_today,
-            self.sf.transport.budget.report().used_today,
-        )
-    }
-
     /// One pass over every enabled pair. API failures that stop the pass (a spent budget, a
     /// revoked token) end it cleanly: what was checkpointed stays, the report says why.
     pub async fn run(&self, opts: &SyncOptions) -> Result<RunReport, SyncError> {
         let started = Instant::now();
         let started_at = Utc::now();
-        let now = self.calls();
-        let setup = self
-            .setup_calls_from
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        let before = setup.unwrap_or(now);
         let mut report = RunReport {
             dry_run: opts.dry_run,
             ..RunReport::default()
         };
         let wanted = self.wanted_pairs(opts)?;
-        let joined = match self.refresh_inclusion(opts).await {
+        let joined = match within(None, Stage::Pull, self.refresh_inclusion(opts)).await {
             Ok(j) => j,
             Err(SyncError::Api(e)) => {
                 self.stop(e, &mut report).await;
@@ -221,10 +211,11 @@ impl<'a> Engine<'a> {
             Err(other) => return Err(other),
         };
         if !opts.records.is_empty() {
-            self.run_records(opts, &mut report).await?;
+            within(None, Stage::Pull, self.run_records(opts, &mut report)).await?;
         }
         for spec in wanted.iter().filter(|_| opts.records.is_empty()) {
-            match self.run_pair(spec, opts, &joined, &mut report).await {
+            let pair = self.run_pair(spec, opts, &joined, &mut report);
+            match within(Some(&spec.name), Stage::Pull, pair).await {
                 Ok(()) => {}
                 Err(SyncError::Api(e)) => {
                     self.stop(e, &mut report).await;
@@ -233,11 +224,7 @@ impl<'a> Engine<'a> {
                 Err(other) => return Err(other),
             }
         }
-        report.calls = calls_between(before, self.calls());
-        if let Some(from) = setup {
-            // What preparing cost (describes, owners, id properties), inside the figures.
-            report.setup_calls = calls_between(from, now);
-        }
+        self.count_calls(&mut report);
         report.seconds = started.elapsed().as_secs_f64();
         // Plugins' per-pass caps count from here: the hooks around the next pass
         // (on_sync_end of this one, on_sync_start of the next) and its records.
@@ -249,6 +236,19 @@ impl<'a> Engine<'a> {
             self.ledger.record_run(started_at, &kept)?;
         }
         Ok(report)
+    }
+
+    /// The pass's calls since the last pass's figures, by place; on a command's first pass,
+    /// what preparing cost (describes, owners, id properties) is among them and named.
+    fn count_calls(&self, report: &mut RunReport) {
+        let now = CallMark::now(self.hs, self.sf);
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        report.calls_by = now.since(&counted.0);
+        report.calls = super::calls::per_provider(&report.calls_by);
+        if let Some(setup) = counted.1.take() {
+            report.setup_calls = super::calls::per_provider(&setup);
+        }
+        counted.0 = now;
     }
 
     /// The pairs this pass syncs, parents first. Fails before any work if a pair is unknown,
@@ -546,14 +546,6 @@ impl<'a> Engine<'a> {
             "direction": if side == "hubspot" { "to_salesforce" } else { "to_hubspot" },
         })
     }
-}
-
-/// The calls made per provider between two readings of the (HubSpot, Salesforce) counters.
-fn calls_between(from: (u64, u64), to: (u64, u64)) -> BTreeMap<String, u64> {
-    BTreeMap::from([
-        ("hubspot".to_string(), to.0.saturating_sub(from.0)),
-        ("salesforce".to_string(), to.1.saturating_sub(from.1)),
-    ])
 }
 
 /// A record that failed before and is gone now has nothing left to retry.

@@ -61,6 +61,9 @@ pub struct RunReport {
     /// API calls this pass made, per provider — on a command's first pass, with what
     /// preparing the engine cost (describes, owners, id properties).
     pub calls: BTreeMap<String, u64>,
+    /// `calls` by provider, pair, stage and caller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls_by: Vec<crate::store::PlacedCalls>,
     /// Of `calls`, the setup's (the first pass of a command only).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub setup_calls: BTreeMap<String, u64>,
@@ -195,6 +198,9 @@ impl RunReport {
             },
             self.calls_per_record()
         );
+        for line in super::calls::render(&self.calls_by) {
+            let _ = writeln!(out, "    {line}");
+        }
         if self.dry_run {
             let planned: Vec<String> = self
                 .write_calls_planned

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::json;
 
+use super::calls::CallMark;
 use super::convert::OwnerMap;
 use super::described::Described;
 use super::engine::{Engine, SyncError, every_refused_grant};
@@ -295,12 +296,27 @@ impl<'a> Engine<'a> {
         hooks: &'a dyn Hooks,
         settings: SyncSettings,
     ) -> Result<Engine<'a>, SyncError> {
+        let before_setup = CallMark::now(hs, sf);
+        let mut engine = crate::budget::within(
+            None,
+            crate::budget::Stage::Setup,
+            Self::set_up(hs, sf, ledger, hooks, settings),
+        )
+        .await?;
         // The calls made from here on are the first pass's too (its "setup"): a pass's count
         // is what the providers served, describes and owners included.
-        let before_setup = (
-            hs.transport.budget.report().used_today,
-            sf.transport.budget.report().used_today,
-        );
+        let setup = CallMark::now(hs, sf).since(&before_setup);
+        engine.counted = std::sync::Mutex::new((before_setup, Some(setup)));
+        Ok(engine)
+    }
+
+    async fn set_up(
+        hs: &'a HubspotApi,
+        sf: &'a SalesforceApi,
+        ledger: &'a Ledger,
+        hooks: &'a dyn Hooks,
+        settings: SyncSettings,
+    ) -> Result<Engine<'a>, SyncError> {
         let declared = hooks.pairs().map_err(SyncError::Mappings)?;
         let all = pairs::specs(&declared);
         let order = pair_decl::run_order(&declared);
@@ -364,7 +380,7 @@ impl<'a> Engine<'a> {
             order,
             members: std::sync::RwLock::new(None),
             progress: None,
-            setup_calls_from: std::sync::Mutex::new(Some(before_setup)),
+            counted: std::sync::Mutex::default(),
         })
     }
 }

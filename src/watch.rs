@@ -129,6 +129,7 @@ pub async fn run(
     // A watch outlives outages: what passes is waited out; only what needs a person ends it.
     let passing = |class: ErrorClass| passes.watch && class.retryable();
     let mut done = 0u64;
+    let mut rerun = false;
     loop {
         let ctx = serde_json::json!({
             "profile": session.profile, "pass": done + 1, "dry_run": opts.dry_run,
@@ -149,6 +150,20 @@ pub async fn run(
             Err(e) => return Err(e.into()),
         };
         on_report(&report);
+        if !report.schema_moved.is_empty() {
+            // What the engine knows of both schemas is read again, so that the next pass
+            // plans against the fields and record types that are there now. A pass the
+            // change stopped is run again at once, once.
+            let Some(fresh) = prepare(session, setup, passes.watch).await? else {
+                return Ok(());
+            };
+            engine = fresh;
+            if report.stopped.is_some() && !rerun {
+                rerun = true;
+                continue;
+            }
+        }
+        rerun = false;
         done += 1;
         if let (Some(class), Some(why)) = (report.stopped_class, &report.stopped)
             && !passing(class)

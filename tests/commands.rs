@@ -708,3 +708,83 @@ async fn a_pass_reports_every_call_the_providers_served() {
         assert_eq!(logged, made, "{provider}: {v}");
     }
 }
+
+/// Calls to a Salesforce route the simulator served, by status.
+fn served_route(stats: &serde_json::Value, route: &str, status: &str) -> u64 {
+    stats["requests"]["salesforce"]["by_route"][route][status]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+const DESCRIBE: &str = "GET /services/data/{version}/sobjects/{sobject}/describe";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describes_and_owners_are_kept_until_old_or_until_the_schema_moves() {
+    let c = common::connected("commands-cache").await;
+    enable(&c, &[], "");
+    let sync = || async {
+        let r = hf(&c.dir, &["sync", "--once"]).await;
+        assert_eq!(r.code, Some(0), "{}", r.all());
+        (r, c.control_get("/stats").await)
+    };
+    let (first, stats) = sync().await;
+    assert!(
+        first.stdout.contains("of them setting up"),
+        "{}",
+        first.stdout
+    );
+    let described = served_route(&stats, DESCRIBE, "200");
+    assert!(described >= 4, "{described}");
+
+    // A second command asks for none of it: no describe, no owners, no property.
+    let (second, after) = sync().await;
+    assert!(!second.stdout.contains("setting up"), "{}", second.stdout);
+    assert_eq!(served_route(&after, DESCRIBE, "200"), described);
+    assert_eq!(
+        served(&after, "hubspot") - served(&stats, "hubspot"),
+        second_hubspot_calls(&second.stdout),
+        "only the pulls: {}",
+        second.stdout
+    );
+
+    // A day on, each describe is asked again "if modified since": 304, nothing re-read.
+    let ledger = c.dir.join(".hubforce/sim/ledger.sqlite");
+    let db = rusqlite::Connection::open(&ledger).expect("ledger");
+    db.execute(
+        "UPDATE provider_cache SET fetched_at = '2026-01-01T00:00:00+00:00'",
+        [],
+    )
+    .expect("age the cache");
+    drop(db);
+    let (_, aged) = sync().await;
+    assert_eq!(served_route(&aged, DESCRIBE, "200"), described);
+    assert_eq!(served_route(&aged, DESCRIBE, "304"), described);
+
+    // An admin deletes a mapped field: the pass that meets INVALID_FIELD forgets what was
+    // kept, reads the describes again and runs again at once, without the field.
+    c.control(
+        "/settings",
+        serde_json::json!({"salesforce": {"deleted_fields": ["Lead.Title"]}}),
+    )
+    .await;
+    let (moved, after_move) = sync().await;
+    assert!(
+        moved.stdout.contains("the schema changed (") && moved.stdout.contains("INVALID_FIELD"),
+        "{}",
+        moved.stdout
+    );
+    assert!(served_route(&after_move, DESCRIBE, "200") > described);
+    let (calm, _) = sync().await;
+    assert!(!calm.stdout.contains("stopped early"), "{}", calm.stdout);
+    assert!(!calm.stdout.contains("schema changed"), "{}", calm.stdout);
+}
+
+/// The HubSpot figure of a pass summary's "API calls: hubspot N, …" line.
+fn second_hubspot_calls(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("API calls: hubspot "))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(u64::MAX)
+}

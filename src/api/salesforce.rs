@@ -348,6 +348,44 @@ impl SalesforceApi {
             .await
     }
 
+    /// Describe of an sObject if it changed since `since` (None: Salesforce answered 304,
+    /// what was read then still holds). A changed one is kept for [`Self::describe`].
+    pub async fn describe_if_changed(
+        &self,
+        sobject: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Value>, ApiError> {
+        // The HTTP date Salesforce takes: `EEE, dd MMM yyyy HH:mm:ss z`.
+        let date = since.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let req = self
+            .req(
+                Method::GET,
+                self.data(&format!("sobjects/{sobject}/describe")),
+            )
+            .header("If-Modified-Since", date)
+            .expect(describe_answer);
+        let answer = self.transport.send(&req).await?;
+        let Some(v) = answer.parsed else {
+            return Ok(None); // 304
+        };
+        self.remember_describe(sobject, v.clone());
+        Ok(Some(v))
+    }
+
+    /// Keep a describe read earlier (hubforce's cache) for this session's [`Self::describe`].
+    pub fn remember_describe(&self, sobject: &str, describe: Value) {
+        if let Ok(mut m) = self.describes.lock() {
+            m.insert(sobject.to_string(), describe);
+        }
+    }
+
+    /// Forget this session's describes: the schema changed, the next ones are read again.
+    pub fn forget_describes(&self) {
+        if let Ok(mut m) = self.describes.lock() {
+            m.clear();
+        }
+    }
+
     /// Describe of an sObject, fetched once per session.
     pub async fn describe(&self, sobject: &str) -> Result<Value, ApiError> {
         if let Some(v) = self

@@ -153,6 +153,13 @@ impl ApiRequest {
         self
     }
 
+    /// Whether the request asks "only if changed" (`If-Modified-Since`): a 304 answers it.
+    pub fn is_conditional(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("if-modified-since"))
+    }
+
     pub fn kind(mut self, kind: CallKind) -> ApiRequest {
         self.kind = kind;
         self
@@ -471,6 +478,16 @@ impl Transport {
                     let answered = (!status.is_success()).then(|| resp.url().clone());
                     match read_capped(provider, resp).await {
                         Err(e) => e,
+                        // A conditional request's "unchanged" is an answer, not a failure.
+                        Ok(body) if status == StatusCode::NOT_MODIFIED && req.is_conditional() => {
+                            self.record(req, Some(status.as_u16()), None, t0.elapsed());
+                            return Ok(ApiResponse {
+                                status,
+                                headers,
+                                body,
+                                parsed: None,
+                            });
+                        }
                         Ok(body) if status.is_success() => {
                             match Self::accept(provider, status, headers, body, expect) {
                                 Ok(answer) => {

@@ -164,6 +164,10 @@ struct SalesforceToggles {
     /// security), as describe reports them and writes find them.
     #[serde(default)]
     read_only_fields: Vec<String>,
+    /// `["Lead.Title", …]`: fields an admin deletes (describe stops listing them; queries
+    /// and writes naming them answer INVALID_FIELD).
+    #[serde(default)]
+    deleted_fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +218,14 @@ async fn settings(State(sim): State<Arc<SimState>>, body: axum::body::Bytes) -> 
             };
             if !sf.store.restrict_field(object, field) {
                 return bad_request(format!("read_only_fields: no field {f}"));
+            }
+        }
+        for f in &s.deleted_fields {
+            let Some((object, field)) = f.split_once('.') else {
+                return bad_request(format!("deleted_fields: `{f}` is not Object.Field"));
+            };
+            if !sf.store.delete_field(object, field) {
+                return bad_request(format!("deleted_fields: no field {f}"));
             }
         }
     }

@@ -85,7 +85,7 @@ impl ValueMap {
 }
 
 /// Owners by email: HubSpot owner id ↔ email ↔ Salesforce user id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct OwnerMap {
     pub hs_by_id: BTreeMap<String, String>,
     pub hs_by_email: BTreeMap<String, String>,

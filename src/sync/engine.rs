@@ -225,6 +225,10 @@ impl<'a> Engine<'a> {
             }
         }
         self.count_calls(&mut report);
+        if !report.schema_moved.is_empty() {
+            self.ledger.forget_cache()?;
+            self.sf.forget_describes();
+        }
         report.seconds = started.elapsed().as_secs_f64();
         // Plugins' per-pass caps count from here: the hooks around the next pass
         // (on_sync_end of this one, on_sync_start of the next) and its records.
@@ -288,6 +292,7 @@ impl<'a> Engine<'a> {
 
     /// A failure that stops the pass (a spent budget, a refused grant): the report says why.
     async fn stop(&self, e: ApiError, report: &mut RunReport) {
+        report.note_schema(e.request.as_deref().unwrap_or("a request"), &e);
         let e = every_refused_grant(self.hs, self.sf, e).await;
         report.stopped = Some(stop_reason(&e));
         report.stopped_class = Some(e.class);

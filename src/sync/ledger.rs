@@ -56,6 +56,8 @@ CREATE INDEX IF NOT EXISTS tombstones_counterpart ON tombstones (pair, side, cou
 CREATE TABLE IF NOT EXISTS inclusion_lists (list_id TEXT PRIMARY KEY, read_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inclusion_members (
   list_id TEXT NOT NULL, hs_id TEXT NOT NULL, PRIMARY KEY (list_id, hs_id));
+CREATE TABLE IF NOT EXISTS provider_cache (
+  key TEXT PRIMARY KEY, fetched_at TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";

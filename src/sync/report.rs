@@ -73,6 +73,10 @@ pub struct RunReport {
     /// Why the pass stopped before the end (budget spent, revoked token…), with what to do.
     pub stopped: Option<String>,
     pub stopped_class: Option<crate::error::ErrorClass>,
+    /// Answers that said the schema changed under hubforce (`Lead: INVALID_FIELD`): the
+    /// kept describes and properties are forgotten, the next pass reads them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schema_moved: Vec<String>,
     /// Fields the flip detector left alone.
     pub flips: Vec<String>,
     /// Records found deleted or merged, and what became of their counterparts.
@@ -107,8 +111,19 @@ impl RunReport {
     }
 
     /// A record that fails: counted, and in a dry run kept with its error.
+    /// An answer that says a kept schema no longer holds (see `provider_cache`).
+    pub fn note_schema(&mut self, object: &str, e: &crate::error::ApiError) {
+        if super::provider_cache::schema_moved(e) {
+            let what = format!("{object}: {}", e.code.as_deref().unwrap_or_default());
+            if !self.schema_moved.contains(&what) {
+                self.schema_moved.push(what);
+            }
+        }
+    }
+
     pub fn failure(&mut self, (side, object, id): (&str, &str, &str), e: &crate::error::ApiError) {
         self.error(e.class.as_str());
+        self.note_schema(object, e);
         if self.dry_run && self.failures.len() < FAILURES_KEPT {
             self.failures.push(PlannedFailure {
                 side: side.into(),
@@ -198,6 +213,13 @@ impl RunReport {
             },
             self.calls_per_record()
         );
+        if !self.schema_moved.is_empty() {
+            let _ = writeln!(
+                out,
+                "  the schema changed ({}): describes and properties are read again before the next pass",
+                self.schema_moved.join(", ")
+            );
+        }
         for line in super::calls::render(&self.calls_by) {
             let _ = writeln!(out, "    {line}");
         }

@@ -15,6 +15,7 @@ use super::hooks::Hooks;
 use super::ledger::Ledger;
 use super::pair_decl::{self, MatchDecl, PairDeclError};
 use super::pairs::{self, PairSpec};
+use super::provider_cache;
 use super::settings::SyncSettings;
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
@@ -85,6 +86,21 @@ const HUBSPOT_STANDARD: &[&str] = &[
 /// found again after a crash, as the connector's `salesforce…id` properties do), another is
 /// a declaration error, as is an object HubSpot does not know.
 async fn ensure_id_property(
+    hs: &HubspotApi,
+    ledger: &Ledger,
+    (pair, object, name): (&str, &str, &str),
+) -> Result<Option<PairDeclError>, ApiError> {
+    if provider_cache::property_known(ledger, object, name) {
+        return Ok(None);
+    }
+    let made = read_or_create_id_property(hs, (pair, object, name)).await?;
+    if made.is_none() {
+        provider_cache::property_seen(ledger, object, name);
+    }
+    Ok(made)
+}
+
+async fn read_or_create_id_property(
     hs: &HubspotApi,
     (pair, object, name): (&str, &str, &str),
 ) -> Result<Option<PairDeclError>, ApiError> {
@@ -337,7 +353,7 @@ impl<'a> Engine<'a> {
         // Everything here is independent: one wait for all of it, not one per call.
         // A describe Salesforce answers NOT_FOUND is a declared sObject the org lacks.
         let describes = futures_util::future::try_join_all(sobjects.iter().map(|o| async move {
-            match sf.describe(o).await {
+            match provider_cache::describe(sf, ledger, o).await {
                 Ok(d) => Ok(Some(d)),
                 Err(e) if e.class == ErrorClass::NotFound => Ok(None),
                 Err(e) => Err(e),
@@ -345,13 +361,18 @@ impl<'a> Engine<'a> {
         }));
         let properties = id_properties(&enabled);
         let id_props = futures_util::future::try_join_all(
-            properties.iter().map(|p| ensure_id_property(hs, *p)),
+            properties
+                .iter()
+                .map(|p| ensure_id_property(hs, ledger, *p)),
         );
-        let (owners, described, refused) =
-            match tokio::try_join!(owner_map(hs, sf), describes, id_props) {
-                Ok(r) => r,
-                Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
-            };
+        let (owners, described, refused) = match tokio::try_join!(
+            provider_cache::owners(ledger, owner_map(hs, sf)),
+            describes,
+            id_props
+        ) {
+            Ok(r) => r,
+            Err(e) => return Err(SyncError::Api(every_refused_grant(hs, sf, e).await)),
+        };
         if let Some(o) = sobjects.iter().zip(&described).find(|(_, d)| d.is_none()) {
             return Err(SyncError::Mappings(
                 hooks.pair_error(unknown_sobject(&enabled, o.0)),

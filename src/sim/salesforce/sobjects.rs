@@ -126,10 +126,6 @@ pub async fn basic_info(
     Ok(axum::Json(json!({"objectDescribe": def.summary(&v), "recentItems": []})).into_response())
 }
 
-/// When the simulator's schema last changed; describe answers 304 to later
-/// `If-Modified-Since` dates.
-const SCHEMA_CHANGED: i64 = 1_735_689_600; // 2025-01-01
-
 /// `GET /sobjects/{Type}/describe/`
 pub async fn describe(
     State(sim): State<Arc<SimState>>,
@@ -143,7 +139,7 @@ pub async fn describe(
         .get("If-Modified-Since")
         .and_then(|h| h.to_str().ok())
         && chrono::DateTime::parse_from_rfc2822(since)
-            .is_ok_and(|t| t.timestamp() >= SCHEMA_CHANGED)
+            .is_ok_and(|t| t.timestamp() >= sf.store.schema_changed)
     {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }

@@ -46,6 +46,9 @@ pub struct Store {
     /// The integration user: CreatedById / LastModifiedById / default OwnerId.
     pub user_id: String,
     pub duplicate_rule: bool,
+    /// When an admin last changed the schema (unix seconds): describe answers 304 to an
+    /// `If-Modified-Since` at or after it.
+    pub schema_changed: i64,
 }
 
 fn indexed(def: &FieldDef) -> bool {
@@ -68,6 +71,8 @@ impl Store {
             clock: StampClock::default(),
             user_id: String::new(),
             duplicate_rule: true,
+            // The seeded schema dates from 2025-01-01.
+            schema_changed: 1_735_689_600,
         }
     }
 
@@ -531,6 +536,24 @@ impl Store {
         f.createable = false;
         f.updateable = false;
         self.objects = Arc::new(objects);
+        self.schema_changed = chrono::Utc::now().timestamp();
+        true
+    }
+
+    /// An admin deletes a custom or standard field: describe no longer lists it, queries
+    /// and writes that name it answer INVALID_FIELD.
+    pub fn delete_field(&mut self, object: &str, field: &str) -> bool {
+        let mut objects = (*self.objects).clone();
+        let Some(o) = objects.iter_mut().find(|o| o.name == object) else {
+            return false;
+        };
+        let before = o.fields.len();
+        o.fields.retain(|f| f.name != field);
+        if o.fields.len() == before {
+            return false;
+        }
+        self.objects = Arc::new(objects);
+        self.schema_changed = chrono::Utc::now().timestamp();
         true
     }
 

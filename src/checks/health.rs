@@ -95,23 +95,24 @@ fn record_errors(ledger: &Ledger, report: &mut CheckReport) {
     }
 }
 
-/// Calls one watch pass costs on `provider`: the median of the recorded passes (an import
-/// is a one-off and must not count), or, before any pass, the least a pass can cost (one
-/// read per object on each side).
+/// Calls one watch pass costs on `provider`: the median of the recorded passes without
+/// what preparing cost (a watch prepares once; an import is a one-off and must not count),
+/// or, before any pass, the least a pass can cost (one read per pair on each side: a pair's
+/// Salesforce pulls share one Composite call).
 fn calls_per_pass(provider: Provider, runs: &[Value], pairs: &[PairSpec]) -> (u64, bool) {
+    let key = provider.as_str();
     let mut measured: Vec<u64> = runs
         .iter()
-        .filter_map(|r| r["calls"][provider.as_str()].as_u64())
+        .filter_map(|r| {
+            let setup = r["setup_calls"][key].as_u64().unwrap_or(0);
+            Some(r["calls"][key].as_u64()?.saturating_sub(setup))
+        })
         .collect();
     if !measured.is_empty() {
         measured.sort_unstable();
         return (measured[measured.len() / 2], true);
     }
-    let least = match provider {
-        Provider::Hubspot => pairs.len() as u64,
-        Provider::Salesforce => pairs.iter().map(|s| s.sobjects().len() as u64).sum(),
-    };
-    (least, false)
+    (pairs.len() as u64, false)
 }
 
 fn budget(
@@ -128,15 +129,16 @@ fn budget(
     let (per_pass, measured) = calls_per_pass(provider, runs, pairs);
     let need = per_pass * (86_400 / interval);
     let how = format!(
-        "a watch pass every {interval} s costs {}{per_pass} calls: about {need} a day",
-        if measured { "" } else { "at least " }
+        "a watch pass every {interval} s costs {}{per_pass} calls: about {need} a day, {:.1} % of the {daily_max} hubforce may use",
+        if measured { "" } else { "at least " },
+        percent(need, daily_max)
     );
     let mut problems: Vec<(String, String)> = Vec::new();
     if need > daily_max {
         // The interval at which the passes fit in the allocation.
         let fits = (86_400 * per_pass).div_ceil(daily_max);
         problems.push((
-            format!("{how}, more than the {daily_max} allocated"),
+            format!("{how}: more than allocated"),
             format!("set `watch_interval_secs = {fits}` (or more) in the profile's [sync], or raise the allocation (`share`, `daily_limit`) in hubforce.toml"),
         ));
     }

@@ -169,6 +169,27 @@ impl Budget {
         st.used_today = st.used_today.max(used);
     }
 
+    /// Calls an earlier process made moments ago (how long ago each was answered, and
+    /// whether it was a search) still fill the provider's short windows: pace as if this
+    /// process had made them, so that back-to-back commands do not meet a 429.
+    pub fn preload_window(&self, recent: &[(Duration, bool)]) {
+        let mut st = self.lock();
+        let now = Instant::now();
+        for &(ago, search) in recent {
+            let Some(at) = now.checked_sub(ago) else {
+                continue;
+            };
+            let ticket = st.next_ticket;
+            st.next_ticket += 1;
+            let q = if search && self.config.search_per_second.is_some() {
+                &mut st.search
+            } else {
+                &mut st.window
+            };
+            q.push_back(Slot { ticket, at });
+        }
+    }
+
     pub async fn acquire(&self, kind: CallKind, caller: &str) -> Result<Ticket, ApiError> {
         let provider = self.config.provider;
         loop {
@@ -503,6 +524,23 @@ mod tests {
         assert_eq!(at(Some("contact"), Stage::Write, "sync"), Some(1));
         assert_eq!(at(None, Stage::Other, "repl"), Some(1));
         assert_eq!(by.values().sum::<u64>(), b.report().used_today);
+    }
+
+    #[tokio::test]
+    async fn searches_an_earlier_process_just_made_are_waited_out() {
+        let b = hubspot(100, 100); // two searches a second
+        b.preload_window(&[
+            (Duration::from_millis(900), true),
+            (Duration::from_millis(100), true),
+            (Duration::from_secs(30), true), // long gone
+        ]);
+        let t0 = Instant::now();
+        b.acquire(CallKind::Search, "sync").await.unwrap();
+        let waited = t0.elapsed();
+        assert!(
+            waited >= Duration::from_millis(80) && waited < Duration::from_millis(400),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test]

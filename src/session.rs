@@ -168,6 +168,7 @@ fn open_hubspot(
     };
     let budget = Arc::new(hubspot_budget(h));
     budget.preload_today(log.calls_since(Provider::Hubspot, today_utc()));
+    budget.preload_window(&log.recent(Provider::Hubspot, budget.config.window));
     let transport = Arc::new(Transport::new(
         http.clone(),
         creds,

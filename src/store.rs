@@ -288,6 +288,36 @@ impl RequestLog {
             .unwrap_or_default()
     }
 
+    /// How long ago each call to `provider` in the last `within` was answered, and whether
+    /// it was a CRM search: a new process's pacer starts from what the last one left in the
+    /// provider's windows.
+    pub fn recent(&self, provider: Provider, within: Duration) -> Vec<(Duration, bool)> {
+        self.flush();
+        let Ok(conn) = self.conn.lock() else {
+            return Vec::new();
+        };
+        let now = Utc::now();
+        let since = now - chrono::Duration::from_std(within).unwrap_or_default();
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT at, path FROM request_log WHERE at >= ?1 AND provider = ?2 ORDER BY id",
+        ) else {
+            return Vec::new();
+        };
+        let rows = stmt.query_map(params![since.to_rfc3339(), provider.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        });
+        let Ok(rows) = rows else {
+            return Vec::new();
+        };
+        rows.flatten()
+            .filter_map(|(at, path)| {
+                let at = chrono::DateTime::parse_from_rfc3339(&at).ok()?;
+                let ago = (now - at.with_timezone(&Utc)).to_std().unwrap_or_default();
+                Some((ago, path.ends_with("/search")))
+            })
+            .collect()
+    }
+
     /// Calls made to `provider` since `since` (what today's budget has spent already, for a
     /// new process).
     pub fn calls_since(&self, provider: Provider, since: chrono::DateTime<Utc>) -> u64 {

@@ -9,7 +9,8 @@
 //!
 //! `cargo bench --bench compare` (HUBFORCE_BENCH_CONTACTS, default 5000;
 //! `-- --latency-ms N` makes the simulator hold every call N ms, as a distant API does;
-//! `-- --only engine` or `-- --only baseline` runs one side).
+//! `-- --only engine` or `-- --only baseline` runs one side; `-- --in-flight N` allows N calls
+//! in flight per provider, 1 for the sequential run).
 
 #[allow(dead_code)] // each bench uses part of it
 #[path = "support/simproc.rs"]
@@ -35,11 +36,26 @@ fn start(contacts: usize, name: &str, latency: Option<u64>) -> SimProcess {
             "0",
         ],
         |toml| {
-            toml.replacen(
+            let toml = toml.replacen(
                 "[profiles.sim.hubspot]\n",
                 "[profiles.sim.sync]\nobjects = [\"contact\"]\nactivities = []\n\n[profiles.sim.hubspot]\nburst_per_10s = 1000000\nsearch_per_second = 1000\ndaily_limit = 100000000\n",
                 1,
-            )
+            );
+            // `-- --in-flight 1`: one call at a time on each side (the sequential run).
+            match simproc::arg::<usize>("--in-flight") {
+                Some(n) => toml
+                    .replacen(
+                        "[profiles.sim.hubspot]\n",
+                        &format!("[profiles.sim.hubspot]\nmax_in_flight = {n}\n"),
+                        1,
+                    )
+                    .replacen(
+                        "share = 0.5",
+                        &format!("share = 0.5\nmax_in_flight = {n}"),
+                        1,
+                    ),
+                None => toml,
+            }
         },
     );
     if let Some(ms) = latency {

@@ -34,6 +34,8 @@ pub struct BudgetConfig {
     pub search_per_second: Option<u32>,
     /// Calls hubforce may make per day (HubSpot daily quota; Salesforce allocation × share).
     pub daily_max: u64,
+    /// Calls in flight at once.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +62,7 @@ struct State {
 pub struct Budget {
     pub config: BudgetConfig,
     state: Mutex<State>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// A snapshot for `hubforce status` and Lua's `budget` module.
@@ -103,6 +106,7 @@ fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
 impl Budget {
     pub fn new(config: BudgetConfig) -> Budget {
         Budget {
+            in_flight: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
             config,
             state: Mutex::new(State::default()),
         }
@@ -167,6 +171,13 @@ impl Budget {
         let today = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
         st.day_start = Some(today);
         st.used_today = st.used_today.max(used);
+    }
+
+    /// A place among the calls in flight, held while one is sent and answered (not while
+    /// a retry waits).
+    pub async fn in_flight(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed; None would only mean "go on unbounded".
+        self.in_flight.acquire().await.ok()
     }
 
     /// Calls an earlier process made moments ago (how long ago each was answered, and
@@ -486,6 +497,7 @@ mod tests {
             window: Duration::from_millis(300),
             search_per_second: Some(2),
             daily_max: daily,
+            max_in_flight: 8,
         })
     }
 
@@ -612,6 +624,7 @@ mod tests {
             window: Duration::from_secs(1),
             search_per_second: None,
             daily_max: 1000,
+            max_in_flight: 8,
         });
         let mut h = HeaderMap::new();
         h.insert("sforce-limit-info", "api-usage=5000/5000".parse().unwrap());

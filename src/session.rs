@@ -123,6 +123,7 @@ pub fn hubspot_budget(h: &HubspotApp) -> Budget {
         window: Duration::from_secs(10),
         search_per_second: Some(h.search_per_second),
         daily_max: h.daily_limit.unwrap_or(daily),
+        max_in_flight: h.max_in_flight,
     })
 }
 
@@ -133,6 +134,7 @@ pub fn salesforce_budget(s: &SalesforceApp) -> Budget {
         window: Duration::from_secs(1),
         search_per_second: None,
         daily_max: s.allocated_to_hubforce(),
+        max_in_flight: s.max_in_flight,
     })
 }
 

@@ -830,3 +830,56 @@ async fn check_health_budget_predicts_a_day_of_watching_from_the_passes_and_warn
         r.stdout
     );
 }
+
+/// One import through the binary with `max_in_flight` calls at once on each side: its
+/// report, and the links the ledger holds.
+async fn import_with_in_flight(name: &str, in_flight: usize) -> (serde_json::Value, u64) {
+    let mut config = common::small_config();
+    (
+        config.contacts,
+        config.leads,
+        config.companies,
+        config.deals,
+    ) = (700, 300, 120, 150);
+    let c = common::connected_with(name, config).await;
+    enable(&c, &[], "");
+    let toml = c.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml)
+        .expect("config")
+        .replacen(
+            "[profiles.sim.hubspot]\n",
+            &format!(
+                "[profiles.sim.sync]\nbatch_size = 250\n\n[profiles.sim.hubspot]\nmax_in_flight = {in_flight}\n"
+            ),
+            1,
+        )
+        .replacen(
+            "share = 0.5",
+            &format!("share = 0.5\nmax_in_flight = {in_flight}"),
+            1,
+        );
+    std::fs::write(&toml, text).expect("config");
+    let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let ledger = hubforce::sync::ledger::Ledger::open(&c.dir.join(".hubforce/sim/ledger.sqlite"))
+        .expect("ledger");
+    let links = ledger
+        .link_counts()
+        .expect("links")
+        .iter()
+        .map(|(_, _, n)| *n)
+        .sum();
+    (report, links)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_sent_together_sync_the_same_records_with_the_same_calls_as_one_at_a_time() {
+    let (one, one_links) = import_with_in_flight("commands-serial", 1).await;
+    let (many, many_links) = import_with_in_flight("commands-parallel", 8).await;
+    assert_eq!(one["directions"], many["directions"], "{one}\n{many}");
+    assert_eq!(one["calls"], many["calls"]);
+    assert_eq!(one["errors_by_class"], many["errors_by_class"]);
+    assert!(one_links > 1000, "{one_links}");
+    assert_eq!(one_links, many_links);
+}

@@ -225,6 +225,16 @@ impl HubspotApi {
         object: &str,
         body: Value,
     ) -> Result<(Vec<Value>, Option<String>), ApiError> {
+        let (results, next, _) = self.search_page_counted(object, body).await?;
+        Ok((results, next))
+    }
+
+    /// A search page with the answer's `total` (how many records match in all).
+    pub async fn search_page_counted(
+        &self,
+        object: &str,
+        body: Value,
+    ) -> Result<(Vec<Value>, Option<String>, Option<u64>), ApiError> {
         let mut v = self
             .transport
             .json(
@@ -236,7 +246,8 @@ impl HubspotApi {
             )
             .await?;
         let next = v["paging"]["next"]["after"].as_str().map(String::from);
-        Ok((super::take_array(&mut v, "results"), next))
+        let total = v["total"].as_u64();
+        Ok((super::take_array(&mut v, "results"), next, total))
     }
 
     pub async fn create(&self, object: &str, properties: Value) -> Result<Value, ApiError> {
@@ -283,37 +294,48 @@ impl HubspotApi {
         inputs: Vec<Value>,
         extra: Value,
     ) -> Result<Vec<ItemResult>, ApiError> {
-        let mut out = Vec::with_capacity(inputs.len());
-        for chunk in inputs.chunks(BATCH_MAX) {
-            let mut body = extra.clone();
-            // A trace id per input is what HubSpot keys a 207's errors by (and echoes on
-            // results); reads and archives take none.
-            let chunk: Vec<Value> = if matches!(op, "create" | "update" | "upsert") {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let mut c = c.clone();
-                        c["objectWriteTraceId"] = json!(i.to_string());
-                        c
-                    })
-                    .collect()
-            } else {
-                chunk.to_vec()
-            };
-            body["inputs"] = json!(chunk);
-            let req = self
-                .req(Method::POST, format!("/crm/v3/objects/{object}/batch/{op}"))
-                .json(body);
-            if op == "archive" {
-                self.transport.send(&req).await?;
-                out.extend(chunk.iter().map(|c| ItemResult::Ok(c.clone())));
-                continue;
-            }
-            let v = self.transport.json(&req.expect(page)).await?;
-            out.extend(batch_results(op, &chunk, v));
+        // The calls go out together; the transport keeps them within the budget.
+        let calls = inputs
+            .chunks(BATCH_MAX)
+            .map(|chunk| self.batch_call(object, op, chunk, &extra));
+        let answers = super::all(calls).await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// One batch call of at most [`BATCH_MAX`] inputs.
+    async fn batch_call(
+        &self,
+        object: &str,
+        op: &str,
+        chunk: &[Value],
+        extra: &Value,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let mut body = extra.clone();
+        // A trace id per input is what HubSpot keys a 207's errors by (and echoes on
+        // results); reads and archives take none.
+        let chunk: Vec<Value> = if matches!(op, "create" | "update" | "upsert") {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut c = c.clone();
+                    c["objectWriteTraceId"] = json!(i.to_string());
+                    c
+                })
+                .collect()
+        } else {
+            chunk.to_vec()
+        };
+        body["inputs"] = json!(chunk);
+        let req = self
+            .req(Method::POST, format!("/crm/v3/objects/{object}/batch/{op}"))
+            .json(body);
+        if op == "archive" {
+            self.transport.send(&req).await?;
+            return Ok(chunk.into_iter().map(ItemResult::Ok).collect());
         }
-        Ok(out)
+        let v = self.transport.json(&req.expect(page)).await?;
+        Ok(batch_results(op, &chunk, v))
     }
 
     pub async fn properties(&self, object: &str) -> Result<Vec<Value>, ApiError> {
@@ -354,18 +376,16 @@ impl HubspotApi {
         }
     }
 
-    /// Associated record ids (v4) of many records at once, 100 per call.
+    /// Associated record ids (v4) of many records at once, 100 per call (sent together).
     pub async fn associations(
         &self,
         from: &str,
         to: &str,
         ids: &[String],
     ) -> Result<Vec<(String, Vec<String>)>, ApiError> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(BATCH_MAX) {
+        let calls = ids.chunks(BATCH_MAX).map(|chunk| async move {
             let inputs: Vec<Value> = chunk.iter().map(|id| json!({"id": id})).collect();
-            let v = self
-                .transport
+            self.transport
                 .json(
                     &self
                         .req(
@@ -375,7 +395,10 @@ impl HubspotApi {
                         .json(json!({"inputs": inputs}))
                         .expect(page),
                 )
-                .await?;
+                .await
+        });
+        let mut out = Vec::new();
+        for v in super::all(calls).await? {
             for r in v["results"].as_array().into_iter().flatten() {
                 let to_ids = r["to"]
                     .as_array()

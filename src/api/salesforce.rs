@@ -298,38 +298,49 @@ impl SalesforceApi {
         records: Vec<Value>,
         all_or_none: bool,
     ) -> Result<Vec<ItemResult>, ApiError> {
-        let mut out = Vec::with_capacity(records.len());
-        for chunk in records.chunks(COLLECTION_MAX) {
-            let answer = match &op {
-                CollectionOp::Create => self
-                    .req(Method::POST, self.data("composite/sobjects"))
-                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
-                CollectionOp::Update => self
-                    .req(Method::PATCH, self.data("composite/sobjects"))
-                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
-                CollectionOp::Upsert { sobject, field } => self
-                    .req(
-                        Method::PATCH,
-                        self.data(&format!("composite/sobjects/{sobject}/{field}")),
-                    )
-                    .json(json!({"allOrNone": all_or_none, "records": chunk})),
-                CollectionOp::Delete => {
-                    let ids: Vec<&str> = chunk
-                        .iter()
-                        .filter_map(|r| r.as_str().or(r["id"].as_str()))
-                        .collect();
-                    self.req(Method::DELETE, self.data("composite/sobjects"))
-                        .query("ids", ids.join(","))
-                        .query("allOrNone", all_or_none.to_string())
-                }
-            };
-            let items = match self.transport.json(&answer.expect(shape::array)).await? {
-                Value::Array(items) => items,
-                _ => Vec::new(),
-            };
-            out.extend(collection_results(chunk.len(), items));
-        }
-        Ok(out)
+        // The calls go out together (all or none holds per call, as Salesforce applies it).
+        let calls = records
+            .chunks(COLLECTION_MAX)
+            .map(|chunk| self.collection_call(&op, chunk, all_or_none));
+        let answers = super::all(calls).await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// One sObject Collections call of at most [`COLLECTION_MAX`] records.
+    async fn collection_call(
+        &self,
+        op: &CollectionOp,
+        chunk: &[Value],
+        all_or_none: bool,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let answer = match op {
+            CollectionOp::Create => self
+                .req(Method::POST, self.data("composite/sobjects"))
+                .json(json!({"allOrNone": all_or_none, "records": chunk})),
+            CollectionOp::Update => self
+                .req(Method::PATCH, self.data("composite/sobjects"))
+                .json(json!({"allOrNone": all_or_none, "records": chunk})),
+            CollectionOp::Upsert { sobject, field } => self
+                .req(
+                    Method::PATCH,
+                    self.data(&format!("composite/sobjects/{sobject}/{field}")),
+                )
+                .json(json!({"allOrNone": all_or_none, "records": chunk})),
+            CollectionOp::Delete => {
+                let ids: Vec<&str> = chunk
+                    .iter()
+                    .filter_map(|r| r.as_str().or(r["id"].as_str()))
+                    .collect();
+                self.req(Method::DELETE, self.data("composite/sobjects"))
+                    .query("ids", ids.join(","))
+                    .query("allOrNone", all_or_none.to_string())
+            }
+        };
+        let items = match self.transport.json(&answer.expect(shape::array)).await? {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        };
+        Ok(collection_results(chunk.len(), items))
     }
 
     /// `POST /composite` with up to 25 subrequests.

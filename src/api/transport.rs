@@ -408,6 +408,9 @@ impl Transport {
         let mut refreshed = false;
         loop {
             attempt += 1;
+            // A place among the calls in flight first, so that a queued call holds no slot
+            // of the provider's window while it waits.
+            let in_flight = self.budget.in_flight().await;
             let ticket = self
                 .budget
                 .acquire(req.kind, &req.caller)
@@ -510,6 +513,7 @@ impl Transport {
                 }
             };
             self.record(req, err.status, Some(err.class), t0.elapsed());
+            drop(in_flight); // not held while a retry waits
             let elapsed = started.elapsed();
             match err.class {
                 ErrorClass::AuthExpired if !refreshed => {

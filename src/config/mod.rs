@@ -218,6 +218,10 @@ pub struct HubspotApp {
     pub daily_limit: Option<u64>,
     #[serde(default = "default_search_per_second")]
     pub search_per_second: u32,
+    /// Calls in flight at once (a batch's chunks, the next pages): the pace is the budget's.
+    /// Ten: a 1,000-record batch's 100-input writes in one round.
+    #[serde(default = "default_hubspot_in_flight")]
+    pub max_in_flight: usize,
     #[serde(default = "default_hubspot_api")]
     pub api_base: String,
     #[serde(default = "default_hubspot_authorize")]
@@ -252,6 +256,12 @@ fn default_hubspot_scopes() -> Vec<String> {
 }
 fn default_search_per_second() -> u32 {
     5
+}
+fn default_in_flight() -> usize {
+    8
+}
+fn default_hubspot_in_flight() -> usize {
+    10
 }
 fn default_hubspot_api() -> String {
     "https://api.hubapi.com".into()
@@ -294,6 +304,10 @@ pub struct SalesforceApp {
     /// Overrides the computed allocation.
     #[serde(default)]
     pub daily_limit: Option<u64>,
+    /// Calls in flight at once; at most 25, the org's limit of concurrent long-running
+    /// requests, which a slow org could otherwise meet.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: usize,
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// For `hubforce connect salesforce --password`.
@@ -458,6 +472,15 @@ impl Config {
                 }
                 loopback_redirect(&h.redirect_uri)
                     .map_err(|m| self.invalid(name, format!("hubspot: {m}")))?;
+                if !(1..=50).contains(&h.max_in_flight) {
+                    return Err(self.invalid(
+                        name,
+                        format!(
+                            "hubspot: max_in_flight must be within 1..=50, got {}",
+                            h.max_in_flight
+                        ),
+                    ));
+                }
                 if h.client_id.trim().is_empty() {
                     return Err(self.invalid(
                         name,
@@ -470,6 +493,15 @@ impl Config {
                     .map_err(|m| self.invalid(name, format!("salesforce: login: {m}")))?;
                 loopback_redirect(&s.redirect_uri)
                     .map_err(|m| self.invalid(name, format!("salesforce: {m}")))?;
+                if !(1..=25).contains(&s.max_in_flight) {
+                    return Err(self.invalid(
+                        name,
+                        format!(
+                            "salesforce: max_in_flight must be within 1..=25, got {}",
+                            s.max_in_flight
+                        ),
+                    ));
+                }
                 if !(s.share > 0.0 && s.share <= 1.0) {
                     return Err(self.invalid(
                         name,

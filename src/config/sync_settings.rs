@@ -33,8 +33,10 @@ pub struct SyncSettings {
     pub flip_limit: u64,
     #[serde(default = "day")]
     pub flip_window_hours: i64,
-    /// Records per write batch (at most 100 for HubSpot and 200 for Salesforce).
-    #[serde(default = "two_hundred")]
+    /// Records synced and checkpointed together. A batch's calls are chunked to what each
+    /// API takes (100 HubSpot inputs, 200 Salesforce records, a SOQL `IN` of 200) and sent
+    /// together, within the budgets: larger batches wait for fewer round trips.
+    #[serde(default = "thousand")]
     pub batch_size: usize,
     /// HubSpot activities logged as Salesforce Tasks on the linked Lead or Contact:
     /// `form_submission` (the contact's recent conversion) and `email_open`.
@@ -107,8 +109,8 @@ fn four() -> u64 {
 fn day() -> i64 {
     24
 }
-fn two_hundred() -> usize {
-    200
+fn thousand() -> usize {
+    1000
 }
 
 impl Default for SyncSettings {
@@ -121,7 +123,7 @@ impl Default for SyncSettings {
             watch_interval_secs: thirty(),
             flip_limit: four(),
             flip_window_hours: day(),
-            batch_size: two_hundred(),
+            batch_size: thousand(),
             activities: activities(),
             deletes: BTreeMap::new(),
             write_ids_to_hubspot: true,
@@ -160,8 +162,8 @@ impl SyncSettings {
                 ACTIVITIES.join(", ")
             ));
         }
-        if !(1..=200).contains(&self.batch_size) {
-            return Err("sync.batch_size must be between 1 and 200".into());
+        if !(1..=2000).contains(&self.batch_size) {
+            return Err("sync.batch_size must be between 1 and 2000".into());
         }
         // 0 is a busy loop of passes; `hubforce check health.budget` says what an interval
         // costs a day.

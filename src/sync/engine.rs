@@ -17,7 +17,8 @@ use super::ledger::{Checkpoint, Ledger, LedgerError};
 use super::lookup;
 use super::mapping::{Mappings, PairMapping};
 use super::pairs::{PairSpec, Pairs, mapping_for};
-use super::pull::{Cursor, HsPager, SfPager};
+use super::pull::{Cursor, HS_PAGE, HsPager, SF_PAGE, SfPager};
+use super::read_ahead::read_ahead;
 use super::records::{HsRecord, SfRecord};
 use super::report::{Counts, RunReport};
 use super::settings::SyncSettings;
@@ -336,19 +337,21 @@ impl<'a> Engine<'a> {
         let props = self.hs_properties(&self.mappings()?, spec);
         let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor)
             .with_filters(&spec.decl.hubspot.filters);
-        let mut next = pager.next().await?;
-        while let Some(page) = next {
-            let records: Vec<HsRecord> = page
-                .into_iter()
-                .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
-                .collect();
-            let (fetched, done) = tokio::join!(
-                pager.next(),
-                self.hubspot_page(spec, records, &mut cursor, opts, report, &direction)
-            );
-            done?;
-            next = fetched?;
-        }
+        let (reading, mut batches) = read_ahead(&mut pager, HS_PAGE, self.settings.batch_size);
+        let (at, out) = (&mut cursor, &mut *report);
+        let syncing = async move {
+            while let Some(batch) = batches.next().await? {
+                let records: Vec<HsRecord> = batch
+                    .into_iter()
+                    .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
+                    .collect();
+                self.hubspot_page(spec, records, at, opts, out, &direction)
+                    .await?;
+            }
+            Ok::<(), SyncError>(())
+        };
+        tokio::join!(reading, syncing).1?;
+        let direction = format!("{} → Salesforce", spec.name);
         let mut cp = Checkpoint::default();
         cp.cursor(key.0, key.1, &cursor.finished().text());
         self.scan_hubspot_archived(spec, &direction, &mut cp, report)
@@ -380,27 +383,20 @@ impl<'a> Engine<'a> {
         super::pull::prefetch_first_pages(self.sf, &mut pagers).await?;
         for (sobject, mut cursor, mut pager) in pulls {
             let direction = format!("{sobject} → HubSpot");
-            let mut next = pager.next().await?;
-            while let Some(page) = next {
-                let records: Vec<SfRecord> = page
-                    .into_iter()
-                    .filter_map(|r| SfRecord::from_json(r, sobject))
-                    .collect();
-                let (fetched, done) = tokio::join!(
-                    pager.next(),
-                    self.salesforce_page(
-                        spec,
-                        sobject,
-                        records,
-                        &mut cursor,
-                        opts,
-                        report,
-                        &direction
-                    )
-                );
-                done?;
-                next = fetched?;
-            }
+            let (reading, mut batches) = read_ahead(&mut pager, SF_PAGE, self.settings.batch_size);
+            let (at, out) = (&mut cursor, &mut *report);
+            let syncing = async move {
+                while let Some(batch) = batches.next().await? {
+                    let records: Vec<SfRecord> = batch
+                        .into_iter()
+                        .filter_map(|r| SfRecord::from_json(r, sobject))
+                        .collect();
+                    self.salesforce_page(spec, sobject, records, at, opts, out, &direction)
+                        .await?;
+                }
+                Ok::<(), SyncError>(())
+            };
+            tokio::join!(reading, syncing).1?;
             let mut cp = Checkpoint::default();
             cp.cursor("salesforce", sobject, &cursor.finished().text());
             self.commit(opts, cp)?;

@@ -65,16 +65,20 @@ pub async fn sf_by_ids(
     fields: &[String],
     ids: &[String],
 ) -> Result<Vec<SfRecord>, ApiError> {
-    let mut out = Vec::new();
-    for chunk in unique(ids.iter().cloned()).chunks(SOQL_IN_CHUNK) {
+    let ids = unique(ids.iter().cloned());
+    let calls = ids.chunks(SOQL_IN_CHUNK).map(|chunk| async move {
         let soql = format!(
             "SELECT {} FROM {sobject} WHERE Id IN ({})",
             fields.join(", "),
             in_list(chunk)
         );
-        out.extend(soql_records(sf, sobject, &soql).await?);
-    }
-    Ok(out)
+        soql_records(sf, sobject, &soql).await
+    });
+    Ok(crate::api::all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match:
@@ -142,7 +146,6 @@ pub async fn sf_candidates(
     targets: &[(&str, Vec<String>)],
     hs: &[&HsRecord],
 ) -> Result<Vec<SfRecord>, ApiError> {
-    let mut out = Vec::new();
     // A match by fields or domain brings a clause per record.
     let chunk_size = if matches!(
         spec.matching(),
@@ -152,60 +155,76 @@ pub async fn sf_candidates(
     } else {
         SOQL_IN_CHUNK
     };
-    for chunk in hs.chunks(chunk_size) {
-        let queries: Vec<(&str, String)> = targets
-            .iter()
-            .map(|(sobject, fields)| (*sobject, candidate_soql(spec, sobject, fields, chunk)))
-            .collect();
-        if queries.len() == 1 {
-            out.extend(soql_records(sf, queries[0].0, &queries[0].1).await?);
+    let calls = hs
+        .chunks(chunk_size)
+        .map(|chunk| candidates_of_chunk(sf, spec, targets, chunk));
+    Ok(crate::api::all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The candidates of one chunk: one query, or one Composite call of a query per sObject.
+async fn candidates_of_chunk(
+    sf: &SalesforceApi,
+    spec: &PairSpec,
+    targets: &[(&str, Vec<String>)],
+    chunk: &[&HsRecord],
+) -> Result<Vec<SfRecord>, ApiError> {
+    let mut out = Vec::new();
+    let queries: Vec<(&str, String)> = targets
+        .iter()
+        .map(|(sobject, fields)| (*sobject, candidate_soql(spec, sobject, fields, chunk)))
+        .collect();
+    if queries.len() == 1 {
+        out.extend(soql_records(sf, queries[0].0, &queries[0].1).await?);
+        return Ok(out);
+    }
+    let subrequests: Vec<Value> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, (_, soql))| {
+            let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+            json!({"method": "GET", "referenceId": format!("q{i}"), "url": format!("/services/data/v{}/query?q={q}", sf.version)})
+        })
+        .collect();
+    let mut answer = sf.composite(false, subrequests).await?;
+    let mut responses = match answer["compositeResponse"].take() {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    for (i, (sobject, soql)) in queries.iter().enumerate() {
+        let r = responses.get_mut(i);
+        // A subrequest that failed, or answered something that is not a query page.
+        let ok = r.as_ref().is_some_and(|r| {
+            r["httpStatusCode"].as_u64().is_some_and(|s| s < 300)
+                && query_answer(&r["body"]).is_ok()
+        });
+        if !ok {
+            // Ask again on its own: the answer then carries a classified error (or is
+            // retried as garbage), never read as "no candidates".
+            out.extend(soql_records(sf, sobject, soql).await?);
             continue;
         }
-        let subrequests: Vec<Value> = queries
-            .iter()
-            .enumerate()
-            .map(|(i, (_, soql))| {
-                let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-                json!({"method": "GET", "referenceId": format!("q{i}"), "url": format!("/services/data/v{}/query?q={q}", sf.version)})
-            })
-            .collect();
-        let mut answer = sf.composite(false, subrequests).await?;
-        let mut responses = match answer["compositeResponse"].take() {
-            Value::Array(a) => a,
-            _ => Vec::new(),
-        };
-        for (i, (sobject, soql)) in queries.iter().enumerate() {
-            let r = responses.get_mut(i);
-            // A subrequest that failed, or answered something that is not a query page.
-            let ok = r.as_ref().is_some_and(|r| {
-                r["httpStatusCode"].as_u64().is_some_and(|s| s < 300)
-                    && query_answer(&r["body"]).is_ok()
-            });
-            if !ok {
-                // Ask again on its own: the answer then carries a classified error (or is
-                // retried as garbage), never read as "no candidates".
-                out.extend(soql_records(sf, sobject, soql).await?);
-                continue;
-            }
-            let mut body = r.map(|r| r["body"].take()).unwrap_or_default();
-            if let Value::Array(records) = body["records"].take() {
-                out.extend(
-                    records
-                        .into_iter()
-                        .filter_map(|v| SfRecord::from_json(v, sobject)),
-                );
-            }
-            let mut next = (body["done"] == json!(false))
-                .then(|| body["nextRecordsUrl"].as_str().map(String::from))
-                .flatten();
-            while let Some(url) = next {
-                let (page, more) = sf.query_page(None, Some(&url), false).await?;
-                out.extend(
-                    page.into_iter()
-                        .filter_map(|v| SfRecord::from_json(v, sobject)),
-                );
-                next = more;
-            }
+        let mut body = r.map(|r| r["body"].take()).unwrap_or_default();
+        if let Value::Array(records) = body["records"].take() {
+            out.extend(
+                records
+                    .into_iter()
+                    .filter_map(|v| SfRecord::from_json(v, sobject)),
+            );
+        }
+        let mut next = (body["done"] == json!(false))
+            .then(|| body["nextRecordsUrl"].as_str().map(String::from))
+            .flatten();
+        while let Some(url) = next {
+            let (page, more) = sf.query_page(None, Some(&url), false).await?;
+            out.extend(
+                page.into_iter()
+                    .filter_map(|v| SfRecord::from_json(v, sobject)),
+            );
+            next = more;
         }
     }
     Ok(out)
@@ -286,20 +305,26 @@ pub async fn hs_by_ids(
     ids: &[String],
     id_property: Option<&str>,
 ) -> Result<Vec<HsRecord>, ApiError> {
-    let mut out = Vec::new();
-    for chunk in unique(ids.iter().cloned()).chunks(crate::api::hubspot::BATCH_MAX) {
-        let mut body = json!({
-            "properties": properties,
-            "inputs": chunk.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+    let ids = unique(ids.iter().cloned());
+    let calls = ids
+        .chunks(crate::api::hubspot::BATCH_MAX)
+        .map(|chunk| async move {
+            let mut body = json!({
+                "properties": properties,
+                "inputs": chunk.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+            });
+            if let Some(p) = id_property {
+                body["idProperty"] = json!(p);
+            }
+            let path = format!("/crm/v3/objects/{}/batch/read", spec.hs_object);
+            let v = hs.call(Method::POST, &path, Some(body), page).await?;
+            Ok(hs_records(v, spec.hs_modified))
         });
-        if let Some(p) = id_property {
-            body["idProperty"] = json!(p);
-        }
-        let path = format!("/crm/v3/objects/{}/batch/read", spec.hs_object);
-        let v = hs.call(Method::POST, &path, Some(body), page).await?;
-        out.extend(hs_records(v, spec.hs_modified));
-    }
-    Ok(out)
+    Ok(crate::api::all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// HubSpot records where any of `(property, values)` matches (one search per chunk).
@@ -309,20 +334,29 @@ pub async fn hs_search_any(
     properties: &[String],
     groups: &[(&str, Vec<String>)],
 ) -> Result<Vec<HsRecord>, ApiError> {
-    let mut out = Vec::new();
-    for (prop, values) in groups {
-        for chunk in unique(values.iter().cloned()).chunks(HS_IN_CHUNK) {
-            let body = json!({
-                "filterGroups": [{"filters": [{"propertyName": prop, "operator": "IN", "values": chunk}]}],
-                "properties": properties,
-                "limit": 200,
-            });
-            let path = format!("/crm/v3/objects/{}/search", spec.hs_object);
-            let v = hs.call(Method::POST, &path, Some(body), page).await?;
-            out.extend(hs_records(v, spec.hs_modified));
-        }
-    }
-    Ok(out)
+    let searches: Vec<(&str, Vec<String>)> = groups
+        .iter()
+        .flat_map(|(prop, values)| {
+            let values = unique(values.iter().cloned());
+            let chunks: Vec<Vec<String>> = values.chunks(HS_IN_CHUNK).map(<[_]>::to_vec).collect();
+            chunks.into_iter().map(move |c| (*prop, c))
+        })
+        .collect();
+    let calls = searches.iter().map(|(prop, chunk)| async move {
+        let body = json!({
+            "filterGroups": [{"filters": [{"propertyName": prop, "operator": "IN", "values": chunk}]}],
+            "properties": properties,
+            "limit": 200,
+        });
+        let path = format!("/crm/v3/objects/{}/search", spec.hs_object);
+        let v = hs.call(Method::POST, &path, Some(body), page).await?;
+        Ok(hs_records(v, spec.hs_modified))
+    });
+    Ok(crate::api::all(calls)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// What to look HubSpot records up by, for unlinked Salesforce records.

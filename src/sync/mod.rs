@@ -25,6 +25,7 @@ mod pipeline;
 pub mod progress;
 pub mod provider_cache;
 pub mod pull;
+mod read_ahead;
 mod record_types;
 pub mod records;
 pub mod records_only;

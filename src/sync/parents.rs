@@ -197,24 +197,23 @@ impl Engine<'_> {
         parent: &ParentDecl,
         pairs: &[(String, String)],
     ) -> Result<(), SyncError> {
-        for chunk in pairs.chunks(crate::api::hubspot::BATCH_MAX) {
+        let path = format!(
+            "/crm/v4/associations/{}/{}/batch/associate/default",
+            spec.hs_object, parent.association
+        );
+        let calls = pairs.chunks(crate::api::hubspot::BATCH_MAX).map(|chunk| {
             let inputs: Vec<Value> = chunk
                 .iter()
                 .map(|(from, to)| json!({"from": {"id": from}, "to": {"id": to}}))
                 .collect();
-            let path = format!(
-                "/crm/v4/associations/{}/{}/batch/associate/default",
-                spec.hs_object, parent.association
-            );
-            self.hs
-                .call(
-                    reqwest::Method::POST,
-                    &path,
-                    Some(json!({"inputs": inputs})),
-                    crate::api::hubspot::page,
-                )
-                .await?;
-        }
+            self.hs.call(
+                reqwest::Method::POST,
+                &path,
+                Some(json!({"inputs": inputs})),
+                crate::api::hubspot::page,
+            )
+        });
+        crate::api::all(calls).await?;
         Ok(())
     }
 }

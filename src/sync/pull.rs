@@ -13,7 +13,10 @@ use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
 use crate::error::ApiError;
 
-const HS_PAGE: usize = 200;
+/// Records per HubSpot search page (its most).
+pub const HS_PAGE: usize = 200;
+/// Records per Salesforce query page (its default batch).
+pub const SF_PAGE: usize = 2000;
 const HS_SEARCH_CAP: usize = 10_000;
 /// How far back a new `since` reaches before the previous pull's start.
 pub const SKEW: Duration = Duration::minutes(2);
@@ -76,7 +79,14 @@ impl Cursor {
     }
 }
 
-/// HubSpot search pages in id order.
+/// Pages asked for at once once a window's size is known.
+const HS_PAGES_AT_ONCE: usize = 8;
+
+/// HubSpot search pages in id order. A window's first page says how many records match
+/// (`total`); its other pages are then asked for together, by offset. A total that changes
+/// between answers means a record entered or left the results and offsets may have moved:
+/// the answers of that round are dropped and the window restarts after the last id handed
+/// out, so that no record is skipped.
 pub struct HsPager<'a> {
     api: &'a HubspotApi,
     object: String,
@@ -87,8 +97,16 @@ pub struct HsPager<'a> {
     /// The pair's own search filters, ANDed with the cursor's.
     filters: Vec<Value>,
     offset: usize,
+    /// How many records the window holds, from its first page.
+    total: Option<u64>,
+    /// The last id handed out (where a restarted window begins).
+    last_id: Option<u64>,
+    ready: std::collections::VecDeque<Vec<Value>>,
     done: bool,
 }
+
+/// One search answer: its records, its next offset and its total.
+type SearchAnswer = (Vec<Value>, Option<String>, Option<u64>);
 
 impl<'a> HsPager<'a> {
     pub fn new(
@@ -98,15 +116,19 @@ impl<'a> HsPager<'a> {
         properties: Vec<String>,
         cursor: &Cursor,
     ) -> HsPager<'a> {
+        let after = cursor.after_id.as_deref().and_then(|s| s.parse().ok());
         HsPager {
             api,
             object: object.into(),
             modified_property: modified_property.into(),
             properties,
             since: cursor.since,
-            window_after_id: cursor.after_id.as_deref().and_then(|s| s.parse().ok()),
+            window_after_id: after,
             filters: Vec::new(),
             offset: 0,
+            total: None,
+            last_id: after,
+            ready: std::collections::VecDeque::new(),
             done: false,
         }
     }
@@ -118,9 +140,22 @@ impl<'a> HsPager<'a> {
     }
 
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
-        if self.done {
-            return Ok(None);
+        while self.ready.is_empty() && !self.done {
+            self.read_round().await?;
         }
+        let page = self.ready.pop_front();
+        if let Some(id) = page
+            .as_ref()
+            .and_then(|p| p.last())
+            .and_then(|r| r["id"].as_str())
+            .and_then(|s| s.parse().ok())
+        {
+            self.last_id = Some(id);
+        }
+        Ok(page)
+    }
+
+    fn body(&self, offset: usize) -> Value {
         let mut filters = self.filters.clone();
         if let Some(s) = self.since {
             filters.push(json!({"propertyName": self.modified_property, "operator": "GTE", "value": s.timestamp_millis().to_string()}));
@@ -130,37 +165,87 @@ impl<'a> HsPager<'a> {
                 json!({"propertyName": "hs_object_id", "operator": "GT", "value": id.to_string()}),
             );
         }
-        let body = json!({
+        json!({
             "filterGroups": if filters.is_empty() { json!([]) } else { json!([{"filters": filters}]) },
             "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
             "properties": self.properties,
             "limit": HS_PAGE,
-            "after": self.offset.to_string(),
-        });
-        let (results, next) = self.api.search_page(&self.object, body).await?;
-        match next.and_then(|a| a.parse::<usize>().ok()) {
-            None => self.done = true,
-            Some(a) if a + HS_PAGE > HS_SEARCH_CAP => {
-                // Restart the window after the last id before the cap cuts the results.
-                let last = results
-                    .last()
-                    .and_then(|r| r["id"].as_str())
-                    .and_then(|s| s.parse().ok());
-                match last {
-                    Some(id) => {
-                        self.window_after_id = Some(id);
-                        self.offset = 0;
-                    }
-                    None => self.done = true,
+            "after": offset.to_string(),
+        })
+    }
+
+    /// The offsets to ask for now: one until the window's total is known, then the rest of
+    /// the window (up to the search's 10,000-result cap), a few at a time.
+    fn offsets(&self) -> Vec<usize> {
+        let Some(total) = self.total else {
+            return vec![self.offset];
+        };
+        let end = (total as usize).min(HS_SEARCH_CAP);
+        (self.offset..end)
+            .step_by(HS_PAGE)
+            .filter(|o| o + HS_PAGE <= HS_SEARCH_CAP)
+            .take(HS_PAGES_AT_ONCE)
+            .collect()
+    }
+
+    async fn read_round(&mut self) -> Result<(), ApiError> {
+        let offsets = self.offsets();
+        if offsets.is_empty() {
+            // The window is read to its end, or to the cap: restart after the last id.
+            self.restart_or_finish(true);
+            return Ok(());
+        }
+        let calls = offsets
+            .iter()
+            .map(|&o| self.api.search_page_counted(&self.object, self.body(o)));
+        let answers: Vec<SearchAnswer> = crate::api::all(calls).await?;
+        if self.total.is_some() && answers.iter().any(|(_, _, t)| *t != self.total) {
+            self.restart_or_finish(false);
+            return Ok(());
+        }
+        for (results, next, total) in answers {
+            self.total = self.total.or(total);
+            let more = next.and_then(|a| a.parse::<usize>().ok());
+            if results.is_empty() {
+                self.done = true;
+                return Ok(());
+            }
+            self.ready.push_back(results);
+            match more {
+                Some(a) => self.offset = a,
+                None => {
+                    self.done = true;
+                    return Ok(());
                 }
             }
-            Some(a) => self.offset = a,
         }
-        if results.is_empty() {
-            self.done = true;
-            return Ok(None);
+        if self.offset + HS_PAGE > HS_SEARCH_CAP {
+            self.restart_or_finish(true);
         }
-        Ok(Some(results))
+        Ok(())
+    }
+
+    /// A new window after the last id handed out or about to be (`read`: the pages taken
+    /// so far are kept; otherwise the round's answers were dropped and none is queued).
+    fn restart_or_finish(&mut self, read: bool) {
+        let last_queued = self
+            .ready
+            .back()
+            .and_then(|p| p.last())
+            .and_then(|r| r["id"].as_str())
+            .and_then(|s| s.parse().ok());
+        let after = if read {
+            last_queued.or(self.last_id)
+        } else {
+            self.last_id
+        };
+        if read && after == self.window_after_id {
+            self.done = true; // nothing new since the window began
+            return;
+        }
+        self.window_after_id = after;
+        self.offset = 0;
+        self.total = None;
     }
 }
 

@@ -55,39 +55,49 @@ impl Engine<'_> {
         inputs: Vec<Value>,
     ) -> Result<Vec<ItemResult>, ApiError> {
         let mut out: Vec<Option<ItemResult>> = vec![None; inputs.len()];
-        // (start, end) ranges still to send, each at most one batch.
+        // (start, end) ranges still to send, each at most one batch; a round's go together.
         let mut todo: Vec<(usize, usize)> = (0..inputs.len())
             .step_by(BATCH_MAX)
             .map(|s| (s, (s + BATCH_MAX).min(inputs.len())))
-            .rev()
             .collect();
-        while let Some((start, end)) = todo.pop() {
-            match self
-                .hs
-                .batch(object, op, inputs[start..end].to_vec(), json!({}))
-                .await
-            {
-                Ok(results) => {
-                    for (slot, r) in out[start..end].iter_mut().zip(results) {
-                        *slot = Some(r);
+        while !todo.is_empty() {
+            let calls = todo.iter().map(|&(start, end)| {
+                self.hs
+                    .batch(object, op, inputs[start..end].to_vec(), json!({}))
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            let mut halves = Vec::new();
+            let mut stop = None;
+            for (&(start, end), answer) in todo.iter().zip(answers) {
+                match answer {
+                    Ok(results) => {
+                        for (slot, r) in out[start..end].iter_mut().zip(results) {
+                            *slot = Some(r);
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.class,
+                            ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound
+                        ) =>
+                    {
+                        if end - start == 1 {
+                            out[start] = Some(ItemResult::Failed(e));
+                        } else {
+                            let mid = start + (end - start) / 2;
+                            halves.extend([(start, mid), (mid, end)]);
+                        }
+                    }
+                    Err(e) => {
+                        stop.get_or_insert(e);
                     }
                 }
-                Err(e)
-                    if matches!(
-                        e.class,
-                        ErrorClass::Validation | ErrorClass::Duplicate | ErrorClass::NotFound
-                    ) =>
-                {
-                    if end - start == 1 {
-                        out[start] = Some(ItemResult::Failed(e));
-                    } else {
-                        let mid = start + (end - start) / 2;
-                        todo.push((mid, end));
-                        todo.push((start, mid));
-                    }
-                }
-                Err(e) => return Err(e),
             }
+            // A failure of the whole call stops the batch once every answer is in.
+            if let Some(e) = stop {
+                return Err(e);
+            }
+            todo = halves;
         }
         Ok(out
             .into_iter()
@@ -211,15 +221,15 @@ impl Engine<'_> {
             }
             Value::Object(m)
         };
+        // Each sObject's creates and the updates: independent, sent together.
+        let mut writes: Vec<(&[usize], CollectionOp, Vec<Value>)> = Vec::new();
         for (sobject, idx) in &plan.sf_creates {
             let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
             let op = CollectionOp::Upsert {
                 sobject: sobject.to_string(),
                 field: spec.sf_hubspot_id().to_string(),
             };
-            for (&i, r) in idx.iter().zip(self.sf_write(op, records).await?) {
-                sf_res[i] = Some(r.into());
-            }
+            writes.push((idx, op, records));
         }
         if !plan.sf_updates.is_empty() {
             let records = plan
@@ -227,11 +237,14 @@ impl Engine<'_> {
                 .iter()
                 .map(|&i| sf_record(&items[i], items[i].sf.as_ref().map(|s| s.id.as_str())))
                 .collect();
-            for (&i, r) in plan
-                .sf_updates
-                .iter()
-                .zip(self.sf_write(CollectionOp::Update, records).await?)
-            {
+            writes.push((&plan.sf_updates, CollectionOp::Update, records));
+        }
+        let (targets, calls): (Vec<&[usize]>, Vec<_>) = writes
+            .into_iter()
+            .map(|(idx, op, records)| (idx, self.sf_write(op, records)))
+            .unzip();
+        for (idx, results) in targets.into_iter().zip(crate::api::all(calls).await?) {
+            for (&i, r) in idx.iter().zip(results) {
                 sf_res[i] = Some(r.into());
             }
         }
@@ -272,11 +285,7 @@ impl Engine<'_> {
                 input
             })
             .collect();
-        self.hs_write_into(spec, "upsert", &upserts, upsert_inputs, &mut hs_res)
-            .await?;
         let create_inputs = creates.iter().map(|&i| hs_input(&items[i], None)).collect();
-        self.hs_write_into(spec, "create", &creates, create_inputs, &mut hs_res)
-            .await?;
         let mut updates = plan.hs_updates;
         let mut backs: BTreeMap<usize, (String, String)> = BTreeMap::new();
         for (i, it) in items.iter().enumerate() {
@@ -298,30 +307,23 @@ impl Engine<'_> {
                 input
             })
             .collect();
-        self.hs_write_into(spec, "update", &updates, update_inputs, &mut hs_res)
-            .await?;
+        // Upserts, creates and updates touch different records: sent together.
+        let ops = [
+            ("upsert", &upserts, upsert_inputs),
+            ("create", &creates, create_inputs),
+            ("update", &updates, update_inputs),
+        ];
+        let (targets, calls): (Vec<&Vec<usize>>, Vec<_>) = ops
+            .into_iter()
+            .filter(|(_, idx, _)| !idx.is_empty())
+            .map(|(op, idx, inputs)| (idx, self.hs_write(&spec.hs_object, op, inputs)))
+            .unzip();
+        for (idx, results) in targets.into_iter().zip(crate::api::all(calls).await?) {
+            for (&i, r) in idx.iter().zip(results) {
+                hs_res[i] = Some(r.into());
+            }
+        }
         Ok(hs_res)
-    }
-
-    /// One HubSpot batch operation over the items at `idx`, results into `out`.
-    async fn hs_write_into(
-        &self,
-        spec: &PairSpec,
-        op: &str,
-        idx: &[usize],
-        inputs: Vec<Value>,
-        out: &mut [WriteResult],
-    ) -> Result<(), ApiError> {
-        if idx.is_empty() {
-            return Ok(());
-        }
-        for (&i, r) in idx
-            .iter()
-            .zip(self.hs_write(&spec.hs_object, op, inputs).await?)
-        {
-            out[i] = Some(r.into());
-        }
-        Ok(())
     }
 
     /// Checkpoint entries and counts for written items. `source` is the side the batch was

@@ -28,7 +28,12 @@ impl Drop for Connected {
 }
 
 pub async fn connected(name: &str) -> Connected {
-    let sim = Simulator::start(small_config().with_free_redirect_port())
+    connected_with(name, small_config()).await
+}
+
+/// [`connected`] to a simulator seeded as `config` says.
+pub async fn connected_with(name: &str, config: SimConfig) -> Connected {
+    let sim = Simulator::start(config.with_free_redirect_port())
         .await
         .expect("simulator starts");
     let dir = std::env::temp_dir().join(format!(

@@ -1516,3 +1516,254 @@ async fn the_custom_object_exists_only_when_asked_and_looks_custom() {
     };
     assert_eq!(cases, base + 4, "--tickets 4 adds four Cases");
 }
+
+/// A Bulk API 2.0 call: status, body text and the `Sforce-Locator` header.
+async fn bulk(
+    f: &Fixture,
+    t: &str,
+    method: Method,
+    path: &str,
+    body: Option<(&str, String)>,
+) -> (StatusCode, String, Option<String>) {
+    let mut req = f.http.request(method, f.sf_url(path)).bearer_auth(t);
+    if let Some((content_type, text)) = body {
+        req = req.header("content-type", content_type).body(text);
+    }
+    let r = req.send().await.expect("answer");
+    let status = r.status();
+    let locator = r
+        .headers()
+        .get("sforce-locator")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    (status, r.text().await.unwrap_or_default(), locator)
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| {
+            l.split("\",\"")
+                .map(|c| c.trim_matches('"').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bulk_upsert_job_runs_from_open_to_complete_with_each_row_in_its_results() {
+    let (f, t) = connected().await;
+    let json_body = |v: Value| Some(("application/json", v.to_string()));
+    let (s, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/ingest",
+        json_body(json!({"object": "Lead", "operation": "upsert",
+            "externalIdFieldName": "HubSpot_Id__c", "contentType": "CSV", "lineEnding": "LF"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let job: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(job["state"], "Open");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("750"));
+    assert_eq!(
+        job["contentUrl"].as_str().unwrap(),
+        format!(
+            "services/data/v{}/jobs/ingest/{id}/batches",
+            f.info.salesforce.api_version
+        )
+    );
+    // Two good rows (one a quoted comma) and one without the required LastName.
+    let csv = "HubSpot_Id__c,LastName,Company,Email\n\
+               hs-1,\"Rivera, Ana\",Acme,ana@example.com\n\
+               hs-2,Okafor,Acme,obi@example.com\n\
+               hs-3,,Acme,nobody@example.com\n";
+    let upload = format!("/jobs/ingest/{id}/batches");
+    let (s, _, _) = bulk(&f, &t, Method::PUT, &upload, Some(("text/csv", csv.into()))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Results are refused until the job is complete.
+    let successes = format!("/jobs/ingest/{id}/successfulResults/");
+    let (s, body, _) = bulk(&f, &t, Method::GET, &successes, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    let state_of = |body: &str| -> String {
+        serde_json::from_str::<Value>(body).unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let close = json_body(json!({"state": "UploadComplete"}));
+    let (s, body, _) = bulk(&f, &t, Method::PATCH, &format!("/jobs/ingest/{id}"), close).await;
+    assert_eq!(
+        (s, state_of(&body)),
+        (StatusCode::OK, "UploadComplete".into())
+    );
+    // No more data once closed.
+    let (s, body, _) = bulk(&f, &t, Method::PUT, &upload, Some(("text/csv", csv.into()))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("INVALIDJOBSTATE"), "{body}");
+    // Polled: in progress, then complete with its counts.
+    let info = format!("/jobs/ingest/{id}");
+    let (_, body, _) = bulk(&f, &t, Method::GET, &info, None).await;
+    assert_eq!(state_of(&body), "InProgress");
+    let (_, body, _) = bulk(&f, &t, Method::GET, &info, None).await;
+    let done: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(done["state"], "JobComplete");
+    assert_eq!(
+        (
+            done["numberRecordsProcessed"].as_u64(),
+            done["numberRecordsFailed"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    let (s, body, _) = bulk(&f, &t, Method::GET, &successes, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = csv_rows(&body);
+    assert_eq!(
+        rows[0][..2],
+        ["sf__Id".to_string(), "sf__Created".to_string()]
+    );
+    assert_eq!(rows.len(), 3, "{body}");
+    assert!(
+        rows[1][0].starts_with("00Q") && rows[1][1] == "true",
+        "{body}"
+    );
+    assert_eq!(rows[1][3], "Rivera, Ana");
+    let failures = format!("/jobs/ingest/{id}/failedResults/");
+    let (_, body, _) = bulk(&f, &t, Method::GET, &failures, None).await;
+    let rows = csv_rows(&body);
+    assert_eq!(
+        rows[0][..2],
+        ["sf__Id".to_string(), "sf__Error".to_string()]
+    );
+    assert!(rows[1][1].starts_with("REQUIRED_FIELD_MISSING:"), "{body}");
+    assert_eq!(rows[1][2], "hs-3");
+    // The same rows again update what the first job created.
+    let (_, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/ingest",
+        json_body(json!({"object": "Lead", "operation": "upsert", "externalIdFieldName": "HubSpot_Id__c"})),
+    )
+    .await;
+    let again: Value = serde_json::from_str(&body).unwrap();
+    let id2 = again["id"].as_str().unwrap();
+    let csv2 = "HubSpot_Id__c,Title\nhs-1,CFO\n";
+    bulk(
+        &f,
+        &t,
+        Method::PUT,
+        &format!("/jobs/ingest/{id2}/batches"),
+        Some(("text/csv", csv2.into())),
+    )
+    .await;
+    bulk(
+        &f,
+        &t,
+        Method::PATCH,
+        &format!("/jobs/ingest/{id2}"),
+        json_body(json!({"state": "UploadComplete"})),
+    )
+    .await;
+    bulk(&f, &t, Method::GET, &format!("/jobs/ingest/{id2}"), None).await;
+    let (_, body, _) = bulk(
+        &f,
+        &t,
+        Method::GET,
+        &format!("/jobs/ingest/{id2}/successfulResults/"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        csv_rows(&body)[1][1],
+        "false",
+        "updated, not created: {body}"
+    );
+    // A job for an object the org lacks, or an upsert without its key, is refused.
+    let (s, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/ingest",
+        json_body(json!({"object": "Widget", "operation": "insert"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("INVALIDENTITY"), "{body}");
+    let (s, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/ingest",
+        json_body(json!({"object": "Lead", "operation": "upsert"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("INVALIDJOB"), "{body}");
+}
+
+#[tokio::test]
+async fn a_bulk_query_job_pages_its_csv_under_sforce_locator() {
+    let mut config = small_config();
+    config.leads = 250;
+    let f = start(config).await;
+    let (t, _, _) = f.sf_connect().await;
+    let (s, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/query",
+        Some((
+            "application/json",
+            json!({"operation": "query", "query": "SELECT Id, Email FROM Lead"}).to_string(),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let job: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (job["state"].as_str(), job["object"].as_str()),
+        (Some("UploadComplete"), Some("Lead"))
+    );
+    let id = job["id"].as_str().unwrap();
+    let results = format!("/jobs/query/{id}/results?maxRecords=100");
+    let (s, body, _) = bulk(&f, &t, Method::GET, &results, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "not complete yet: {body}");
+    bulk(&f, &t, Method::GET, &format!("/jobs/query/{id}"), None).await;
+    let mut rows = 0;
+    let mut pages = 0;
+    let mut locator: Option<String> = None;
+    loop {
+        let path = match &locator {
+            Some(l) => format!("{results}&locator={l}"),
+            None => results.clone(),
+        };
+        let (s, body, next) = bulk(&f, &t, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let page = csv_rows(&body);
+        assert_eq!(page[0], ["Id".to_string(), "Email".to_string()]);
+        rows += page.len() - 1;
+        pages += 1;
+        match next.as_deref() {
+            Some("null") | None => break,
+            Some(l) => locator = Some(l.to_string()),
+        }
+    }
+    assert!(rows >= 250, "{rows}");
+    assert_eq!(pages, rows.div_ceil(100));
+    // A bad query is refused when the job is created.
+    let (s, body, _) = bulk(
+        &f,
+        &t,
+        Method::POST,
+        "/jobs/query",
+        Some((
+            "application/json",
+            json!({"operation": "query", "query": "SELECT Nope FROM Lead"}).to_string(),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("INVALID_FIELD"), "{body}");
+}

@@ -1,5 +1,6 @@
 //! The Salesforce side: a login host (OAuth, identity) and an instance (REST data API).
 
+mod bulk;
 mod collections;
 mod errors;
 mod ids;
@@ -24,7 +25,7 @@ use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
@@ -44,6 +45,7 @@ pub struct SalesforceWorld {
     pub oauth: oauth::OAuthState,
     pub usage: ApiUsage,
     pub cursors: query::Cursors,
+    pub bulk: bulk::BulkJobs,
     inflight: BTreeMap<u64, Instant>,
     next_request: u64,
 }
@@ -224,9 +226,42 @@ pub(crate) fn data_routes(sim: Arc<SimState>) -> Router {
             "/services/data/{version}/composite",
             post(collections::composite),
         )
+        .merge(bulk_routes())
         .route("/services/oauth2/userinfo", get(oauth::userinfo))
         .fallback(|| async { SfError::not_found() })
         .with_state(sim)
+}
+
+/// Bulk API 2.0 (each path also with a trailing slash, as Salesforce answers both).
+fn bulk_routes() -> Router<Arc<SimState>> {
+    let mut r = Router::new();
+    for slash in ["", "/"] {
+        let at = |p: &str| format!("/services/data/{{version}}/jobs/{p}{slash}");
+        r = r
+            .route(&at("ingest"), post(bulk::create_ingest))
+            .route(
+                &at("ingest/{id}"),
+                get(bulk::info)
+                    .patch(bulk::change_ingest)
+                    .delete(bulk::delete),
+            )
+            .route(&at("ingest/{id}/batches"), put(bulk::upload))
+            .route(&at("ingest/{id}/successfulResults"), get(bulk::successful))
+            .route(&at("ingest/{id}/failedResults"), get(bulk::failed))
+            .route(
+                &at("ingest/{id}/unprocessedrecords"),
+                get(bulk::unprocessed),
+            )
+            .route(&at("query"), post(bulk::create_query))
+            .route(
+                &at("query/{id}"),
+                get(bulk::info)
+                    .patch(bulk::change_query)
+                    .delete(bulk::delete),
+            )
+            .route(&at("query/{id}/results"), get(bulk::query_results));
+    }
+    r
 }
 
 /// The instance host (`instance_url`): versions without auth, everything else behind the gate.

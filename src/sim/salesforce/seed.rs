@@ -405,6 +405,7 @@ pub fn seed(config: &SimConfig, _urls: &Urls) -> SalesforceWorld {
             window_start: Instant::now(),
         },
         cursors: Cursors::new(settings.max_query_cursors),
+        bulk: Default::default(),
         inflight: BTreeMap::new(),
         next_request: 0,
         settings,

@@ -3,6 +3,7 @@
 
 pub mod hubspot;
 pub mod salesforce;
+pub mod salesforce_bulk;
 pub mod shape;
 pub mod transport;
 

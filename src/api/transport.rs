@@ -110,6 +110,8 @@ pub struct ApiRequest {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A body that is not JSON (a Bulk API CSV upload): its content type and bytes.
+    pub raw_body: Option<(String, Vec<u8>)>,
     pub headers: Vec<(String, String)>,
     pub kind: CallKind,
     /// Who made the call: `host`, `plugin:<name>`, `plugin:<name>/<rule>`, `repl`…
@@ -126,6 +128,7 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            raw_body: None,
             headers: Vec::new(),
             kind: CallKind::Normal,
             caller: "host".into(),
@@ -145,6 +148,12 @@ impl ApiRequest {
 
     pub fn json(mut self, body: Value) -> ApiRequest {
         self.body = Some(body);
+        self
+    }
+
+    /// A body of `content_type` as it is (CSV for the Bulk API).
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> ApiRequest {
+        self.raw_body = Some((content_type.to_string(), bytes));
         self
     }
 
@@ -467,6 +476,10 @@ impl Transport {
             }
             if let Some(body) = &req.body {
                 b = b.json(body);
+            } else if let Some((content_type, bytes)) = &req.raw_body {
+                b = b
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(bytes.clone());
             }
             let t0 = Instant::now();
             let sent = b.send().await;

@@ -1,0 +1,322 @@
+//! Bulk API 2.0 on the transport: an ingest job (create, upload the CSV, close, wait, read
+//! its successful and failed results) and a query job (create, wait, read its CSV pages
+//! under `Sforce-Locator`). Every request is one call through the transport, counted and
+//! retried like any other; waiting is a poll with growing pauses, each poll a call.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::hubspot::ItemResult;
+use super::salesforce::SalesforceApi;
+use super::shape;
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// What an ingest job does with each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkOperation {
+    Insert,
+    Update,
+    /// On the external id field the rows' key column names.
+    Upsert,
+    Delete,
+}
+
+impl BulkOperation {
+    fn as_str(self) -> &'static str {
+        match self {
+            BulkOperation::Insert => "insert",
+            BulkOperation::Update => "update",
+            BulkOperation::Upsert => "upsert",
+            BulkOperation::Delete => "delete",
+        }
+    }
+}
+
+/// How long a job may take before hubforce stops waiting (the job goes on in the org; its
+/// results are not read, and the rows count as failed for the next pass to retry).
+const MAX_WAIT: Duration = Duration::from_secs(30 * 60);
+/// Records per query results page (Salesforce's own maximum is higher; a page of this many
+/// wide records stays far under the transport's answer cap).
+const QUERY_PAGE: usize = 50_000;
+
+fn p() -> Provider {
+    Provider::Salesforce
+}
+
+fn garbage(what: impl Into<String>) -> ApiError {
+    ApiError::new(p(), ErrorClass::Transient, what).with_code("GARBAGE_ANSWER")
+}
+
+/// Pauses between polls: 0.5 s doubling to 10 s.
+fn pause(poll: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << poll.min(5))).min(Duration::from_secs(10))
+}
+
+/// A CSV document with a header row.
+pub fn csv_document(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let fail = |e: csv::Error| ApiError::new(p(), ErrorClass::Validation, format!("CSV: {e}"));
+    w.write_record(header).map_err(fail)?;
+    for r in rows {
+        w.write_record(r).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| ApiError::new(p(), ErrorClass::Validation, format!("CSV: {e}")))
+}
+
+/// A results CSV as rows of (column → value).
+fn read_csv(body: &[u8]) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let mut r = csv::ReaderBuilder::new().from_reader(body);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| garbage(format!("a Bulk API result is not CSV: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut out = Vec::new();
+    for row in r.records() {
+        let row = row.map_err(|e| garbage(format!("a Bulk API result is not CSV: {e}")))?;
+        out.push(
+            header
+                .iter()
+                .zip(row.iter())
+                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// A failed row's `sf__Error` (`CODE:message:fields --`) as the error it is.
+fn row_error(text: &str) -> ApiError {
+    let (code, rest) = text.split_once(':').unwrap_or(("UNKNOWN_EXCEPTION", text));
+    let (message, fields) = match rest.rsplit_once(':') {
+        Some((m, f)) => (m, f.trim_end_matches("--").trim()),
+        None => (rest, ""),
+    };
+    let fields: Vec<&str> = fields.split(',').filter(|f| !f.is_empty()).collect();
+    crate::classify::classify_item(p(), code, message, &json!({"fields": fields}))
+}
+
+impl SalesforceApi {
+    fn jobs(&self, rest: &str) -> String {
+        format!("/services/data/v{}/jobs/{rest}", self.version)
+    }
+
+    async fn job_json(
+        &self,
+        method: Method,
+        rest: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
+        let mut req = super::transport::ApiRequest::new(method, self.jobs(rest))
+            .caller(self.caller.clone())
+            .expect(shape::object);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.transport.json(&req).await
+    }
+
+    async fn job_csv(&self, rest: &str) -> Result<super::transport::ApiResponse, ApiError> {
+        let req = super::transport::ApiRequest::new(Method::GET, self.jobs(rest))
+            .caller(self.caller.clone())
+            .header("Accept", "text/csv");
+        self.transport.send(&req).await
+    }
+
+    /// Poll a job until it is done; its last info.
+    async fn wait_for(&self, kind: &str, id: &str) -> Result<Value, ApiError> {
+        let started = std::time::Instant::now();
+        let mut poll = 0;
+        loop {
+            let info = self
+                .job_json(Method::GET, &format!("{kind}/{id}"), None)
+                .await?;
+            match info["state"].as_str() {
+                Some("JobComplete") => return Ok(info),
+                Some("Failed" | "Aborted") => {
+                    let why = info["errorMessage"].as_str().unwrap_or("no reason given");
+                    return Err(ApiError::new(
+                        p(),
+                        ErrorClass::Validation,
+                        format!(
+                            "Bulk API job {id} ended {}: {why}",
+                            info["state"].as_str().unwrap_or("")
+                        ),
+                    )
+                    .with_code("BULK_JOB_FAILED"));
+                }
+                Some(_) if started.elapsed() < MAX_WAIT => {
+                    tokio::time::sleep(pause(poll)).await;
+                    poll += 1;
+                }
+                Some(s) => {
+                    return Err(ApiError::new(
+                        p(),
+                        ErrorClass::Transient,
+                        format!(
+                            "Bulk API job {id} is still {s} after {} minutes",
+                            MAX_WAIT.as_secs() / 60
+                        ),
+                    )
+                    .with_code("BULK_JOB_TIMEOUT"));
+                }
+                None => {
+                    return Err(garbage(format!(
+                        "Bulk API job {id} answered without a state"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Run one ingest job over `rows` (columns as `header` names them; `key` is the column
+    /// that tells the rows apart: the external id for an upsert, `Id` otherwise). Each
+    /// row's outcome comes back keyed by its `key` value (Salesforce does not keep the
+    /// order): the record id and whether it was created, or its error with its class.
+    pub async fn bulk_ingest(
+        &self,
+        operation: BulkOperation,
+        sobject: &str,
+        key: &str,
+        (header, rows): (&[String], &[Vec<String>]),
+    ) -> Result<HashMap<String, ItemResult>, ApiError> {
+        let mut create = json!({"object": sobject, "operation": operation.as_str(),
+            "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA"});
+        if operation == BulkOperation::Upsert {
+            create["externalIdFieldName"] = json!(key);
+        }
+        let job = self.job_json(Method::POST, "ingest", Some(create)).await?;
+        let id = job["id"]
+            .as_str()
+            .ok_or_else(|| garbage("a created Bulk API job has no id"))?
+            .to_string();
+        let csv = csv_document(header, rows)?;
+        let upload = super::transport::ApiRequest::new(
+            Method::PUT,
+            self.jobs(&format!("ingest/{id}/batches")),
+        )
+        .caller(self.caller.clone())
+        .raw("text/csv", csv);
+        self.transport.send(&upload).await?;
+        self.job_json(
+            Method::PATCH,
+            &format!("ingest/{id}"),
+            Some(json!({"state": "UploadComplete"})),
+        )
+        .await?;
+        self.wait_for("ingest", &id).await?;
+        let (successes, failures) = (
+            format!("ingest/{id}/successfulResults/"),
+            format!("ingest/{id}/failedResults/"),
+        );
+        let (ok, bad) = tokio::try_join!(self.job_csv(&successes), self.job_csv(&failures))?;
+        let mut out = HashMap::new();
+        for row in read_csv(&ok.body)? {
+            let text = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            out.insert(
+                text(key),
+                ItemResult::Ok(json!({"id": text("sf__Id"), "success": true,
+                    "created": text("sf__Created") == "true"})),
+            );
+        }
+        for row in read_csv(&bad.body)? {
+            let text = |k: &str| {
+                row.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            out.insert(text(key), ItemResult::Failed(row_error(&text("sf__Error"))));
+        }
+        Ok(out)
+    }
+
+    /// Run a query job and hand its records to `on_page` page by page (values as the CSV
+    /// has them: text, empty for null). The number of records.
+    pub async fn bulk_query(
+        &self,
+        soql: &str,
+        all_rows: bool,
+        mut on_page: impl FnMut(Vec<Map<String, Value>>),
+    ) -> Result<u64, ApiError> {
+        let operation = if all_rows { "queryAll" } else { "query" };
+        let job = self
+            .job_json(
+                Method::POST,
+                "query",
+                Some(json!({"operation": operation, "query": soql})),
+            )
+            .await?;
+        let id = job["id"]
+            .as_str()
+            .ok_or_else(|| garbage("a created Bulk API query job has no id"))?
+            .to_string();
+        self.wait_for("query", &id).await?;
+        let mut locator: Option<String> = None;
+        let mut total = 0u64;
+        loop {
+            let mut rest = format!("query/{id}/results?maxRecords={QUERY_PAGE}");
+            if let Some(l) = &locator {
+                rest.push_str(&format!("&locator={l}"));
+            }
+            let page = self.job_csv(&rest).await?;
+            let rows = read_csv(&page.body)?;
+            total += rows.len() as u64;
+            on_page(rows);
+            match page
+                .headers
+                .get("sforce-locator")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(l) if !l.is_empty() && l != "null" => locator = Some(l.to_string()),
+                _ => return Ok(total),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_rows_error_keeps_its_code_message_and_fields() {
+        let e =
+            row_error("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --");
+        assert_eq!(e.code.as_deref(), Some("REQUIRED_FIELD_MISSING"));
+        assert_eq!(e.class, ErrorClass::Validation);
+        assert!(e.message.contains("Required fields are missing"), "{e}");
+        let dup = row_error("DUPLICATES_DETECTED:Use one of these records?: --");
+        assert_eq!(dup.class, ErrorClass::Duplicate, "{dup}");
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_reads_back() {
+        let header = vec!["Name".to_string(), "Note".to_string()];
+        let rows = vec![vec![
+            "Rivera, Ana".to_string(),
+            "said \"hi\"\nthen left".to_string(),
+        ]];
+        let doc = csv_document(&header, &rows).unwrap();
+        let back = read_csv(&doc).unwrap();
+        assert_eq!(back[0]["Name"], "Rivera, Ana");
+        assert_eq!(back[0]["Note"], "said \"hi\"\nthen left");
+    }
+
+    #[test]
+    fn polls_pause_longer_each_time_up_to_ten_seconds() {
+        assert_eq!(pause(0), Duration::from_millis(500));
+        assert_eq!(pause(1), Duration::from_secs(1));
+        assert_eq!(pause(9), Duration::from_secs(10));
+    }
+}

@@ -883,3 +883,60 @@ async fn calls_sent_together_sync_the_same_records_with_the_same_calls_as_one_at
     assert!(one_links > 1000, "{one_links}");
     assert_eq!(one_links, many_links);
 }
+
+/// An import with `bulk_threshold` set, and the pass after it: both reports, and the calls
+/// the simulator served per route.
+async fn import_with_bulk_threshold(
+    name: &str,
+    threshold: u64,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let mut config = common::small_config();
+    // More Leads than a REST page (2,000): the first page comes by REST, the rest by Bulk.
+    (config.contacts, config.leads) = (200, 2600);
+    let c = common::connected_with(name, config).await;
+    enable(&c, &[], "");
+    let toml = c.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).expect("config").replacen(
+        "[profiles.sim.hubspot]\n",
+        &format!("[profiles.sim.sync]\nbulk_threshold = {threshold}\n\n[profiles.sim.hubspot]\n"),
+        1,
+    );
+    std::fs::write(&toml, text).expect("config");
+    let mut reports = Vec::new();
+    for _ in 0..2 {
+        let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
+        assert_eq!(r.code, Some(0), "{}", r.all());
+        reports.push(serde_json::from_str::<serde_json::Value>(&r.stdout).expect("json"));
+    }
+    let stats = c.control_get("/stats").await;
+    let second = reports.pop().expect("second");
+    let first = reports.pop().expect("first");
+    (
+        first,
+        second,
+        stats["requests"]["salesforce"]["by_route"].clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_outcome() {
+    let (bulk, bulk_after, bulk_routes) = import_with_bulk_threshold("commands-bulk", 1000).await;
+    let (rest, rest_after, rest_routes) = import_with_bulk_threshold("commands-rest", 0).await;
+    let jobs = |routes: &serde_json::Value| {
+        routes["POST /services/data/{version}/jobs/query"]["200"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // The Leads (over the threshold) came through one job; nothing else did.
+    assert_eq!(jobs(&bulk_routes), 1, "{bulk_routes}");
+    assert_eq!(jobs(&rest_routes), 0);
+    assert_eq!(bulk["directions"], rest["directions"], "{bulk}\n{rest}");
+    // What was read through Bulk is the same record as REST reads it: the pass after writes
+    // nothing either way.
+    for after in [&bulk_after, &rest_after] {
+        for (direction, counts) in after["directions"].as_object().expect("directions") {
+            assert_eq!(counts["created"], 0, "{direction}: {after}");
+            assert_eq!(counts["updated"], 0, "{direction}: {after}");
+        }
+    }
+}

@@ -207,6 +207,27 @@ impl SalesforceApi {
         Ok((super::take_array(&mut v, "records"), next))
     }
 
+    /// The first page of a query with its `totalSize` (how many records match in all).
+    pub async fn query_first_page(
+        &self,
+        soql: &str,
+        all_rows: bool,
+    ) -> Result<(Vec<Value>, Option<String>, u64), ApiError> {
+        let resource = if all_rows { "queryAll" } else { "query" };
+        let req = self
+            .req(Method::GET, self.data(resource))
+            .query("q", soql)
+            .expect(query_answer);
+        let mut v = self.transport.json(&req).await?;
+        let total = v["totalSize"].as_u64().unwrap_or(0);
+        let next = if v["done"] == json!(false) {
+            v["nextRecordsUrl"].as_str().map(String::from)
+        } else {
+            None
+        };
+        Ok((super::take_array(&mut v, "records"), next, total))
+    }
+
     /// All records of a query.
     pub async fn query(&self, soql: &str) -> Result<Vec<Value>, ApiError> {
         let mut out = Vec::new();

@@ -241,14 +241,8 @@ impl SalesforceApi {
         Ok(out)
     }
 
-    /// Run a query job and hand its records to `on_page` page by page (values as the CSV
-    /// has them: text, empty for null). The number of records.
-    pub async fn bulk_query(
-        &self,
-        soql: &str,
-        all_rows: bool,
-        mut on_page: impl FnMut(Vec<Map<String, Value>>),
-    ) -> Result<u64, ApiError> {
+    /// Start a query job; its id, once Salesforce has run it.
+    pub async fn bulk_query_job(&self, soql: &str, all_rows: bool) -> Result<String, ApiError> {
         let operation = if all_rows { "queryAll" } else { "query" };
         let job = self
             .job_json(
@@ -262,27 +256,90 @@ impl SalesforceApi {
             .ok_or_else(|| garbage("a created Bulk API query job has no id"))?
             .to_string();
         self.wait_for("query", &id).await?;
+        Ok(id)
+    }
+
+    /// One page of a finished query job's results (values as text, empty for null) and the
+    /// locator of the next, if there is one.
+    pub async fn bulk_query_page(
+        &self,
+        id: &str,
+        locator: Option<&str>,
+    ) -> Result<(Vec<Map<String, Value>>, Option<String>), ApiError> {
+        let mut rest = format!("query/{id}/results?maxRecords={QUERY_PAGE}");
+        if let Some(l) = locator {
+            rest.push_str(&format!("&locator={l}"));
+        }
+        let page = self.job_csv(&rest).await?;
+        let rows = read_csv(&page.body)?;
+        let next = page
+            .headers
+            .get("sforce-locator")
+            .and_then(|v| v.to_str().ok())
+            .filter(|l| !l.is_empty() && *l != "null")
+            .map(str::to_string);
+        Ok((rows, next))
+    }
+
+    /// Run a query job and hand its records to `on_page` page by page. The number of records.
+    pub async fn bulk_query(
+        &self,
+        soql: &str,
+        all_rows: bool,
+        mut on_page: impl FnMut(Vec<Map<String, Value>>),
+    ) -> Result<u64, ApiError> {
+        let id = self.bulk_query_job(soql, all_rows).await?;
         let mut locator: Option<String> = None;
         let mut total = 0u64;
         loop {
-            let mut rest = format!("query/{id}/results?maxRecords={QUERY_PAGE}");
-            if let Some(l) = &locator {
-                rest.push_str(&format!("&locator={l}"));
-            }
-            let page = self.job_csv(&rest).await?;
-            let rows = read_csv(&page.body)?;
+            let (rows, next) = self.bulk_query_page(&id, locator.as_deref()).await?;
             total += rows.len() as u64;
             on_page(rows);
-            match page
-                .headers
-                .get("sforce-locator")
-                .and_then(|v| v.to_str().ok())
-            {
-                Some(l) if !l.is_empty() && l != "null" => locator = Some(l.to_string()),
-                _ => return Ok(total),
+            match next {
+                Some(l) => locator = Some(l),
+                None => return Ok(total),
             }
         }
     }
+}
+
+/// A Bulk API record's text values as the REST API gives them, by the describe's field types:
+/// numbers and booleans as JSON, empty as null, datetimes in REST's form. The state hashes of
+/// a record read either way are then the same.
+pub fn typed_record(
+    row: Map<String, Value>,
+    types: &HashMap<String, String>,
+) -> Map<String, Value> {
+    row.into_iter()
+        .map(|(k, v)| {
+            let text = v.as_str().unwrap_or_default();
+            let typed = if text.is_empty() {
+                Value::Null
+            } else {
+                match types.get(&k).map(String::as_str) {
+                    Some("boolean") => json!(text.eq_ignore_ascii_case("true")),
+                    Some("int") => text.parse::<i64>().map(|n| json!(n)).unwrap_or(v),
+                    Some("double" | "currency" | "percent") => {
+                        text.parse::<f64>().map(|n| json!(n)).unwrap_or(v)
+                    }
+                    Some("datetime") => chrono::DateTime::parse_from_rfc3339(text)
+                        .or_else(|_| {
+                            chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+                        })
+                        .map(|t| {
+                            json!(
+                                t.with_timezone(&chrono::Utc)
+                                    .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+                                    .to_string()
+                            )
+                        })
+                        .unwrap_or(v),
+                    _ => v,
+                }
+            };
+            (k, typed)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -311,6 +368,37 @@ mod tests {
         let back = read_csv(&doc).unwrap();
         assert_eq!(back[0]["Name"], "Rivera, Ana");
         assert_eq!(back[0]["Note"], "said \"hi\"\nthen left");
+    }
+
+    #[test]
+    fn bulk_text_becomes_what_rest_answers() {
+        let types: HashMap<String, String> = [
+            ("IsConverted", "boolean"),
+            ("NumberOfEmployees", "int"),
+            ("AnnualRevenue", "currency"),
+            ("SystemModstamp", "datetime"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let row: Map<String, Value> = [
+            ("IsConverted", "false"),
+            ("NumberOfEmployees", "50"),
+            ("AnnualRevenue", "2500000.0"),
+            ("SystemModstamp", "2026-12-01T22:10:38.000Z"),
+            ("Title", ""),
+            ("LastName", "Rivera"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+        let t = typed_record(row, &types);
+        assert_eq!(t["IsConverted"], json!(false));
+        assert_eq!(t["NumberOfEmployees"], json!(50));
+        assert_eq!(t["AnnualRevenue"], json!(2500000.0));
+        assert_eq!(t["SystemModstamp"], json!("2026-12-01T22:10:38.000+0000"));
+        assert_eq!(t["Title"], Value::Null);
+        assert_eq!(t["LastName"], json!("Rivera"));
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub struct Described {
     /// Lookup field → the sObjects it may point at (`ContactId` → Contact, `WhoId` → Contact,
     /// Lead).
     pub references: HashMap<String, Vec<String>>,
+    /// Field → its describe type (`boolean`, `double`, `int`, `datetime`…): what a Bulk API
+    /// CSV's text becomes.
+    pub types: HashMap<String, String>,
 }
 
 impl Described {
@@ -24,6 +27,9 @@ impl Described {
                 continue;
             };
             out.fields.insert(name.to_string());
+            if let Some(t) = f["type"].as_str() {
+                out.types.insert(name.to_string(), t.to_string());
+            }
             let to: Vec<String> = f["referenceTo"]
                 .as_array()
                 .into_iter()

@@ -376,7 +376,8 @@ impl<'a> Engine<'a> {
             let cursor = Cursor::parse(self.ledger.cursor("salesforce", sobject)?.as_deref())
                 .begin(opts.full, Utc::now());
             let fields = self.sf_field_list(&mappings, spec, sobject);
-            let pager = SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor);
+            let pager = SfPager::new(self.sf, sobject, &fields, spec.sf_filter(sobject), &cursor)
+                .with_bulk(self.bulk_read(sobject, &cursor));
             pulls.push((sobject.as_str(), cursor, pager));
         }
         let mut pagers: Vec<&mut SfPager<'_>> = pulls.iter_mut().map(|(_, _, p)| p).collect();
@@ -402,6 +403,16 @@ impl<'a> Engine<'a> {
             self.commit(opts, cp)?;
         }
         Ok(())
+    }
+
+    /// For an import (no `since`): the rest of a large pull through a Bulk API query job.
+    fn bulk_read(&self, sobject: &str, cursor: &Cursor) -> Option<super::pull::BulkRead> {
+        let threshold = self.settings.bulk_threshold;
+        if threshold == 0 || cursor.since.is_some() {
+            return None;
+        }
+        let types = self.described.get(sobject)?.types.clone();
+        Some(super::pull::BulkRead::new(threshold, types))
     }
 
     /// One pulled HubSpot page, batch by batch, each checkpointed with the cursor after it.

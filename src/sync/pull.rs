@@ -266,7 +266,63 @@ pub struct SfPager<'a> {
     next_url: Option<String>,
     /// The first page, when a prefetch brought it with other pagers' first pages.
     first: Option<Vec<Value>>,
+    /// How many records the query matches, from its first page.
+    total: Option<u64>,
     done: bool,
+    /// What the query is made of, to ask for the rest through a Bulk API job.
+    parts: SoqlParts,
+    bulk: Option<BulkRead>,
+}
+
+/// A pull's query, in parts.
+#[derive(Debug, Clone)]
+struct SoqlParts {
+    sobject: String,
+    fields: Vec<String>,
+    filter: Option<String>,
+    since: Option<DateTime<Utc>>,
+}
+
+impl SoqlParts {
+    fn soql(&self, after_id: Option<&str>) -> String {
+        let mut conds: Vec<String> = self.filter.clone().into_iter().collect();
+        if let Some(s) = self.since {
+            conds.push(format!("SystemModstamp >= {}", soql_datetime(s)));
+        }
+        if let Some(id) = after_id {
+            conds.push(format!("Id > {}", soql_string(id)));
+        }
+        let mut soql = format!("SELECT {} FROM {}", self.fields.join(", "), self.sobject);
+        if !conds.is_empty() {
+            soql.push_str(" WHERE ");
+            soql.push_str(&conds.join(" AND "));
+        }
+        soql.push_str(" ORDER BY Id");
+        soql
+    }
+}
+
+/// A large pull's rest, read through a Bulk API 2.0 query job: far fewer calls than pages of
+/// 2,000 (one job, two polls, a call per 50,000 records).
+#[derive(Debug)]
+pub struct BulkRead {
+    /// From this many records, the rest comes through Bulk.
+    pub threshold: u64,
+    /// The sObject's describe types, to give the CSV's text the REST API's types.
+    pub types: std::collections::HashMap<String, String>,
+    job: Option<String>,
+    locator: Option<String>,
+}
+
+impl BulkRead {
+    pub fn new(threshold: u64, types: std::collections::HashMap<String, String>) -> BulkRead {
+        BulkRead {
+            threshold,
+            types,
+            job: None,
+            locator: None,
+        }
+    }
 }
 
 /// The first pages of several pagers in one Composite request, which Salesforce counts as one
@@ -315,6 +371,7 @@ pub async fn prefetch_first_pages(
                 .flatten();
             p.soql = None;
             p.next_url = next;
+            p.total = body["totalSize"].as_u64();
             p.first = Some(records);
         }
     }
@@ -329,36 +386,48 @@ impl<'a> SfPager<'a> {
         filter: Option<&str>,
         cursor: &Cursor,
     ) -> SfPager<'a> {
-        let mut conds: Vec<String> = filter.map(String::from).into_iter().collect();
-        if let Some(s) = cursor.since {
-            conds.push(format!("SystemModstamp >= {}", soql_datetime(s)));
-        }
-        if let Some(id) = &cursor.after_id {
-            conds.push(format!("Id > {}", soql_string(id)));
-        }
-        let mut soql = format!("SELECT {} FROM {sobject}", fields.join(", "));
-        if !conds.is_empty() {
-            soql.push_str(" WHERE ");
-            soql.push_str(&conds.join(" AND "));
-        }
-        soql.push_str(" ORDER BY Id");
+        let parts = SoqlParts {
+            sobject: sobject.to_string(),
+            fields: fields.to_vec(),
+            filter: filter.map(String::from),
+            since: cursor.since,
+        };
         SfPager {
             api,
-            soql: Some(soql),
+            soql: Some(parts.soql(cursor.after_id.as_deref())),
             next_url: None,
             first: None,
+            total: None,
             done: false,
+            parts,
+            bulk: None,
         }
+    }
+
+    /// Read the rest through a Bulk API query job when the query matches `bulk.threshold`
+    /// records or more.
+    pub fn with_bulk(mut self, bulk: Option<BulkRead>) -> SfPager<'a> {
+        self.bulk = bulk;
+        self
+    }
+
+    /// Whether this pull went to the Bulk API.
+    pub fn went_bulk(&self) -> bool {
+        self.bulk.as_ref().is_some_and(|b| b.job.is_some())
     }
 
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
         if self.done {
             return Ok(None);
         }
+        if self.bulk.as_ref().is_some_and(|b| b.job.is_some()) {
+            return self.next_bulk().await;
+        }
         if let Some(records) = self.first.take() {
             if self.next_url.is_none() {
                 self.done = true;
             }
+            self.switch_to_bulk(&records);
             return Ok((!records.is_empty()).then_some(records));
         }
         // queryAll: deleted rows (IsDeleted, and a merge's losers with MasterRecordId) come
@@ -367,7 +436,9 @@ impl<'a> SfPager<'a> {
             Some(url) => self.api.query_page(None, Some(&url), true).await?,
             None => {
                 let soql = self.soql.take().unwrap_or_default();
-                self.api.query_page(Some(&soql), None, true).await?
+                let (records, next, total) = self.api.query_first_page(&soql, true).await?;
+                self.total = Some(total);
+                (records, next)
             }
         };
         match next {
@@ -378,7 +449,53 @@ impl<'a> SfPager<'a> {
             self.done = true;
             return Ok(None);
         }
+        self.switch_to_bulk(&records);
         Ok(Some(records))
+    }
+
+    /// After the first page of a query that matches enough records: the rest (after its
+    /// last id) is to come from a Bulk API query job, not from the REST pages.
+    fn switch_to_bulk(&mut self, first: &[Value]) {
+        let Some(bulk) = &mut self.bulk else { return };
+        let large = self.total.is_some_and(|t| t >= bulk.threshold);
+        let last = first.last().and_then(|r| r["Id"].as_str());
+        if bulk.job.is_some() || !large || self.next_url.is_none() {
+            return;
+        }
+        if let Some(last) = last {
+            // The job is started on the next call; the REST cursor is dropped.
+            bulk.job = Some(String::new());
+            self.soql = Some(self.parts.soql(Some(last)));
+            self.next_url = None;
+        }
+    }
+
+    async fn next_bulk(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
+        let Some(bulk) = &mut self.bulk else {
+            return Ok(None);
+        };
+        if bulk.job.as_deref() == Some("") {
+            let soql = self.soql.take().unwrap_or_default();
+            bulk.job = Some(self.api.bulk_query_job(&soql, true).await?);
+        }
+        let job = bulk.job.clone().unwrap_or_default();
+        let (rows, next) = self
+            .api
+            .bulk_query_page(&job, bulk.locator.as_deref())
+            .await?;
+        match next {
+            Some(l) => bulk.locator = Some(l),
+            None => self.done = true,
+        }
+        if rows.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| Value::Object(crate::api::salesforce_bulk::typed_record(r, &bulk.types)))
+                .collect(),
+        ))
     }
 }
 

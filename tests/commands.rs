@@ -931,6 +931,27 @@ async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_
     assert_eq!(jobs(&bulk_routes), 1, "{bulk_routes}");
     assert_eq!(jobs(&rest_routes), 0);
     assert_eq!(bulk["directions"], rest["directions"], "{bulk}\n{rest}");
+    // Each report prices the large pull both ways, and says which it took.
+    let lead = |r: &serde_json::Value| -> serde_json::Value {
+        r["pulls_priced"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["sobject"] == "Lead")
+            .cloned()
+            .unwrap_or_else(|| panic!("no Lead price in {r}"))
+    };
+    let (b, r) = (lead(&bulk), lead(&rest));
+    assert_eq!(
+        (b["bulk"].as_bool(), r["bulk"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(b["records"], r["records"]);
+    assert!(b["records"].as_u64().unwrap_or(0) > 2000, "{b}");
+    assert_eq!(
+        (b["rest_calls"].as_u64(), b["bulk_calls"].as_u64()),
+        (Some(2), Some(5))
+    );
     // What was read through Bulk is the same record as REST reads it: the pass after writes
     // nothing either way.
     for after in [&bulk_after, &rest_after] {

@@ -38,9 +38,10 @@ impl BulkOperation {
 /// How long a job may take before hubforce stops waiting (the job goes on in the org; its
 /// results are not read, and the rows count as failed for the next pass to retry).
 const MAX_WAIT: Duration = Duration::from_secs(30 * 60);
-/// Records per query results page (Salesforce's own maximum is higher; a page of this many
-/// wide records stays far under the transport's answer cap).
-const QUERY_PAGE: usize = 50_000;
+/// Records per query results page: a pull holds two pages ahead of its batches, so this
+/// bounds its memory (10,000 wide records are some tens of MB) while a million records still
+/// cost a hundred calls, not REST's five hundred.
+pub const QUERY_PAGE: usize = 10_000;
 
 fn p() -> Provider {
     Provider::Salesforce

@@ -398,6 +398,7 @@ impl<'a> Engine<'a> {
                 Ok::<(), SyncError>(())
             };
             tokio::join!(reading, syncing).1?;
+            report.pulls_priced.extend(pager.priced());
             let mut cp = Checkpoint::default();
             cp.cursor("salesforce", sobject, &cursor.finished().text());
             self.commit(opts, cp)?;

@@ -302,6 +302,18 @@ impl SoqlParts {
     }
 }
 
+/// What a large Salesforce pull cost, and what the other way would have: the report says it,
+/// and a dry run prices an import both ways.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct PullPrice {
+    pub sobject: String,
+    pub records: u64,
+    /// Read through a Bulk API query job (else REST pages).
+    pub bulk: bool,
+    pub rest_calls: u64,
+    pub bulk_calls: u64,
+}
+
 /// A large pull's rest, read through a Bulk API 2.0 query job: far fewer calls than pages of
 /// 2,000 (one job, two polls, a call per 50,000 records).
 #[derive(Debug)]
@@ -414,6 +426,21 @@ impl<'a> SfPager<'a> {
     /// Whether this pull went to the Bulk API.
     pub fn went_bulk(&self) -> bool {
         self.bulk.as_ref().is_some_and(|b| b.job.is_some())
+    }
+
+    /// What a pull of more than one REST page costs either way, once it is read.
+    pub fn priced(&self) -> Option<PullPrice> {
+        let records = self.total.filter(|t| *t > SF_PAGE as u64)?;
+        let page = SF_PAGE as u64;
+        let rest = records - page;
+        Some(PullPrice {
+            sobject: self.parts.sobject.clone(),
+            records,
+            bulk: self.went_bulk(),
+            rest_calls: records.div_ceil(page),
+            // The first REST page, the job, its two polls and a call per results page.
+            bulk_calls: 1 + 1 + 2 + rest.div_ceil(crate::api::salesforce_bulk::QUERY_PAGE as u64),
+        })
     }
 
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {

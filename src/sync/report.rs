@@ -61,6 +61,10 @@ pub struct RunReport {
     /// API calls this pass made, per provider — on a command's first pass, with what
     /// preparing the engine cost (describes, owners, id properties).
     pub calls: BTreeMap<String, u64>,
+    /// Salesforce pulls of more than one REST page: read through Bulk or REST, and what
+    /// each way costs (a dry run's import is priced both ways).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulls_priced: Vec<super::pull::PullPrice>,
     /// `calls` by provider, pair, stage and caller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls_by: Vec<crate::store::PlacedCalls>,
@@ -218,6 +222,24 @@ impl RunReport {
                 out,
                 "  the schema changed ({}): describes and properties are read again before the next pass",
                 self.schema_moved.join(", ")
+            );
+        }
+        for p in &self.pulls_priced {
+            let (used, other) = if p.bulk {
+                (
+                    format!("a Bulk API 2.0 query job, about {} calls", p.bulk_calls),
+                    format!("REST pages: {}", p.rest_calls),
+                )
+            } else {
+                (
+                    format!("REST pages, {} calls", p.rest_calls),
+                    format!("a Bulk API 2.0 query job: about {}", p.bulk_calls),
+                )
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {} records read through {used} ({other})",
+                p.sobject, p.records
             );
         }
         for line in super::calls::render(&self.calls_by) {

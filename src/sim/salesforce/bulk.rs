@@ -77,7 +77,8 @@ enum Work {
         operation: String,
         soql: String,
         header: Vec<String>,
-        rows: Vec<Vec<String>>,
+        /// The query's records, made CSV page by page as they are asked for.
+        rows: Vec<Value>,
     },
 }
 
@@ -727,11 +728,7 @@ pub async fn create_query(
             _ => None,
         })
         .collect();
-    let rows = result
-        .records
-        .iter()
-        .map(|r| header.iter().map(|h| cell(r, h)).collect())
-        .collect();
+    let rows = result.records;
     let now = Utc::now();
     let id = sf.bulk.new_id();
     let job = Job {
@@ -812,7 +809,12 @@ pub async fn query_results(
         .min(RESULTS_PAGE);
     let end = (start + max).min(rows.len());
     let h: Vec<&str> = header.iter().map(String::as_str).collect();
-    let body = csv_body(&h, rows[start..end].iter().cloned())?;
+    let body = csv_body(
+        &h,
+        rows[start..end]
+            .iter()
+            .map(|r| header.iter().map(|f| cell(r, f)).collect()),
+    )?;
     let locator = if end < rows.len() {
         encode_locator(end)
     } else {

@@ -39,8 +39,9 @@ pub struct SyncSettings {
     #[serde(default = "thousand")]
     pub batch_size: usize,
     /// An import (a first pull, or `--full`) of a Salesforce object with this many records
-    /// or more reads them through a Bulk API 2.0 query job after the first page; 0: never.
-    #[serde(default = "ten_thousand")]
+    /// or more reads them through a Bulk API 2.0 query job after the first page; 0 (the
+    /// default until the million-record import is measured with it): never.
+    #[serde(default)]
     pub bulk_threshold: u64,
     /// HubSpot activities logged as Salesforce Tasks on the linked Lead or Contact:
     /// `form_submission` (the contact's recent conversion) and `email_open`.
@@ -116,9 +117,6 @@ fn day() -> i64 {
 fn thousand() -> usize {
     1000
 }
-fn ten_thousand() -> u64 {
-    10_000
-}
 
 impl Default for SyncSettings {
     fn default() -> Self {
@@ -131,7 +129,7 @@ impl Default for SyncSettings {
             flip_limit: four(),
             flip_window_hours: day(),
             batch_size: thousand(),
-            bulk_threshold: ten_thousand(),
+            bulk_threshold: 0,
             activities: activities(),
             deletes: BTreeMap::new(),
             write_ids_to_hubspot: true,

@@ -77,8 +77,9 @@ enum Work {
         operation: String,
         soql: String,
         header: Vec<String>,
-        /// The query's records, made CSV page by page as they are asked for.
-        rows: Vec<Value>,
+        /// The ids the query selected, in its order; each results page reads its records
+        /// then (a million rendered records would hold gigabytes until the last page).
+        rows: Vec<String>,
     },
 }
 
@@ -728,7 +729,11 @@ pub async fn create_query(
             _ => None,
         })
         .collect();
-    let rows = result.records;
+    let rows = result
+        .records
+        .iter()
+        .filter_map(|r| r["Id"].as_str().map(String::from))
+        .collect();
     let now = Utc::now();
     let id = sf.bulk.new_id();
     let job = Job {
@@ -780,13 +785,20 @@ pub async fn query_results(
     version(&v)?;
     let params = Params::parse(q.as_deref());
     let mut sf = sim.salesforce();
+    let sf = &mut *sf;
     let job = sf
         .bulk
         .jobs
         .get_mut(&id)
         .ok_or_else(|| job_not_found(&id))?;
     let state = job.look();
-    let Work::Query { header, rows, .. } = &job.work else {
+    let Work::Query {
+        header,
+        rows,
+        soql,
+        operation,
+    } = &job.work
+    else {
         return Err(job_not_found(&id));
     };
     if state != JobState::JobComplete {
@@ -809,9 +821,10 @@ pub async fn query_results(
         .min(RESULTS_PAGE);
     let end = (start + max).min(rows.len());
     let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    let records = page_records(&sf.store, (soql, operation, header), &rows[start..end], &v)?;
     let body = csv_body(
         &h,
-        rows[start..end]
+        records
             .iter()
             .map(|r| header.iter().map(|f| cell(r, f)).collect()),
     )?;
@@ -827,6 +840,41 @@ pub async fn query_results(
             ("sforce-numberofrecords", (end - start).to_string()),
         ],
     ))
+}
+
+/// The records of one results page, in the job's order: its fields read again by id.
+fn page_records(
+    store: &Store,
+    (soql, operation, header): (&str, &str, &[String]),
+    ids: &[String],
+    version: &str,
+) -> Result<Vec<Value>, SfError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(|i| format!("'{i}'")).collect();
+    let text = format!(
+        "SELECT {} FROM {} WHERE Id IN ({})",
+        header.join(", "),
+        soql_object(soql),
+        list.join(", ")
+    );
+    let parsed = soql::parse(&text).map_err(|e| invalid(e.code, e.message))?;
+    let result = soql::run(
+        store,
+        &parsed,
+        &text,
+        operation == "queryAll",
+        version,
+        Utc::now(),
+    )
+    .map_err(|e| invalid(e.code, e.message))?;
+    let mut by_id: std::collections::HashMap<String, Value> = result
+        .records
+        .into_iter()
+        .filter_map(|r| Some((r["Id"].as_str()?.to_string(), r)))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// Locators are opaque to clients; the simulator's are the next row's index in base64.

@@ -918,3 +918,45 @@ async fn a_record_archived_while_a_pull_reads_its_pages_moves_no_other_out_of_it
     sorted.dedup();
     assert_eq!(sorted.len(), seen.len(), "a record was read twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_read_that_fails_for_some_records_does_not_take_them_for_deleted() {
+    let c = common::connected("trust-unread").await;
+    enable(&c, &[], "");
+    synced(&c, &["--once"]).await;
+    let (hs_id, lead) = linked(&c, "Lead", 1).await.remove(0);
+    let sf = c.session.salesforce().expect("salesforce");
+    sf.update("Lead", &lead, json!({"Title": "Chief Unread Officer"}))
+        .await
+        .expect("edited");
+    // Every HubSpot batch read of this pass fails for all its inputs (a 207 whose errors are
+    // not OBJECT_NOT_FOUND): the linked contacts are unread, not deleted.
+    c.control(
+        "/faults",
+        json!({"provider": "hubspot", "kind": "partial_batch", "route": "/batch/read",
+               "fraction": 1.0, "count": 20}),
+    )
+    .await;
+    // The pass stops on the unread batch (a transient error, retried by the next pass).
+    let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
+    assert!(!r.stderr.contains("panicked"), "{}", r.all());
+    c.control_delete("/faults").await;
+    let l = ledger(&c);
+    assert!(
+        l.tombstones_naming("contact", &hs_id)
+            .expect("ledger")
+            .is_empty(),
+        "an unread contact was taken for deleted"
+    );
+    synced(&c, &["--once"]).await;
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let v = hs
+        .request(
+            reqwest::Method::GET,
+            &format!("/crm/v3/objects/contacts/{hs_id}?properties=jobtitle"),
+            None,
+        )
+        .await
+        .expect("contact");
+    assert_eq!(v["properties"]["jobtitle"], "Chief Unread Officer", "{v}");
+}

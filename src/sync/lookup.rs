@@ -297,6 +297,26 @@ fn hs_records(mut v: Value, modified: &str) -> Vec<HsRecord> {
     }
 }
 
+/// A batch read's failure for some inputs other than "not found" (a 207 with an error in
+/// the answer): those records were not read, which says nothing of whether they exist. The
+/// read fails as a whole, to be retried; left out, they would be taken for deleted.
+fn unread(v: &Value) -> Option<ApiError> {
+    let e = v["errors"]
+        .as_array()?
+        .iter()
+        .find(|e| e["category"].as_str() != Some("OBJECT_NOT_FOUND"))?;
+    let code = e["category"].as_str().unwrap_or("UNKNOWN");
+    let message = e["message"].as_str().unwrap_or("some inputs were not read");
+    Some(
+        ApiError::new(
+            crate::error::Provider::Hubspot,
+            crate::error::ErrorClass::Transient,
+            format!("a batch read left some records unread: {message}"),
+        )
+        .with_code(code),
+    )
+}
+
 /// HubSpot records by id (or by a unique property such as `email`).
 pub async fn hs_by_ids(
     hs: &HubspotApi,
@@ -318,6 +338,9 @@ pub async fn hs_by_ids(
             }
             let path = format!("/crm/v3/objects/{}/batch/read", spec.hs_object);
             let v = hs.call(Method::POST, &path, Some(body), page).await?;
+            if let Some(e) = unread(&v) {
+                return Err(e);
+            }
             Ok(hs_records(v, spec.hs_modified))
         });
     Ok(crate::api::all(calls)
@@ -487,6 +510,19 @@ pub fn best_hs_match<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_read_that_left_records_unread_fails_but_not_found_is_an_answer() {
+        let gone = json!({"results": [], "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
+            "message": "Could not get some CONTACT objects", "context": {"ids": ["7"]}}]});
+        assert!(unread(&gone).is_none());
+        let locked = json!({"results": [], "errors": [{"status": "error", "category": "INTERNAL_ERROR",
+            "message": "An error occurred while processing this input", "context": {"ids": ["8"]}}]});
+        let e = unread(&locked).expect("an error");
+        assert_eq!(e.class, crate::error::ErrorClass::Transient);
+        assert_eq!(e.code.as_deref(), Some("INTERNAL_ERROR"));
+        assert!(unread(&json!({"results": []})).is_none());
+    }
 
     #[test]
     fn domains_come_from_urls_and_bare_hosts() {

@@ -32,9 +32,13 @@ fn main() {
             "0",
         ],
         |toml| {
+            // HUBFORCE_BENCH_BULK_THRESHOLD=N: Salesforce pulls of N records or more read
+            // through a Bulk API query job.
+            let bulk =
+                std::env::var("HUBFORCE_BENCH_BULK_THRESHOLD").unwrap_or_else(|_| "0".into());
             toml.replacen(
                 "[profiles.sim.hubspot]\n",
-                "[profiles.sim.hubspot]\nburst_per_10s = 1000000\nsearch_per_second = 1000\ndaily_limit = 100000000\n",
+                &format!("[profiles.sim.sync]\nbulk_threshold = {bulk}\n\n[profiles.sim.hubspot]\nburst_per_10s = 1000000\nsearch_per_second = 1000\ndaily_limit = 100000000\n"),
                 1,
             )
         },

@@ -298,8 +298,7 @@ impl HubspotApi {
         let calls = inputs
             .chunks(BATCH_MAX)
             .map(|chunk| self.batch_call(object, op, chunk, &extra));
-        let answers = super::all(calls).await?;
-        Ok(answers.into_iter().flatten().collect())
+        super::all_concat(calls).await
     }
 
     /// One batch call of at most [`BATCH_MAX`] inputs.

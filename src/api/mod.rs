@@ -23,6 +23,16 @@ where
         .collect()
 }
 
+/// [`all`] for calls that each answer a list (a chunk's records): one list, in order.
+pub async fn all_concat<T, F>(
+    calls: impl IntoIterator<Item = F>,
+) -> Result<Vec<T>, crate::error::ApiError>
+where
+    F: std::future::Future<Output = Result<Vec<T>, crate::error::ApiError>>,
+{
+    Ok(all(calls).await?.into_iter().flatten().collect())
+}
+
 /// The array at `key` of an answer, moved out rather than copied (a page of records is
 /// most of what a sync allocates); empty when the answer has none.
 pub fn take_array(v: &mut serde_json::Value, key: &str) -> Vec<serde_json::Value> {

@@ -107,7 +107,7 @@ impl SalesforceApi {
         )
     }
 
-    fn data(&self, rest: &str) -> String {
+    pub(super) fn data(&self, rest: &str) -> String {
         format!(
             "/services/data/v{}/{}",
             self.version,
@@ -115,7 +115,7 @@ impl SalesforceApi {
         )
     }
 
-    fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
+    pub(super) fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
         ApiRequest::new(method, path).caller(self.caller.clone())
     }
 
@@ -323,8 +323,7 @@ impl SalesforceApi {
         let calls = records
             .chunks(COLLECTION_MAX)
             .map(|chunk| self.collection_call(&op, chunk, all_or_none));
-        let answers = super::all(calls).await?;
-        Ok(answers.into_iter().flatten().collect())
+        super::all_concat(calls).await
     }
 
     /// One sObject Collections call of at most [`COLLECTION_MAX`] records.

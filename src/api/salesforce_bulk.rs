@@ -104,7 +104,7 @@ fn row_error(text: &str) -> ApiError {
 
 impl SalesforceApi {
     fn jobs(&self, rest: &str) -> String {
-        format!("/services/data/v{}/jobs/{rest}", self.version)
+        self.data(&format!("jobs/{rest}"))
     }
 
     async fn job_json(
@@ -113,9 +113,7 @@ impl SalesforceApi {
         rest: &str,
         body: Option<Value>,
     ) -> Result<Value, ApiError> {
-        let mut req = super::transport::ApiRequest::new(method, self.jobs(rest))
-            .caller(self.caller.clone())
-            .expect(shape::object);
+        let mut req = self.req(method, self.jobs(rest)).expect(shape::object);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -123,8 +121,8 @@ impl SalesforceApi {
     }
 
     async fn job_csv(&self, rest: &str) -> Result<super::transport::ApiResponse, ApiError> {
-        let req = super::transport::ApiRequest::new(Method::GET, self.jobs(rest))
-            .caller(self.caller.clone())
+        let req = self
+            .req(Method::GET, self.jobs(rest))
             .header("Accept", "text/csv");
         self.transport.send(&req).await
     }
@@ -197,12 +195,9 @@ impl SalesforceApi {
             .ok_or_else(|| garbage("a created Bulk API job has no id"))?
             .to_string();
         let csv = csv_document(header, rows)?;
-        let upload = super::transport::ApiRequest::new(
-            Method::PUT,
-            self.jobs(&format!("ingest/{id}/batches")),
-        )
-        .caller(self.caller.clone())
-        .raw("text/csv", csv);
+        let upload = self
+            .req(Method::PUT, self.jobs(&format!("ingest/{id}/batches")))
+            .raw("text/csv", csv);
         self.transport.send(&upload).await?;
         self.job_json(
             Method::PATCH,

@@ -74,11 +74,7 @@ pub async fn sf_by_ids(
         );
         soql_records(sf, sobject, &soql).await
     });
-    Ok(crate::api::all(calls)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    crate::api::all_concat(calls).await
 }
 
 /// The SOQL that finds the Salesforce records of `sobject` that `hs` records may match:
@@ -158,11 +154,7 @@ pub async fn sf_candidates(
     let calls = hs
         .chunks(chunk_size)
         .map(|chunk| candidates_of_chunk(sf, spec, targets, chunk));
-    Ok(crate::api::all(calls)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    crate::api::all_concat(calls).await
 }
 
 /// The candidates of one chunk: one query, or one Composite call of a query per sObject.
@@ -343,11 +335,7 @@ pub async fn hs_by_ids(
             }
             Ok(hs_records(v, spec.hs_modified))
         });
-    Ok(crate::api::all(calls)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    crate::api::all_concat(calls).await
 }
 
 /// HubSpot records where any of `(property, values)` matches (one search per chunk).
@@ -375,11 +363,7 @@ pub async fn hs_search_any(
         let v = hs.call(Method::POST, &path, Some(body), page).await?;
         Ok(hs_records(v, spec.hs_modified))
     });
-    Ok(crate::api::all(calls)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
+    crate::api::all_concat(calls).await
 }
 
 /// What to look HubSpot records up by, for unlinked Salesforce records.

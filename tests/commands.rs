@@ -961,3 +961,129 @@ async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_
         }
     }
 }
+
+/// An import of 2,000 HubSpot contacts (two of them with a first name too long for a Lead),
+/// at a Bulk threshold: a dry run, the import, and the pass after, each `--json`; the
+/// simulator's Salesforce routes; `hubforce errors --json`; the links.
+async fn write_import_with_bulk_threshold(name: &str, threshold: u64) -> [serde_json::Value; 6] {
+    let mut config = common::small_config();
+    (config.contacts, config.leads, config.deals) = (2000, 0, 0);
+    let c = common::connected_with(name, config).await;
+    enable(&c, &[], "");
+    let toml = c.dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).expect("config").replacen(
+        "[profiles.sim.hubspot]\n",
+        &format!("[profiles.sim.sync]\nbulk_threshold = {threshold}\n\n[profiles.sim.hubspot]\n"),
+        1,
+    );
+    std::fs::write(&toml, text).expect("config");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    for i in 0..2 {
+        let long = format!("Bartholomew-Maximilian-Alexander-Fitzgerald-{i}");
+        hs.create(
+            "contacts",
+            serde_json::json!({"firstname": long, "lastname": "Toolong", "lifecyclestage": "lead", "email": format!("toolong{i}@bulk.example")}),
+        )
+        .await
+        .expect("contact");
+    }
+    let mut reports = Vec::new();
+    for args in [
+        &["sync", "--once", "--dry-run", "--json"][..],
+        &["sync", "--once", "--json"],
+        &["sync", "--once", "--json"],
+    ] {
+        let r = hf(&c.dir, args).await;
+        assert_eq!(r.code, Some(0), "{}", r.all());
+        reports.push(serde_json::from_str::<serde_json::Value>(&r.stdout).expect("json"));
+    }
+    let errors = hf(&c.dir, &["errors", "--json"]).await;
+    let errors: serde_json::Value = serde_json::from_str(&errors.stdout).expect("errors");
+    let links = hf(&c.dir, &["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_str(&links.stdout).expect("status");
+    let stats = c.control_get("/stats").await;
+    let [dry, first, second]: [serde_json::Value; 3] = reports.try_into().expect("three");
+    [
+        dry,
+        first,
+        second,
+        stats["requests"]["salesforce"]["by_route"].clone(),
+        errors,
+        status["sync"]["linked"].clone(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_writes_salesforce_through_ingest_jobs_with_the_same_outcome() {
+    let [b_dry, bulk, b_after, b_routes, b_errors, b_links] =
+        write_import_with_bulk_threshold("commands-bulk-write", 1000).await;
+    let [r_dry, rest, r_after, r_routes, r_errors, r_links] =
+        write_import_with_bulk_threshold("commands-rest-write", 0).await;
+    let jobs = |routes: &serde_json::Value| {
+        routes["POST /services/data/{version}/jobs/ingest"]["200"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // The Lead creates went through one ingest job, in one batch of the import.
+    assert_eq!(jobs(&b_routes), 1, "{b_routes}");
+    assert_eq!(jobs(&r_routes), 0);
+    // The same records were created, updated and refused, with the same errors and links.
+    assert_eq!(bulk["directions"], rest["directions"], "{bulk}\n{rest}");
+    assert_eq!(b_links, r_links);
+    let codes = |errors: &serde_json::Value| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = errors
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (e["code"].to_string(), e["class"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(codes(&b_errors), codes(&r_errors));
+    assert_eq!(
+        codes(&b_errors),
+        vec![
+            (
+                "\"STRING_TOO_LONG\"".to_string(),
+                "\"validation\"".to_string()
+            );
+            2
+        ],
+        "{b_errors}"
+    );
+    // Each report, the dry run's too, prices the Lead creates both ways.
+    let lead = |r: &serde_json::Value| -> serde_json::Value {
+        r["writes_priced"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["sobject"] == "Lead" && p["operation"] == "create")
+            .cloned()
+            .unwrap_or_else(|| panic!("no Lead create price in {r}"))
+    };
+    for (r, took_bulk) in [
+        (&b_dry, true),
+        (&bulk, true),
+        (&r_dry, false),
+        (&rest, false),
+    ] {
+        let p = lead(r);
+        assert_eq!(p["bulk"].as_bool(), Some(took_bulk), "{p}");
+        assert!(p["records"].as_u64().unwrap_or(0) > 1400, "{p}");
+    }
+    let (b, r) = (lead(&bulk), lead(&rest));
+    assert_eq!(b["records"], r["records"]);
+    assert_eq!(b["bulk_calls"].as_u64(), Some(7), "one job: {b}");
+    assert!(r["rest_calls"].as_u64().unwrap_or(0) >= 8, "{r}");
+    // The dry run's planned Salesforce writes are the path it would take.
+    let planned = |r: &serde_json::Value| r["write_calls_planned"]["salesforce"].as_u64();
+    assert!(planned(&b_dry) < planned(&r_dry), "{b_dry}\n{r_dry}");
+    // What the job wrote reads back as written: the pass after writes nothing either way.
+    for after in [&b_after, &r_after] {
+        for (direction, counts) in after["directions"].as_object().expect("directions") {
+            assert_eq!(counts["created"], 0, "{direction}: {after}");
+            assert_eq!(counts["updated"], 0, "{direction}: {after}");
+        }
+    }
+}

@@ -270,7 +270,7 @@ impl Engine<'_> {
             self.dry(spec, d.label(), &items, report);
             return Ok(());
         }
-        let results = self.write(spec, &items).await?;
+        let results = self.write(spec, &items, report).await?;
         let settled = d.settled(self, &items);
         self.settle(
             (spec, d.label(), d.side().0),

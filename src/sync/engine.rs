@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use super::bulk_write::BULK_BATCH;
 use super::calls::CallMark;
 use super::convert::OwnerMap;
 use super::described::Described;
@@ -337,7 +338,8 @@ impl<'a> Engine<'a> {
         let props = self.hs_properties(&self.mappings()?, spec);
         let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor)
             .with_filters(&spec.decl.hubspot.filters);
-        let (reading, mut batches) = read_ahead(&mut pager, HS_PAGE, self.settings.batch_size);
+        let batch_size = self.hubspot_batch_size(&mut pager, &cursor).await?;
+        let (reading, mut batches) = read_ahead(&mut pager, HS_PAGE, batch_size);
         let (at, out) = (&mut cursor, &mut *report);
         let syncing = async move {
             while let Some(batch) = batches.next().await? {
@@ -384,7 +386,12 @@ impl<'a> Engine<'a> {
         super::pull::prefetch_first_pages(self.sf, &mut pagers).await?;
         for (sobject, mut cursor, mut pager) in pulls {
             let direction = format!("{sobject} → HubSpot");
-            let (reading, mut batches) = read_ahead(&mut pager, SF_PAGE, self.settings.batch_size);
+            let page = if pager.may_go_bulk() {
+                crate::api::salesforce_bulk::QUERY_PAGE.max(SF_PAGE)
+            } else {
+                SF_PAGE
+            };
+            let (reading, mut batches) = read_ahead(&mut pager, page, self.settings.batch_size);
             let (at, out) = (&mut cursor, &mut *report);
             let syncing = async move {
                 while let Some(batch) = batches.next().await? {
@@ -406,6 +413,25 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Records per batch of a HubSpot pull: an import of `bulk_threshold` records or more
+    /// runs in batches of `BULK_BATCH`, so that a batch's Salesforce writes are many enough
+    /// to go through a Bulk API ingest job (seven calls) rather than collections of 200.
+    async fn hubspot_batch_size(
+        &self,
+        pager: &mut HsPager<'_>,
+        cursor: &Cursor,
+    ) -> Result<usize, ApiError> {
+        let (threshold, normal) = (self.settings.bulk_threshold, self.settings.batch_size);
+        if threshold == 0 || cursor.since.is_some() {
+            return Ok(normal);
+        }
+        Ok(if pager.total().await? >= threshold {
+            BULK_BATCH.max(normal)
+        } else {
+            normal
+        })
+    }
+
     /// For an import (no `since`): the rest of a large pull through a Bulk API query job.
     fn bulk_read(&self, sobject: &str, cursor: &Cursor) -> Option<super::pull::BulkRead> {
         let threshold = self.settings.bulk_threshold;
@@ -416,7 +442,7 @@ impl<'a> Engine<'a> {
         Some(super::pull::BulkRead::new(threshold, types))
     }
 
-    /// One pulled HubSpot page, batch by batch, each checkpointed with the cursor after it.
+    /// One batch of a HubSpot pull, checkpointed with the cursor after it.
     async fn hubspot_page(
         &self,
         spec: &PairSpec,
@@ -426,22 +452,21 @@ impl<'a> Engine<'a> {
         report: &mut RunReport,
         direction: &str,
     ) -> Result<(), SyncError> {
-        for chunk in records.chunks(self.settings.batch_size) {
-            let mappings = self.mappings()?;
-            let mut cp = Checkpoint::default();
-            self.sync_hubspot_batch(spec, &mappings, chunk.to_vec(), &mut cp, report)
-                .await?;
-            if let Some(last) = chunk.last() {
-                *cursor = cursor.at(&last.id);
-                cp.cursor("hubspot", &spec.hs_object, &cursor.text());
-            }
-            self.commit(opts, cp)?;
-            self.tick(direction, report);
+        let mappings = self.mappings()?;
+        let mut cp = Checkpoint::default();
+        let last = records.last().map(|r| r.id.clone());
+        self.sync_hubspot_batch(spec, &mappings, records, &mut cp, report)
+            .await?;
+        if let Some(last) = last {
+            *cursor = cursor.at(&last);
+            cp.cursor("hubspot", &spec.hs_object, &cursor.text());
         }
+        self.commit(opts, cp)?;
+        self.tick(direction, report);
         Ok(())
     }
 
-    /// One pulled Salesforce page, batch by batch, each checkpointed with the cursor after it.
+    /// One batch of a Salesforce pull, checkpointed with the cursor after it.
     #[allow(clippy::too_many_arguments)]
     async fn salesforce_page(
         &self,
@@ -453,18 +478,17 @@ impl<'a> Engine<'a> {
         report: &mut RunReport,
         direction: &str,
     ) -> Result<(), SyncError> {
-        for chunk in records.chunks(self.settings.batch_size) {
-            let mappings = self.mappings()?;
-            let mut cp = Checkpoint::default();
-            self.sync_salesforce_batch(spec, &mappings, sobject, chunk.to_vec(), &mut cp, report)
-                .await?;
-            if let Some(last) = chunk.last() {
-                *cursor = cursor.at(&last.id);
-                cp.cursor("salesforce", sobject, &cursor.text());
-            }
-            self.commit(opts, cp)?;
-            self.tick(direction, report);
+        let mappings = self.mappings()?;
+        let mut cp = Checkpoint::default();
+        let last = records.last().map(|r| r.id.clone());
+        self.sync_salesforce_batch(spec, &mappings, sobject, records, &mut cp, report)
+            .await?;
+        if let Some(last) = last {
+            *cursor = cursor.at(&last);
+            cp.cursor("salesforce", sobject, &cursor.text());
         }
+        self.commit(opts, cp)?;
+        self.tick(direction, report);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 pub mod activities;
 pub mod batch;
+pub mod bulk_write;
 pub mod calls;
 pub mod convert;
 mod deletes;

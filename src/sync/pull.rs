@@ -139,6 +139,15 @@ impl<'a> HsPager<'a> {
         self
     }
 
+    /// How many records the pull matches, from its first page (read now if it was not).
+    pub async fn total(&mut self) -> Result<u64, ApiError> {
+        while self.total.is_none() && self.ready.is_empty() && !self.done {
+            self.read_round().await?;
+        }
+        let queued: usize = self.ready.iter().map(Vec::len).sum();
+        Ok(self.total.unwrap_or(queued as u64))
+    }
+
     pub async fn next(&mut self) -> Result<Option<Vec<Value>>, ApiError> {
         while self.ready.is_empty() && !self.done {
             self.read_round().await?;
@@ -421,6 +430,11 @@ impl<'a> SfPager<'a> {
     pub fn with_bulk(mut self, bulk: Option<BulkRead>) -> SfPager<'a> {
         self.bulk = bulk;
         self
+    }
+
+    /// Whether this pull may switch to a Bulk API query job (its pages then grow).
+    pub fn may_go_bulk(&self) -> bool {
+        self.bulk.is_some()
     }
 
     /// Whether this pull went to the Bulk API.

@@ -56,15 +56,28 @@ impl Batches {
     }
 }
 
+/// Records read ahead at most (beyond the page being read and the batch being synced):
+/// two batches, up to this many, so that big pages or big batches do not multiply memory.
+const ROOM_RECORDS: usize = 4_000;
+
+/// Pages that may wait in the channel, for pages of at most `page_size` records.
+fn room(page_size: usize, batch_size: usize) -> usize {
+    (2 * batch_size)
+        .min(ROOM_RECORDS)
+        .div_ceil(page_size.max(1))
+        .max(1)
+}
+
 /// The reading (to be joined with the syncing of its batches, in the same task: the calls
-/// keep the pass's attribution) and the batches it feeds. At most enough pages for two
-/// batches wait; the reading stops when the batches are dropped.
+/// keep the pass's attribution) and the batches it feeds. `page_size` is the largest page
+/// the pager hands out. At most two batches' worth of records wait (no more than
+/// `ROOM_RECORDS`, and at least a page); the reading stops when the batches are dropped.
 pub(super) fn read_ahead<'p, P: Pages>(
     pager: &'p mut P,
     page_size: usize,
     batch_size: usize,
 ) -> (impl Future<Output = ()> + 'p, Batches) {
-    let room = (2 * batch_size).div_ceil(page_size.max(1)).max(2);
+    let room = room(page_size, batch_size);
     let (tx, rx) = mpsc::channel(room);
     let reading = async move {
         loop {
@@ -118,6 +131,15 @@ mod tests {
             )));
         }
         Numbers { pages: q, asked: 0 }
+    }
+
+    #[test]
+    fn the_room_is_two_batches_of_records_within_bounds_and_at_least_a_page() {
+        assert_eq!(room(200, 1000), 10); // HubSpot search pages, default batches
+        assert_eq!(room(2000, 1000), 1);
+        assert_eq!(room(2000, 2000), 2);
+        assert_eq!(room(200, 5000), 20); // big batches do not read 10,000 ahead
+        assert_eq!(room(5000, 1000), 1); // a Bulk results page waits alone
     }
 
     #[tokio::test]

@@ -65,6 +65,10 @@ pub struct RunReport {
     /// each way costs (a dry run's import is priced both ways).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulls_priced: Vec<super::pull::PullPrice>,
+    /// Salesforce writes: through Bulk ingest jobs or collections, and what each way costs,
+    /// by sObject, operation and path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes_priced: Vec<super::bulk_write::WritePrice>,
     /// `calls` by provider, pair, stage and caller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls_by: Vec<crate::store::PlacedCalls>,
@@ -240,6 +244,25 @@ impl RunReport {
                 out,
                 "  {}: {} records read through {used} ({other})",
                 p.sobject, p.records
+            );
+        }
+        // Writes of more than one collection are worth a line.
+        for p in self.writes_priced.iter().filter(|p| p.rest_calls > 1) {
+            let (used, other) = if p.bulk {
+                (
+                    format!("Bulk API 2.0 ingest jobs, about {} calls", p.bulk_calls),
+                    format!("collections: {}", p.rest_calls),
+                )
+            } else {
+                (
+                    format!("collections of 200, {} calls", p.rest_calls),
+                    format!("Bulk API 2.0 ingest jobs: about {}", p.bulk_calls),
+                )
+            };
+            let _ = writeln!(
+                out,
+                "  {} {}s: {} records written through {used} ({other})",
+                p.sobject, p.operation, p.records
             );
         }
         for line in super::calls::render(&self.calls_by) {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::bulk_write;
 use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
@@ -16,6 +17,7 @@ use super::records::{HsRecord, SfRecord, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
 use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
+use crate::api::salesforce_bulk::BulkOperation;
 use crate::error::{ApiError, ErrorClass, Provider};
 
 /// One record on its way through a batch.
@@ -128,8 +130,8 @@ impl Engine<'_> {
         items: &[Item],
         report: &mut RunReport,
     ) {
-        let mut sf_creates = 0;
-        let mut sf_updates = 0;
+        let mut sf_creates: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut sf_updates: BTreeMap<&str, usize> = BTreeMap::new();
         let mut hs_creates = 0;
         let mut hs_updates = 0;
         let mut hs_write_backs = 0;
@@ -148,7 +150,7 @@ impl Engine<'_> {
                     ("create in HubSpot".to_string(), "created")
                 }
                 (_, None) => {
-                    sf_creates += 1;
+                    *sf_creates.entry(it.sobject.as_str()).or_default() += 1;
                     hs_write_backs += usize::from(self.settings.write_ids_to_hubspot);
                     (
                         format!("create in Salesforce as a {}", it.sobject),
@@ -157,7 +159,9 @@ impl Engine<'_> {
                 }
                 _ if it.plan.is_noop() => ("no change".to_string(), "unchanged"),
                 _ => {
-                    sf_updates += usize::from(!it.plan.salesforce_writes.is_empty());
+                    if !it.plan.salesforce_writes.is_empty() {
+                        *sf_updates.entry(it.sobject.as_str()).or_default() += 1;
+                    }
                     hs_updates += usize::from(!it.plan.hubspot_writes.is_empty());
                     ("update".to_string(), "updated")
                 }
@@ -179,16 +183,41 @@ impl Engine<'_> {
                 hubspot_writes: it.plan.hubspot_writes.clone(),
             });
         }
+        let sf_calls = self.price_sf_writes(&sf_creates, &sf_updates, report);
         *report
             .write_calls_planned
             .entry("salesforce".into())
-            .or_default() +=
-            calls_for(sf_creates, COLLECTION_MAX) + calls_for(sf_updates, COLLECTION_MAX);
+            .or_default() += sf_calls;
         *report
             .write_calls_planned
             .entry("hubspot".into())
             .or_default() +=
             calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates + hs_write_backs, BATCH_MAX);
+    }
+
+    /// The calls a batch's Salesforce writes would cost (`creates` and `updates` counted by
+    /// sObject), each group the way a real pass would send it; the large groups' prices
+    /// both ways go in the report.
+    fn price_sf_writes(
+        &self,
+        creates: &BTreeMap<&str, usize>,
+        updates: &BTreeMap<&str, usize>,
+        report: &mut RunReport,
+    ) -> u64 {
+        let bulk = self.settings.bulk_threshold > 0;
+        let mut calls = 0;
+        let mut collection_updates = 0;
+        for (groups, operation) in [(creates, "create"), (updates, "update")] {
+            for (sobject, &n) in groups {
+                let path = bulk_write::write_path(bulk, n);
+                bulk_write::add_price(&mut report.writes_priced, path.price(sobject, operation, n));
+                match (path.ingest, operation) {
+                    (false, "update") => collection_updates += n,
+                    _ => calls += path.calls(),
+                }
+            }
+        }
+        calls + calls_for(collection_updates, COLLECTION_MAX)
     }
 
     /// Write every item's plan: Salesforce creates (upsert by the HubSpot id, so a repeat
@@ -198,57 +227,126 @@ impl Engine<'_> {
         &self,
         spec: &PairSpec,
         items: &[Item],
+        report: &mut RunReport,
     ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
         let plan = WritePlan::of(items);
-        let sf_res = self.write_salesforce(spec, items, &plan).await?;
+        let sf_res = self.write_salesforce(spec, items, &plan, report).await?;
         let hs_res = self.write_hubspot(spec, items, plan, &sf_res).await?;
         Ok((sf_res, hs_res))
     }
 
-    /// Salesforce creates (upserts on the external id, per sObject) and updates.
+    /// Salesforce creates (upserts on the external id, per sObject) and updates, each group
+    /// through an ingest job or collections, whichever costs fewer calls; the prices of the
+    /// large groups go in the report.
     async fn write_salesforce(
         &self,
         spec: &PairSpec,
         items: &[Item],
         plan: &WritePlan<'_>,
+        report: &mut RunReport,
     ) -> Result<Vec<WriteResult>, ApiError> {
         let mut sf_res: Vec<WriteResult> = vec![None; items.len()];
-        let sf_record = |it: &Item, id: Option<&str>| {
-            let mut m = it.plan.salesforce_writes.clone();
-            m.insert("attributes".into(), json!({"type": it.sobject}));
-            if let Some(id) = id {
-                m.insert("Id".into(), json!(id));
-            }
-            Value::Object(m)
-        };
-        // Each sObject's creates and the updates: independent, sent together.
-        let mut writes: Vec<(&[usize], CollectionOp, Vec<Value>)> = Vec::new();
-        for (sobject, idx) in &plan.sf_creates {
-            let records = idx.iter().map(|&i| sf_record(&items[i], None)).collect();
-            let op = CollectionOp::Upsert {
-                sobject: sobject.to_string(),
-                field: spec.sf_hubspot_id().to_string(),
-            };
-            writes.push((idx, op, records));
-        }
-        if !plan.sf_updates.is_empty() {
-            let records = plan
-                .sf_updates
-                .iter()
-                .map(|&i| sf_record(&items[i], items[i].sf.as_ref().map(|s| s.id.as_str())))
-                .collect();
-            writes.push((&plan.sf_updates, CollectionOp::Update, records));
-        }
-        let (targets, calls): (Vec<&[usize]>, Vec<_>) = writes
+        let groups = self.sf_groups(spec, items, plan, report);
+        let (targets, calls): (Vec<Vec<usize>>, Vec<_>) = groups
             .into_iter()
-            .map(|(idx, op, records)| (idx, self.sf_write(op, records)))
+            .map(|(idx, write)| (idx, self.send_sf(write)))
             .unzip();
         for (idx, results) in targets.into_iter().zip(crate::api::all(calls).await?) {
-            for (&i, r) in idx.iter().zip(results) {
+            for (i, r) in idx.into_iter().zip(results) {
                 sf_res[i] = Some(r.into());
             }
         }
         Ok(sf_res)
+    }
+
+    /// A batch's Salesforce writes in groups that go together: each sObject's creates, and
+    /// its updates through a job or, with the other sObjects' small ones, one collection.
+    fn sf_groups(
+        &self,
+        spec: &PairSpec,
+        items: &[Item],
+        plan: &WritePlan<'_>,
+        report: &mut RunReport,
+    ) -> Vec<(Vec<usize>, SfWrite)> {
+        let bulk = self.settings.bulk_threshold > 0;
+        let writes = |i: usize, id: bool| {
+            let mut m = items[i].plan.salesforce_writes.clone();
+            if id && let Some(s) = &items[i].sf {
+                m.insert("Id".into(), json!(s.id));
+            }
+            m
+        };
+        let mut groups = Vec::new();
+        let mut collection_updates: Vec<usize> = Vec::new();
+        let hs_id = spec.sf_hubspot_id();
+        let creates = plan
+            .sf_creates
+            .iter()
+            .map(|(o, idx)| (*o, idx.clone(), true));
+        let updates = plan.sf_updates_by_sobject().into_iter();
+        for (sobject, idx, create) in creates.chain(updates.map(|(o, idx)| (o, idx, false))) {
+            let path = bulk_write::write_path(bulk, idx.len());
+            let records: Vec<Map<String, Value>> =
+                idx.iter().map(|&i| writes(i, !create)).collect();
+            let key = if create { hs_id } else { "Id" };
+            let keys = path
+                .ingest
+                .then(|| bulk_write::distinct_keys(key, &records))
+                .flatten();
+            let path = bulk_write::WritePath {
+                ingest: keys.is_some(),
+                ..path
+            };
+            let operation = if create { "create" } else { "update" };
+            bulk_write::add_price(
+                &mut report.writes_priced,
+                path.price(sobject, operation, idx.len()),
+            );
+            match keys {
+                Some(keys) => {
+                    let op = if create {
+                        BulkOperation::Upsert
+                    } else {
+                        BulkOperation::Update
+                    };
+                    let job =
+                        SfWrite::Ingest(op, (sobject.to_string(), key.to_string()), records, keys);
+                    groups.push((idx, job));
+                }
+                None if create => {
+                    let op = CollectionOp::Upsert {
+                        sobject: sobject.to_string(),
+                        field: hs_id.to_string(),
+                    };
+                    groups.push((idx, SfWrite::Collection(op, typed(sobject, records))));
+                }
+                None => collection_updates.extend(idx),
+            }
+        }
+        if !collection_updates.is_empty() {
+            let records = collection_updates
+                .iter()
+                .map(|&i| {
+                    let mut m = writes(i, true);
+                    m.insert("attributes".into(), json!({"type": items[i].sobject}));
+                    Value::Object(m)
+                })
+                .collect();
+            groups.push((
+                collection_updates,
+                SfWrite::Collection(CollectionOp::Update, records),
+            ));
+        }
+        groups
+    }
+
+    async fn send_sf(&self, write: SfWrite) -> Result<Vec<ItemResult>, ApiError> {
+        match write {
+            SfWrite::Collection(op, records) => self.sf_write(op, records).await,
+            SfWrite::Ingest(op, (sobject, key), records, keys) => {
+                self.sf_ingest(op, (&sobject, &key), records, keys).await
+            }
+        }
     }
 
     /// HubSpot upserts (people by email), creates and updates; the updates also carry the
@@ -491,20 +589,55 @@ fn record_outcome(
 
 /// Which items a batch writes how: Salesforce creates by sObject and updates, HubSpot
 /// creates and updates (by index into the batch).
+/// One group of a batch's Salesforce writes.
+enum SfWrite {
+    Collection(CollectionOp, Vec<Value>),
+    /// An ingest job on (sObject, key column), with each record's key.
+    Ingest(
+        BulkOperation,
+        (String, String),
+        Vec<Map<String, Value>>,
+        Vec<String>,
+    ),
+}
+
+/// Records as a collection takes them, typed by `attributes`.
+fn typed(sobject: &str, records: Vec<Map<String, Value>>) -> Vec<Value> {
+    records
+        .into_iter()
+        .map(|mut m| {
+            m.insert("attributes".into(), json!({"type": sobject}));
+            Value::Object(m)
+        })
+        .collect()
+}
+
 struct WritePlan<'i> {
     sf_creates: BTreeMap<&'i str, Vec<usize>>,
     sf_updates: Vec<usize>,
     hs_creates: Vec<usize>,
     hs_updates: Vec<usize>,
+    /// Each item's sObject.
+    sobjects: Vec<&'i str>,
 }
 
 impl<'i> WritePlan<'i> {
+    /// The updates grouped by sObject, in the order of the batch within each.
+    fn sf_updates_by_sobject(&self) -> BTreeMap<&'i str, Vec<usize>> {
+        let mut by: BTreeMap<&'i str, Vec<usize>> = BTreeMap::new();
+        for &i in &self.sf_updates {
+            by.entry(self.sobjects[i]).or_default().push(i);
+        }
+        by
+    }
+
     fn of(items: &'i [Item]) -> WritePlan<'i> {
         let mut plan = WritePlan {
             sf_creates: BTreeMap::new(),
             sf_updates: Vec::new(),
             hs_creates: Vec::new(),
             hs_updates: Vec::new(),
+            sobjects: items.iter().map(|it| it.sobject.as_str()).collect(),
         };
         for (i, it) in items.iter().enumerate() {
             match (&it.hs, &it.sf) {

@@ -1,0 +1,237 @@
+//! Salesforce writes through Bulk API 2.0 ingest jobs. An import of `bulk_threshold`
+//! records or more runs in batches of `BULK_BATCH`; a batch's creates of one sObject
+//! (upserted on the HubSpot id field, so a job repeated after a crash finds its records) or
+//! its updates of one sObject go through one ingest job when collections of 200 would cost
+//! more calls than the job. The job's results become the same per-record outcomes as a
+//! collection's: links for the records written, errors with their class for the others.
+//! A batch waits for its jobs before it is checkpointed, so the ordering and crash-safety of
+//! REST batches hold: the next batch's look-ups run after these records exist.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::engine::Engine;
+use crate::api::hubspot::ItemResult;
+use crate::api::salesforce::COLLECTION_MAX;
+use crate::api::salesforce_bulk::BulkOperation;
+use crate::error::{ApiError, ErrorClass, Provider};
+
+/// Records per batch of a Bulk import: a job per sObject and operation per batch, seven
+/// calls for up to 5,000 records where collections take 25.
+pub(super) const BULK_BATCH: usize = 5_000;
+
+/// What one ingest job costs: create, upload, close, about two polls, and the two results
+/// files. Real jobs may be polled more often; the report counts what was made.
+pub(super) const INGEST_CALLS: u64 = 7;
+
+/// How one group of a batch's Salesforce writes goes, and what either way costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct WritePath {
+    pub(super) ingest: bool,
+    pub(super) rest_calls: u64,
+    pub(super) bulk_calls: u64,
+}
+
+/// The path for `n` records of one sObject and operation: an ingest job when Bulk writes
+/// are on (`enabled`) and collections would cost more than the job.
+pub(super) fn write_path(enabled: bool, n: usize) -> WritePath {
+    let rest_calls = n.div_ceil(COLLECTION_MAX) as u64;
+    WritePath {
+        ingest: enabled && rest_calls > INGEST_CALLS,
+        rest_calls,
+        bulk_calls: INGEST_CALLS,
+    }
+}
+
+/// What a pass's Salesforce writes cost, and what the other way would have, summed over its
+/// batches by sObject, operation and path (a dry run prices them both ways).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct WritePrice {
+    pub sobject: String,
+    /// `create` or `update`.
+    pub operation: String,
+    pub records: u64,
+    /// Written through Bulk API ingest jobs (else sObject collections).
+    pub bulk: bool,
+    pub rest_calls: u64,
+    pub bulk_calls: u64,
+}
+
+impl WritePath {
+    /// The price of `records` of `sobject` written this way.
+    pub(super) fn price(self, sobject: &str, operation: &str, records: usize) -> WritePrice {
+        WritePrice {
+            sobject: sobject.to_string(),
+            operation: operation.to_string(),
+            records: records as u64,
+            bulk: self.ingest,
+            rest_calls: self.rest_calls,
+            bulk_calls: self.bulk_calls,
+        }
+    }
+
+    /// The calls the path taken costs.
+    pub(super) fn calls(self) -> u64 {
+        if self.ingest {
+            self.bulk_calls
+        } else {
+            self.rest_calls
+        }
+    }
+}
+
+/// Add a group's price to a pass's, summed by sObject, operation and path.
+pub(super) fn add_price(prices: &mut Vec<WritePrice>, p: WritePrice) {
+    match prices
+        .iter_mut()
+        .find(|q| q.sobject == p.sobject && q.operation == p.operation && q.bulk == p.bulk)
+    {
+        Some(q) => {
+            q.records += p.records;
+            q.rest_calls += p.rest_calls;
+            q.bulk_calls += p.bulk_calls;
+        }
+        None => prices.push(p),
+    }
+}
+
+/// A value as a Bulk API CSV cell. An empty cell leaves a field as it is, so a value that
+/// empties the field (null, or the empty text a REST write empties it with) is `#N/A`.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "#N/A".into(),
+        Value::String(s) if s.is_empty() => "#N/A".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The CSV of `records`: the key column first, then every field any record writes. A
+/// field a record does not write stays an empty cell, which leaves it alone.
+pub(super) fn ingest_rows(
+    key: &str,
+    records: &[Map<String, Value>],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let fields: BTreeSet<&str> = records
+        .iter()
+        .flat_map(|r| r.keys().map(String::as_str))
+        .filter(|f| *f != key && *f != "attributes")
+        .collect();
+    let header: Vec<String> = std::iter::once(key)
+        .chain(fields.iter().copied())
+        .map(str::to_string)
+        .collect();
+    let rows = records
+        .iter()
+        .map(|r| {
+            header
+                .iter()
+                .map(|f| r.get(f).map(cell).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Each record's key value, or None when two records share one (a job's results are keyed
+/// by it, so such a group goes through collections instead).
+pub(super) fn distinct_keys(key: &str, records: &[Map<String, Value>]) -> Option<Vec<String>> {
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| r.get(key).map(cell).unwrap_or_default())
+        .collect();
+    let mut seen = HashSet::new();
+    keys.iter()
+        .all(|k| !k.is_empty() && seen.insert(k.as_str()))
+        .then_some(keys)
+}
+
+impl Engine<'_> {
+    /// One ingest job over `records` of `sobject`, keyed by `key` (the external id of an
+    /// upsert, `Id` of an update), whose keys are `keys`: the outcomes in their order.
+    pub(super) async fn sf_ingest(
+        &self,
+        operation: BulkOperation,
+        (sobject, key): (&str, &str),
+        records: Vec<Map<String, Value>>,
+        keys: Vec<String>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let (header, rows) = ingest_rows(key, &records);
+        drop(records);
+        let mut outcomes = self
+            .sf
+            .bulk_ingest(operation, sobject, key, (&header, &rows))
+            .await?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                outcomes.remove(k).unwrap_or_else(|| {
+                    ItemResult::Failed(
+                        ApiError::new(
+                            Provider::Salesforce,
+                            ErrorClass::Transient,
+                            "the Bulk API job gave no result for this record (unprocessed); \
+                             it is written again on the next run",
+                        )
+                        .with_code("BULK_UNPROCESSED"),
+                    )
+                })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_job_is_taken_only_when_it_costs_fewer_calls_than_collections() {
+        assert!(!write_path(true, 1_400).ingest); // 7 collections: no better
+        assert!(write_path(true, 1_401).ingest);
+        assert!(!write_path(false, 5_000).ingest);
+        assert_eq!(write_path(true, 5_000).rest_calls, 25);
+    }
+
+    #[test]
+    fn blanks_empty_a_field_and_fields_a_record_does_not_write_stay_empty_cells() {
+        let records = [
+            record(json!({"HubSpot_Id__c": "7", "LastName": "Ng", "Title": ""})),
+            record(
+                json!({"HubSpot_Id__c": "8", "Phone": null, "NumberOfEmployees": 12, "HasOptedOutOfEmail": true}),
+            ),
+        ];
+        let (header, rows) = ingest_rows("HubSpot_Id__c", &records);
+        assert_eq!(
+            header,
+            [
+                "HubSpot_Id__c",
+                "HasOptedOutOfEmail",
+                "LastName",
+                "NumberOfEmployees",
+                "Phone",
+                "Title"
+            ]
+        );
+        assert_eq!(rows[0], ["7", "", "Ng", "", "", "#N/A"]);
+        assert_eq!(rows[1], ["8", "true", "", "12", "#N/A", ""]);
+    }
+
+    #[test]
+    fn a_shared_or_missing_key_keeps_a_group_out_of_a_job() {
+        let a = record(json!({"Id": "00Q1"}));
+        let b = record(json!({"Id": "00Q2"}));
+        assert_eq!(
+            distinct_keys("Id", &[a.clone(), b]),
+            Some(vec!["00Q1".to_string(), "00Q2".to_string()])
+        );
+        assert_eq!(distinct_keys("Id", &[a.clone(), a.clone()]), None);
+        assert_eq!(distinct_keys("Id", &[a, record(json!({"X": 1}))]), None);
+    }
+}

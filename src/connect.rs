@@ -423,7 +423,7 @@ pub fn init_from_sim(dir: &Path, ready: &Value, force: bool) -> Result<String, s
         "# Written by `hubforce init --from-sim`: a profile for the local simulator.\n\
          default_profile = \"sim\"\nenv_file = \".hubforce/sim.env\"\n\n\
          [profiles.sim]\nplugins = []\n\n\
-         [profiles.sim.hubspot]\nclient_id = \"{}\"\nclient_secret = {{ env = \"SIM_HUBSPOT_CLIENT_SECRET\" }}\nredirect_uri = \"{}\"\nscopes = [{}]\n\
+         [profiles.sim.hubspot]\nclient_id = \"{}\"\nclient_secret = {{ env = \"SIM_HUBSPOT_CLIENT_SECRET\" }}\nredirect_uri = \"{}\"\nscopes = [{}]\noptional_scopes = [\"crm.import\"]\n\
          api_base = \"{api_base}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\n\n\
          [profiles.sim.salesforce]\nlogin = \"{}\"\nclient_id = \"{}\"\nclient_secret = {{ env = \"SIM_SALESFORCE_CLIENT_SECRET\" }}\nredirect_uri = \"{}\"\n\
          api_version = \"{}\"\nedition = \"enterprise\"\nseats = 50\nshare = 0.5\nusername = \"{}\"\n\

@@ -1007,26 +1007,34 @@ async fn write_import_with_bulk_threshold(name: &str, threshold: u64) -> [serde_
         dry,
         first,
         second,
-        stats["requests"]["salesforce"]["by_route"].clone(),
+        stats["requests"].clone(),
         errors,
         status["sync"]["linked"].clone(),
     ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_import_writes_salesforce_through_ingest_jobs_with_the_same_outcome() {
+async fn a_large_import_writes_through_ingest_jobs_and_hubspot_imports_with_the_same_outcome() {
     let [b_dry, bulk, b_after, b_routes, b_errors, b_links] =
         write_import_with_bulk_threshold("commands-bulk-write", 1000).await;
     let [r_dry, rest, r_after, r_routes, r_errors, r_links] =
         write_import_with_bulk_threshold("commands-rest-write", 0).await;
-    let jobs = |routes: &serde_json::Value| {
-        routes["POST /services/data/{version}/jobs/ingest"]["200"]
+    let jobs = |requests: &serde_json::Value| {
+        requests["salesforce"]["by_route"]["POST /services/data/{version}/jobs/ingest"]["200"]
             .as_u64()
             .unwrap_or(0)
     };
-    // The Lead creates went through one ingest job, in one batch of the import.
+    let imports = |requests: &serde_json::Value| {
+        requests["hubspot"]["by_route"]["POST /crm/v3/imports"]["200"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // The Lead creates went through one ingest job, in one batch of the import, and the
+    // write-backs of their ids to HubSpot through an import.
     assert_eq!(jobs(&b_routes), 1, "{b_routes}");
     assert_eq!(jobs(&r_routes), 0);
+    assert!(imports(&b_routes) >= 1, "{b_routes}");
+    assert_eq!(imports(&r_routes), 0);
     // The same records were created, updated and refused, with the same errors and links.
     assert_eq!(bulk["directions"], rest["directions"], "{bulk}\n{rest}");
     assert_eq!(b_links, r_links);

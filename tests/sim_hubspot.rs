@@ -1174,3 +1174,104 @@ async fn tickets_live_in_two_pipelines_behind_the_tickets_scope() {
         .await;
     assert_eq!(search["total"], 1, "{search}");
 }
+
+/// A multipart/form-data body of an import request and its CSV, as the imports guide sends.
+fn import_form(request: &Value, csv: &str) -> (String, Vec<u8>) {
+    let b = "sim-test-boundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"importRequest\"\r\n\r\n{request}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"rows.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    (
+        format!("multipart/form-data; boundary={b}"),
+        body.into_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn an_import_updates_rows_by_record_id_and_lists_the_rows_it_could_not() {
+    let f = start(small_config()).await;
+    let (token, _) = f.hs_connect_with_optional(Some("crm.import")).await;
+    let (_, page) = f.hs_get(&token, "/crm/v3/objects/contacts?limit=1").await;
+    let id = page["results"][0]["id"]
+        .as_str()
+        .expect("a contact")
+        .to_string();
+    let (s, _) = f
+        .hs_send(
+            &token,
+            Method::PATCH,
+            &format!("/crm/v3/objects/contacts/{id}"),
+            json!({"properties": {"phone": "+1 555 0100"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let request = json!({"name": "t", "importOperations": {"0-1": "UPDATE"},
+        "files": [{"fileName": "rows.csv", "fileFormat": "CSV", "fileImportPage": {"hasHeader": true,
+            "columnMappings": [
+                {"columnObjectTypeId": "0-1", "columnName": "Record ID", "propertyName": "hs_object_id", "columnType": "HUBSPOT_OBJECT_ID"},
+                {"columnObjectTypeId": "0-1", "columnName": "jobtitle", "propertyName": "jobtitle"},
+                {"columnObjectTypeId": "0-1", "columnName": "phone", "propertyName": "phone"}]}}]});
+    let (content_type, body) = import_form(
+        &request,
+        &format!("Record ID,jobtitle,phone\n{id},Imported Buyer,\n999999999,Nobody,\n"),
+    );
+    let started = f
+        .http
+        .post(f.hs_url("/crm/v3/imports"))
+        .bearer_auth(&token)
+        .header("content-type", content_type.clone())
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answer");
+    let (status, started) = json(started).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // The answer has the documented shape.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/hubspot/import_started.json").expect("fixture"),
+    )
+    .expect("json");
+    for key in fixture["answer"]["body"].as_object().expect("body").keys() {
+        assert!(started.get(key).is_some(), "{key} missing from {started}");
+    }
+    assert_eq!(started["state"], "STARTED");
+    let import = started["id"].as_str().expect("id");
+    let path = format!("/crm/v3/imports/{import}");
+    assert_eq!(f.hs_get(&token, &path).await.1["state"], "PROCESSING");
+    assert_eq!(f.hs_get(&token, &path).await.1["state"], "DONE");
+    // The known record took the value; the empty phone cell left its phone alone.
+    let (_, after) = f
+        .hs_get(
+            &token,
+            &format!("/crm/v3/objects/contacts/{id}?properties=jobtitle,phone"),
+        )
+        .await;
+    assert_eq!(after["properties"]["jobtitle"], "Imported Buyer");
+    assert_eq!(after["properties"]["phone"], "+1 555 0100");
+    // The unknown record id is a row error on line 3, with its row.
+    let (_, errors) = f
+        .hs_get(
+            &token,
+            &format!("/crm/v3/imports/{import}/errors?includeRowData=true"),
+        )
+        .await;
+    let rows = errors["results"].as_array().expect("results");
+    assert_eq!(rows.len(), 1, "{errors}");
+    assert_eq!(rows[0]["errorType"], "INVALID_OBJECT_ID");
+    assert_eq!(rows[0]["sourceData"]["lineNumber"], 3);
+    assert_eq!(rows[0]["sourceData"]["rowData"][0], "999999999");
+    // Without the crm.import scope, no import.
+    let (plain, _) = f.hs_connect().await;
+    let refused = f
+        .http
+        .post(f.hs_url("/crm/v3/imports"))
+        .bearer_auth(&plain)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

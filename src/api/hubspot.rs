@@ -56,7 +56,7 @@ impl HubspotApi {
         }
     }
 
-    fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
+    pub(super) fn req(&self, method: Method, path: impl Into<String>) -> ApiRequest {
         ApiRequest::new(method, path).caller(self.caller.clone())
     }
 

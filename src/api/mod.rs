@@ -2,6 +2,7 @@
 //! and the typed primitives of each provider on top of it.
 
 pub mod hubspot;
+pub mod hubspot_imports;
 pub mod salesforce;
 pub mod salesforce_bulk;
 pub mod shape;

@@ -57,6 +57,11 @@ pub struct SyncSettings {
     pub write_ids_to_hubspot: bool,
 }
 
+/// Records per batch of a Bulk import (a pull of `bulk_threshold` records or more): a
+/// Bulk job per sObject and operation per batch, seven calls for up to 5,000 records where
+/// collections take 25.
+pub const BULK_BATCH: usize = 5_000;
+
 /// What a deletion (or a merge that cannot relink) on one side does to the counterpart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]

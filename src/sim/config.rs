@@ -227,6 +227,7 @@ impl SimConfig {
                     "crm.objects.custom.write".into(),
                     "tickets".into(),
                     "sales-email-read".into(),
+                    "crm.import".into(),
                 ],
                 access_token_ttl_secs: 1800,
                 rotate_refresh_tokens: false,

@@ -13,88 +13,8 @@ use serde_json::{Map, Value};
 
 use super::engine::Engine;
 use crate::api::hubspot::ItemResult;
-use crate::api::salesforce::COLLECTION_MAX;
 use crate::api::salesforce_bulk::BulkOperation;
 use crate::error::{ApiError, ErrorClass, Provider};
-
-/// Records per batch of a Bulk import: a job per sObject and operation per batch, seven
-/// calls for up to 5,000 records where collections take 25.
-pub(super) const BULK_BATCH: usize = 5_000;
-
-/// What one ingest job costs: create, upload, close, about two polls, and the two results
-/// files. Real jobs may be polled more often; the report counts what was made.
-pub(super) const INGEST_CALLS: u64 = 7;
-
-/// How one group of a batch's Salesforce writes goes, and what either way costs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct WritePath {
-    pub(super) ingest: bool,
-    pub(super) rest_calls: u64,
-    pub(super) bulk_calls: u64,
-}
-
-/// The path for `n` records of one sObject and operation: an ingest job when Bulk writes
-/// are on (`enabled`) and collections would cost more than the job.
-pub(super) fn write_path(enabled: bool, n: usize) -> WritePath {
-    let rest_calls = n.div_ceil(COLLECTION_MAX) as u64;
-    WritePath {
-        ingest: enabled && rest_calls > INGEST_CALLS,
-        rest_calls,
-        bulk_calls: INGEST_CALLS,
-    }
-}
-
-/// What a pass's Salesforce writes cost, and what the other way would have, summed over its
-/// batches by sObject, operation and path (a dry run prices them both ways).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct WritePrice {
-    pub sobject: String,
-    /// `create` or `update`.
-    pub operation: String,
-    pub records: u64,
-    /// Written through Bulk API ingest jobs (else sObject collections).
-    pub bulk: bool,
-    pub rest_calls: u64,
-    pub bulk_calls: u64,
-}
-
-impl WritePath {
-    /// The price of `records` of `sobject` written this way.
-    pub(super) fn price(self, sobject: &str, operation: &str, records: usize) -> WritePrice {
-        WritePrice {
-            sobject: sobject.to_string(),
-            operation: operation.to_string(),
-            records: records as u64,
-            bulk: self.ingest,
-            rest_calls: self.rest_calls,
-            bulk_calls: self.bulk_calls,
-        }
-    }
-
-    /// The calls the path taken costs.
-    pub(super) fn calls(self) -> u64 {
-        if self.ingest {
-            self.bulk_calls
-        } else {
-            self.rest_calls
-        }
-    }
-}
-
-/// Add a group's price to a pass's, summed by sObject, operation and path.
-pub(super) fn add_price(prices: &mut Vec<WritePrice>, p: WritePrice) {
-    match prices
-        .iter_mut()
-        .find(|q| q.sobject == p.sobject && q.operation == p.operation && q.bulk == p.bulk)
-    {
-        Some(q) => {
-            q.records += p.records;
-            q.rest_calls += p.rest_calls;
-            q.bulk_calls += p.bulk_calls;
-        }
-        None => prices.push(p),
-    }
-}
 
 /// A value as a Bulk API CSV cell. An empty cell leaves a field as it is, so a value that
 /// empties the field (null, or the empty text a REST write empties it with) is `#N/A`.
@@ -189,14 +109,6 @@ mod tests {
 
     fn record(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
-    }
-
-    #[test]
-    fn a_job_is_taken_only_when_it_costs_fewer_calls_than_collections() {
-        assert!(!write_path(true, 1_400).ingest); // 7 collections: no better
-        assert!(write_path(true, 1_401).ingest);
-        assert!(!write_path(false, 5_000).ingest);
-        assert_eq!(write_path(true, 5_000).rest_calls, 25);
     }
 
     #[test]

@@ -9,7 +9,6 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::bulk_write::BULK_BATCH;
 use super::calls::CallMark;
 use super::convert::OwnerMap;
 use super::described::Described;
@@ -22,7 +21,7 @@ use super::pull::{Cursor, HS_PAGE, HsPager, SF_PAGE, SfPager};
 use super::read_ahead::read_ahead;
 use super::records::{HsRecord, SfRecord};
 use super::report::{Counts, RunReport};
-use super::settings::SyncSettings;
+use super::settings::{BULK_BATCH, SyncSettings};
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
 use crate::budget::{Stage, within};

@@ -2,7 +2,7 @@
 
 pub mod activities;
 pub mod batch;
-pub mod bulk_write;
+mod bulk_write;
 pub mod calls;
 pub mod convert;
 mod deletes;
@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error_groups;
 pub mod explain;
 pub mod hooks;
+mod hs_import;
 mod inclusion;
 pub mod ledger;
 mod ledger_cache;
@@ -40,3 +41,4 @@ mod to_hubspot;
 mod to_salesforce;
 pub mod tombstones;
 mod write;
+pub mod write_price;

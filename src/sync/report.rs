@@ -68,7 +68,7 @@ pub struct RunReport {
     /// Salesforce writes: through Bulk ingest jobs or collections, and what each way costs,
     /// by sObject, operation and path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub writes_priced: Vec<super::bulk_write::WritePrice>,
+    pub writes_priced: Vec<super::write_price::WritePrice>,
     /// `calls` by provider, pair, stage and caller.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls_by: Vec<crate::store::PlacedCalls>,

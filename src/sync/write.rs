@@ -15,6 +15,7 @@ use super::mapping::{self, PairMapping, RecordPlan};
 use super::pairs::PairSpec;
 use super::records::{HsRecord, SfRecord, values_hash_by};
 use super::report::{PlannedRecord, RunReport};
+use super::write_price;
 use crate::api::hubspot::{BATCH_MAX, ItemResult};
 use crate::api::salesforce::{COLLECTION_MAX, CollectionOp};
 use crate::api::salesforce_bulk::BulkOperation;
@@ -209,8 +210,11 @@ impl Engine<'_> {
         let mut collection_updates = 0;
         for (groups, operation) in [(creates, "create"), (updates, "update")] {
             for (sobject, &n) in groups {
-                let path = bulk_write::write_path(bulk, n);
-                bulk_write::add_price(&mut report.writes_priced, path.price(sobject, operation, n));
+                let path = write_price::write_path(bulk, n);
+                write_price::add_price(
+                    &mut report.writes_priced,
+                    path.price(sobject, operation, n),
+                );
                 match (path.ingest, operation) {
                     (false, "update") => collection_updates += n,
                     _ => calls += path.calls(),
@@ -285,7 +289,7 @@ impl Engine<'_> {
             .map(|(o, idx)| (*o, idx.clone(), true));
         let updates = plan.sf_updates_by_sobject().into_iter();
         for (sobject, idx, create) in creates.chain(updates.map(|(o, idx)| (o, idx, false))) {
-            let path = bulk_write::write_path(bulk, idx.len());
+            let path = write_price::write_path(bulk, idx.len());
             let records: Vec<Map<String, Value>> =
                 idx.iter().map(|&i| writes(i, !create)).collect();
             let key = if create { hs_id } else { "Id" };
@@ -293,12 +297,12 @@ impl Engine<'_> {
                 .ingest
                 .then(|| bulk_write::distinct_keys(key, &records))
                 .flatten();
-            let path = bulk_write::WritePath {
+            let path = write_price::WritePath {
                 ingest: keys.is_some(),
                 ..path
             };
             let operation = if create { "create" } else { "update" };
-            bulk_write::add_price(
+            write_price::add_price(
                 &mut report.writes_priced,
                 path.price(sobject, operation, idx.len()),
             );
@@ -374,7 +378,7 @@ impl Engine<'_> {
             .hs_creates
             .into_iter()
             .partition(|&i| spec.is_hubspot_contacts() && email_of(i).is_some());
-        let upsert_inputs = upserts
+        let upsert_inputs: Vec<Value> = upserts
             .iter()
             .map(|&i| {
                 let mut input = hs_input(&items[i], None);
@@ -383,7 +387,8 @@ impl Engine<'_> {
                 input
             })
             .collect();
-        let create_inputs = creates.iter().map(|&i| hs_input(&items[i], None)).collect();
+        let create_inputs: Vec<Value> =
+            creates.iter().map(|&i| hs_input(&items[i], None)).collect();
         let mut updates = plan.hs_updates;
         let mut backs: BTreeMap<usize, (String, String)> = BTreeMap::new();
         for (i, it) in items.iter().enumerate() {
@@ -395,7 +400,7 @@ impl Engine<'_> {
                 updates.push(i);
             }
         }
-        let update_inputs = updates
+        let update_inputs: Vec<Value> = updates
             .iter()
             .map(|&i| {
                 let mut input = hs_input(&items[i], items[i].hs.as_ref().map(|h| h.id.as_str()));
@@ -405,19 +410,34 @@ impl Engine<'_> {
                 input
             })
             .collect();
+        // Updates that set every value may go through one import instead of batches.
+        let (imported, imports, updates, update_inputs) =
+            match self.import_split(&spec.hs_object, &update_inputs).await {
+                Some(split) => split_imports(updates, update_inputs, &split),
+                None => (Vec::new(), Vec::new(), updates, update_inputs),
+            };
         // Upserts, creates and updates touch different records: sent together.
         let ops = [
-            ("upsert", &upserts, upsert_inputs),
-            ("create", &creates, create_inputs),
-            ("update", &updates, update_inputs),
+            ("upsert", upserts, upsert_inputs),
+            ("create", creates, create_inputs),
+            ("update", updates, update_inputs),
+            ("import", imported, imports),
         ];
-        let (targets, calls): (Vec<&Vec<usize>>, Vec<_>) = ops
+        let (targets, calls): (Vec<Vec<usize>>, Vec<_>) = ops
             .into_iter()
             .filter(|(_, idx, _)| !idx.is_empty())
-            .map(|(op, idx, inputs)| (idx, self.hs_write(&spec.hs_object, op, inputs)))
+            .map(|(op, idx, inputs)| {
+                let call: std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>> = if op == "import"
+                {
+                    Box::pin(self.hs_import(&spec.hs_object, inputs))
+                } else {
+                    Box::pin(self.hs_write(&spec.hs_object, op, inputs))
+                };
+                (idx, call)
+            })
             .unzip();
         for (idx, results) in targets.into_iter().zip(crate::api::all(calls).await?) {
-            for (&i, r) in idx.iter().zip(results) {
+            for (i, r) in idx.into_iter().zip(results) {
                 hs_res[i] = Some(r.into());
             }
         }
@@ -589,6 +609,27 @@ fn record_outcome(
 
 /// Which items a batch writes how: Salesforce creates by sObject and updates, HubSpot
 /// creates and updates (by index into the batch).
+/// Update indices and inputs split by `split` (true: through an import) into the imported
+/// and the rest: (imported, their inputs, the rest, their inputs).
+fn split_imports(
+    updates: Vec<usize>,
+    inputs: Vec<Value>,
+    split: &[bool],
+) -> (Vec<usize>, Vec<Value>, Vec<usize>, Vec<Value>) {
+    let (mut imported, mut imports, mut rest, mut rest_inputs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((i, input), &by_import) in updates.into_iter().zip(inputs).zip(split) {
+        if by_import {
+            imported.push(i);
+            imports.push(input);
+        } else {
+            rest.push(i);
+            rest_inputs.push(input);
+        }
+    }
+    (imported, imports, rest, rest_inputs)
+}
+
 /// One group of a batch's Salesforce writes.
 enum SfWrite {
     Collection(CollectionOp, Vec<Value>),

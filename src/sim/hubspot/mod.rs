@@ -3,6 +3,7 @@
 mod assoc;
 mod custom;
 mod errors;
+mod imports;
 mod lists;
 mod meta;
 mod oauth;
@@ -49,6 +50,8 @@ pub struct HubspotWorld {
     pub customs: Vec<&'static schema::CustomType>,
     pub custom_schemas: Vec<Value>,
     pub custom_associations: Vec<(ObjectType, Vec<ObjectType>)>,
+    /// CRM imports started through the imports API.
+    pub imports: imports::Imports,
 }
 
 impl HubspotWorld {
@@ -160,6 +163,9 @@ pub fn router(sim: Arc<SimState>) -> Router {
             "/crm/v3/properties/{object_type}/{name}",
             get(meta::property),
         )
+        .route("/crm/v3/imports", post(imports::create))
+        .route("/crm/v3/imports/{import_id}", get(imports::get_one))
+        .route("/crm/v3/imports/{import_id}/errors", get(imports::errors))
         .route("/crm/v3/schemas", get(custom::list).post(custom::create))
         .route("/crm/v3/schemas/{object_type}", get(custom::get_one))
         .route("/crm/v3/owners", get(meta::owners))
@@ -329,6 +335,7 @@ fn required_scopes(method: &Method, path: &str) -> Vec<String> {
             vec![format!("crm.schemas.{noun}.{rw}")]
         }
         ["crm", "v3", "owners", ..] => vec!["crm.objects.owners.read".into()],
+        ["crm", "v3", "imports", ..] => vec!["crm.import".into()],
         ["crm", "v3", "schemas", ..] if reading => vec![
             "crm.schemas.custom.read".into(),
             "crm.schemas.custom.write".into(),

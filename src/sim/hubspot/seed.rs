@@ -255,6 +255,7 @@ pub fn seed(config: &SimConfig) -> HubspotWorld {
         customs: Vec::new(),
         custom_schemas: Vec::new(),
         custom_associations: Vec::new(),
+        imports: Default::default(),
     };
     if config.subscriptions > 0 {
         seed_subscriptions(&mut world, config.subscriptions, &company_ids, &mut rng);

@@ -60,8 +60,8 @@ async fn profile(name: &str) -> Profile {
             1,
         )
         .replacen(
-            "[profiles.sim.hubspot]\n",
-            "[profiles.sim.hubspot]\noptional_scopes = [\"tickets\", \"crm.objects.custom.read\", \"crm.objects.custom.write\", \"crm.schemas.custom.read\"]\n",
+            "optional_scopes = [\"crm.import\"]\n",
+            "optional_scopes = [\"crm.import\", \"tickets\", \"crm.objects.custom.read\", \"crm.objects.custom.write\", \"crm.schemas.custom.read\"]\n",
             1,
         );
     let text = format!(

@@ -151,26 +151,33 @@ pub async fn sf_candidates(
     } else {
         SOQL_IN_CHUNK
     };
-    let calls = hs
+    // Each chunk's query per sObject, in order; up to five queries share a Composite call
+    // (Salesforce's cap on query subrequests), so the 400 people of two chunks cost one call.
+    let queries: Vec<(&str, String)> = hs
         .chunks(chunk_size)
-        .map(|chunk| candidates_of_chunk(sf, spec, targets, chunk));
+        .flat_map(|chunk| {
+            targets.iter().map(move |(sobject, fields)| {
+                (*sobject, candidate_soql(spec, sobject, fields, chunk))
+            })
+        })
+        .collect();
+    let calls = queries
+        .chunks(COMPOSITE_QUERIES)
+        .map(|group| query_group(sf, group));
     crate::api::all_concat(calls).await
 }
 
-/// The candidates of one chunk: one query, or one Composite call of a query per sObject.
-async fn candidates_of_chunk(
+/// Query subrequests one Composite request may hold.
+const COMPOSITE_QUERIES: usize = 5;
+
+/// The records of a few queries: one query call, or one Composite call of them.
+async fn query_group(
     sf: &SalesforceApi,
-    spec: &PairSpec,
-    targets: &[(&str, Vec<String>)],
-    chunk: &[&HsRecord],
+    queries: &[(&str, String)],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let mut out = Vec::new();
-    let queries: Vec<(&str, String)> = targets
-        .iter()
-        .map(|(sobject, fields)| (*sobject, candidate_soql(spec, sobject, fields, chunk)))
-        .collect();
-    if queries.len() == 1 {
-        out.extend(soql_records(sf, queries[0].0, &queries[0].1).await?);
+    if let [(sobject, soql)] = queries {
+        out.extend(soql_records(sf, sobject, soql).await?);
         return Ok(out);
     }
     let subrequests: Vec<Value> = queries

@@ -941,6 +941,14 @@ async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_
             .cloned()
             .unwrap_or_else(|| panic!("no Lead price in {r}"))
     };
+    let task = bulk["writes_priced"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["sobject"] == "Task")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(task["bulk"].as_bool(), Some(true), "{bulk}");
     let (b, r) = (lead(&bulk), lead(&rest));
     assert_eq!(
         (b["bulk"].as_bool(), r["bulk"].as_bool()),
@@ -962,12 +970,12 @@ async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_
     }
 }
 
-/// An import of 2,000 HubSpot contacts (two of them with a first name too long for a Lead),
+/// An import of 2,400 HubSpot contacts (two of them with a first name too long for a Lead),
 /// at a Bulk threshold: a dry run, the import, and the pass after, each `--json`; the
 /// simulator's Salesforce routes; `hubforce errors --json`; the links.
 async fn write_import_with_bulk_threshold(name: &str, threshold: u64) -> [serde_json::Value; 6] {
     let mut config = common::small_config();
-    (config.contacts, config.leads, config.deals) = (2000, 0, 0);
+    (config.contacts, config.leads, config.deals) = (2400, 0, 0);
     let c = common::connected_with(name, config).await;
     enable(&c, &[], "");
     let toml = c.dir.join("hubforce.toml");
@@ -1029,9 +1037,9 @@ async fn a_large_import_writes_through_ingest_jobs_and_hubspot_imports_with_the_
             .as_u64()
             .unwrap_or(0)
     };
-    // The Lead creates went through one ingest job, in one batch of the import, and the
-    // write-backs of their ids to HubSpot through an import.
-    assert_eq!(jobs(&b_routes), 1, "{b_routes}");
+    // The Lead creates and the activity Tasks went through an ingest job each, in one batch
+    // of the import, and the write-backs of the Leads' ids to HubSpot through an import.
+    assert_eq!(jobs(&b_routes), 2, "{b_routes}");
     assert_eq!(jobs(&r_routes), 0);
     assert!(imports(&b_routes) >= 1, "{b_routes}");
     assert_eq!(imports(&r_routes), 0);
@@ -1080,6 +1088,14 @@ async fn a_large_import_writes_through_ingest_jobs_and_hubspot_imports_with_the_
         assert_eq!(p["bulk"].as_bool(), Some(took_bulk), "{p}");
         assert!(p["records"].as_u64().unwrap_or(0) > 1400, "{p}");
     }
+    let task = bulk["writes_priced"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["sobject"] == "Task")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(task["bulk"].as_bool(), Some(true), "{bulk}");
     let (b, r) = (lead(&bulk), lead(&rest));
     assert_eq!(b["records"], r["records"]);
     assert_eq!(b["bulk_calls"].as_u64(), Some(7), "one job: {b}");

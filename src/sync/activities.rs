@@ -11,7 +11,6 @@ use super::pair_decl::HUBSPOT_ID_FIELD;
 use super::records::HsRecord;
 use super::report::RunReport;
 use crate::api::hubspot::ItemResult;
-use crate::api::salesforce::CollectionOp;
 
 const DIRECTION: &str = "activity → Task";
 
@@ -86,11 +85,9 @@ impl Engine<'_> {
             return Ok(());
         }
         let records = todo.iter().map(|a| a.task.clone()).collect();
-        let op = CollectionOp::Upsert {
-            sobject: "Task".into(),
-            field: HUBSPOT_ID_FIELD.into(),
-        };
-        let results = self.sf.collection(op, records, false).await?;
+        let results = self
+            .sf_upsert(("Task", HUBSPOT_ID_FIELD), records, report)
+            .await?;
         for (a, r) in todo.iter().zip(results) {
             match r {
                 ItemResult::Ok(_) => {

@@ -12,6 +12,9 @@ use std::collections::{BTreeSet, HashSet};
 use serde_json::{Map, Value};
 
 use super::engine::Engine;
+use super::report::RunReport;
+use super::write_price::{WritePath, add_price, write_path};
+use crate::api::salesforce::CollectionOp;
 use crate::api::hubspot::ItemResult;
 use crate::api::salesforce_bulk::BulkOperation;
 use crate::error::{ApiError, ErrorClass, Provider};
@@ -68,6 +71,44 @@ pub(super) fn distinct_keys(key: &str, records: &[Map<String, Value>]) -> Option
 }
 
 impl Engine<'_> {
+    /// Upsert `records` of `sobject` on the external id `key`: through an ingest job when
+    /// that costs fewer calls, else collections. The outcomes in order; the price in the
+    /// report.
+    pub(super) async fn sf_upsert(
+        &self,
+        (sobject, key): (&str, &str),
+        records: Vec<Value>,
+        report: &mut RunReport,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let path = write_path(self.settings.bulk_threshold > 0, records.len());
+        let maps: Vec<Map<String, Value>> = records
+            .iter()
+            .map(|v| v.as_object().cloned().unwrap_or_default())
+            .collect();
+        let keys = path.ingest.then(|| distinct_keys(key, &maps)).flatten();
+        let path = WritePath {
+            ingest: keys.is_some(),
+            ..path
+        };
+        add_price(
+            &mut report.writes_priced,
+            path.price(sobject, "create", records.len()),
+        );
+        match keys {
+            Some(keys) => {
+                self.sf_ingest(BulkOperation::Upsert, (sobject, key), maps, keys)
+                    .await
+            }
+            None => {
+                let op = CollectionOp::Upsert {
+                    sobject: sobject.to_string(),
+                    field: key.to_string(),
+                };
+                self.sf.collection(op, records, false).await
+            }
+        }
+    }
+
     /// One ingest job over `records` of `sobject`, keyed by `key` (the external id of an
     /// upsert, `Id` of an update), whose keys are `keys`: the outcomes in their order.
     pub(super) async fn sf_ingest(

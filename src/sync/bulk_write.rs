@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use super::engine::Engine;
 use super::report::RunReport;
 use super::write_price::{WritePath, add_price, write_path};
-use crate::api::salesforce::CollectionOp;
 use crate::api::hubspot::ItemResult;
+use crate::api::salesforce::CollectionOp;
 use crate::api::salesforce_bulk::BulkOperation;
 use crate::error::{ApiError, ErrorClass, Provider};
 

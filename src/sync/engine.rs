@@ -390,7 +390,13 @@ impl<'a> Engine<'a> {
             } else {
                 SF_PAGE
             };
-            let (reading, mut batches) = read_ahead(&mut pager, page, self.settings.batch_size);
+            // A Bulk import's batches are large, so that its HubSpot updates go by import.
+            let batch_size = if pager.goes_bulk() {
+                BULK_BATCH.max(self.settings.batch_size)
+            } else {
+                self.settings.batch_size
+            };
+            let (reading, mut batches) = read_ahead(&mut pager, page, batch_size);
             let (at, out) = (&mut cursor, &mut *report);
             let syncing = async move {
                 while let Some(batch) = batches.next().await? {

@@ -437,6 +437,14 @@ impl<'a> SfPager<'a> {
         self.bulk.is_some()
     }
 
+    /// Whether this pull will read through a Bulk API query job: its first page (read
+    /// already) says it matches the threshold or more.
+    pub fn goes_bulk(&self) -> bool {
+        self.bulk
+            .as_ref()
+            .is_some_and(|b| self.total.is_some_and(|t| t >= b.threshold))
+    }
+
     /// Whether this pull went to the Bulk API.
     pub fn went_bulk(&self) -> bool {
         self.bulk.as_ref().is_some_and(|b| b.job.is_some())

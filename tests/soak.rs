@@ -11,7 +11,7 @@ async fn a_minute_of_faults_edits_and_a_kill_loses_nothing() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    let r = soak::soak(seconds).await;
+    let r = soak::soak_from(seconds, soak::Start::Rest).await;
     println!("{}", r.render());
     assert!(r.writes > 100, "{}", r.render());
     assert!(

@@ -53,6 +53,8 @@ pub struct SoakReport {
     pub kept_after_delete: usize,
     /// Deleted or merged-away records that came back.
     pub resurrected: Vec<String>,
+    /// Bulk API ingest jobs and query jobs created, and HubSpot imports started.
+    pub bulk: [u64; 3],
 }
 
 impl SoakReport {
@@ -62,6 +64,7 @@ impl SoakReport {
              reloads applied {}, refused {} (the last good plugin stayed); starts refused while the plugin did not load {}\n\
              deletes {}, merges {}, conversions {} by the users; kept after their counterpart's deletion {}\n\
              records checked {}, mismatches {}, duplicates {}, lost {} (refused with a recorded error: {}), resurrected {}\n\
+             Bulk API 2.0 jobs: ingest {}, query {}; HubSpot imports {}\n\
              errors by class during the run: {:?}{}{}{}{}",
             self.seconds,
             self.writes,
@@ -85,6 +88,9 @@ impl SoakReport {
             self.lost.len(),
             self.refused,
             self.resurrected.len(),
+            self.bulk[0],
+            self.bulk[1],
+            self.bulk[2],
             self.errors_by_class,
             list("\nmismatches", &self.mismatches),
             list("\nduplicates", &self.duplicates),
@@ -92,6 +98,25 @@ impl SoakReport {
             list("\nresurrected", &self.resurrected),
         )
     }
+}
+
+/// Bulk API ingest and query jobs created, and HubSpot imports started, per the simulator.
+async fn bulk_requests(sim: &Simulator) -> [u64; 3] {
+    let url = format!("{}/stats", sim.ready_info().control);
+    let stats: Value = match reqwest::get(url).await {
+        Ok(r) => r.json().await.unwrap_or_default(),
+        Err(_) => Value::Null,
+    };
+    let ok = |provider: &str, route: &str| {
+        stats["requests"][provider]["by_route"][route]["200"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    [
+        ok("salesforce", "POST /services/data/{version}/jobs/ingest"),
+        ok("salesforce", "POST /services/data/{version}/jobs/query"),
+        ok("hubspot", "POST /crm/v3/imports"),
+    ]
 }
 
 fn list(title: &str, v: &[String]) -> String {
@@ -322,10 +347,21 @@ fn write_plugin(dir: &Path, text: &str) {
     std::fs::rename(&tmp, &p).expect("plugin");
 }
 
-pub async fn soak(seconds: u64) -> SoakReport {
+/// How the soak begins: a small import through REST, or (`bulk`) one large enough that it
+/// reads and writes through Bulk API jobs and HubSpot imports (the Lead pull past a REST
+/// page, a batch's Lead creates past what collections do cheaper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Rest,
+    Bulk,
+}
+
+pub async fn soak_from(seconds: u64, start: Start) -> SoakReport {
     let mut config = SimConfig::new(23);
-    config.contacts = 300;
-    config.leads = 120;
+    (config.contacts, config.leads) = match start {
+        Start::Rest => (300, 120),
+        Start::Bulk => (2_400, 2_200),
+    };
     config.companies = 40;
     config.deals = 0;
     let sim = Simulator::start(config.with_free_redirect_port())
@@ -355,7 +391,10 @@ pub async fn soak(seconds: u64) -> SoakReport {
     let toml = dir.join("hubforce.toml");
     let text = std::fs::read_to_string(&toml).expect("config").replacen(
         "plugins = []",
-        "plugins = [\"default\", \"soakrule\"]\n\n[profiles.sim.sync]\nobjects = [\"company\", \"contact\"]\nactivities = []\nwatch_interval_secs = 1\nbatch_size = 50",
+        &format!(
+            "plugins = [\"default\", \"soakrule\"]\n\n[profiles.sim.sync]\nobjects = [\"company\", \"contact\"]\nactivities = []\nwatch_interval_secs = 1\nbatch_size = 50\nbulk_threshold = {}",
+            if start == Start::Bulk { 1000 } else { 0 }
+        ),
         1,
     );
     std::fs::write(&toml, text).expect("config");
@@ -550,6 +589,7 @@ pub async fn soak(seconds: u64) -> SoakReport {
     }
     compare(&user, &ledger, &duplicates_before, &removals, &mut report).await;
     resurrections(&user, &removals, &mut report).await;
+    report.bulk = bulk_requests(&sim).await;
     drop(sim);
     if std::env::var_os("HUBFORCE_SOAK_KEEP").is_some() {
         println!("soak folder kept: {}", base.display());

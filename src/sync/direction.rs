@@ -267,7 +267,8 @@ impl Engine<'_> {
         d.before_write(self, &mut items).await?;
         self.link_ids(spec, &mut items);
         if report.dry_run {
-            self.dry(spec, d.label(), &items, report);
+            let imports = self.imports_granted(&spec.hs_object).await;
+            self.dry(spec, (d.label(), imports), &items, report);
             return Ok(());
         }
         let results = self.write(spec, &items, report).await?;

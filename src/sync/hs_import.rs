@@ -9,12 +9,11 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::engine::Engine;
-use crate::api::hubspot::{BATCH_MAX, ItemResult};
+use super::report::RunReport;
+use super::write_price::{add_price, import_path};
+use crate::api::hubspot::ItemResult;
 use crate::api::hubspot_imports::{IMPORT_SCOPE, import_type_id};
 use crate::error::{ApiError, ErrorClass, Provider};
-
-/// What one import costs: start, about two looks, one page of errors.
-pub(super) const IMPORT_CALLS: u64 = 4;
 
 /// Whether an update input can go through an import: every value it writes is set.
 fn importable(input: &Value) -> bool {
@@ -25,28 +24,43 @@ fn importable(input: &Value) -> bool {
     })
 }
 
-/// Whether `n` updates are worth an import rather than batches of 100.
-pub(super) fn worth_importing(n: usize) -> bool {
-    n.div_ceil(BATCH_MAX) as u64 > IMPORT_CALLS
+/// Whether an import of `object` is possible at all: Bulk writes on, an object imports
+/// take. (The scope is the connection's, checked by `imports_granted`.)
+fn may_import(e: &Engine<'_>, object: &str) -> bool {
+    e.settings.bulk_threshold > 0 && import_type_id(object).is_some()
+}
+
+/// How many of `inputs` (batch update inputs) an import could take.
+pub(super) fn importable_count(inputs: &[Value]) -> usize {
+    inputs.iter().filter(|i| importable(i)).count()
 }
 
 impl Engine<'_> {
+    /// Whether this connection may start imports (it was granted `crm.import`) of `object`.
+    pub(super) async fn imports_granted(&self, object: &str) -> bool {
+        may_import(self, object)
+            && self
+                .hs
+                .auth
+                .tokens()
+                .await
+                .is_some_and(|t| t.scopes.iter().any(|s| s == IMPORT_SCOPE))
+    }
+
     /// Which of `inputs` (batch update inputs) go through an import: None when none do.
-    pub(super) async fn import_split(&self, object: &str, inputs: &[Value]) -> Option<Vec<bool>> {
-        if self.settings.bulk_threshold == 0 || import_type_id(object).is_none() {
-            return None;
+    /// The large groups' prices both ways go in the report.
+    pub(super) async fn import_split(
+        &self,
+        object: &str,
+        inputs: &[Value],
+        report: &mut RunReport,
+    ) -> Option<Vec<bool>> {
+        let n = importable_count(inputs);
+        let path = import_path(self.imports_granted(object).await, n);
+        if n > 0 {
+            add_price(&mut report.writes_priced, path.hubspot_price(object, n));
         }
-        let split: Vec<bool> = inputs.iter().map(importable).collect();
-        if !worth_importing(split.iter().filter(|b| **b).count()) {
-            return None;
-        }
-        let granted = self
-            .hs
-            .auth
-            .tokens()
-            .await
-            .is_some_and(|t| t.scopes.iter().any(|s| s == IMPORT_SCOPE));
-        granted.then_some(split)
+        path.ingest.then(|| inputs.iter().map(importable).collect())
     }
 
     /// Update `inputs` through one import; the outcomes in their order.
@@ -108,11 +122,5 @@ mod tests {
             &json!({"id": "1", "properties": {"phone": ""}})
         ));
         assert!(!importable(&json!({"id": "1", "properties": {}})));
-    }
-
-    #[test]
-    fn an_import_is_worth_it_past_four_batches() {
-        assert!(!worth_importing(400));
-        assert!(worth_importing(401));
     }
 }

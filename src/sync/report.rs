@@ -248,21 +248,31 @@ impl RunReport {
         }
         // Writes of more than one collection are worth a line.
         for p in self.writes_priced.iter().filter(|p| p.rest_calls > 1) {
+            let (bulk, rest, what) = if p.provider == "hubspot" {
+                ("CRM imports", "batches of 100", "updates")
+            } else {
+                ("Bulk API 2.0 ingest jobs", "collections of 200", "")
+            };
             let (used, other) = if p.bulk {
                 (
-                    format!("Bulk API 2.0 ingest jobs, about {} calls", p.bulk_calls),
-                    format!("collections: {}", p.rest_calls),
+                    format!("{bulk}, about {} calls", p.bulk_calls),
+                    format!("{rest}: {}", p.rest_calls),
                 )
             } else {
                 (
-                    format!("collections of 200, {} calls", p.rest_calls),
-                    format!("Bulk API 2.0 ingest jobs: about {}", p.bulk_calls),
+                    format!("{rest}, {} calls", p.rest_calls),
+                    format!("{bulk}: about {}", p.bulk_calls),
                 )
+            };
+            let what = if what.is_empty() {
+                format!("{}s", p.operation)
+            } else {
+                what.to_string()
             };
             let _ = writeln!(
                 out,
-                "  {} {}s: {} records written through {used} ({other})",
-                p.sobject, p.operation, p.records
+                "  {} {what}: {} records written through {used} ({other})",
+                p.sobject, p.records
             );
         }
         for line in super::calls::render(&self.calls_by) {

@@ -124,10 +124,13 @@ impl Engine<'_> {
         self.sf.collection(op, records, false).await
     }
 
+    /// A dry run of a batch: what each item would become, and what the writes would cost
+    /// the way a real pass would send them (`imports`: the connection may start HubSpot
+    /// imports).
     pub(super) fn dry(
         &self,
         spec: &PairSpec,
-        direction: &str,
+        (direction, imports): (&str, bool),
         items: &[Item],
         report: &mut RunReport,
     ) {
@@ -135,6 +138,7 @@ impl Engine<'_> {
         let mut sf_updates: BTreeMap<&str, usize> = BTreeMap::new();
         let mut hs_creates = 0;
         let mut hs_updates = 0;
+        let mut hs_importable = 0;
         let mut hs_write_backs = 0;
         for it in items {
             if let (Some(h), Some(s)) = (&it.hs, &it.sf)
@@ -164,6 +168,14 @@ impl Engine<'_> {
                         *sf_updates.entry(it.sobject.as_str()).or_default() += 1;
                     }
                     hs_updates += usize::from(!it.plan.hubspot_writes.is_empty());
+                    hs_importable += usize::from(
+                        !it.plan.hubspot_writes.is_empty()
+                            && it
+                                .plan
+                                .hubspot_writes
+                                .values()
+                                .all(|v| hs_string(v).as_str().is_some_and(|s| !s.is_empty())),
+                    );
                     ("update".to_string(), "updated")
                 }
             };
@@ -189,11 +201,27 @@ impl Engine<'_> {
             .write_calls_planned
             .entry("salesforce".into())
             .or_default() += sf_calls;
+        // The write-backs set a value, so an import may take them with the updates that
+        // set every value; the rest go in batches.
+        let importable = hs_importable + hs_write_backs;
+        let path = write_price::import_path(imports, importable);
+        if importable > 0 {
+            write_price::add_price(
+                &mut report.writes_priced,
+                path.hubspot_price(&spec.hs_object, importable),
+            );
+        }
+        let batched = if path.ingest {
+            hs_updates - hs_importable
+        } else {
+            hs_updates + hs_write_backs
+        };
         *report
             .write_calls_planned
             .entry("hubspot".into())
-            .or_default() +=
-            calls_for(hs_creates, BATCH_MAX) + calls_for(hs_updates + hs_write_backs, BATCH_MAX);
+            .or_default() += calls_for(hs_creates, BATCH_MAX)
+            + calls_for(batched, BATCH_MAX)
+            + if path.ingest { path.bulk_calls } else { 0 };
     }
 
     /// The calls a batch's Salesforce writes would cost (`creates` and `updates` counted by
@@ -235,7 +263,9 @@ impl Engine<'_> {
     ) -> Result<(Vec<WriteResult>, Vec<WriteResult>), ApiError> {
         let plan = WritePlan::of(items);
         let sf_res = self.write_salesforce(spec, items, &plan, report).await?;
-        let hs_res = self.write_hubspot(spec, items, plan, &sf_res).await?;
+        let hs_res = self
+            .write_hubspot(spec, items, (plan, &sf_res), report)
+            .await?;
         Ok((sf_res, hs_res))
     }
 
@@ -359,8 +389,8 @@ impl Engine<'_> {
         &self,
         spec: &PairSpec,
         items: &[Item],
-        plan: WritePlan<'_>,
-        sf_res: &[WriteResult],
+        (plan, sf_res): (WritePlan<'_>, &[WriteResult]),
+        report: &mut RunReport,
     ) -> Result<Vec<WriteResult>, ApiError> {
         let mut hs_res: Vec<WriteResult> = vec![None; items.len()];
         // People with an email are upserted by it: a create repeated after a lost answer
@@ -411,11 +441,13 @@ impl Engine<'_> {
             })
             .collect();
         // Updates that set every value may go through one import instead of batches.
-        let (imported, imports, updates, update_inputs) =
-            match self.import_split(&spec.hs_object, &update_inputs).await {
-                Some(split) => split_imports(updates, update_inputs, &split),
-                None => (Vec::new(), Vec::new(), updates, update_inputs),
-            };
+        let (imported, imports, updates, update_inputs) = match self
+            .import_split(&spec.hs_object, &update_inputs, report)
+            .await
+        {
+            Some(split) => split_imports(updates, update_inputs, &split),
+            None => (Vec::new(), Vec::new(), updates, update_inputs),
+        };
         // Upserts, creates and updates touch different records: sent together.
         let ops = [
             ("upsert", upserts, upsert_inputs),

@@ -1,8 +1,24 @@
-//! What a pass's Salesforce writes cost each way: sObject collections of 200, or a Bulk API
-//! 2.0 ingest job per sObject and operation of a batch. The write stage takes the cheaper
-//! path; the report and a dry run show both.
+//! What a pass's large writes cost each way: Salesforce sObject collections of 200 or a Bulk
+//! API 2.0 ingest job per sObject and operation of a batch; HubSpot batches of 100 or a CRM
+//! import of a batch's updates. The write stage takes the cheaper path; the report and a dry
+//! run show both.
 
+use crate::api::hubspot::BATCH_MAX;
 use crate::api::salesforce::COLLECTION_MAX;
+
+/// What one HubSpot import costs: start, about two looks, one page of errors.
+pub(super) const IMPORT_CALLS: u64 = 4;
+
+/// The path for `n` HubSpot updates: an import when imports are possible (`enabled`) and
+/// batches of 100 would cost more than the import.
+pub(super) fn import_path(enabled: bool, n: usize) -> WritePath {
+    let rest_calls = n.div_ceil(BATCH_MAX) as u64;
+    WritePath {
+        ingest: enabled && rest_calls > IMPORT_CALLS,
+        rest_calls,
+        bulk_calls: IMPORT_CALLS,
+    }
+}
 
 /// What one ingest job costs: create, upload, close, about two polls, and the two results
 /// files. Real jobs may be polled more often; the report counts what was made.
@@ -31,26 +47,39 @@ pub(super) fn write_path(enabled: bool, n: usize) -> WritePath {
 /// batches by sObject, operation and path (a dry run prices them both ways).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct WritePrice {
+    /// `salesforce` or `hubspot`.
+    #[serde(default = "salesforce")]
+    pub provider: String,
+    /// The sObject, or the HubSpot object.
     pub sobject: String,
     /// `create` or `update`.
     pub operation: String,
     pub records: u64,
-    /// Written through Bulk API ingest jobs (else sObject collections).
+    /// Written through Bulk API ingest jobs or HubSpot imports (else collections or batches).
     pub bulk: bool,
     pub rest_calls: u64,
     pub bulk_calls: u64,
 }
 
 impl WritePath {
-    /// The price of `records` of `sobject` written this way.
+    /// The price of `records` of `sobject` written this way to Salesforce.
     pub(super) fn price(self, sobject: &str, operation: &str, records: usize) -> WritePrice {
         WritePrice {
+            provider: "salesforce".into(),
             sobject: sobject.to_string(),
             operation: operation.to_string(),
             records: records as u64,
             bulk: self.ingest,
             rest_calls: self.rest_calls,
             bulk_calls: self.bulk_calls,
+        }
+    }
+
+    /// The price of `records` HubSpot updates of `object` written this way.
+    pub(super) fn hubspot_price(self, object: &str, records: usize) -> WritePrice {
+        WritePrice {
+            provider: "hubspot".into(),
+            ..self.price(object, "update", records)
         }
     }
 
@@ -64,12 +93,16 @@ impl WritePath {
     }
 }
 
+fn salesforce() -> String {
+    "salesforce".into()
+}
+
 /// Add a group's price to a pass's, summed by sObject, operation and path.
 pub(super) fn add_price(prices: &mut Vec<WritePrice>, p: WritePrice) {
-    match prices
-        .iter_mut()
-        .find(|q| q.sobject == p.sobject && q.operation == p.operation && q.bulk == p.bulk)
-    {
+    match prices.iter_mut().find(|q| {
+        (&q.provider, &q.sobject, &q.operation, q.bulk)
+            == (&p.provider, &p.sobject, &p.operation, p.bulk)
+    }) {
         Some(q) => {
             q.records += p.records;
             q.rest_calls += p.rest_calls;
@@ -82,6 +115,13 @@ pub(super) fn add_price(prices: &mut Vec<WritePrice>, p: WritePrice) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_import_is_taken_past_four_batches_of_updates() {
+        assert!(!import_path(true, 400).ingest);
+        assert!(import_path(true, 401).ingest);
+        assert!(!import_path(false, 5_000).ingest);
+    }
 
     #[test]
     fn a_job_is_taken_only_when_it_costs_fewer_calls_than_collections() {

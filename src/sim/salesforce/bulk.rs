@@ -57,7 +57,37 @@ struct Outcome {
     id: String,
     /// `sf__Created` (successes) or `sf__Error` (failures).
     detail: String,
-    row: Vec<String>,
+    /// The row as uploaded, one CSV line: a million results kept as cells took gigabytes.
+    row: CompactRow,
+}
+
+/// A row's cells kept as one CSV line (one allocation, not one per cell).
+#[derive(Debug, Clone, Default)]
+struct CompactRow(Box<str>);
+
+impl CompactRow {
+    fn new(cells: &[String]) -> CompactRow {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let _ = w.write_record(cells);
+        let line = w.into_inner().unwrap_or_default();
+        CompactRow(String::from_utf8_lossy(&line).trim_end_matches('\n').into())
+    }
+
+    fn cells(&self) -> Vec<String> {
+        if self.0.is_empty() {
+            return Vec::new();
+        }
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(self.0.as_bytes())
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map(|r| r.iter().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -452,7 +482,7 @@ fn process(store: &mut Store, job: &mut Job) {
                 failed.push(Outcome {
                     id: String::new(),
                     detail: format!("INVALID_BATCH:{e}:--"),
-                    row: Vec::new(),
+                    row: CompactRow::default(),
                 });
                 continue;
             }
@@ -515,7 +545,7 @@ fn process(store: &mut Store, job: &mut Job) {
             Ok((id, created)) => successful.push(Outcome {
                 id,
                 detail: created.to_string(),
-                row,
+                row: CompactRow::new(&row),
             }),
             Err(issue) => failed.push(Outcome {
                 id: String::new(),
@@ -525,7 +555,7 @@ fn process(store: &mut Store, job: &mut Job) {
                     issue.message,
                     issue.fields.join(",")
                 ),
-                row,
+                row: CompactRow::new(&row),
             }),
         }
     }
@@ -638,13 +668,13 @@ fn ingest_results(sim: &SimState, v: &str, id: &str, which: Results) -> Result<R
             &with("sf__Id", "sf__Created"),
             successful
                 .iter()
-                .map(|o| [vec![o.id.clone(), o.detail.clone()], o.row.clone()].concat()),
+                .map(|o| [vec![o.id.clone(), o.detail.clone()], o.row.cells()].concat()),
         )?,
         Results::Failed => csv_body(
             &with("sf__Id", "sf__Error"),
             failed
                 .iter()
-                .map(|o| [vec![o.id.clone(), o.detail.clone()], o.row.clone()].concat()),
+                .map(|o| [vec![o.id.clone(), o.detail.clone()], o.row.cells()].concat()),
         )?,
         Results::Unprocessed => {
             let h: Vec<&str> = header.iter().map(String::as_str).collect();

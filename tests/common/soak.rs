@@ -360,7 +360,7 @@ pub async fn soak_from(seconds: u64, start: Start) -> SoakReport {
     let mut config = SimConfig::new(23);
     (config.contacts, config.leads) = match start {
         Start::Rest => (300, 120),
-        Start::Bulk => (2_400, 2_200),
+        Start::Bulk => (4_000, 2_200),
     };
     config.companies = 40;
     config.deals = 0;
@@ -613,7 +613,9 @@ async fn reconnect(dir: &Path, caller: &str) -> Result<Session, String> {
         hubforce::config::Config::load(&dir.join("hubforce.toml")).map_err(|e| e.to_string())?;
     let session = Session::open(config, None, caller).map_err(|e| e.to_string())?;
     let mut last = String::new();
-    for _ in 0..5 {
+    // The faults the soak installs reach the authorize pages too (a 500 there leaves the
+    // browser on an error page): an admin tries again, as often as it takes.
+    for _ in 0..12 {
         match hubforce::connect::connect_sim_both(&session).await {
             Ok(()) => return Ok(session),
             Err(e) => last = e,

@@ -85,9 +85,7 @@ impl Engine<'_> {
             return Ok(());
         }
         let records = todo.iter().map(|a| a.task.clone()).collect();
-        let results = self
-            .sf_upsert(("Task", HUBSPOT_ID_FIELD), records, report)
-            .await?;
+        let results = Box::pin(self.sf_upsert(("Task", HUBSPOT_ID_FIELD), records, report)).await?;
         for (a, r) in todo.iter().zip(results) {
             match r {
                 ItemResult::Ok(_) => {

@@ -271,7 +271,8 @@ impl Engine<'_> {
             self.dry(spec, (d.label(), imports), &items, report);
             return Ok(());
         }
-        let results = self.write(spec, &items, report).await?;
+        // Boxed: the writes' futures (jobs, imports, collections) are large for a task's stack.
+        let results = Box::pin(self.write(spec, &items, report)).await?;
         let settled = d.settled(self, &items);
         self.settle(
             (spec, d.label(), d.side().0),

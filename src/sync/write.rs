@@ -378,7 +378,7 @@ impl Engine<'_> {
         match write {
             SfWrite::Collection(op, records) => self.sf_write(op, records).await,
             SfWrite::Ingest(op, (sobject, key), records, keys) => {
-                self.sf_ingest(op, (&sobject, &key), records, keys).await
+                Box::pin(self.sf_ingest(op, (&sobject, &key), records, keys)).await
             }
         }
     }

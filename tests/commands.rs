@@ -886,6 +886,17 @@ async fn calls_sent_together_sync_the_same_records_with_the_same_calls_as_one_at
 
 /// An import with `bulk_threshold` set, and the pass after it: both reports, and the calls
 /// the simulator served per route.
+/// `[profiles.sim.sync] bulk_threshold` in the profile at `dir`.
+fn set_bulk_threshold(dir: &std::path::Path, threshold: u64) {
+    let toml = dir.join("hubforce.toml");
+    let text = std::fs::read_to_string(&toml).expect("config").replacen(
+        "[profiles.sim.hubspot]\n",
+        &format!("[profiles.sim.sync]\nbulk_threshold = {threshold}\n\n[profiles.sim.hubspot]\n"),
+        1,
+    );
+    std::fs::write(&toml, text).expect("config");
+}
+
 async fn import_with_bulk_threshold(
     name: &str,
     threshold: u64,
@@ -895,13 +906,7 @@ async fn import_with_bulk_threshold(
     (config.contacts, config.leads) = (200, 2600);
     let c = common::connected_with(name, config).await;
     enable(&c, &[], "");
-    let toml = c.dir.join("hubforce.toml");
-    let text = std::fs::read_to_string(&toml).expect("config").replacen(
-        "[profiles.sim.hubspot]\n",
-        &format!("[profiles.sim.sync]\nbulk_threshold = {threshold}\n\n[profiles.sim.hubspot]\n"),
-        1,
-    );
-    std::fs::write(&toml, text).expect("config");
+    set_bulk_threshold(&c.dir, threshold);
     let mut reports = Vec::new();
     for _ in 0..2 {
         let r = hf(&c.dir, &["sync", "--once", "--json"]).await;
@@ -964,19 +969,13 @@ async fn a_large_import_reads_salesforce_through_a_bulk_query_job_with_the_same_
 
 /// An import of 2,400 HubSpot contacts (two of them with a first name too long for a Lead),
 /// at a Bulk threshold: a dry run, the import, and the pass after, each `--json`; the
-/// simulator's Salesforce routes; `hubforce errors --json`; the links.
+/// simulator's requests by provider and route; `hubforce errors --json`; the links.
 async fn write_import_with_bulk_threshold(name: &str, threshold: u64) -> [serde_json::Value; 6] {
     let mut config = common::small_config();
     (config.contacts, config.leads, config.deals) = (2400, 0, 0);
     let c = common::connected_with(name, config).await;
     enable(&c, &[], "");
-    let toml = c.dir.join("hubforce.toml");
-    let text = std::fs::read_to_string(&toml).expect("config").replacen(
-        "[profiles.sim.hubspot]\n",
-        &format!("[profiles.sim.sync]\nbulk_threshold = {threshold}\n\n[profiles.sim.hubspot]\n"),
-        1,
-    );
-    std::fs::write(&toml, text).expect("config");
+    set_bulk_threshold(&c.dir, threshold);
     let hs = c.session.hubspot.as_ref().expect("hubspot");
     for i in 0..2 {
         let long = format!("Bartholomew-Maximilian-Alexander-Fitzgerald-{i}");

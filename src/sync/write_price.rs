@@ -12,11 +12,15 @@ pub(super) const IMPORT_CALLS: u64 = 4;
 /// The path for `n` HubSpot updates: an import when imports are possible (`enabled`) and
 /// batches of 100 would cost more than the import.
 pub(super) fn import_path(enabled: bool, n: usize) -> WritePath {
-    let rest_calls = n.div_ceil(BATCH_MAX) as u64;
+    cheaper(enabled, n.div_ceil(BATCH_MAX) as u64, IMPORT_CALLS)
+}
+
+/// The bulk way when it is possible and the other way costs more calls than it.
+fn cheaper(enabled: bool, rest_calls: u64, bulk_calls: u64) -> WritePath {
     WritePath {
-        ingest: enabled && rest_calls > IMPORT_CALLS,
+        ingest: enabled && rest_calls > bulk_calls,
         rest_calls,
-        bulk_calls: IMPORT_CALLS,
+        bulk_calls,
     }
 }
 
@@ -35,12 +39,7 @@ pub(super) struct WritePath {
 /// The path for `n` records of one sObject and operation: an ingest job when Bulk writes
 /// are on (`enabled`) and collections would cost more than the job.
 pub(super) fn write_path(enabled: bool, n: usize) -> WritePath {
-    let rest_calls = n.div_ceil(COLLECTION_MAX) as u64;
-    WritePath {
-        ingest: enabled && rest_calls > INGEST_CALLS,
-        rest_calls,
-        bulk_calls: INGEST_CALLS,
-    }
+    cheaper(enabled, n.div_ceil(COLLECTION_MAX) as u64, INGEST_CALLS)
 }
 
 /// What a pass's Salesforce writes cost, and what the other way would have, summed over its

@@ -7,7 +7,6 @@
 //! set, keyed by the record id (`HUBSPOT_OBJECT_ID`). It needs the `crm.import` scope.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,10 +17,6 @@ use crate::error::{ApiError, ErrorClass, Provider};
 
 /// The scope the imports API needs.
 pub const IMPORT_SCOPE: &str = "crm.import";
-
-/// How long an import may take before hubforce stops waiting (it goes on in the portal; the
-/// rows count as failed, for the next pass to write again).
-const MAX_WAIT: Duration = Duration::from_secs(30 * 60);
 
 /// The header of the record id column.
 const ID_COLUMN: &str = "Record ID";
@@ -43,11 +38,6 @@ pub fn import_type_id(object: &str) -> Option<&'static str> {
         "deals" => Some("0-3"),
         _ => None,
     }
-}
-
-/// Pauses between looks: 0.5 s doubling to 10 s.
-fn pause(look: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << look.min(5))).min(Duration::from_secs(10))
 }
 
 /// The class of a row's `errorType` (the OpenAPI spec's `PublicImportError` types).
@@ -183,8 +173,8 @@ impl HubspotApi {
                     )
                     .with_code("IMPORT_FAILED"));
                 }
-                Some(_) if started.elapsed() < MAX_WAIT => {
-                    tokio::time::sleep(pause(look)).await;
+                Some(_) if started.elapsed() < super::JOB_MAX_WAIT => {
+                    tokio::time::sleep(super::job_pause(look)).await;
                     look += 1;
                 }
                 _ => {
@@ -193,7 +183,7 @@ impl HubspotApi {
                         ErrorClass::Transient,
                         format!(
                             "HubSpot import {id} is not done after {} minutes",
-                            MAX_WAIT.as_secs() / 60
+                            super::JOB_MAX_WAIT.as_secs() / 60
                         ),
                     )
                     .with_code("IMPORT_TIMEOUT"));

@@ -34,6 +34,17 @@ where
     Ok(all(calls).await?.into_iter().flatten().collect())
 }
 
+/// How long a provider's job (a Bulk API job, a HubSpot import) may take before hubforce
+/// stops waiting: the job goes on at the provider; its rows count as failed, for the next
+/// pass to write again.
+pub const JOB_MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// The pause before looking at a job again, after `looks` looks: 0.5 s doubling to 10 s.
+pub fn job_pause(looks: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(500u64.saturating_mul(1 << looks.min(5)))
+        .min(std::time::Duration::from_secs(10))
+}
+
 /// The array at `key` of an answer, moved out rather than copied (a page of records is
 /// most of what a sync allocates); empty when the answer has none.
 pub fn take_array(v: &mut serde_json::Value, key: &str) -> Vec<serde_json::Value> {

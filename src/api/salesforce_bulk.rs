@@ -4,7 +4,6 @@
 //! retried like any other; waiting is a poll with growing pauses, each poll a call.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -35,9 +34,6 @@ impl BulkOperation {
     }
 }
 
-/// How long a job may take before hubforce stops waiting (the job goes on in the org; its
-/// results are not read, and the rows count as failed for the next pass to retry).
-const MAX_WAIT: Duration = Duration::from_secs(30 * 60);
 /// Records per query results page. A pull holds a page ahead of its batches and parses
 /// the next, so this bounds its memory (a wide record parsed is some kB: 5,000 are ~15 MB;
 /// pages of 10,000 took the million-record import to 190 MB) while a million records still
@@ -50,11 +46,6 @@ fn p() -> Provider {
 
 fn garbage(what: impl Into<String>) -> ApiError {
     ApiError::new(p(), ErrorClass::Transient, what).with_code("GARBAGE_ANSWER")
-}
-
-/// Pauses between polls: 0.5 s doubling to 10 s.
-fn pause(poll: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1 << poll.min(5))).min(Duration::from_secs(10))
 }
 
 /// A CSV document with a header row.
@@ -150,8 +141,8 @@ impl SalesforceApi {
                     )
                     .with_code("BULK_JOB_FAILED"));
                 }
-                Some(_) if started.elapsed() < MAX_WAIT => {
-                    tokio::time::sleep(pause(poll)).await;
+                Some(_) if started.elapsed() < super::JOB_MAX_WAIT => {
+                    tokio::time::sleep(super::job_pause(poll)).await;
                     poll += 1;
                 }
                 Some(s) => {
@@ -160,7 +151,7 @@ impl SalesforceApi {
                         ErrorClass::Transient,
                         format!(
                             "Bulk API job {id} is still {s} after {} minutes",
-                            MAX_WAIT.as_secs() / 60
+                            super::JOB_MAX_WAIT.as_secs() / 60
                         ),
                     )
                     .with_code("BULK_JOB_TIMEOUT"));
@@ -342,6 +333,7 @@ pub fn typed_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_failed_rows_error_keeps_its_code_message_and_fields() {
@@ -400,8 +392,8 @@ mod tests {
 
     #[test]
     fn polls_pause_longer_each_time_up_to_ten_seconds() {
-        assert_eq!(pause(0), Duration::from_millis(500));
-        assert_eq!(pause(1), Duration::from_secs(1));
-        assert_eq!(pause(9), Duration::from_secs(10));
+        assert_eq!(crate::api::job_pause(0), Duration::from_millis(500));
+        assert_eq!(crate::api::job_pause(1), Duration::from_secs(1));
+        assert_eq!(crate::api::job_pause(9), Duration::from_secs(10));
     }
 }

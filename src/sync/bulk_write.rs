@@ -32,10 +32,7 @@ fn cell(v: &Value) -> String {
 
 /// The CSV of `records`: the key column first, then every field any record writes. A
 /// field a record does not write stays an empty cell, which leaves it alone.
-pub(super) fn ingest_rows(
-    key: &str,
-    records: &[Map<String, Value>],
-) -> (Vec<String>, Vec<Vec<String>>) {
+fn ingest_rows(key: &str, records: &[Map<String, Value>]) -> (Vec<String>, Vec<Vec<String>>) {
     let fields: BTreeSet<&str> = records
         .iter()
         .flat_map(|r| r.keys().map(String::as_str))
@@ -59,7 +56,7 @@ pub(super) fn ingest_rows(
 
 /// Each record's key value, or None when two records share one (a job's results are keyed
 /// by it, so such a group goes through collections instead).
-pub(super) fn distinct_keys(key: &str, records: &[Map<String, Value>]) -> Option<Vec<String>> {
+fn distinct_keys(key: &str, records: &[Map<String, Value>]) -> Option<Vec<String>> {
     let keys: Vec<String> = records
         .iter()
         .map(|r| r.get(key).map(cell).unwrap_or_default())
@@ -71,6 +68,28 @@ pub(super) fn distinct_keys(key: &str, records: &[Map<String, Value>]) -> Option
 }
 
 impl Engine<'_> {
+    /// The keys of `records` (keyed by `key`) for one ingest job, when Bulk writes are on,
+    /// the job costs fewer calls than collections and every key is distinct; None for
+    /// collections. The group's price, the way it goes, is added to the report.
+    pub(super) fn ingest_keys(
+        &self,
+        (sobject, operation, key): (&str, &str, &str),
+        records: &[Map<String, Value>],
+        report: &mut RunReport,
+    ) -> Option<Vec<String>> {
+        let path = write_path(self.settings.bulk_threshold > 0, records.len());
+        let keys = path.ingest.then(|| distinct_keys(key, records)).flatten();
+        let path = WritePath {
+            ingest: keys.is_some(),
+            ..path
+        };
+        add_price(
+            &mut report.writes_priced,
+            path.price(sobject, operation, records.len()),
+        );
+        keys
+    }
+
     /// Upsert `records` of `sobject` on the external id `key`: through an ingest job when
     /// that costs fewer calls, else collections. The outcomes in order; the price in the
     /// report.
@@ -80,21 +99,14 @@ impl Engine<'_> {
         records: Vec<Value>,
         report: &mut RunReport,
     ) -> Result<Vec<ItemResult>, ApiError> {
-        let path = write_path(self.settings.bulk_threshold > 0, records.len());
         let maps: Vec<Map<String, Value>> = records
-            .iter()
-            .map(|v| v.as_object().cloned().unwrap_or_default())
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            })
             .collect();
-        let keys = path.ingest.then(|| distinct_keys(key, &maps)).flatten();
-        let path = WritePath {
-            ingest: keys.is_some(),
-            ..path
-        };
-        add_price(
-            &mut report.writes_priced,
-            path.price(sobject, "create", records.len()),
-        );
-        match keys {
+        match self.ingest_keys((sobject, "create", key), &maps, report) {
             Some(keys) => {
                 self.sf_ingest(BulkOperation::Upsert, (sobject, key), maps, keys)
                     .await
@@ -104,6 +116,7 @@ impl Engine<'_> {
                     sobject: sobject.to_string(),
                     field: key.to_string(),
                 };
+                let records = maps.into_iter().map(Value::Object).collect();
                 self.sf.collection(op, records, false).await
             }
         }

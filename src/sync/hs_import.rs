@@ -10,18 +10,17 @@ use serde_json::Value;
 
 use super::engine::Engine;
 use super::report::RunReport;
+use super::write::sets_every_value;
 use super::write_price::{add_price, import_path};
 use crate::api::hubspot::ItemResult;
 use crate::api::hubspot_imports::{IMPORT_SCOPE, import_type_id};
 use crate::error::{ApiError, ErrorClass, Provider};
 
-/// Whether an update input can go through an import: every value it writes is set.
+/// Whether an update input can go through an import.
 fn importable(input: &Value) -> bool {
-    input["properties"].as_object().is_some_and(|p| {
-        !p.is_empty()
-            && p.values()
-                .all(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-    })
+    input["properties"]
+        .as_object()
+        .is_some_and(sets_every_value)
 }
 
 /// Whether an import of `object` is possible at all: Bulk writes on, an object imports

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::bulk_write;
 use super::engine::Engine;
 use super::ledger::Checkpoint;
 use super::mapping::{self, PairMapping, RecordPlan};
@@ -45,6 +44,15 @@ pub(super) fn hs_string(v: &Value) -> Value {
         Value::String(_) => v.clone(),
         other => Value::String(other.to_string()),
     }
+}
+
+/// Whether HubSpot writes could go through an import: they write something, and every
+/// value they write is set (an import cannot empty a property).
+pub(super) fn sets_every_value(properties: &Map<String, Value>) -> bool {
+    !properties.is_empty()
+        && properties
+            .values()
+            .all(|v| hs_string(v).as_str().is_some_and(|s| !s.is_empty()))
 }
 
 impl Engine<'_> {
@@ -168,14 +176,7 @@ impl Engine<'_> {
                         *sf_updates.entry(it.sobject.as_str()).or_default() += 1;
                     }
                     hs_updates += usize::from(!it.plan.hubspot_writes.is_empty());
-                    hs_importable += usize::from(
-                        !it.plan.hubspot_writes.is_empty()
-                            && it
-                                .plan
-                                .hubspot_writes
-                                .values()
-                                .all(|v| hs_string(v).as_str().is_some_and(|s| !s.is_empty())),
-                    );
+                    hs_importable += usize::from(sets_every_value(&it.plan.hubspot_writes));
                     ("update".to_string(), "updated")
                 }
             };
@@ -302,7 +303,6 @@ impl Engine<'_> {
         plan: &WritePlan<'_>,
         report: &mut RunReport,
     ) -> Vec<(Vec<usize>, SfWrite)> {
-        let bulk = self.settings.bulk_threshold > 0;
         let writes = |i: usize, id: bool| {
             let mut m = items[i].plan.salesforce_writes.clone();
             if id && let Some(s) = &items[i].sf {
@@ -319,24 +319,11 @@ impl Engine<'_> {
             .map(|(o, idx)| (*o, idx.clone(), true));
         let updates = plan.sf_updates_by_sobject().into_iter();
         for (sobject, idx, create) in creates.chain(updates.map(|(o, idx)| (o, idx, false))) {
-            let path = write_price::write_path(bulk, idx.len());
             let records: Vec<Map<String, Value>> =
                 idx.iter().map(|&i| writes(i, !create)).collect();
             let key = if create { hs_id } else { "Id" };
-            let keys = path
-                .ingest
-                .then(|| bulk_write::distinct_keys(key, &records))
-                .flatten();
-            let path = write_price::WritePath {
-                ingest: keys.is_some(),
-                ..path
-            };
             let operation = if create { "create" } else { "update" };
-            write_price::add_price(
-                &mut report.writes_priced,
-                path.price(sobject, operation, idx.len()),
-            );
-            match keys {
+            match self.ingest_keys((sobject, operation, key), &records, report) {
                 Some(keys) => {
                     let op = if create {
                         BulkOperation::Upsert

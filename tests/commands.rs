@@ -1102,3 +1102,245 @@ async fn a_large_import_writes_through_ingest_jobs_and_hubspot_imports_with_the_
         }
     }
 }
+
+/// An import of contacts into an org without Leads, through the binary, and what the
+/// Leads' way back to HubSpot found.
+async fn import_contacts_as_leads(name: &str, extra: &str) -> (serde_json::Value, Vec<String>) {
+    let mut config = common::small_config();
+    (config.contacts, config.leads, config.deals) = (300, 0, 0);
+    let c = common::connected_with(name, config).await;
+    enable(&c, &[], extra);
+    let r = hf(
+        &c.dir,
+        &["sync", "--once", "--objects", "contact", "--json"],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let statuses = hs
+        .list_all("contacts", &["hs_lead_status", "salesforceleadid"])
+        .await
+        .expect("contacts")
+        .iter()
+        .filter(|c| c["properties"]["salesforceleadid"].is_string())
+        .map(|c| {
+            c["properties"]["hs_lead_status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    (report, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_created_from_a_contact_comes_back_as_our_echo_with_its_default_status() {
+    let (report, statuses) = import_contacts_as_leads("commands-defaults", "").await;
+    let created = report["directions"]["contact → Salesforce"]["created"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(created > 100, "{report:#}");
+    // Salesforce gave each new Lead its default Status; HubSpot was told with the Lead's id,
+    // so the Leads come back as our echoes: nothing read or written for them.
+    let back = &report["directions"]["Lead → HubSpot"];
+    assert_eq!(back["updated"], 0, "{report:#}");
+    assert_eq!(back["echoes"], back["pulled"], "{report:#}");
+    assert!(
+        back["pulled"].as_u64().unwrap_or(0) >= created,
+        "{report:#}"
+    );
+    assert!(statuses.len() as u64 >= created);
+    assert!(
+        statuses.iter().all(|s| !s.is_empty()),
+        "every linked contact has a lead status: {statuses:?}"
+    );
+    assert!(statuses.iter().any(|s| s == "NEW"), "{statuses:?}");
+    let hubspot_match: u64 = report["calls_by"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["provider"] == "hubspot" && p["stage"] == "match")
+        .map(|p| p["calls"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(hubspot_match, 0, "no counterpart reads: {report:#}");
+    // Without the id write-back nothing carries the default to HubSpot: the way back does.
+    let (report, statuses) = import_contacts_as_leads(
+        "commands-defaults-no-ids",
+        "\n[profiles.sim.sync]\nwrite_ids_to_hubspot = false\n",
+    )
+    .await;
+    assert!(statuses.is_empty());
+    let back = &report["directions"]["Lead → HubSpot"];
+    assert!(back["updated"].as_u64().unwrap_or(0) > 100, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gathered_creates_wait_in_the_ledger_and_the_next_pass_writes_them_first() {
+    let mut config = common::small_config();
+    (config.contacts, config.leads, config.deals) = (2400, 0, 0);
+    let c = common::connected_with("commands-gathered", config).await;
+    enable(&c, &[], "");
+    set_bulk_threshold(&c.dir, 1000);
+    // The Bulk import's jobs are refused as over the allocation: the pass stops with its
+    // creates planned and gathered, not written.
+    c.control(
+        "/faults",
+        serde_json::json!({"provider": "salesforce", "kind": "daily_limit", "route": "/jobs/ingest"}),
+    )
+    .await;
+    let r = hf(
+        &c.dir,
+        &["sync", "--once", "--objects", "contact", "--json"],
+    )
+    .await;
+    let stopped: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(stopped["stopped_class"], "rate.daily", "{}", r.all());
+    let ledger_path = c.dir.join(".hubforce/sim/ledger.sqlite");
+    let leads = |ledger: &hubforce::sync::ledger::Ledger| {
+        ledger
+            .link_counts()
+            .expect("links")
+            .into_iter()
+            .filter(|(_, ty, _)| ty == "Lead")
+            .map(|(_, _, n)| n)
+            .sum::<u64>()
+    };
+    {
+        let ledger = hubforce::sync::ledger::Ledger::open(&ledger_path).expect("ledger");
+        assert_eq!(leads(&ledger), 0, "nothing was created");
+        assert!(ledger.pending_count("contact").expect("pending") > 1500);
+    }
+    let status = hf(&c.dir, &["status"]).await;
+    assert!(
+        status.stdout.contains("waiting for a Bulk job: "),
+        "{}",
+        status.all()
+    );
+    let hs = c.session.hubspot.as_ref().expect("hubspot");
+    let waiting = {
+        let ledger = hubforce::sync::ledger::Ledger::open(&ledger_path).expect("ledger");
+        hs.list_all("contacts", &[])
+            .await
+            .expect("contacts")
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(String::from))
+            .find(|id| {
+                ledger
+                    .pending_sobject("contact", id)
+                    .expect("ledger")
+                    .is_some()
+            })
+            .expect("a contact whose Lead waits")
+    };
+    let explain = hf(&c.dir, &["explain", "contact", &waiting]).await;
+    assert!(
+        explain
+            .stdout
+            .contains("its Lead waits, gathered, for a Bulk import's job"),
+        "{}",
+        explain.all()
+    );
+    // The allocation is back: the next pass, with nothing new to read, writes them first.
+    c.control_delete("/faults").await;
+    let r = hf(
+        &c.dir,
+        &["sync", "--once", "--objects", "contact", "--json"],
+    )
+    .await;
+    assert_eq!(r.code, Some(0), "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let to_sf = &report["directions"]["contact → Salesforce"];
+    assert_eq!(to_sf["pulled"], 0, "{report:#}");
+    let created = to_sf["created"].as_u64().unwrap_or(0);
+    assert!(created > 1500, "{report:#}");
+    let ledger = hubforce::sync::ledger::Ledger::open(&ledger_path).expect("ledger");
+    assert_eq!(ledger.pending_count("contact").expect("pending"), 0);
+    assert_eq!(leads(&ledger), created);
+    // One Lead per contact: the org has exactly the Leads the ledger links.
+    let sf = c.session.salesforce.as_ref().expect("salesforce");
+    let in_org = sf.query("SELECT Id FROM Lead").await.expect("leads").len() as u64;
+    assert_eq!(in_org, created);
+    let stats = c.control_get("/stats").await;
+    let jobs = stats["requests"]["salesforce"]["by_route"]
+        ["POST /services/data/{version}/jobs/ingest"]["200"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(
+        jobs, 2,
+        "one job of Leads, one of their activity Tasks: {stats:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gathered_create_claims_its_match_key_across_batches_as_a_written_one_would() {
+    let mut outcomes = Vec::new();
+    for (name, threshold) in [("commands-claims-bulk", 1000), ("commands-claims-rest", 0)] {
+        let mut config = common::small_config();
+        (
+            config.contacts,
+            config.companies,
+            config.leads,
+            config.deals,
+        ) = (0, 2600, 0, 0);
+        let c = common::connected_with(name, config).await;
+        enable(&c, &[], "");
+        set_bulk_threshold(&c.dir, threshold);
+        let hs = c.session.hubspot.as_ref().expect("hubspot");
+        // An early company no Account matches (read in the first batch, so created) and a
+        // new one (read in a later batch) share a domain no Account has.
+        let sf = c.session.salesforce.as_ref().expect("salesforce");
+        let accounts: std::collections::HashSet<String> = sf
+            .query("SELECT Name FROM Account")
+            .await
+            .expect("accounts")
+            .iter()
+            .filter_map(|a| a["Name"].as_str().map(str::to_lowercase))
+            .collect();
+        let first = hs
+            .list_all("companies", &["name"])
+            .await
+            .expect("companies")
+            .iter()
+            .find(|c| {
+                let name = c["properties"]["name"].as_str().unwrap_or_default();
+                !accounts.contains(&name.to_lowercase())
+            })
+            .and_then(|c| c["id"].as_str())
+            .expect("a company without an Account")
+            .to_string();
+        let same =
+            serde_json::json!({"domain": "claims.example", "website": "https://claims.example"});
+        hs.update("companies", &first, same.clone())
+            .await
+            .expect("update");
+        let mut second = same;
+        second["name"] = serde_json::json!("Claims Two");
+        let second = hs.create("companies", second).await.expect("create")["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let r = hf(
+            &c.dir,
+            &["sync", "--once", "--objects", "company", "--json"],
+        )
+        .await;
+        assert_eq!(r.code, Some(0), "{}", r.all());
+        let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        let errors = hf(&c.dir, &["errors", "--json"]).await;
+        let errors: serde_json::Value = serde_json::from_str(&errors.stdout).expect("errors");
+        let refused: Vec<(String, String)> = errors
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (e["id"].to_string(), e["code"].to_string()))
+            .collect();
+        assert_eq!(
+            refused,
+            [(format!("\"{second}\""), "\"DUPLICATE_MATCH\"".to_string())],
+            "{name}: {errors:#}"
+        );
+        outcomes.push(report["directions"]["company → Salesforce"].clone());
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+}

@@ -190,6 +190,15 @@ fn client_reading(r: &Recorded) -> Vec<String> {
             .map(|e| format!("{}: not read as a query answer: {e}", r.name))
             .into_iter()
             .collect(),
+        "describe" => {
+            let got = hubforce::sync::described::Described::of(&json_body).defaults;
+            let want: std::collections::HashMap<String, Value> =
+                serde_json::from_value(want["defaults"].clone()).expect("client.defaults");
+            (got != want)
+                .then(|| format!("{}: defaults on create {got:?}, want {want:?}", r.name))
+                .into_iter()
+                .collect()
+        }
         "object" => (!json_body.is_object())
             .then(|| format!("{}: not an object", r.name))
             .into_iter()

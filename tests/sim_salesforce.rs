@@ -342,6 +342,18 @@ async fn versions_need_no_auth_and_carry_no_limit_header_but_calls_do() {
     assert_eq!(field("LastName")["nillable"], false);
     assert_eq!(field("HubSpot_Id__c")["externalId"], true);
     assert_eq!(field("Status")["restrictedPicklist"], true);
+    // A picklist's default is its entry marked defaultValue, as Salesforce describes it.
+    assert_eq!(field("Status")["defaultValue"], serde_json::Value::Null);
+    assert_eq!(field("Status")["defaultedOnCreate"], true);
+    let status = field("Status");
+    let defaults: Vec<&serde_json::Value> = status["picklistValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["defaultValue"] == true)
+        .map(|e| &e["value"])
+        .collect();
+    assert_eq!(defaults, ["Open - Not Contacted"]);
     assert_eq!(field("IsConverted")["createable"], false);
     assert_eq!(field("Product_Interest__c")["type"], "multipicklist");
     let r = f

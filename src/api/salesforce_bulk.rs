@@ -50,14 +50,54 @@ fn garbage(what: impl Into<String>) -> ApiError {
 
 /// A CSV document with a header row.
 pub fn csv_document(header: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let fail = |e: csv::Error| ApiError::new(p(), ErrorClass::Validation, format!("CSV: {e}"));
-    w.write_record(header).map_err(fail)?;
+    let mut doc = CsvDocument::new(header)?;
     for r in rows {
-        w.write_record(r).map_err(fail)?;
+        doc.row(r)?;
     }
-    w.into_inner()
-        .map_err(|e| ApiError::new(p(), ErrorClass::Validation, format!("CSV: {e}")))
+    doc.finish()
+}
+
+/// The most CSV one ingest job takes: Salesforce allows 150 MB of base64-encoded data per
+/// upload, which is about 100 MB of CSV.
+pub const UPLOAD_MAX: usize = 100 * 1024 * 1024;
+
+/// A CSV document written row by row (a large job's rows need not all be held first).
+pub struct CsvDocument {
+    w: csv::Writer<Vec<u8>>,
+    /// About how many bytes are written (quotes uncounted).
+    size: usize,
+}
+
+fn csv_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(p(), ErrorClass::Validation, format!("CSV: {e}"))
+}
+
+impl CsvDocument {
+    pub fn new<S: AsRef<[u8]>>(header: &[S]) -> Result<CsvDocument, ApiError> {
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record(header).map_err(csv_error)?;
+        let mut doc = CsvDocument { w, size: 0 };
+        doc.count(header);
+        Ok(doc)
+    }
+
+    fn count<S: AsRef<[u8]>>(&mut self, cells: &[S]) {
+        self.size += cells.iter().map(|c| c.as_ref().len() + 1).sum::<usize>() + 1;
+    }
+
+    pub fn row<S: AsRef<[u8]>>(&mut self, cells: &[S]) -> Result<(), ApiError> {
+        self.count(cells);
+        self.w.write_record(cells).map_err(csv_error)
+    }
+
+    /// About how many bytes the document holds.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, ApiError> {
+        self.w.into_inner().map_err(csv_error)
+    }
 }
 
 /// A results CSV as rows of (column → value).
@@ -176,6 +216,18 @@ impl SalesforceApi {
         key: &str,
         (header, rows): (&[String], &[Vec<String>]),
     ) -> Result<HashMap<String, ItemResult>, ApiError> {
+        let csv = csv_document(header, rows)?;
+        self.bulk_ingest_csv(operation, sobject, key, csv).await
+    }
+
+    /// [`SalesforceApi::bulk_ingest`] of a CSV document written already.
+    pub async fn bulk_ingest_csv(
+        &self,
+        operation: BulkOperation,
+        sobject: &str,
+        key: &str,
+        csv: Vec<u8>,
+    ) -> Result<HashMap<String, ItemResult>, ApiError> {
         let mut create = json!({"object": sobject, "operation": operation.as_str(),
             "contentType": "CSV", "lineEnding": "LF", "columnDelimiter": "COMMA"});
         if operation == BulkOperation::Upsert {
@@ -186,7 +238,6 @@ impl SalesforceApi {
             .as_str()
             .ok_or_else(|| garbage("a created Bulk API job has no id"))?
             .to_string();
-        let csv = csv_document(header, rows)?;
         let upload = self
             .req(Method::PUT, self.jobs(&format!("ingest/{id}/batches")))
             .raw("text/csv", csv);

@@ -14,6 +14,33 @@ use crate::api::hubspot::ItemResult;
 
 const DIRECTION: &str = "activity → Task";
 
+/// The properties an activity is read from.
+const ACTIVITY_PROPS: [&str; 4] = [
+    "recent_conversion_event_name",
+    "recent_conversion_date",
+    "hs_email_last_email_name",
+    "hs_email_last_open_date",
+];
+
+/// Whether `r` is a contact with an activity to log (a form submission, an email open).
+pub(super) fn has_activities(spec: &super::pairs::PairSpec, r: &HsRecord) -> bool {
+    spec.is_hubspot_contacts()
+        && (r.prop("recent_conversion_date").is_some()
+            || r.prop("hs_email_last_open_date").is_some())
+}
+
+/// `r` with only what its activities are read from: kept until they are logged.
+pub(super) fn activity_record(r: &HsRecord) -> HsRecord {
+    HsRecord {
+        id: r.id.clone(),
+        props: ACTIVITY_PROPS
+            .iter()
+            .filter_map(|p| Some((p.to_string(), r.props.get(*p)?.clone())))
+            .collect(),
+        modified: r.modified,
+    }
+}
+
 /// One activity to log: its key and the Task fields.
 struct Activity {
     contact: String,
@@ -67,9 +94,10 @@ impl Engine<'_> {
             return Ok(());
         }
         let mut todo = Vec::new();
+        let in_batch = cp.links_of("contact");
         for r in contacts {
-            let who = match cp.linked_in_batch("contact", &r.id) {
-                Some((sf, _)) => Some(sf.to_string()),
+            let who = match in_batch.get(&r.id) {
+                Some(sf) => Some(sf.clone()),
                 None => self.ledger.linked_sf("contact", &r.id)?.map(|(sf, _)| sf),
             };
             let Some(who) = who else { continue };

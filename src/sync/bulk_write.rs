@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorClass, Provider};
 
 /// A value as a Bulk API CSV cell. An empty cell leaves a field as it is, so a value that
 /// empties the field (null, or the empty text a REST write empties it with) is `#N/A`.
-fn cell(v: &Value) -> String {
+pub(super) fn cell(v: &Value) -> String {
     match v {
         Value::Null => "#N/A".into(),
         Value::String(s) if s.is_empty() => "#N/A".into(),

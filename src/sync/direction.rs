@@ -65,6 +65,14 @@ pub(super) trait Direction {
     async fn include(&self, e: &Engine<'_>, r: &Self::Own) -> Result<Option<Inclusion>, HookError>;
     fn state_hash(&self, e: &Engine<'_>, r: &Self::Own) -> String;
     fn note(&self, _noted: &mut Self::Noted, _r: &Self::Own) {}
+    /// Whether this direction gathers its Salesforce creates for a later Bulk job.
+    fn gathers(&self) -> bool {
+        false
+    }
+    /// The match keys a record claims against gathered creates (`email:…`).
+    fn claim_keys(&self, _r: &Self::Own) -> Vec<String> {
+        Vec::new()
+    }
     async fn counterparts(
         &self,
         e: &Engine<'_>,
@@ -120,6 +128,12 @@ impl Engine<'_> {
         cp: &mut Checkpoint,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
+        if d.gathers() && !report.dry_run {
+            // A record pulled again replaces what was gathered of it (or is planned otherwise).
+            for r in &records {
+                cp.unpend(&d.spec().name, r.id());
+            }
+        }
         let records = in_stage(Stage::Pull, d.live(self, records, cp, report)).await?;
         let mut noted = D::Noted::default();
         let include = self.include_stage(d, records, &mut noted, cp, report);
@@ -193,6 +207,7 @@ impl Engine<'_> {
         } else {
             d.candidates(self, &unlinked).await?
         };
+        let claims = self.claims_of_others(d, &unlinked)?;
         let cand_ids: Vec<&str> = candidates.iter().map(|c| c.id()).collect();
         let owners = d.owners(self, &cand_ids)?;
         let (side, object) = d.side();
@@ -220,7 +235,15 @@ impl Engine<'_> {
                         .await?;
                     match choice {
                         Choice::Link(c) => Some(c.clone()),
-                        Choice::Create if d.may_create(self) => None,
+                        Choice::Create if d.may_create(self) => match claims.get(&id) {
+                            // A gathered create claims its match key: it is the duplicate
+                            // a look-up would find once it is written.
+                            Some(e) => {
+                                fail(cp, report, d.label(), key, e);
+                                continue;
+                            }
+                            None => None,
+                        },
                         Choice::Fail(e) => {
                             fail(cp, report, d.label(), key, &e);
                             continue;
@@ -268,8 +291,11 @@ impl Engine<'_> {
         self.link_ids(spec, &mut items);
         if report.dry_run {
             let imports = self.imports_granted(&spec.hs_object).await;
-            self.dry(spec, (d.label(), imports), &items, report);
+            self.dry(spec, (d.label(), imports, d.gathers()), &items, report);
             return Ok(());
+        }
+        if d.gathers() {
+            items = self.gather_creates(spec, items, cp);
         }
         // Boxed: the writes' futures (jobs, imports, collections) are large for a task's stack.
         let results = Box::pin(self.write(spec, &items, report)).await?;

@@ -24,7 +24,7 @@ use super::report::{Counts, RunReport};
 use super::settings::{BULK_BATCH, SyncSettings};
 use crate::api::hubspot::HubspotApi;
 use crate::api::salesforce::SalesforceApi;
-use crate::budget::{Stage, within};
+use crate::budget::{Stage, in_stage, within};
 use crate::error::{ApiError, ErrorClass};
 use crate::store::PlacedCalls;
 
@@ -211,6 +211,16 @@ impl<'a> Engine<'a> {
             }
             Err(other) => return Err(other),
         };
+        // What a pass that stopped left gathered is written before anything is read.
+        if let Err(e) = self.flush_all_gathered(&mut report).await {
+            return match e {
+                SyncError::Api(e) => {
+                    self.stop(e, &mut report).await;
+                    Ok(report)
+                }
+                other => Err(other),
+            };
+        }
         if !opts.records.is_empty() {
             within(None, Stage::Pull, self.run_records(opts, &mut report)).await?;
         }
@@ -337,7 +347,7 @@ impl<'a> Engine<'a> {
         let props = self.hs_properties(&self.mappings()?, spec);
         let mut pager = HsPager::new(self.hs, &spec.hs_object, spec.hs_modified, props, &cursor)
             .with_filters(&spec.decl.hubspot.filters);
-        let batch_size = self.hubspot_batch_size(&mut pager, &cursor).await?;
+        let (batch_size, gather) = self.hubspot_batch_size(&mut pager, &cursor).await?;
         let (reading, mut batches) = read_ahead(&mut pager, HS_PAGE, batch_size);
         let (at, out) = (&mut cursor, &mut *report);
         let syncing = async move {
@@ -346,13 +356,22 @@ impl<'a> Engine<'a> {
                     .into_iter()
                     .filter_map(|r| HsRecord::from_json(r, spec.hs_modified))
                     .collect();
-                self.hubspot_page(spec, records, at, opts, out, &direction)
+                self.hubspot_page(spec, (records, gather), at, opts, out, &direction)
                     .await?;
+                if gather
+                    && in_stage(Stage::Write, self.flush_if_full(spec, &direction, out)).await?
+                {
+                    self.tick(&direction, out);
+                }
             }
             Ok::<(), SyncError>(())
         };
         tokio::join!(reading, syncing).1?;
         let direction = format!("{} → Salesforce", spec.name);
+        if gather {
+            in_stage(Stage::Write, self.flush_gathered(spec, &direction, report)).await?;
+            self.tick(&direction, report);
+        }
         let mut cp = Checkpoint::default();
         cp.cursor(key.0, key.1, &cursor.finished().text());
         self.scan_hubspot_archived(spec, &direction, &mut cp, report)
@@ -418,23 +437,41 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Records per batch of a HubSpot pull: an import of `bulk_threshold` records or more
-    /// runs in batches of `BULK_BATCH`, so that a batch's Salesforce writes are many enough
-    /// to go through a Bulk API ingest job (seven calls) rather than collections of 200.
+    /// Records per batch of a HubSpot pull, and whether it is a Bulk import: an import of
+    /// `bulk_threshold` records or more runs in batches of `BULK_BATCH` and gathers its
+    /// Salesforce creates for Bulk API ingest jobs across batches (`gather.rs`).
     async fn hubspot_batch_size(
         &self,
         pager: &mut HsPager<'_>,
         cursor: &Cursor,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<(usize, bool), ApiError> {
         let (threshold, normal) = (self.settings.bulk_threshold, self.settings.batch_size);
         if threshold == 0 || cursor.since.is_some() {
-            return Ok(normal);
+            return Ok((normal, false));
         }
         Ok(if pager.total().await? >= threshold {
-            BULK_BATCH.max(normal)
+            (BULK_BATCH.max(normal), true)
         } else {
-            normal
+            (normal, false)
         })
+    }
+
+    /// Write what earlier passes left gathered, pair by pair.
+    async fn flush_all_gathered(&self, report: &mut RunReport) -> Result<(), SyncError> {
+        if report.dry_run {
+            return Ok(());
+        }
+        for name in &self.order {
+            let Some(spec) = self.pairs.get(name) else {
+                continue;
+            };
+            if self.ledger.pending_count(name)? > 0 {
+                let direction = format!("{name} → Salesforce");
+                let flush = self.flush_gathered(spec, &direction, report);
+                within(Some(name), Stage::Write, flush).await?;
+            }
+        }
+        Ok(())
     }
 
     /// For an import (no `since`): the rest of a large pull through a Bulk API query job.
@@ -447,11 +484,12 @@ impl<'a> Engine<'a> {
         Some(super::pull::BulkRead::new(threshold, types))
     }
 
-    /// One batch of a HubSpot pull, checkpointed with the cursor after it.
+    /// One batch of a HubSpot pull (gathering its creates when `gather`), checkpointed
+    /// with the cursor after it.
     async fn hubspot_page(
         &self,
         spec: &PairSpec,
-        records: Vec<HsRecord>,
+        (records, gather): (Vec<HsRecord>, bool),
         cursor: &mut Cursor,
         opts: &SyncOptions,
         report: &mut RunReport,
@@ -460,7 +498,7 @@ impl<'a> Engine<'a> {
         let mappings = self.mappings()?;
         let mut cp = Checkpoint::default();
         let last = records.last().map(|r| r.id.clone());
-        self.sync_hubspot_batch(spec, &mappings, records, &mut cp, report)
+        self.sync_hubspot_batch_gathering(spec, &mappings, (records, gather), &mut cp, report)
             .await?;
         if let Some(last) = last {
             *cursor = cursor.at(&last);

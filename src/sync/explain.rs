@@ -36,6 +36,9 @@ pub struct Explanation {
     pub flips: Vec<(String, u64)>,
     /// This record, or its counterpart, gone on one side: what became of them.
     pub tombstones: Vec<String>,
+    /// Its Salesforce create waits, gathered, for a Bulk import's job (the sObject).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_as: Option<String>,
 }
 
 impl Engine<'_> {
@@ -220,6 +223,10 @@ impl Engine<'_> {
                 .iter()
                 .map(super::tombstones::Tombstone::describe)
                 .collect(),
+            waiting_as: match side {
+                "hubspot" => self.ledger.pending_sobject(&spec.name, id)?,
+                _ => None,
+            },
         };
         let mut work = Work {
             mappings: &mappings,
@@ -279,9 +286,17 @@ impl Explanation {
                 let _ = writeln!(o, "  linked to {ty} {id}");
             }
             None if !self.tombstones.is_empty() => {}
-            None => {
-                let _ = writeln!(o, "  not linked yet");
-            }
+            None => match &self.waiting_as {
+                Some(sobject) => {
+                    let _ = writeln!(
+                        o,
+                        "  not linked yet: its {sobject} waits, gathered, for a Bulk import's job (the next `hubforce sync` writes it)"
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "  not linked yet");
+                }
+            },
         }
         for t in &self.tombstones {
             let _ = writeln!(o, "  {t}");

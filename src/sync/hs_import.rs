@@ -62,6 +62,43 @@ impl Engine<'_> {
         path.ingest.then(|| inputs.iter().map(importable).collect())
     }
 
+    /// Update records of `object` with `inputs` (batch update inputs): those `split` marks
+    /// through one import, the rest in batches of 100, together; the outcomes in order.
+    pub(super) async fn hs_update(
+        &self,
+        object: &str,
+        inputs: Vec<Value>,
+        split: Option<Vec<bool>>,
+    ) -> Result<Vec<ItemResult>, ApiError> {
+        let Some(split) = split else {
+            return self.hs_write(object, "update", inputs).await;
+        };
+        let n = inputs.len();
+        let (imported, imports, batched, batch_inputs) =
+            split_imports((0..n).collect(), inputs, &split);
+        let by_import = async {
+            if imports.is_empty() {
+                Ok(Vec::new())
+            } else {
+                Box::pin(self.hs_import(object, imports)).await
+            }
+        };
+        // Both answers are awaited before either failure is reported.
+        let (a, b) =
+            futures_util::future::join(by_import, self.hs_write(object, "update", batch_inputs))
+                .await;
+        let (a, b) = (a?, b?);
+        let mut out: Vec<Option<ItemResult>> = vec![None; n];
+        for (i, r) in imported
+            .into_iter()
+            .zip(a)
+            .chain(batched.into_iter().zip(b))
+        {
+            out[i] = Some(r);
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// Update `inputs` through one import; the outcomes in their order.
     pub(super) async fn hs_import(
         &self,
@@ -105,6 +142,27 @@ impl Engine<'_> {
             })
             .collect())
     }
+}
+
+/// Update indices and inputs split by `split` (true: through an import) into the imported
+/// and the rest: (imported, their inputs, the rest, their inputs).
+fn split_imports(
+    updates: Vec<usize>,
+    inputs: Vec<Value>,
+    split: &[bool],
+) -> (Vec<usize>, Vec<Value>, Vec<usize>, Vec<Value>) {
+    let (mut imported, mut imports, mut rest, mut rest_inputs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((i, input), &by_import) in updates.into_iter().zip(inputs).zip(split) {
+        if by_import {
+            imported.push(i);
+            imports.push(input);
+        } else {
+            rest.push(i);
+            rest_inputs.push(input);
+        }
+    }
+    (imported, imports, rest, rest_inputs)
 }
 
 #[cfg(test)]

@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS inclusion_members (
   list_id TEXT NOT NULL, hs_id TEXT NOT NULL, PRIMARY KEY (list_id, hs_id));
 CREATE TABLE IF NOT EXISTS provider_cache (
   key TEXT PRIMARY KEY, fetched_at TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_creates (
+  pair TEXT NOT NULL, hs_id TEXT NOT NULL, sobject TEXT NOT NULL, item TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (pair, hs_id));
+CREATE TABLE IF NOT EXISTS pending_keys (pair TEXT NOT NULL, key TEXT NOT NULL, hs_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_keys_key ON pending_keys (pair, key);
+CREATE INDEX IF NOT EXISTS pending_keys_record ON pending_keys (pair, hs_id);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
 ";
@@ -117,6 +123,9 @@ pub struct Checkpoint {
     cleared: Vec<(String, String, String)>,
     writes: Vec<(String, String, String, String, bool)>,
     tombstones: Vec<super::tombstones::Tombstone>,
+    /// Salesforce creates gathered for a later Bulk job (see `gather.rs`), and those settled.
+    pending: Vec<super::pending::Pending>,
+    unpended: Vec<(String, String)>,
 }
 
 impl Checkpoint {
@@ -132,6 +141,14 @@ impl Checkpoint {
     }
     pub fn tombstones_in_batch(&self) -> &[super::tombstones::Tombstone] {
         &self.tombstones
+    }
+    /// A Salesforce create gathered for a later Bulk job: kept in the ledger until then.
+    pub fn pend(&mut self, p: super::pending::Pending) {
+        self.pending.push(p);
+    }
+    /// A gathered create that is no longer waiting (written, or planned otherwise now).
+    pub fn unpend(&mut self, pair: &str, hs_id: &str) {
+        self.unpended.push((pair.into(), hs_id.into()));
     }
     pub fn link(&mut self, pair: &str, hs_id: &str, sf_id: &str, sf_type: &str) {
         self.links
@@ -190,6 +207,15 @@ impl Checkpoint {
             .map(|(_, _, sf, ty)| (sf.as_str(), ty.as_str()))
     }
 
+    /// The links this batch made for `pair`, HubSpot id → Salesforce id (the last wins).
+    pub fn links_of(&self, pair: &str) -> HashMap<String, String> {
+        self.links
+            .iter()
+            .filter(|(p, ..)| p == pair)
+            .map(|(_, h, s, _)| (h.clone(), s.clone()))
+            .collect()
+    }
+
     /// The HubSpot record this batch linked a Salesforce record to, if it did.
     pub fn hs_linked_in_batch(&self, pair: &str, sf_id: &str) -> Option<&str> {
         self.links
@@ -208,6 +234,8 @@ impl Checkpoint {
             && self.cleared.is_empty()
             && self.writes.is_empty()
             && self.tombstones.is_empty()
+            && self.pending.is_empty()
+            && self.unpended.is_empty()
     }
 }
 
@@ -325,6 +353,7 @@ impl Ledger {
                 )?
                 .execute(params![t.pair, t.side, t.id, t.sobject, t.counterpart, t.how, t.merged_into, t.policy, now])?;
             }
+            super::pending::commit(&tx, &cp.unpended, &cp.pending, &now)?;
             for (object, id, field, value, reverted) in &cp.writes {
                 tx.prepare_cached(
                     "INSERT INTO field_writes (object, id, field, value, reverted, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -256,6 +256,55 @@ fn same_key(spec: &PairSpec, hs: &HsRecord, sf: &SfRecord, by_domain: bool) -> b
     }
 }
 
+/// A match key as text, for the claims of gathered creates (`gather.rs`): the values
+/// [`same_key`] compares, normalised the way it compares them.
+fn claim(kind: &str, value: Option<&str>) -> Option<String> {
+    let v = value?.trim();
+    (!v.is_empty()).then(|| format!("{kind}:{}", v.to_ascii_lowercase()))
+}
+
+/// The match keys of a HubSpot record: what a Salesforce record it would match has.
+pub fn hs_claim_keys(spec: &PairSpec, hs: &HsRecord) -> Vec<String> {
+    claim_keys(spec, |p| hs.prop(p), true)
+}
+
+/// The match keys of a Salesforce record to be created with `fields`.
+pub fn sf_claim_keys(spec: &PairSpec, fields: &serde_json::Map<String, Value>) -> Vec<String> {
+    claim_keys(spec, |f| fields.get(f).and_then(Value::as_str), false)
+}
+
+/// [`same_key`]'s values on one side (`hubspot`: the HubSpot side's names) as keys.
+fn claim_keys<'r>(
+    spec: &PairSpec,
+    value: impl Fn(&str) -> Option<&'r str>,
+    hubspot: bool,
+) -> Vec<String> {
+    let side = |hs: &str, sf: &str| if hubspot { value(hs) } else { value(sf) };
+    let keys = match spec.matching() {
+        MatchDecl::Email => vec![claim("email", side("email", "Email"))],
+        MatchDecl::DomainThenName => {
+            let domain = side("domain", "Website").and_then(domain_of);
+            vec![
+                claim("domain", domain.as_deref()),
+                claim("name", side("name", "Name")),
+            ]
+        }
+        MatchDecl::ExternalId {
+            salesforce,
+            hubspot: Some(p),
+        } => vec![claim("external", side(p, salesforce))],
+        MatchDecl::Fields { fields } => {
+            let values: Option<Vec<&str>> = fields
+                .iter()
+                .map(|f| side(&f.hubspot, &f.salesforce).filter(|v| !v.trim().is_empty()))
+                .collect();
+            vec![values.and_then(|v| claim("fields", Some(&v.join("\u{1f}"))))]
+        }
+        MatchDecl::ExternalId { hubspot: None, .. } | MatchDecl::Ids => Vec::new(),
+    };
+    keys.into_iter().flatten().collect()
+}
+
 /// The match rules in order: a domain before a name; one rule for the others.
 fn match_rules(spec: &PairSpec) -> &'static [bool] {
     match spec.matching() {
@@ -544,6 +593,26 @@ mod tests {
         let best = best_sf_match(spec, &hs, &cands);
         let ids: Vec<&str> = best.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec!["00QB", "003A"]);
+    }
+
+    #[test]
+    fn a_record_and_the_create_it_would_match_claim_the_same_keys() {
+        let contact = PairSpec::test("contact");
+        let h = hs("5", json!({"email": " Ann@X.example"}));
+        let lead = json!({"Email": "ann@x.example", "LastName": "Ng"});
+        assert_eq!(hs_claim_keys(&contact, &h), ["email:ann@x.example"]);
+        assert_eq!(
+            sf_claim_keys(&contact, lead.as_object().unwrap()),
+            ["email:ann@x.example"]
+        );
+        assert!(hs_claim_keys(&contact, &hs("6", json!({}))).is_empty());
+        let company = PairSpec::test("company");
+        let c = hs("9", json!({"domain": "acme.example", "name": "Acme"}));
+        let account = json!({"Website": "https://www.acme.example/", "Name": "ACME"});
+        assert_eq!(
+            hs_claim_keys(&company, &c),
+            sf_claim_keys(&company, account.as_object().unwrap())
+        );
     }
 
     fn declared(decl: serde_json::Value) -> PairSpec {

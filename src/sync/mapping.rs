@@ -131,6 +131,10 @@ pub struct RecordPlan {
     pub salesforce_writes: Map<String, Value>,
     /// HubSpot properties to write (strings; "" clears).
     pub hubspot_writes: Map<String, Value>,
+    /// For a Salesforce create: the unset fields Salesforce fills in from its describe's
+    /// defaults, part of the record's state after the create.
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub salesforce_defaults: Map<String, Value>,
 }
 
 impl RecordPlan {

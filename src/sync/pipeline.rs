@@ -20,7 +20,21 @@ impl Engine<'_> {
         cp: &mut Checkpoint,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        match ToSalesforce::new(self, spec, mappings) {
+        self.sync_hubspot_batch_gathering(spec, mappings, (records, false), cp, report)
+            .await
+    }
+
+    /// [`Engine::sync_hubspot_batch`], with its Salesforce creates and activities gathered
+    /// for a later Bulk job when `gather` (see `gather.rs`).
+    pub(super) async fn sync_hubspot_batch_gathering(
+        &self,
+        spec: &PairSpec,
+        mappings: &Mappings,
+        (records, gather): (Vec<HsRecord>, bool),
+        cp: &mut Checkpoint,
+        report: &mut RunReport,
+    ) -> Result<(), SyncError> {
+        match ToSalesforce::new(self, spec, mappings, gather) {
             Some(d) => self.sync_batch(&d, records, cp, report).await,
             None => Ok(()),
         }

@@ -90,9 +90,22 @@ pub struct RunReport {
     /// Records found deleted or merged, and what became of their counterparts.
     pub gone: Vec<String>,
     pub plans: Vec<PlannedRecord>,
+    /// For dry runs of a Bulk import: the creates and id write-backs planned so far, by pair,
+    /// priced together when the pull ends (as a real pass gathers and writes them).
+    #[serde(skip)]
+    pub gathered: BTreeMap<String, GatheredTally>,
     /// For dry runs: the records that would fail, with their error (the first
     /// `FAILURES_KEPT`; `errors_by_class` counts them all).
     pub failures: Vec<PlannedFailure>,
+}
+
+/// A dry run's tally of what a real pass would gather for one pair (see `gather.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct GatheredTally {
+    /// Creates by sObject.
+    pub creates: BTreeMap<String, u64>,
+    /// Salesforce ids to be written back to HubSpot.
+    pub write_backs: u64,
 }
 
 /// How many failing records a dry run keeps with their message.

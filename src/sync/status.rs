@@ -36,6 +36,10 @@ pub struct SyncStatus {
     pub runs: Vec<LastRun>,
     /// (pair, sObject) → linked records.
     pub linked: Vec<(String, String, u64)>,
+    /// Pair → records a Bulk import gathered that wait for their job (a pass stopped
+    /// before writing them; the next pass writes them first).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub waiting: BTreeMap<String, u64>,
     pub errors_by_class: BTreeMap<String, u64>,
     pub budgets: Vec<BudgetLeft>,
 }
@@ -91,9 +95,14 @@ impl SyncStatus {
                 left: t.budget.left_today(),
             });
         }
+        let mut waiting = BTreeMap::new();
+        for (pair, n) in ledger.pending_by_pair()? {
+            waiting.insert(pair, n);
+        }
         Ok(SyncStatus {
             runs,
             linked: ledger.link_counts()?,
+            waiting,
             errors_by_class,
             budgets,
         })
@@ -132,6 +141,12 @@ impl SyncStatus {
                 .map(|(pair, sobject, n)| format!("{pair} ⇄ {sobject} {n}"))
                 .collect();
             let _ = writeln!(o, "  linked records: {}", list.join(", "));
+        }
+        for (pair, n) in &self.waiting {
+            let _ = writeln!(
+                o,
+                "  waiting for a Bulk job: {n} {pair} records a stopped import gathered; the next `hubforce sync` writes them first"
+            );
         }
         if self.errors_by_class.is_empty() {
             let _ = writeln!(o, "  record errors: none");

@@ -32,6 +32,8 @@ pub(super) struct ToSalesforce<'d> {
     target: String,
     state_props: Vec<String>,
     match_ctx: Value,
+    /// A Bulk import: creates and activities wait for one job (`gather.rs`).
+    gather: bool,
     per_sobject: std::sync::Mutex<HashMap<String, Option<Arc<PairMapping>>>>,
 }
 
@@ -41,6 +43,7 @@ impl<'d> ToSalesforce<'d> {
         e: &Engine<'_>,
         spec: &'d PairSpec,
         mappings: &'d Mappings,
+        gather: bool,
     ) -> Option<ToSalesforce<'d>> {
         let base = mappings.get(&spec.name)?;
         let target = spec.create_as(&e.settings.new_contacts_as).to_string();
@@ -52,6 +55,7 @@ impl<'d> ToSalesforce<'d> {
             state_props: e.hs_state_properties(base, spec),
             match_ctx: Engine::hook_ctx(spec, "hubspot", &target),
             target,
+            gather,
             per_sobject: Default::default(),
         })
     }
@@ -125,12 +129,17 @@ impl Direction for ToSalesforce<'_> {
 
     /// Contacts with a form submission or an email open: their activities become Tasks.
     fn note(&self, noted: &mut Vec<HsRecord>, r: &HsRecord) {
-        if self.spec.is_hubspot_contacts()
-            && (r.prop("recent_conversion_date").is_some()
-                || r.prop("hs_email_last_open_date").is_some())
-        {
-            noted.push(r.clone());
+        if super::activities::has_activities(self.spec, r) {
+            noted.push(super::activities::activity_record(r));
         }
+    }
+
+    fn gathers(&self) -> bool {
+        self.gather
+    }
+
+    fn claim_keys(&self, r: &HsRecord) -> Vec<String> {
+        lookup::hs_claim_keys(self.spec, r)
     }
 
     async fn counterparts(
@@ -259,8 +268,8 @@ impl Direction for ToSalesforce<'_> {
             if let Some(err) = conversion_failure(&plan, &mapping, Provider::Salesforce) {
                 return Err(err);
             }
-            // Salesforce fills its defaults on create; the next pass brings them back.
             plan.hubspot_writes.clear();
+            e.plan_create_defaults(&mapping, &sobject, &r, &mut plan);
             plan.salesforce_writes
                 .insert(spec.sf_hubspot_id().into(), json!(r.id));
         }
@@ -286,6 +295,10 @@ impl Direction for ToSalesforce<'_> {
         cp: &mut Checkpoint,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
-        e.log_activities(&noted, cp, report).await
+        if self.gather {
+            e.gather_activities(self.spec, noted, cp, report)
+        } else {
+            e.log_activities(&noted, cp, report).await
+        }
     }
 }

@@ -138,7 +138,7 @@ impl Engine<'_> {
     pub(super) fn dry(
         &self,
         spec: &PairSpec,
-        (direction, imports): (&str, bool),
+        (direction, imports, gathered): (&str, bool, bool),
         items: &[Item],
         report: &mut RunReport,
     ) {
@@ -196,6 +196,15 @@ impl Engine<'_> {
                 salesforce_writes: it.plan.salesforce_writes.clone(),
                 hubspot_writes: it.plan.hubspot_writes.clone(),
             });
+        }
+        if gathered {
+            // Priced with the pull's other creates, the way they would be written together.
+            let tally = report.gathered.entry(spec.name.clone()).or_default();
+            for (sobject, n) in std::mem::take(&mut sf_creates) {
+                *tally.creates.entry(sobject.to_string()).or_default() += n as u64;
+            }
+            tally.write_backs += hs_write_backs as u64;
+            hs_write_backs = 0;
         }
         let sf_calls = self.price_sf_writes(&sf_creates, &sf_updates, report);
         *report
@@ -428,33 +437,29 @@ impl Engine<'_> {
             })
             .collect();
         // Updates that set every value may go through one import instead of batches.
-        let (imported, imports, updates, update_inputs) = match self
+        let split = self
             .import_split(&spec.hs_object, &update_inputs, report)
-            .await
-        {
-            Some(split) => split_imports(updates, update_inputs, &split),
-            None => (Vec::new(), Vec::new(), updates, update_inputs),
-        };
+            .await;
         // Upserts, creates and updates touch different records: sent together.
-        let ops = [
-            ("upsert", upserts, upsert_inputs),
-            ("create", creates, create_inputs),
-            ("update", updates, update_inputs),
-            ("import", imported, imports),
+        let object = spec.hs_object.as_str();
+        type Call<'f> =
+            std::pin::Pin<Box<dyn Future<Output = Result<Vec<ItemResult>, ApiError>> + Send + 'f>>;
+        let calls: [(Vec<usize>, Call<'_>); 3] = [
+            (
+                upserts,
+                Box::pin(self.hs_write(object, "upsert", upsert_inputs)),
+            ),
+            (
+                creates,
+                Box::pin(self.hs_write(object, "create", create_inputs)),
+            ),
+            (
+                updates,
+                Box::pin(self.hs_update(object, update_inputs, split)),
+            ),
         ];
-        let (targets, calls): (Vec<Vec<usize>>, Vec<_>) = ops
-            .into_iter()
-            .filter(|(_, idx, _)| !idx.is_empty())
-            .map(|(op, idx, inputs)| {
-                let call: std::pin::Pin<Box<dyn Future<Output = _> + Send + '_>> = if op == "import"
-                {
-                    Box::pin(self.hs_import(&spec.hs_object, inputs))
-                } else {
-                    Box::pin(self.hs_write(&spec.hs_object, op, inputs))
-                };
-                (idx, call)
-            })
-            .unzip();
+        let (targets, calls): (Vec<Vec<usize>>, Vec<_>) =
+            calls.into_iter().filter(|(idx, _)| !idx.is_empty()).unzip();
         for (idx, results) in targets.into_iter().zip(crate::api::all(calls).await?) {
             for (i, r) in idx.into_iter().zip(results) {
                 hs_res[i] = Some(r.into());
@@ -518,8 +523,13 @@ impl Engine<'_> {
         cp: &mut Checkpoint,
     ) {
         let base = it.sf.as_ref().map(|r| &r.fields);
-        let writes = &it.plan.salesforce_writes;
-        let state = |k: &str| writes.get(k).or_else(|| base?.get(k));
+        let (writes, defaults) = (&it.plan.salesforce_writes, &it.plan.salesforce_defaults);
+        let state = |k: &str| {
+            writes
+                .get(k)
+                .or_else(|| defaults.get(k))
+                .or_else(|| base?.get(k))
+        };
         let keys = sf_fields
             .entry(it.sobject.clone())
             .or_insert_with(|| self.sf_state_fields(&it.mapping, &it.sobject));
@@ -624,29 +634,6 @@ fn record_outcome(
     } else {
         c.unchanged += 1;
     }
-}
-
-/// Which items a batch writes how: Salesforce creates by sObject and updates, HubSpot
-/// creates and updates (by index into the batch).
-/// Update indices and inputs split by `split` (true: through an import) into the imported
-/// and the rest: (imported, their inputs, the rest, their inputs).
-fn split_imports(
-    updates: Vec<usize>,
-    inputs: Vec<Value>,
-    split: &[bool],
-) -> (Vec<usize>, Vec<Value>, Vec<usize>, Vec<Value>) {
-    let (mut imported, mut imports, mut rest, mut rest_inputs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((i, input), &by_import) in updates.into_iter().zip(inputs).zip(split) {
-        if by_import {
-            imported.push(i);
-            imports.push(input);
-        } else {
-            rest.push(i);
-            rest_inputs.push(input);
-        }
-    }
-    (imported, imports, rest, rest_inputs)
 }
 
 /// One group of a batch's Salesforce writes.

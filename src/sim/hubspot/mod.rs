@@ -163,7 +163,11 @@ pub fn router(sim: Arc<SimState>) -> Router {
             "/crm/v3/properties/{object_type}/{name}",
             get(meta::property),
         )
-        .route("/crm/v3/imports", post(imports::create))
+        // An import's file may be far past axum's 2 MB default (HubSpot takes 512 MB).
+        .route(
+            "/crm/v3/imports",
+            post(imports::create).layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024)),
+        )
         .route("/crm/v3/imports/{import_id}", get(imports::get_one))
         .route("/crm/v3/imports/{import_id}/errors", get(imports::errors))
         .route("/crm/v3/schemas", get(custom::list).post(custom::create))

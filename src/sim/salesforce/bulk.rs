@@ -24,7 +24,7 @@ use crate::sim::http::Params;
 
 /// The most a single upload may carry (Salesforce: 150 MB after base64 encoding, about 100
 /// MB of CSV).
-const MAX_UPLOAD: usize = 100 * 1024 * 1024;
+pub const MAX_UPLOAD: usize = 100 * 1024 * 1024;
 /// Records per query results page unless `maxRecords` asks for fewer.
 const RESULTS_PAGE: usize = 50_000;
 

@@ -245,7 +245,14 @@ fn bulk_routes() -> Router<Arc<SimState>> {
                     .patch(bulk::change_ingest)
                     .delete(bulk::delete),
             )
-            .route(&at("ingest/{id}/batches"), put(bulk::upload))
+            // Past axum's 2 MB default: a job's data may be as large as Salesforce takes,
+            // and a larger upload meets Salesforce's own refusal.
+            .route(
+                &at("ingest/{id}/batches"),
+                put(bulk::upload).layer(axum::extract::DefaultBodyLimit::max(
+                    bulk::MAX_UPLOAD + 1024 * 1024,
+                )),
+            )
             .route(&at("ingest/{id}/successfulResults"), get(bulk::successful))
             .route(&at("ingest/{id}/failedResults"), get(bulk::failed))
             .route(

@@ -137,7 +137,8 @@ impl FieldDef {
             "createable": self.createable,
             "updateable": self.updateable,
             "defaultedOnCreate": self.defaulted_on_create,
-            "defaultValue": self.default,
+            // A picklist's default is its entry marked `defaultValue`; the field's own stays null.
+            "defaultValue": if self.picklist.is_empty() { self.default.clone() } else { None },
             "externalId": self.external_id,
             "unique": self.unique,
             "idLookup": self.ftype == FType::Id || self.external_id || self.name == "Email" || self.name == "Username",

@@ -1196,6 +1196,16 @@ async fn gathered_creates_wait_in_the_ledger_and_the_next_pass_writes_them_first
     .await;
     let stopped: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(stopped["stopped_class"], "rate.daily", "{}", r.all());
+    // The batch's 2,400 people were looked up in one statement per sObject, both in one
+    // Composite call (chunks of 200 cost six).
+    let matched: u64 = stopped["calls_by"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["provider"] == "salesforce" && p["stage"] == "match")
+        .map(|p| p["calls"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(matched, 1, "{stopped:#}");
     let ledger_path = c.dir.join(".hubforce/sim/ledger.sqlite");
     let leads = |ledger: &hubforce::sync::ledger::Ledger| {
         ledger

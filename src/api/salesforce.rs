@@ -364,6 +364,27 @@ impl SalesforceApi {
     }
 
     /// `POST /composite` with up to 25 subrequests.
+    /// A Composite subrequest that did not answer a query page, as the error its own call
+    /// would have been: classified by its status and body.
+    pub fn subrequest_error(r: &Value) -> ApiError {
+        let status = r["httpStatusCode"].as_u64().unwrap_or(500) as u16;
+        if status < 300 {
+            return ApiError::new(
+                Provider::Salesforce,
+                crate::error::ErrorClass::Transient,
+                "a Composite subrequest answered something that is not a query page",
+            )
+            .with_code("GARBAGE_ANSWER");
+        }
+        let body = serde_json::to_vec(&r["body"]).unwrap_or_default();
+        crate::classify::classify(
+            Provider::Salesforce,
+            status,
+            &reqwest::header::HeaderMap::new(),
+            &body,
+        )
+    }
+
     pub async fn composite(
         &self,
         all_or_none: bool,

@@ -123,6 +123,30 @@ fn read_csv(body: &[u8]) -> Result<Vec<Map<String, Value>>, ApiError> {
     Ok(out)
 }
 
+/// Each row of a results CSV, as the cells of `columns` (an absent column reads as empty).
+fn each_result(
+    body: &[u8],
+    columns: &[&str],
+    mut on_row: impl FnMut(&[&str]),
+) -> Result<(), ApiError> {
+    let not_csv = |e: csv::Error| garbage(format!("a Bulk API result is not CSV: {e}"));
+    let mut r = csv::ReaderBuilder::new().from_reader(body);
+    let header = r.headers().map_err(not_csv)?.clone();
+    let at: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| header.iter().position(|h| h == *c))
+        .collect();
+    let mut row = csv::StringRecord::new();
+    while r.read_record(&mut row).map_err(not_csv)? {
+        let cells: Vec<&str> = at
+            .iter()
+            .map(|i| i.and_then(|i| row.get(i)).unwrap_or_default())
+            .collect();
+        on_row(&cells);
+    }
+    Ok(())
+}
+
 /// A failed row's `sf__Error` (`CODE:message:fields --`) as the error it is.
 fn row_error(text: &str) -> ApiError {
     let (code, rest) = text.split_once(':').unwrap_or(("UNKNOWN_EXCEPTION", text));
@@ -255,28 +279,20 @@ impl SalesforceApi {
         );
         let (ok, bad) = tokio::try_join!(self.job_csv(&successes), self.job_csv(&failures))?;
         let mut out = HashMap::new();
-        for row in read_csv(&ok.body)? {
-            let text = |k: &str| {
-                row.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
+        // Only the columns an outcome needs: the results repeat every column of the upload.
+        each_result(&ok.body, &[key, "sf__Id", "sf__Created"], |cells| {
             out.insert(
-                text(key),
-                ItemResult::Ok(json!({"id": text("sf__Id"), "success": true,
-                    "created": text("sf__Created") == "true"})),
+                cells[0].to_string(),
+                ItemResult::Ok(json!({"id": cells[1], "success": true,
+                    "created": cells[2] == "true"})),
             );
-        }
-        for row in read_csv(&bad.body)? {
-            let text = |k: &str| {
-                row.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            out.insert(text(key), ItemResult::Failed(row_error(&text("sf__Error"))));
-        }
+        })?;
+        each_result(&bad.body, &[key, "sf__Error"], |cells| {
+            out.insert(
+                cells[0].to_string(),
+                ItemResult::Failed(row_error(cells[1])),
+            );
+        })?;
         Ok(out)
     }
 

@@ -111,7 +111,7 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
     /// A body that is not JSON (a Bulk API CSV upload): its content type and bytes.
-    pub raw_body: Option<(String, Vec<u8>)>,
+    pub raw_body: Option<(String, bytes::Bytes)>,
     pub headers: Vec<(String, String)>,
     pub kind: CallKind,
     /// Who made the call: `host`, `plugin:<name>`, `plugin:<name>/<rule>`, `repl`…
@@ -153,7 +153,7 @@ impl ApiRequest {
 
     /// A body of `content_type` as it is (CSV for the Bulk API).
     pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> ApiRequest {
-        self.raw_body = Some((content_type.to_string(), bytes));
+        self.raw_body = Some((content_type.to_string(), bytes.into()));
         self
     }
 

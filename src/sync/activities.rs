@@ -112,7 +112,7 @@ impl Engine<'_> {
         if todo.is_empty() {
             return Ok(());
         }
-        let records = todo.iter().map(|a| a.task.clone()).collect();
+        let records = todo.iter_mut().map(|a| a.task.take()).collect();
         let results = Box::pin(self.sf_upsert(("Task", HUBSPOT_ID_FIELD), records, report)).await?;
         for (a, r) in todo.iter().zip(results) {
             match r {

@@ -128,6 +128,7 @@ impl Engine<'_> {
                 (id, values)
             })
             .collect();
+        drop(inputs);
         let mut outcomes = self.hs.import_updates(object, &properties, &rows).await?;
         Ok(rows
             .iter()

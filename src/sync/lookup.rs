@@ -15,8 +15,13 @@ use crate::api::hubspot::{HubspotApi, page};
 use crate::api::salesforce::{SalesforceApi, query_answer};
 use crate::error::ApiError;
 
-/// Ids per SOQL `IN (…)`, keeping the URL well under Salesforce's 16 KB.
-const SOQL_IN_CHUNK: usize = 200;
+/// The longest SOQL statement sent in a query's URL: a URI and its headers may hold 16 KB
+/// (Salesforce advises 2,000 characters of URI). A longer one goes in a Composite body.
+const SOQL_IN_URL: usize = 4_000;
+/// The longest SOQL statement sent at all: Salesforce takes 100,000 characters, and in a
+/// Composite request's body the URI limit does not apply (Salesforce's own advice for long
+/// queries).
+const SOQL_MAX: usize = 90_000;
 /// Companies per domain/name query (each brings a LIKE clause).
 const COMPANY_CHUNK: usize = 50;
 /// Values per HubSpot search `IN` filter.
@@ -58,7 +63,8 @@ fn in_list(values: &[String]) -> String {
         .join(", ")
 }
 
-/// Salesforce records by id.
+/// Salesforce records by id: as many to a query as a statement holds, up to five queries
+/// to a call.
 pub async fn sf_by_ids(
     sf: &SalesforceApi,
     sobject: &str,
@@ -66,14 +72,49 @@ pub async fn sf_by_ids(
     ids: &[String],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let ids = unique(ids.iter().cloned());
-    let calls = ids.chunks(SOQL_IN_CHUNK).map(|chunk| async move {
-        let soql = format!(
+    let soql = |chunk: &[String]| {
+        format!(
             "SELECT {} FROM {sobject} WHERE Id IN ({})",
             fields.join(", "),
             in_list(chunk)
-        );
-        soql_records(sf, sobject, &soql).await
-    });
+        )
+    };
+    let queries = fitted(&ids, usize::MAX, &soql)
+        .into_iter()
+        .map(|q| (sobject, q))
+        .collect::<Vec<_>>();
+    query_all(sf, &queries).await
+}
+
+/// The statements of `records` in chunks of at most `most`, a chunk halved until its
+/// statement fits in `SOQL_MAX`.
+fn fitted<R>(records: &[R], most: usize, soql: &impl Fn(&[R]) -> String) -> Vec<String> {
+    fn fit<R>(chunk: &[R], soql: &impl Fn(&[R]) -> String, out: &mut Vec<String>) {
+        let statement = soql(chunk);
+        if statement.len() <= SOQL_MAX || chunk.len() < 2 {
+            out.push(statement);
+            return;
+        }
+        let (a, b) = chunk.split_at(chunk.len() / 2);
+        fit(a, soql, out);
+        fit(b, soql, out);
+    }
+    let mut out = Vec::new();
+    for chunk in records.chunks(most.max(1)) {
+        fit(chunk, soql, &mut out);
+    }
+    out
+}
+
+/// The records of `queries` (sObject, SOQL): up to five to a Composite call, the calls
+/// sent together.
+async fn query_all(
+    sf: &SalesforceApi,
+    queries: &[(&str, String)],
+) -> Result<Vec<SfRecord>, ApiError> {
+    let calls = queries
+        .chunks(COMPOSITE_QUERIES)
+        .map(|group| query_group(sf, group));
     crate::api::all_concat(calls).await
 }
 
@@ -142,29 +183,28 @@ pub async fn sf_candidates(
     targets: &[(&str, Vec<String>)],
     hs: &[&HsRecord],
 ) -> Result<Vec<SfRecord>, ApiError> {
-    // A match by fields or domain brings a clause per record.
-    let chunk_size = if matches!(
+    // A match by fields or domain brings a clause per record; by ids or email, a value
+    // in an IN list, as many as a statement holds.
+    let most = if matches!(
         spec.matching(),
         MatchDecl::DomainThenName | MatchDecl::Fields { .. }
     ) {
         COMPANY_CHUNK
     } else {
-        SOQL_IN_CHUNK
+        usize::MAX
     };
-    // Each chunk's query per sObject, in order; up to five queries share a Composite call
-    // (Salesforce's cap on query subrequests), so the 400 people of two chunks cost one call.
-    let queries: Vec<(&str, String)> = hs
-        .chunks(chunk_size)
-        .flat_map(|chunk| {
-            targets.iter().map(move |(sobject, fields)| {
-                (*sobject, candidate_soql(spec, sobject, fields, chunk))
-            })
+    // Each sObject's queries, in the order given; up to five queries share a Composite
+    // call (Salesforce's cap on query subrequests), so a batch of 2,500 people costs one.
+    let queries: Vec<(&str, String)> = targets
+        .iter()
+        .flat_map(|(sobject, fields)| {
+            let soql = |chunk: &[&HsRecord]| candidate_soql(spec, sobject, fields, chunk);
+            fitted(hs, most, &soql)
+                .into_iter()
+                .map(move |q| (*sobject, q))
         })
         .collect();
-    let calls = queries
-        .chunks(COMPOSITE_QUERIES)
-        .map(|group| query_group(sf, group));
-    crate::api::all_concat(calls).await
+    query_all(sf, &queries).await
 }
 
 /// Query subrequests one Composite request may hold.
@@ -176,7 +216,9 @@ async fn query_group(
     queries: &[(&str, String)],
 ) -> Result<Vec<SfRecord>, ApiError> {
     let mut out = Vec::new();
-    if let [(sobject, soql)] = queries {
+    if let [(sobject, soql)] = queries
+        && soql.len() <= SOQL_IN_URL
+    {
         out.extend(soql_records(sf, sobject, soql).await?);
         return Ok(out);
     }
@@ -201,10 +243,15 @@ async fn query_group(
                 && query_answer(&r["body"]).is_ok()
         });
         if !ok {
-            // Ask again on its own: the answer then carries a classified error (or is
-            // retried as garbage), never read as "no candidates".
-            out.extend(soql_records(sf, sobject, soql).await?);
-            continue;
+            // Never read as "no candidates": a short query is asked again on its own (its
+            // answer carries a classified error, or is retried as garbage); a long one's
+            // failure is classified as it stands.
+            if soql.len() <= SOQL_IN_URL {
+                out.extend(soql_records(sf, sobject, soql).await?);
+                continue;
+            }
+            let failed = r.map(|r| r.take()).unwrap_or_default();
+            return Err(SalesforceApi::subrequest_error(&failed));
         }
         let mut body = r.map(|r| r["body"].take()).unwrap_or_default();
         if let Value::Array(records) = body["records"].take() {
@@ -593,6 +640,25 @@ mod tests {
         let best = best_sf_match(spec, &hs, &cands);
         let ids: Vec<&str> = best.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, vec!["00QB", "003A"]);
+    }
+
+    #[test]
+    fn statements_hold_as_many_values_as_fit_and_no_more() {
+        let ids: Vec<String> = (0..10_000).map(|i| format!("00Q{i:015}")).collect();
+        let soql =
+            |chunk: &[String]| format!("SELECT Id FROM Lead WHERE Id IN ({})", in_list(chunk));
+        let statements = fitted(&ids, usize::MAX, &soql);
+        assert!(statements.iter().all(|s| s.len() <= SOQL_MAX));
+        // 10,000 ids of 22 characters each: halved twice to fit, four statements where
+        // chunks of 200 made fifty.
+        assert_eq!(statements.len(), 4);
+        let joined = statements.join(" ");
+        assert!(ids.iter().all(|id| joined.contains(id.as_str())));
+        assert_eq!(
+            fitted(&ids[..120], 50, &soql).len(),
+            3,
+            "at most 50 a chunk"
+        );
     }
 
     #[test]

@@ -734,7 +734,7 @@ pub async fn create_query(
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| invalid("INVALIDJOB", "InvalidJob : Query is required"))?
         .to_string();
-    let parsed = soql::parse(&text).map_err(|e| invalid(e.code, e.message))?;
+    let parsed = soql::parse_sent(&text).map_err(|e| invalid(e.code, e.message))?;
     if parsed.offset.is_some() || !parsed.group_by.is_empty() {
         return Err(invalid(
             "FeatureNotEnabled",

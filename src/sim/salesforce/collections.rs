@@ -488,10 +488,19 @@ pub async fn composite(
             let url = substitute(sub["url"].as_str().ok_or("url is required")?, &done)?;
             let method = Method::from_bytes(sub["method"].as_str().unwrap_or("GET").as_bytes())
                 .map_err(|e| e.to_string())?;
+            // A long query string travels beside the URI (see `SubrequestQuery`); the
+            // query resources read it from there.
+            let (path, query) = match url.split_once('?') {
+                Some((p, q)) if url.len() > 8_000 => (p.to_string(), Some(q.to_string())),
+                _ => (url, None),
+            };
             let mut b = Request::builder()
                 .method(method)
-                .uri(url)
+                .uri(path)
                 .header(header::CONTENT_TYPE, "application/json");
+            if let Some(q) = query {
+                b = b.extension(super::query::SubrequestQuery(q));
+            }
             for (k, hv) in sub["httpHeaders"].as_object().into_iter().flatten() {
                 if let Some(s) = hv.as_str() {
                     b = b.header(k.as_str(), s);

@@ -127,7 +127,7 @@ fn run(
         .ok_or_else(|| {
             SfError::bad_request("MALFORMED_QUERY", "A query string has to be specified")
         })?;
-    let parsed = soql::parse(&text).map_err(|e| SfError::bad_request(e.code, e.message))?;
+    let parsed = soql::parse_sent(&text).map_err(|e| SfError::bad_request(e.code, e.message))?;
     let batch = batch_size(headers);
     let mut sf = sim.salesforce();
     let result = soql::run(&sf.store, &parsed, &text, all, &v, Utc::now())
@@ -154,13 +154,21 @@ fn run(
     Ok(axum::Json(page(&v, Some(&id), &c.rows, c.total, 0, c.batch, all)).into_response())
 }
 
+/// A Composite subrequest's query string, carried beside its URI: a subrequest's URL lives
+/// in the request body, where Salesforce takes it however long its SOQL, while an
+/// `http::Uri` holds at most 64 KB.
+#[derive(Clone)]
+pub struct SubrequestQuery(pub String);
+
 /// `GET /query?q=`
 pub async fn query(
     State(sim): State<Arc<SimState>>,
     Path(v): Path<String>,
     RawQuery(q): RawQuery,
+    sub: Option<axum::Extension<SubrequestQuery>>,
     headers: HeaderMap,
 ) -> Result<Response, SfError> {
+    let q = sub.map(|s| s.0.0).or(q);
     run(&sim, &v, q.as_deref(), &headers, false)
 }
 
@@ -169,8 +177,10 @@ pub async fn query_all(
     State(sim): State<Arc<SimState>>,
     Path(v): Path<String>,
     RawQuery(q): RawQuery,
+    sub: Option<axum::Extension<SubrequestQuery>>,
     headers: HeaderMap,
 ) -> Result<Response, SfError> {
+    let q = sub.map(|s| s.0.0).or(q);
     run(&sim, &v, q.as_deref(), &headers, true)
 }
 

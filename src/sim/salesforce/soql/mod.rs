@@ -7,7 +7,7 @@ mod parse;
 mod related;
 
 pub use eval::run;
-pub use parse::{SelectItem, parse};
+pub use parse::{SelectItem, parse, parse_sent};
 
 /// A query the org refuses, with Salesforce's error code and its positioned message.
 #[derive(Debug, Clone)]

@@ -1007,6 +1007,26 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The longest statement Salesforce takes (its limits page: "Maximum length of SOQL
+/// statements: by default, 100,000 characters"). The wording of the refusal is not
+/// documented; its code is the one every other refused statement has.
+const STATEMENT_MAX: usize = 100_000;
+
+/// A statement a caller sent (`/query`, a Bulk query job), parsed: refused past Salesforce's
+/// length. The simulator's own statements (a results page read again by id) are not held to it.
+pub fn parse_sent(q: &str) -> Result<Query, SoqlError> {
+    let n = q.chars().count();
+    if n > STATEMENT_MAX {
+        return Err(SoqlError {
+            code: "MALFORMED_QUERY",
+            message: format!(
+                "SOQL statements cannot be longer than {STATEMENT_MAX} characters (this one has {n})"
+            ),
+        });
+    }
+    parse(q)
+}
+
 pub fn parse(q: &str) -> Result<Query, SoqlError> {
     let toks = lex(q)?;
     // A statement that is no SELECT at all is refused without a position: "unexpected
@@ -1026,6 +1046,26 @@ pub fn parse(q: &str) -> Result<Query, SoqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_past_salesforces_length_is_refused() {
+        let ids: Vec<String> = (0..6000).map(|i| format!("'00Q{i:015}'")).collect();
+        let long = format!("SELECT Id FROM Lead WHERE Id IN ({})", ids.join(", "));
+        assert!(long.len() > STATEMENT_MAX);
+        let Err(e) = parse_sent(&long) else {
+            panic!("a statement past the length is refused")
+        };
+        assert_eq!(e.code, "MALFORMED_QUERY");
+        assert!(
+            parse(&long).is_ok(),
+            "the simulator's own statements are not held to it"
+        );
+        let fits = format!(
+            "SELECT Id FROM Lead WHERE Id IN ({})",
+            ids[..4000].join(", ")
+        );
+        assert!(parse_sent(&fits).is_ok());
+    }
 
     #[test]
     fn a_multibyte_character_where_a_date_would_be_is_an_error_not_a_panic() {

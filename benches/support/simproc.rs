@@ -97,6 +97,10 @@ impl SimProcess {
         std::fs::create_dir_all(&dir).expect("dir");
         let ready = dir.join("ready.json");
         let child = Command::new(BIN)
+            // Fewer malloc arenas: the simulator of a million-record bench holds ~20 GB, and
+            // each worker thread's arena fragments apart from the others (the fixture's
+            // memory, not hubforce's, which is measured in a process of its own).
+            .env("MALLOC_ARENA_MAX", "2")
             .arg("sim")
             .args(args)
             .args(["--contacts", &contacts.to_string()])

@@ -252,7 +252,8 @@ pub async fn run(sim: &Simulator) -> Result<(), DemoError> {
     }
 
     // The passes are `hubforce sync`'s own (`watch::prepare`, `watch::pass`).
-    let Some(mut engine) = crate::watch::prepare(&session, &setup, false)
+    let stop = crate::watch::StopSignal::never();
+    let Some(mut engine) = crate::watch::prepare(&session, &setup, false, &stop)
         .await
         .map_err(step("preparing the sync"))?
     else {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod error;
+pub mod logs;
 pub mod lua;
 pub mod out;
 pub mod plugin_tests;

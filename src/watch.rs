@@ -2,9 +2,14 @@
 //! reuses. The engine is prepared (a watch waits out what passes: 5xx, timeouts, rate
 //! limits), each pass runs between the plugins' `on_sync_start` and `on_sync_end`, its report
 //! is handed on, a stop that needs a person ends the loop with its class, and a watch waits
-//! its interval, ending cleanly on Ctrl-C. Warnings go to stderr as `warning: …`.
+//! its interval. SIGTERM or Ctrl-C ends a pass at its next checkpoint, or a wait at once, and the
+//! command exits 0. Warnings go to stderr as `warning: …`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::budget::{Stage, within};
 use crate::error::ErrorClass;
@@ -47,19 +52,91 @@ pub struct Passes {
     pub quiet: bool,
 }
 
-/// Wait `interval`; true when Ctrl-C ended the wait (and so the watch).
-pub async fn interrupted_while_waiting(interval: Duration) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(interval) => false,
-        _ = tokio::signal::ctrl_c() => true,
+/// A stop asked by SIGTERM or SIGINT (Ctrl-C), listened for from the start of a command's
+/// passes: a pass ends at its next checkpoint, a wait ends at once, and the command exits 0.
+/// A second signal ends the process there and then; what was checkpointed stays.
+#[derive(Clone)]
+pub struct StopSignal {
+    asked: Arc<AtomicBool>,
+    notify: Arc<Notify>,
+}
+
+impl StopSignal {
+    /// Listen for the signals (on a task of its own).
+    pub fn listen() -> StopSignal {
+        let stop = StopSignal {
+            asked: Arc::new(AtomicBool::new(false)),
+            notify: Arc::new(Notify::new()),
+        };
+        let (asked, notify) = (stop.asked.clone(), stop.notify.clone());
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            loop {
+                #[cfg(unix)]
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(t) => t.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let terminated = std::future::pending::<Option<()>>();
+                tokio::select! {
+                    _ = terminated => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                if asked.swap(true, Ordering::SeqCst) {
+                    crate::logs::note(
+                        "stopped at once (a second signal); the next run resumes from the last checkpoint",
+                    );
+                    std::process::exit(130);
+                }
+                crate::logs::note("stopping at the next checkpoint (signal again to stop at once)");
+                notify.notify_waiters();
+            }
+        });
+        stop
+    }
+
+    /// One that no signal sets: Ctrl-C keeps its default (the demo).
+    pub fn never() -> StopSignal {
+        StopSignal {
+            asked: Arc::new(AtomicBool::new(false)),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The flag the engine reads between batches.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.asked.clone()
+    }
+
+    pub fn asked(&self) -> bool {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    /// Wait `interval`; true when a stop was asked (before or during the wait).
+    pub async fn while_waiting(&self, interval: Duration) -> bool {
+        let notified = self.notify.notified();
+        if self.asked() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => self.asked(),
+            _ = notified => true,
+        }
     }
 }
 
-/// The engine for a profile's passes; None when Ctrl-C came while waiting out an outage.
+/// The engine for a profile's passes; None when a stop was asked while waiting out an
+/// outage.
 pub async fn prepare<'a>(
     session: &'a Session,
     setup: &'a SyncSetup,
     watch: bool,
+    stop: &StopSignal,
 ) -> Result<Option<Engine<'a>>, WatchError> {
     let (hs, sf) = (session.hubspot()?, session.salesforce()?);
     let interval = Duration::from_secs(setup.settings.watch_interval_secs);
@@ -73,10 +150,13 @@ pub async fn prepare<'a>(
         )
         .await
         {
-            Ok(engine) => return Ok(Some(engine)),
+            Ok(mut engine) => {
+                engine.stop_on(stop.flag());
+                return Ok(Some(engine));
+            }
             Err(SyncError::Api(e)) if watch && e.class.retryable() => {
-                eprintln!("warning: {e}; trying again in {} s", interval.as_secs());
-                if interrupted_while_waiting(interval).await {
+                crate::logs::warn(format!("{e}; trying again in {} s", interval.as_secs()));
+                if stop.while_waiting(interval).await {
                     return Ok(None);
                 }
             }
@@ -97,7 +177,7 @@ pub async fn pass(
         .plugins
         .lifecycle("on_sync_start", std::slice::from_ref(&ctx));
     for e in within(None, Stage::Hooks, start).await {
-        eprintln!("warning: {e}");
+        crate::logs::warn(e);
     }
     let progress = SyncProgress::attach(engine, quiet);
     let result = engine.run(opts).await;
@@ -108,7 +188,7 @@ pub async fn pass(
     let args = [ctx, summary];
     let end = setup.plugins.lifecycle("on_sync_end", &args);
     for e in within(None, Stage::Hooks, end).await {
-        eprintln!("warning: {e}");
+        crate::logs::warn(e);
     }
     Ok(report)
 }
@@ -122,7 +202,8 @@ pub async fn run(
     passes: Passes,
     mut on_report: impl FnMut(&RunReport),
 ) -> Result<(), WatchError> {
-    let Some(mut engine) = prepare(session, setup, passes.watch).await? else {
+    let stop = StopSignal::listen();
+    let Some(mut engine) = prepare(session, setup, passes.watch, &stop).await? else {
         return Ok(());
     };
     let interval = Duration::from_secs(setup.settings.watch_interval_secs);
@@ -138,11 +219,11 @@ pub async fn run(
         let report = match pass(&mut engine, setup, opts, ctx, passes.quiet).await {
             Ok(r) => r,
             Err(SyncError::Api(e)) if passing(e.class) => {
-                eprintln!(
-                    "warning: the pass stopped: {e}; the next one starts in {} s",
+                crate::logs::warn(format!(
+                    "the pass stopped: {e}; the next one starts in {} s",
                     interval.as_secs()
-                );
-                if interrupted_while_waiting(interval).await {
+                ));
+                if stop.while_waiting(interval).await {
                     return Ok(());
                 }
                 continue;
@@ -150,11 +231,15 @@ pub async fn run(
             Err(e) => return Err(e.into()),
         };
         on_report(&report);
+        log_pass(&session.profile, done + 1, &report);
+        if report.interrupted {
+            return Ok(());
+        }
         if !report.schema_moved.is_empty() {
             // What the engine knows of both schemas is read again, so that the next pass
             // plans against the fields and record types that are there now. A pass the
             // change stopped is run again at once, once.
-            let Some(fresh) = prepare(session, setup, passes.watch).await? else {
+            let Some(fresh) = prepare(session, setup, passes.watch, &stop).await? else {
                 return Ok(());
             };
             engine = fresh;
@@ -176,8 +261,33 @@ pub async fn run(
         if !passes.watch || passes.limit.is_some_and(|n| done >= n) {
             return Ok(());
         }
-        if interrupted_while_waiting(interval).await {
+        if stop.while_waiting(interval).await {
             return Ok(());
         }
     }
+}
+
+/// The pass's summary line for a log shipper (`--log-format json`).
+fn log_pass(profile: &str, pass: u64, report: &RunReport) {
+    let sum = |f: fn(&crate::sync::report::Counts) -> u64| -> u64 {
+        report.directions.values().map(f).sum()
+    };
+    let calls = |p: &str| report.calls.get(p).copied().unwrap_or(0);
+    crate::logs::pass(&crate::logs::PassSummary {
+        profile,
+        pass,
+        dry_run: report.dry_run,
+        seconds: report.seconds,
+        pulled: sum(|c| c.pulled),
+        created: sum(|c| c.created),
+        updated: sum(|c| c.updated),
+        failed: sum(|c| c.failed),
+        echoes: sum(|c| c.echoes),
+        calls_hubspot: calls("hubspot"),
+        calls_salesforce: calls("salesforce"),
+        errors: serde_json::to_string(&report.errors_by_class).unwrap_or_default(),
+        stopped: report.stopped.as_deref(),
+        stopped_class: report.stopped_class.map(|c| c.as_str()),
+        interrupted: report.interrupted,
+    });
 }

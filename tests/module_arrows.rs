@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("secret", &[]),
     ("private", &[]),
     ("out", &[]),
+    ("logs", &[]),
     // The simulator shares no code with the client.
     ("sim", &[]),
     ("store", &["error", "private"]),
@@ -36,7 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "sync",
         &[
-            "api", "budget", "config", "error", "private", "session", "store",
+            "api", "budget", "config", "error", "logs", "private", "session", "store",
         ],
     ),
     ("plugins", &["config", "lua", "sync"]),
@@ -54,7 +55,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // The passes of `hubforce sync [--watch]`, which the demo reuses.
-    ("watch", &["budget", "error", "profile", "session", "sync"]),
+    (
+        "watch",
+        &["budget", "error", "logs", "profile", "session", "sync"],
+    ),
     (
         "checks",
         &[

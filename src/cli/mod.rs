@@ -60,8 +60,18 @@ struct Cli {
     /// Less on stderr: errors only (plugins' included).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// How stderr logs: `text` for a person, `json` (one object a line: warnings, progress
+    /// and each pass's summary under the target `pass`) for a log shipper.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Cli {
@@ -77,6 +87,14 @@ impl Cli {
             (false, 1) => "info,plugin=debug",
             _ => "debug",
         };
+        // As JSON, the lines a person would see as text (progress, a stop asked, each pass's
+        // summary) are info events of hubforce's own targets: shown unless -q.
+        let json_lines = if self.log_format == LogFormat::Json && !self.quiet {
+            ",progress=info,pass=info"
+        } else {
+            ""
+        };
+        let directives = format!("{directives}{json_lines}");
         tracing_subscriber::EnvFilter::new(directives)
     }
 }
@@ -449,12 +467,21 @@ fn exit_code_of(e: &(dyn std::error::Error + 'static)) -> u8 {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(cli.log_filter())
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    if cli.log_format == LogFormat::Json {
+        hubforce::logs::set_json(true);
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_target(true)
+            .init();
+    } else {
+        logs.with_target(false)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -483,13 +510,22 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            let code = exit_code_of(e.as_ref());
+            let mut causes = Vec::new();
             let mut source = e.source();
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                causes.push(s.to_string());
                 source = s.source();
             }
-            ExitCode::from(exit_code_of(e.as_ref()))
+            if hubforce::logs::json() {
+                tracing::error!(target: "hubforce", exit_code = code, caused_by = causes.join("; "), "{e}");
+            } else {
+                eprintln!("error: {e}");
+                for c in &causes {
+                    eprintln!("  caused by: {c}");
+                }
+            }
+            ExitCode::from(code)
         }
     }
 }

@@ -4,6 +4,8 @@
 //! are read again before every batch, so a hot reload takes effect at the next batch.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -41,6 +43,9 @@ pub enum SyncError {
     /// An object or pair the command names that no plugin declares (exit 2, a bad argument).
     #[error("{0}")]
     UnknownObject(String),
+    /// A stop was asked (SIGTERM, Ctrl-C): the pass ended at the checkpoint it had reached.
+    #[error("stopped at a checkpoint, as asked")]
+    Interrupted,
 }
 
 impl SyncError {
@@ -95,11 +100,26 @@ pub struct Engine<'a> {
     /// The call counters where the last pass's figures stopped (before `prepare`, for the
     /// first pass), and what preparing cost until the first pass reports it.
     pub(super) counted: std::sync::Mutex<(CallMark, Option<Vec<PlacedCalls>>)>,
+    /// Set when a stop is asked: the pass ends at its next checkpoint.
+    pub(super) stop: Option<Arc<AtomicBool>>,
 }
 
 impl<'a> Engine<'a> {
     pub fn on_progress(&mut self, f: Progress<'a>) {
         self.progress = Some(f);
+    }
+
+    /// End passes at their next checkpoint once `flag` is set (a stop asked by a signal).
+    pub fn stop_on(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
+    }
+
+    /// After a checkpoint: Interrupted when a stop was asked, so nothing more is begun.
+    fn checkpoint_reached(&self) -> Result<(), SyncError> {
+        match &self.stop {
+            Some(flag) if flag.load(Ordering::SeqCst) => Err(SyncError::Interrupted),
+            _ => Ok(()),
+        }
     }
 
     pub(super) fn has_field(&self, sobject: &str, field: &str) -> bool {
@@ -225,11 +245,21 @@ impl<'a> Engine<'a> {
             within(None, Stage::Pull, self.run_records(opts, &mut report)).await?;
         }
         for spec in wanted.iter().filter(|_| opts.records.is_empty()) {
-            let pair = self.run_pair(spec, opts, &joined, &mut report);
+            let pair = async {
+                self.checkpoint_reached()?;
+                self.run_pair(spec, opts, &joined, &mut report).await
+            };
             match within(Some(&spec.name), Stage::Pull, pair).await {
                 Ok(()) => {}
                 Err(SyncError::Api(e)) => {
                     self.stop(e, &mut report).await;
+                    break;
+                }
+                Err(SyncError::Interrupted) => {
+                    report.interrupted = true;
+                    report.stopped = Some(
+                        "a stop was asked (SIGTERM or Ctrl-C): the pass ended at the checkpoint after its last batch; the next run resumes from there".into(),
+                    );
                     break;
                 }
                 Err(other) => return Err(other),
@@ -358,6 +388,8 @@ impl<'a> Engine<'a> {
                     .collect();
                 self.hubspot_page(spec, (records, gather), at, opts, out, &direction)
                     .await?;
+                // What was gathered waits in the ledger for the next run.
+                self.checkpoint_reached()?;
                 if gather
                     && in_stage(Stage::Write, self.flush_if_full(spec, &direction, out)).await?
                 {
@@ -425,6 +457,7 @@ impl<'a> Engine<'a> {
                         .collect();
                     self.salesforce_page(spec, sobject, records, at, opts, out, &direction)
                         .await?;
+                    self.checkpoint_reached()?;
                 }
                 Ok::<(), SyncError>(())
             };

@@ -47,6 +47,11 @@ pub fn enabled(
 
 /// An object pair no plugin declares, with the ones they do.
 pub fn unknown_pair(name: &str, pairs: &Pairs) -> String {
+    if pairs.is_empty() {
+        return format!(
+            "unknown object pair `{name}`: no enabled plugin declares a pair (enable `default` in `plugins = [...]`, or a plugin whose `pairs` hook declares `{name}`)"
+        );
+    }
     format!(
         "unknown object pair `{name}`: the enabled plugins declare {} (a plugin's `pairs` hook declares more)",
         pairs.keys().cloned().collect::<Vec<_>>().join(", ")

@@ -94,7 +94,11 @@ impl SyncProgress {
                 let mut last = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
                 if last.elapsed() >= LOG_EVERY {
                     *last = Instant::now();
-                    eprintln!("sync: {} | {}", line(direction, counts), self.budget_line());
+                    crate::logs::note(format!(
+                        "sync: {} | {}",
+                        line(direction, counts),
+                        self.budget_line()
+                    ));
                 }
             }
         }

@@ -81,6 +81,9 @@ pub struct RunReport {
     /// Why the pass stopped before the end (budget spent, revoked token…), with what to do.
     pub stopped: Option<String>,
     pub stopped_class: Option<crate::error::ErrorClass>,
+    /// The pass ended early because a stop was asked (SIGTERM, Ctrl-C), at a checkpoint.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// Answers that said the schema changed under hubforce (`Lead: INVALID_FIELD`): the
     /// kept describes and properties are forgotten, the next pass reads them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -402,6 +402,7 @@ impl<'a> Engine<'a> {
             members: std::sync::RwLock::new(None),
             progress: None,
             counted: std::sync::Mutex::default(),
+            stop: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only parses the command line. Tests and
 //! benchmarks use the library directly, starting the simulator in process.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod budget;

@@ -37,6 +37,32 @@ pub fn file(file: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Replace `path` with `bytes` atomically, 0600: a temporary file beside it, fsynced, renamed
+/// over it, and the folder fsynced, so that a crash leaves the old file or the new, never half.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir_of = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir(dir_of)?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Ok(d) = std::fs::File::open(dir_of) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 /// A SQLite database file and the journal files it may already have, all 0600.
 pub fn database(path: &Path) -> io::Result<()> {
     file(path)?;

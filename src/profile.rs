@@ -88,6 +88,12 @@ pub enum SetupError {
 }
 
 impl SetupError {
+    /// The class of a failure that has one (a plugin that did not load).
+    pub fn class(&self) -> Option<crate::error::ErrorClass> {
+        matches!(self, SetupError::Plugins(_) | SetupError::Pairs(_))
+            .then_some(crate::error::ErrorClass::Plugin)
+    }
+
     /// A plugin that did not load is of the `plugin` class; the rest are set-up failures.
     pub fn exit_code(&self) -> Option<u8> {
         match self {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::alerts::Alerts;
 use crate::budget::{Stage, within};
 use crate::error::ErrorClass;
 use crate::profile::SyncSetup;
@@ -194,12 +195,36 @@ pub async fn pass(
 }
 
 /// Passes until done: one (or `limit`), or a watch until Ctrl-C. Each report goes to
-/// `on_report`; a stop that needs a person ends it with its class.
+/// `on_report`; a stop that needs a person ends it with its class. With `alerts`, each pass
+/// raises and clears alerts, and so does the error that ends it.
 pub async fn run(
     session: &Session,
     setup: &SyncSetup,
     opts: &SyncOptions,
     passes: Passes,
+    alerts: Option<&Alerts>,
+    on_report: impl FnMut(&RunReport),
+) -> Result<(), WatchError> {
+    let result = passes_until_done(session, setup, opts, passes, alerts, on_report).await;
+    if let (Err(e), Some(a)) = (&result, alerts)
+        && !opts.dry_run
+    {
+        let class = match e {
+            WatchError::Stopped { class, .. } => Some(*class),
+            WatchError::Sync(SyncError::Api(api)) => Some(api.class),
+            _ => None,
+        };
+        a.ended(class, &e.to_string(), Some(&setup.plugins)).await;
+    }
+    result
+}
+
+async fn passes_until_done(
+    session: &Session,
+    setup: &SyncSetup,
+    opts: &SyncOptions,
+    passes: Passes,
+    alerts: Option<&Alerts>,
     mut on_report: impl FnMut(&RunReport),
 ) -> Result<(), WatchError> {
     let stop = StopSignal::listen();
@@ -219,6 +244,12 @@ pub async fn run(
         let report = match pass(&mut engine, setup, opts, ctx, passes.quiet).await {
             Ok(r) => r,
             Err(SyncError::Api(e)) if passing(e.class) => {
+                if let Some(a) = alerts
+                    && e.class == ErrorClass::RateDaily
+                {
+                    a.ended(Some(e.class), &e.to_string(), Some(&setup.plugins))
+                        .await;
+                }
                 crate::logs::warn(format!(
                     "the pass stopped: {e}; the next one starts in {} s",
                     interval.as_secs()
@@ -232,6 +263,9 @@ pub async fn run(
         };
         on_report(&report);
         log_pass(&session.profile, done + 1, &report);
+        if let Some(a) = alerts {
+            a.after_pass(&report, &setup.plugins).await;
+        }
         if report.interrupted {
             return Ok(());
         }

@@ -54,10 +54,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "config", "error", "lua", "plugins", "session", "store", "sync",
         ],
     ),
+    // Alerts: raised from one place, after a pass or when a sync ends in an error.
+    (
+        "alerts",
+        &[
+            "config", "error", "logs", "plugins", "private", "session", "sync",
+        ],
+    ),
     // The passes of `hubforce sync [--watch]`, which the demo reuses.
     (
         "watch",
-        &["budget", "error", "logs", "profile", "session", "sync"],
+        &[
+            "alerts", "budget", "error", "logs", "profile", "session", "sync",
+        ],
     ),
     (
         "checks",

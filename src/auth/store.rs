@@ -2,7 +2,6 @@
 //! atomically (temp file, fsync, rename, fsync of the directory), so a crash leaves either
 //! the old tokens or the new ones, never half of either.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -123,26 +122,8 @@ impl TokenFile {
             path: self.path.clone(),
             source,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        crate::private::dir(dir).map_err(err)?;
         let json = serde_json::to_vec_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
-        let tmp = self
-            .path
-            .with_extension(format!("tmp.{}", std::process::id()));
-        {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(&tmp).map_err(err)?;
-            f.write_all(&json).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(err)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::private::write_atomic(&self.path, &json).map_err(err)
     }
 
     fn side_path(&self, suffix: &str) -> PathBuf {

@@ -25,8 +25,19 @@ pub(super) async fn sync_passes(
     guard: PluginGuard,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
-    let setup =
-        hubforce::profile::open(&session, config_dir(cli), guard.options())?.for_sync(&session)?;
+    // Opened first, so that a sync that cannot start (a plugin that does not load) alerts too.
+    let alerts = hubforce::alerts::Alerts::open(&session)?;
+    let setup = match hubforce::profile::open(&session, config_dir(cli), guard.options())
+        .and_then(|s| s.for_sync(&session))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(a) = alerts.as_ref().filter(|_| !opts.dry_run) {
+                a.ended(e.class(), &e.to_string(), None).await;
+            }
+            return Err(e.into());
+        }
+    };
     if setup.read_only && !opts.dry_run {
         return Err(format!(
             "profile `{}` is read-only: only `hubforce sync --dry-run` runs against it",
@@ -35,7 +46,7 @@ pub(super) async fn sync_passes(
         .into());
     }
     for e in setup.plugins.errors() {
-        eprintln!("warning: {e} — left out (--skip-broken-plugins)");
+        hubforce::logs::warn(format!("{e} — left out (--skip-broken-plugins)"));
     }
     let _watcher = if watch {
         Some(setup.plugins.watch()?)
@@ -47,11 +58,11 @@ pub(super) async fn sync_passes(
         limit: passes,
         quiet: json,
     };
-    hubforce::watch::run(&session, &setup, &opts, shape, |report| {
+    hubforce::watch::run(&session, &setup, &opts, shape, alerts.as_ref(), |report| {
         if json {
             match serde_json::to_string_pretty(report) {
                 Ok(text) => hubforce::outln!("{text}"),
-                Err(e) => eprintln!("warning: the report did not serialise: {e}"),
+                Err(e) => hubforce::logs::warn(format!("the report did not serialise: {e}")),
             }
         } else {
             hubforce::out!("{}", report.render());

@@ -3,6 +3,7 @@
 //! are references to environment variables (optionally loaded from an env file) or files.
 //! Unknown keys are errors with line numbers.
 
+pub mod alert_settings;
 pub mod plugin_limits;
 pub mod sync_settings;
 
@@ -93,6 +94,9 @@ pub struct Profile {
     /// How `hubforce check` tests (`[profiles.NAME.check]`).
     #[serde(default)]
     pub check: CheckSettings,
+    /// Where a sync that needs a person says so (`[profiles.NAME.alerts]`).
+    #[serde(default)]
+    pub alerts: Option<alert_settings::AlertSettings>,
 }
 
 /// `[profiles.NAME.check]`.
@@ -444,7 +448,7 @@ impl Config {
             message: toml_message(text, &e),
         })?;
         c.path = path.to_path_buf();
-        c.validate()?;
+        c.validate(text)?;
         Ok(c)
     }
 
@@ -456,7 +460,7 @@ impl Config {
         }
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
         if let Some(d) = &self.default_profile
             && !self.profiles.contains_key(d)
         {
@@ -466,6 +470,18 @@ impl Config {
             p.sync.validate().map_err(|m| self.invalid(name, m))?;
             p.validate_plugin_tables()
                 .map_err(|m| self.invalid(name, m))?;
+            if let Some(a) = &p.alerts {
+                a.validate().map_err(|m| {
+                    let table = format!("profiles.{name}.alerts");
+                    let line = locate::table(text, &table)
+                        .or_else(|| locate::table(text, &format!("{table}.email")));
+                    let mut e = self.invalid(name, m);
+                    if let (ConfigError::Invalid { path, .. }, Some(n)) = (&mut e, line) {
+                        *path = PathBuf::from(format!("{}:{n}", path.display()));
+                    }
+                    e
+                })?;
+            }
             if let Some(h) = &p.hubspot {
                 for url in [&h.api_base, &h.authorize_url, &h.token_url] {
                     token_safe_url(url).map_err(|m| self.invalid(name, format!("hubspot: {m}")))?;
@@ -657,6 +673,13 @@ pub mod locate {
             out.push((i + 1, table.clone(), line));
         }
         out
+    }
+
+    /// The line of the header of table `table` (`profiles.acme.alerts`).
+    pub fn table(text: &str, table: &str) -> Option<usize> {
+        text.lines()
+            .position(|l| header(l).as_deref() == Some(table))
+            .map(|i| i + 1)
     }
 
     /// The line of profile `profile`'s `plugins = [...]` entry naming `plugin`.

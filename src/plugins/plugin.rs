@@ -124,6 +124,7 @@ pub const HOOKS: &[&str] = &[
     "on_sync_start",
     "on_sync_end",
     "on_delete",
+    "on_alert",
 ];
 
 #[derive(Debug, Clone, thiserror::Error)]

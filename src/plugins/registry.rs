@@ -247,6 +247,27 @@ impl PluginSet {
         errors
     }
 
+    /// What plugins' `on_alert` hooks add to an alert: each returns a string (or nil), run
+    /// as a pure hook — no API call, nothing sent. The lines come prefixed with the plugin's
+    /// name; a hook that fails or returns anything else gives a warning instead.
+    pub fn alert_context(&self, alert: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+        let (mut lines, mut warnings) = (Vec::new(), Vec::new());
+        for p in self.having("on_alert") {
+            match p.call("on_alert", std::slice::from_ref(alert)) {
+                Ok(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                    lines.push(format!("{}: {}", p.manifest.name, s.trim()));
+                }
+                Ok(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+                Ok(other) => warnings.push(format!(
+                    "plugin {}: on_alert returned {other}, not a string; its context is left out",
+                    p.manifest.name,
+                )),
+                Err(e) => warnings.push(format!("{e}; its context is left out of the alert")),
+            }
+        }
+        (lines, warnings)
+    }
+
     /// The errors of plugins that have no loaded generation, as the profile lists them.
     pub fn errors(&self) -> Vec<PluginError> {
         let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());

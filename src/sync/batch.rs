@@ -423,6 +423,10 @@ impl Engine<'_> {
                 } else {
                     plan.salesforce_writes.remove(&key);
                 }
+                *report
+                    .frozen_fields
+                    .entry(format!("{}.{field}", spec.name))
+                    .or_default() += 1;
                 report.flips.push(format!(
                     "{} {hs_id}: {field} went back to an earlier value {n} times in {} h (a loop: something keeps undoing it); left alone until it settles (see `hubforce explain {} {hs_id}`)",
                     spec.name, self.settings.flip_window_hours, spec.name

@@ -90,6 +90,9 @@ pub struct RunReport {
     pub schema_moved: Vec<String>,
     /// Fields the flip detector left alone.
     pub flips: Vec<String>,
+    /// The same, as `pair.field` → records left alone (what an alert is raised for).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub frozen_fields: BTreeMap<String, u64>,
     /// Records found deleted or merged, and what became of their counterparts.
     pub gone: Vec<String>,
     pub plans: Vec<PlannedRecord>,

@@ -22,6 +22,7 @@ pub mod private;
 pub mod profile;
 pub mod repl;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod sim;
 pub mod store;

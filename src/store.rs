@@ -262,6 +262,34 @@ impl RequestLog {
         out
     }
 
+    /// Calls to `provider` in each of the last `hours` hours, oldest first (the last is the
+    /// hour now running).
+    pub fn hourly(&self, provider: Provider, hours: usize) -> Vec<u64> {
+        self.flush();
+        let mut out = vec![0u64; hours];
+        let Ok(conn) = self.conn.lock() else {
+            return out;
+        };
+        let now = Utc::now();
+        let since = (now - chrono::Duration::hours(hours as i64)).to_rfc3339();
+        let Ok(mut stmt) =
+            conn.prepare("SELECT at FROM request_log WHERE at >= ?1 AND provider = ?2")
+        else {
+            return out;
+        };
+        let rows = stmt.query_map(params![since, provider.as_str()], |r| r.get::<_, String>(0));
+        for at in rows.into_iter().flatten().flatten() {
+            let Ok(at) = chrono::DateTime::parse_from_rfc3339(&at) else {
+                continue;
+            };
+            let ago = (now - at.with_timezone(&Utc)).num_hours().max(0) as usize;
+            if ago < hours {
+                out[hours - 1 - ago] += 1;
+            }
+        }
+        out
+    }
+
     /// Calls per provider, pair, stage and caller since `hours` ago.
     pub fn by_place(&self, hours: i64) -> Vec<PlacedCalls> {
         self.flush();

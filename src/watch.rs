@@ -53,6 +53,14 @@ pub struct Passes {
     pub quiet: bool,
 }
 
+/// What runs around the passes: alerts raised and cleared after each, and a wake-up that
+/// ends the wait between passes early (the sync health page asked for something).
+#[derive(Default, Clone, Copy)]
+pub struct Around<'a> {
+    pub alerts: Option<&'a Alerts>,
+    pub wake: Option<&'a Notify>,
+}
+
 /// A stop asked by SIGTERM or SIGINT (Ctrl-C), listened for from the start of a command's
 /// passes: a pass ends at its next checkpoint, a wait ends at once, and the command exits 0.
 /// A second signal ends the process there and then; what was checkpointed stays.
@@ -120,13 +128,25 @@ impl StopSignal {
 
     /// Wait `interval`; true when a stop was asked (before or during the wait).
     pub async fn while_waiting(&self, interval: Duration) -> bool {
+        self.until_next(interval, None).await
+    }
+
+    /// Wait `interval`, or until `wake`; true when a stop was asked.
+    pub async fn until_next(&self, interval: Duration, wake: Option<&Notify>) -> bool {
         let notified = self.notify.notified();
         if self.asked() {
             return true;
         }
+        let woken = async {
+            match wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(interval) => self.asked(),
             _ = notified => true,
+            _ = woken => self.asked(),
         }
     }
 }
@@ -202,11 +222,22 @@ pub async fn run(
     setup: &SyncSetup,
     opts: &SyncOptions,
     passes: Passes,
-    alerts: Option<&Alerts>,
+    around: Around<'_>,
     on_report: impl FnMut(&RunReport),
 ) -> Result<(), WatchError> {
-    let result = passes_until_done(session, setup, opts, passes, alerts, on_report).await;
-    if let (Err(e), Some(a)) = (&result, alerts)
+    // A watcher says it runs (for a sync health page served by another process).
+    let pid_file = session
+        .config
+        .state_dir(&session.profile)
+        .join("watcher.pid");
+    if passes.watch {
+        let _ = crate::private::write_atomic(&pid_file, std::process::id().to_string().as_bytes());
+    }
+    let result = passes_until_done(session, setup, opts, passes, around, on_report).await;
+    if passes.watch {
+        let _ = std::fs::remove_file(&pid_file);
+    }
+    if let (Err(e), Some(a)) = (&result, around.alerts)
         && !opts.dry_run
     {
         let class = match e {
@@ -224,9 +255,10 @@ async fn passes_until_done(
     setup: &SyncSetup,
     opts: &SyncOptions,
     passes: Passes,
-    alerts: Option<&Alerts>,
+    around: Around<'_>,
     mut on_report: impl FnMut(&RunReport),
 ) -> Result<(), WatchError> {
+    let alerts = around.alerts;
     let stop = StopSignal::listen();
     let Some(mut engine) = prepare(session, setup, passes.watch, &stop).await? else {
         return Ok(());
@@ -241,6 +273,9 @@ async fn passes_until_done(
             "profile": session.profile, "pass": done + 1, "dry_run": opts.dry_run,
             "full": opts.full, "watch": passes.watch,
         });
+        if !opts.dry_run {
+            asked_records(&mut engine, setup, opts, &mut on_report).await?;
+        }
         let report = match pass(&mut engine, setup, opts, ctx, passes.quiet).await {
             Ok(r) => r,
             Err(SyncError::Api(e)) if passing(e.class) => {
@@ -295,10 +330,44 @@ async fn passes_until_done(
         if !passes.watch || passes.limit.is_some_and(|n| done >= n) {
             return Ok(());
         }
-        if stop.while_waiting(interval).await {
+        if stop.until_next(interval, around.wake).await {
             return Ok(());
         }
     }
+}
+
+/// Records the sync health page asked to sync now, synced before the pass as `sync --record`
+/// syncs them; the asks are done when that pass ends.
+async fn asked_records(
+    engine: &mut Engine<'_>,
+    setup: &SyncSetup,
+    opts: &SyncOptions,
+    on_report: &mut impl FnMut(&RunReport),
+) -> Result<(), WatchError> {
+    use crate::sync::ledger_asks::AskKind;
+    let asked = setup.ledger.asked(AskKind::Sync).map_err(SyncError::from)?;
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let records = SyncOptions {
+        records: asked
+            .iter()
+            .map(|(_, object, id)| (object.clone(), id.clone()))
+            .collect(),
+        objects: opts.objects.clone(),
+        ..Default::default()
+    };
+    // A bad ask (a record gone since) must not wedge the watcher: it is said and dropped; an
+    // API failure shows again in the pass that follows.
+    match engine.run(&records).await {
+        Ok(report) => on_report(&report),
+        Err(e) => crate::logs::warn(format!("the records asked from the sync health page: {e}")),
+    }
+    setup
+        .ledger
+        .asks_done(AskKind::Sync, &asked)
+        .map_err(SyncError::from)?;
+    Ok(())
 }
 
 /// The pass's summary line for a log shipper (`--log-format json`).

@@ -65,8 +65,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "watch",
         &[
-            "alerts", "budget", "error", "logs", "profile", "session", "sync",
+            "alerts", "budget", "error", "logs", "private", "profile", "session", "sync",
         ],
+    ),
+    // The sync health page: what the CLI reads, as HTML and metrics.
+    (
+        "serve",
+        &["connect", "error", "profile", "secret", "session", "sync"],
     ),
     (
         "checks",

@@ -19,6 +19,7 @@ mod init;
 mod plugin;
 mod repl;
 mod run;
+mod serve;
 mod sim;
 mod status;
 mod sync;
@@ -103,6 +104,9 @@ impl Cli {
 enum Command {
     /// Start the embedded simulator, connect to both sides and show a first look at the data.
     Demo(DemoArgs),
+    /// The sync health page in the browser: overview, sync health cards, records, plugins,
+    /// /metrics (127.0.0.1:8700 unless --listen).
+    Serve(ServeArgs),
     /// Write a commented starter hubforce.toml (or one for a running `hubforce sim`).
     Init(InitArgs),
     /// Connect a provider: OAuth in the browser (or Salesforce's password login); stores tokens.
@@ -199,8 +203,20 @@ struct SyncArgs {
     /// their plan): OBJECT:ID, repeated or comma-separated — contact:101, Lead:00Q….
     #[arg(long = "record", value_delimiter = ',', value_parser = hubforce::sync::records_only::parse_record, conflicts_with_all = ["watch", "full"])]
     records: Vec<(String, String)>,
+    /// With --watch: serve the sync health page too, at ADDR (127.0.0.1:8700 if none); its
+    /// buttons wake the watcher.
+    #[arg(long, requires = "watch", num_args = 0..=1, default_missing_value = "127.0.0.1:8700")]
+    serve: Option<std::net::SocketAddr>,
     #[command(flatten)]
     plugins: PluginGuard,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Listen here instead of 127.0.0.1:8700; an address other than loopback needs an access
+    /// token (HUBFORCE_SERVE_TOKEN, or one generated and printed once).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args)]
@@ -493,6 +509,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Demo(a) => demo(a).await,
             Command::Sim(a) => sim(a).await,
+            Command::Serve(a) => serve::serve(&cli, a).await,
             Command::Init(a) => init(&cli, a).await,
             Command::Connect(a) => connect(&cli, a).await,
             Command::Status(a) => status(&cli, a).await,

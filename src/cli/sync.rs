@@ -14,23 +14,30 @@ pub(super) fn parse_class(
         .transpose()
 }
 
+/// How a command's passes run.
+pub(super) struct PassShape {
+    pub watch: bool,
+    pub passes: Option<u64>,
+    pub json: bool,
+    pub show: usize,
+    /// With a watch: the sync health page's address.
+    pub serve: Option<std::net::SocketAddr>,
+}
+
 /// Run passes of the engine (`hubforce::watch`), printing each report.
 pub(super) async fn sync_passes(
     cli: &Cli,
     opts: hubforce::sync::engine::SyncOptions,
-    watch: bool,
-    passes: Option<u64>,
-    json: bool,
-    show: usize,
+    shape: PassShape,
     guard: PluginGuard,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let session = open_session(&cli.config, cli.profile.as_deref(), "sync")?;
+    let session = std::sync::Arc::new(open_session(&cli.config, cli.profile.as_deref(), "sync")?);
     // Opened first, so that a sync that cannot start (a plugin that does not load) alerts too.
     let alerts = hubforce::alerts::Alerts::open(&session)?;
     let setup = match hubforce::profile::open(&session, config_dir(cli), guard.options())
         .and_then(|s| s.for_sync(&session))
     {
-        Ok(s) => s,
+        Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
             if let Some(a) = alerts.as_ref().filter(|_| !opts.dry_run) {
                 a.ended(e.class(), &e.to_string(), None).await;
@@ -48,17 +55,38 @@ pub(super) async fn sync_passes(
     for e in setup.plugins.errors() {
         hubforce::logs::warn(format!("{e} — left out (--skip-broken-plugins)"));
     }
-    let _watcher = if watch {
+    let _watcher = if shape.watch {
         Some(setup.plugins.watch()?)
     } else {
         None
     };
-    let shape = hubforce::watch::Passes {
-        watch,
-        limit: passes,
-        quiet: json,
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let page = match shape.serve {
+        Some(addr) => Some(
+            super::serve::start_page(
+                session.clone(),
+                setup.clone(),
+                hubforce::serve::Watcher::Here(wake.clone()),
+                addr,
+            )
+            .await?,
+        ),
+        None => None,
     };
-    hubforce::watch::run(&session, &setup, &opts, shape, alerts.as_ref(), |report| {
+    let passes = hubforce::watch::Passes {
+        watch: shape.watch,
+        limit: shape.passes,
+        quiet: shape.json,
+    };
+    let around = hubforce::watch::Around {
+        alerts: alerts.as_ref(),
+        wake: page.as_ref().map(|_| wake.as_ref()),
+    };
+    let (json, dry_run, show) = (shape.json, opts.dry_run, shape.show);
+    hubforce::watch::run(&session, &setup, &opts, passes, around, |report| {
+        if let Some(p) = &page {
+            p.pass_ended(report);
+        }
         if json {
             match serde_json::to_string_pretty(report) {
                 Ok(text) => hubforce::outln!("{text}"),
@@ -66,7 +94,7 @@ pub(super) async fn sync_passes(
             }
         } else {
             hubforce::out!("{}", report.render());
-            if opts.dry_run {
+            if dry_run {
                 hubforce::out!("{}", report.render_plans(show));
             }
         }
@@ -86,7 +114,14 @@ pub(super) async fn sync_command(
         records: a.records.clone(),
         ..Default::default()
     };
-    sync_passes(cli, opts, a.watch, a.passes, a.json, a.show, a.plugins).await
+    let shape = PassShape {
+        watch: a.watch,
+        passes: a.passes,
+        json: a.json,
+        show: a.show,
+        serve: a.serve,
+    };
+    sync_passes(cli, opts, shape, a.plugins).await
 }
 
 pub(super) async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -96,5 +131,12 @@ pub(super) async fn resync(cli: &Cli, a: &ResyncArgs) -> Result<(), Box<dyn std:
         retry_class: parse_class(a.class.as_deref())?,
         ..Default::default()
     };
-    sync_passes(cli, opts, false, None, a.json, 0, a.plugins).await
+    let shape = PassShape {
+        watch: false,
+        passes: None,
+        json: a.json,
+        show: 0,
+        serve: None,
+    };
+    sync_passes(cli, opts, shape, a.plugins).await
 }

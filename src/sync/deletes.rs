@@ -421,7 +421,7 @@ impl Engine<'_> {
     pub(super) async fn missing_in_salesforce(
         &self,
         (spec, direction): (&PairSpec, &str),
-        fields_of: &dyn Fn(&str) -> Vec<String>,
+        fields_of: &(dyn Fn(&str) -> Vec<String> + Sync),
         links: &mut HashMap<String, (String, String)>,
         found: &mut HashMap<String, super::records::SfRecord>,
         cp: &mut Checkpoint,

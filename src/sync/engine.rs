@@ -575,21 +575,49 @@ impl<'a> Engine<'a> {
         opts: &SyncOptions,
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
+        use super::ledger_asks::{AskKind, Asked};
         let errors = self.ledger.errors(None)?;
+        // Records the sync health page asked to resync are retried whatever their class.
+        let asked: std::collections::HashSet<Asked> = if opts.dry_run {
+            Default::default()
+        } else {
+            self.ledger.asked(AskKind::Resync)?.into_iter().collect()
+        };
+        let handed = std::sync::Mutex::new(Vec::<Asked>::new());
         let due = |side: &str, object: &str| -> Vec<String> {
-            errors
+            let mut ids = Vec::new();
+            for e in errors
                 .iter()
-                .filter(|e| e.side == side && e.object == object && (e.retryable || opts.retry_all))
-                .filter(|e| opts.retry_class.is_none_or(|c| c.as_str() == e.class))
-                .map(|e| e.id.clone())
-                .collect()
+                .filter(|e| e.side == side && e.object == object)
+            {
+                let key = (e.side.clone(), e.object.clone(), e.id.clone());
+                let was_asked = asked.contains(&key);
+                let wanted = (e.retryable || opts.retry_all)
+                    && opts.retry_class.is_none_or(|c| c.as_str() == e.class);
+                if wanted || was_asked {
+                    ids.push(e.id.clone());
+                }
+                if was_asked {
+                    handed.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+                }
+            }
+            ids
         };
         let mappings = self.mappings()?;
         // A record in error is retried even if its values look like our last write.
         let plan_echoes = std::mem::replace(&mut report.plan_echoes, true);
         let result = self.retry_due(spec, opts, &mappings, &due, report).await;
         report.plan_echoes = plan_echoes;
-        result
+        result?;
+        let mut handed = handed.into_inner().unwrap_or_else(|p| p.into_inner());
+        // An ask for a record no longer in error has nothing left to do.
+        handed.extend(asked.into_iter().filter(|(side, object, id)| {
+            !errors
+                .iter()
+                .any(|e| &e.side == side && &e.object == object && &e.id == id)
+        }));
+        self.ledger.asks_done(AskKind::Resync, &handed)?;
+        Ok(())
     }
 
     async fn retry_due(
@@ -597,7 +625,7 @@ impl<'a> Engine<'a> {
         spec: &PairSpec,
         opts: &SyncOptions,
         mappings: &Mappings,
-        due: &dyn Fn(&str, &str) -> Vec<String>,
+        due: &(dyn Fn(&str, &str) -> Vec<String> + Sync),
         report: &mut RunReport,
     ) -> Result<(), SyncError> {
         let hs_ids = due("hubspot", &spec.hs_object);

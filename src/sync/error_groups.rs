@@ -40,6 +40,31 @@ pub fn kind_of(message: &str) -> String {
         .join(" ")
 }
 
+impl ErrorGroup {
+    /// A short, stable name of the group (for the sync health page's links).
+    pub fn id(&self) -> String {
+        use sha2::Digest;
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.class,
+            self.side,
+            self.object,
+            self.code.as_deref().unwrap_or(""),
+            self.kind
+        );
+        super::records::hex_prefix(&sha2::Sha256::digest(key.as_bytes()), 12)
+    }
+
+    /// Whether `e` is one of the group's records.
+    pub fn holds(&self, e: &RecordError) -> bool {
+        self.class == e.class
+            && self.side == e.side
+            && self.object == e.object
+            && self.code == e.code
+            && self.kind == kind_of(&e.message)
+    }
+}
+
 /// Group errors by kind; the newest group first, and within one the newest record is the
 /// example.
 pub fn group(errors: &[RecordError]) -> Vec<ErrorGroup> {

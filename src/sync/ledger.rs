@@ -66,6 +66,9 @@ CREATE INDEX IF NOT EXISTS pending_keys_key ON pending_keys (pair, key);
 CREATE INDEX IF NOT EXISTS pending_keys_record ON pending_keys (pair, hs_id);
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS asks (
+  kind TEXT NOT NULL, side TEXT NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (kind, side, object, id));
 ";
 
 /// The stable hash of a set of field values (keys sorted, JSON text).

@@ -34,15 +34,25 @@ fn finish(out: Output, took: Duration) -> Run {
 
 /// `hubforce ARGS…` in `dir`, off the runtime's threads (the simulator serves meanwhile).
 pub async fn hf(dir: &Path, args: &[&str]) -> Run {
+    hf_env(dir, args, &[]).await
+}
+
+/// `hubforce ARGS…` with these environment variables set.
+pub async fn hf_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let (dir, args): (PathBuf, Vec<String>) = (
         dir.to_path_buf(),
         args.iter().map(|a| a.to_string()).collect(),
     );
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         let t0 = Instant::now();
         let out = Command::new(BIN)
             .current_dir(&dir)
             .args(&args)
+            .envs(env)
             .output()
             .expect("hubforce runs");
         finish(out, t0.elapsed())

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 /// browser flows, in a fresh folder that is removed on drop.
 pub mod cli;
 pub mod default_plugin;
+pub mod page;
 
 pub struct Connected {
     pub sim: Simulator,

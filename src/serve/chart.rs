@@ -8,7 +8,10 @@ pub fn hourly_bars(label: &str, hours: &[u64], share: u64) -> Markup {
     let (w, h, pad) = (480.0_f64, 120.0_f64, 18.0_f64);
     let pace = share as f64 / 24.0;
     let top = hours.iter().copied().max().unwrap_or(0) as f64;
-    let scale = top.max(pace).max(1.0);
+    // Scaled to the busiest hour: the share's pace is drawn only when it is near the bars
+    // (at a fifth of the allocation an hour's use would be a sliver under it).
+    let pace_shown = share > 0 && pace <= top * 1.5;
+    let scale = if pace_shown { top.max(pace) } else { top }.max(1.0);
     let bar_w = (w - pad) / hours.len().max(1) as f64;
     let y = |v: f64| h - pad - (v / scale) * (h - 2.0 * pad);
     let total: u64 = hours.iter().sum();
@@ -24,10 +27,14 @@ pub fn hourly_bars(label: &str, hours: &[u64], share: u64) -> Markup {
                     title { (v) " calls, " (hours.len() - 1 - i) " h ago" }
                 }
             }
-            @if share > 0 {
+            @if pace_shown {
                 line class="pace" x1=(pad) x2=(w) y1=(format!("{:.1}", y(pace))) y2=(format!("{:.1}", y(pace))) {}
                 text x=(w - 4.0) y=(format!("{:.1}", y(pace) - 4.0)) text-anchor="end" {
-                    "share's pace: " (format!("{pace:.0}")) "/h"
+                    "share's pace: " (grouped(pace as u64)) "/h"
+                }
+            } @else if share > 0 {
+                text x=(w - 4.0) y="12" text-anchor="end" {
+                    "busiest hour " (grouped(top as u64)) " · the share's pace " (grouped(pace as u64)) "/h"
                 }
             }
             text x=(pad) y=(h - 4.0) { "24 h ago" }
@@ -54,5 +61,28 @@ pub fn used_bar(used: u64, allocation: u64) -> Markup {
             rect class="track" x="0" y="0" width="300" height="14" rx="3" {}
             rect class="fill" x="0" y="0" width=(format!("{:.1}", 300.0 * ratio)) height="14" rx="3" {}
         }
+    }
+}
+
+/// 625000 → "625,000".
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(super::grouped(625_000), "625,000");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(1_000_000), "1,000,000");
     }
 }

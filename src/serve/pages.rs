@@ -182,7 +182,7 @@ pub async fn overview(State(shared): State<Arc<Shared>>) -> Html<String> {
                     @let provider = if b.provider == "hubspot" { Provider::Hubspot } else { Provider::Salesforce };
                     div class="card" {
                         h3 { (b.provider) }
-                        p { span class="n" { (b.used_today) } " of " (b.allocation) " today (hubforce's share), " (b.left) " left" }
+                        p { span class="n" { (chart::grouped(b.used_today)) } " of " (chart::grouped(b.allocation)) " today (hubforce's share), " (chart::grouped(b.left)) " left" }
                         (chart::used_bar(b.used_today, b.allocation))
                         (chart::hourly_bars(&b.provider, &shared.session.log.hourly(provider, 24), b.allocation))
                     }

@@ -258,3 +258,89 @@ async fn alert_settings_fail_closed_plain_smtp_and_http_only_to_loopback() {
     assert!(r.stderr.contains("hubforce.toml:"), "{}", r.stderr);
     assert!(r.stderr.contains("in the clear"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_fails_during_a_watch_alerts_once_and_clears_when_the_plugin_is_fixed() {
+    let c = common::connected("alerts-reload").await;
+    let (url, hooks) = webhook_receiver().await;
+    let (smtp, _mails) = smtp_sink().await;
+    plugin(
+        &c,
+        "rules",
+        "",
+        "return { include = function(r) return nil end }",
+    );
+    let table = alerts_table(&c.dir, &url, "json", smtp, 1000);
+    enable(
+        &c,
+        &["rules"],
+        &format!(
+            "{table}\n[profiles.sim.sync]\nobjects = [\"contact\"]\nwatch_interval_secs = 1\n"
+        ),
+    );
+    let page =
+        common::page::Page::start(&c.dir, &["sync", "--watch", "--serve", "127.0.0.1:0"], &[]);
+    let wait_for = |event: &'static str, key: &'static str| {
+        let hooks = hooks.clone();
+        async move {
+            let t0 = std::time::Instant::now();
+            while !keys(&hooks, event).iter().any(|k| k == key) {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(60),
+                    "no {event} {key}: {:?}",
+                    hooks.lock().unwrap()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+    };
+    // A first pass with the good plugin, then a save that does not parse.
+    let t0 = std::time::Instant::now();
+    loop {
+        let m = reqwest::get(page.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if !m.contains("hubforce_passes_total{profile=\"sim\"} 0") {
+            break;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(60), "{m}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    plugin(
+        &c,
+        "rules",
+        "",
+        "return {\n  include = function(r) return r.x ==\nend }",
+    );
+    wait_for("raised", "plugin.rules").await;
+    let raised: Vec<Value> = hooks.lock().unwrap().clone();
+    let body = raised.iter().find(|b| b["key"] == "plugin.rules").unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("plugins/rules/init.lua:"),
+        "{body}"
+    );
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap_or("")
+            .contains("last good generation"),
+        "{body}"
+    );
+    // Passes go on with the last good generation; the alert is not repeated.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(keys(&hooks, "raised"), ["plugin.rules"]);
+    plugin(
+        &c,
+        "rules",
+        "",
+        "return { include = function(r) return nil end }",
+    );
+    wait_for("cleared", "plugin.rules").await;
+    drop(page);
+}

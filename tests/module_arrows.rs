@@ -58,7 +58,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "alerts",
         &[
-            "config", "error", "logs", "plugins", "private", "session", "sync",
+            "config", "error", "logs", "plugins", "private", "secret", "session", "sync",
         ],
     ),
     // The passes of `hubforce sync [--watch]`, which the demo reuses.

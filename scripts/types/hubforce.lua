@@ -260,3 +260,6 @@ config = {}
 --- "propagate" (delete it too), "recreate" (the link is dropped), or nil for the pair's
 --- `sync.deletes` policy (`ctx.policy`). Merges relink without asking.
 ---@field on_delete (fun(record: table, ctx: table): "keep"|"propagate"|"recreate"|nil)?
+--- An alert is about to be sent (`alert.event` "raised" or "cleared", `alert.key`, `alert.title`,
+--- `alert.detail`, `alert.profile`): a line to add to it, or nil. A pure hook: no API call.
+---@field on_alert (fun(alert: table): string?)?

@@ -28,6 +28,27 @@ pub fn describe(err: &mlua::Error, limits: Limits) -> String {
         mlua::Error::WithContext { context, cause } => {
             format!("{context}: {}", describe(cause, limits))
         }
+        // An allocation refused inside a C function (a string built by `..` or string.rep)
+        // comes back as a runtime error with Lua's own words: it is the limit all the same.
+        mlua::Error::RuntimeError(m)
+            if m.lines()
+                .next()
+                .is_some_and(|l| l.trim_end().ends_with("not enough memory")) =>
+        {
+            let limit = format!(
+                "memory limit of {} MiB exceeded",
+                limits.memory_bytes / (1024 * 1024)
+            );
+            // Lua put the line it was on before its words: `plugins/x/init.lua:3: not …`.
+            let first = m.lines().next().unwrap_or_default().trim();
+            match first
+                .strip_suffix("not enough memory")
+                .map(|p| p.trim_end_matches([' ', ':']))
+            {
+                Some(at) if at.contains(".lua:") => format!("{limit} near {at}"),
+                _ => limit,
+            }
+        }
         mlua::Error::RuntimeError(m) => {
             let first = m.lines().next().unwrap_or_default().trim().to_string();
             // An error value (an API failure's table) carries no position of its own: name

@@ -564,7 +564,7 @@ impl Plugin {
     }
 
     fn hook_error(&self, hook: &str, mut message: String) -> PluginError {
-        if message.starts_with("memory limit") {
+        if message.starts_with("memory limit") && !message.contains(" near ") {
             let near = self.clock.last_location();
             if !near.is_empty() {
                 message = format!("{message} near {near}");

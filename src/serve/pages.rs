@@ -209,7 +209,11 @@ pub async fn plugins(State(shared): State<Arc<Shared>>) -> Html<String> {
     let used = shared.session.log.summary(24);
     let calls = |name: &str, provider: &str| -> u64 {
         used.iter()
-            .filter(|c| c.provider == provider && c.caller == format!("plugin:{name}"))
+            .filter(|c| {
+                c.provider == provider
+                    && (c.caller == format!("plugin:{name}")
+                        || c.caller.starts_with(&format!("plugin:{name}/")))
+            })
             .map(|c| c.calls)
             .sum()
     };

@@ -82,7 +82,15 @@ fn slack_body(alert: &Alert) -> serde_json::Value {
     } else {
         ":rotating_light:"
     };
-    let text = format!("{mark} hubforce [{}] {}", alert.profile, alert.title);
+    let cleared = if alert.event == "cleared" {
+        "cleared: "
+    } else {
+        ""
+    };
+    let text = format!(
+        "{mark} hubforce [{}] {cleared}{}",
+        alert.profile, alert.title
+    );
     let mut detail = alert.detail.clone();
     for c in &alert.context {
         detail.push_str(&format!("\n{c}"));

@@ -274,8 +274,7 @@ impl Alerts {
                 r.raised_at.format("%Y-%m-%d %H:%M UTC"),
                 r.title
             );
-            let title = format!("cleared: {}", r.title);
-            let alert = self.alert("cleared", &key, &title, &detail, None, plugins);
+            let alert = self.alert("cleared", &key, &r.title, &detail, None, plugins);
             self.send(&alert).await;
             sent.push(alert);
         }

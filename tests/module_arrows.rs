@@ -40,7 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "api", "budget", "config", "error", "logs", "private", "session", "store",
         ],
     ),
-    ("plugins", &["config", "lua", "sync"]),
+    ("plugins", &["config", "lua", "store", "sync"]),
     (
         "connect",
         &[

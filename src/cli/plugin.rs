@@ -109,17 +109,7 @@ pub(super) async fn plugin(
     let list = set.list();
     let in_error = list.iter().filter(|p| p.error.is_some()).count();
     let calls = session.log.summary(24);
-    let used = |name: &str, provider: &str| -> u64 {
-        calls
-            .iter()
-            .filter(|c| {
-                c.provider == provider
-                    && (c.caller == format!("plugin:{name}")
-                        || c.caller.starts_with(&format!("plugin:{name}/")))
-            })
-            .map(|c| c.calls)
-            .sum()
-    };
+    let used = |name: &str, provider: &str| hubforce::plugins::calls_of(&calls, name, provider);
     if *json {
         hubforce::outln!("{}", serde_json::to_string_pretty(&list)?);
     } else {

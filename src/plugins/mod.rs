@@ -8,4 +8,4 @@ pub mod plugin;
 pub mod registry;
 
 pub use plugin::{HOOKS, Plugin, PluginError};
-pub use registry::{PluginInfo, PluginSet};
+pub use registry::{PluginInfo, PluginSet, calls_of};

@@ -65,6 +65,18 @@ pub struct PluginInfo {
     pub memory_bytes: Option<usize>,
 }
 
+/// A plugin's API calls to `provider` in a request-log summary: its code's calls are made
+/// under `plugin:NAME` (and `plugin:NAME/…` for its checks).
+pub fn calls_of(calls: &[crate::store::CallSummary], plugin: &str, provider: &str) -> u64 {
+    let own = format!("plugin:{plugin}");
+    calls
+        .iter()
+        .filter(|c| c.provider == provider)
+        .filter(|c| c.caller == own || c.caller.starts_with(&format!("{own}/")))
+        .map(|c| c.calls)
+        .sum()
+}
+
 impl PluginSet {
     /// Load every enabled plugin from `root` (`plugins/`), with `lib` (`scripts/lib`) on the
     /// require path. Failures are recorded per plugin; the others load.

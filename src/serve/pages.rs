@@ -207,16 +207,7 @@ pub async fn overview(State(shared): State<Arc<Shared>>) -> Html<String> {
 pub async fn plugins(State(shared): State<Arc<Shared>>) -> Html<String> {
     let list = shared.setup.plugins.list();
     let used = shared.session.log.summary(24);
-    let calls = |name: &str, provider: &str| -> u64 {
-        used.iter()
-            .filter(|c| {
-                c.provider == provider
-                    && (c.caller == format!("plugin:{name}")
-                        || c.caller.starts_with(&format!("plugin:{name}/")))
-            })
-            .map(|c| c.calls)
-            .sum()
-    };
+    let calls = |name: &str, provider: &str| crate::plugins::calls_of(&used, name, provider);
     let body = html! {
         h1 { "Plugins" }
         @if list.is_empty() { p class="muted" { "the profile enables no plugin" } } @else {

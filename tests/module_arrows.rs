@@ -71,7 +71,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The sync health page: what the CLI reads, as HTML and metrics.
     (
         "serve",
-        &["connect", "error", "profile", "secret", "session", "sync"],
+        &[
+            "connect", "error", "plugins", "profile", "secret", "session", "sync",
+        ],
     ),
     (
         "checks",

@@ -1143,6 +1143,20 @@ async fn a_field_that_keeps_flipping_is_left_alone_and_reported() {
         "{:?}",
         x.flips
     );
+    // Its history of writes, newest first: the titles written, the loop's marked.
+    assert!(x.writes.len() >= 5, "{:?}", x.writes);
+    assert!(
+        x.writes.iter().all(|w| w.field == "jobtitle"),
+        "{:?}",
+        x.writes
+    );
+    assert!(x.writes.iter().any(|w| w.reverted), "{:?}", x.writes);
+    assert!(
+        x.writes.windows(2).all(|p| p[0].at >= p[1].at),
+        "{:?}",
+        x.writes
+    );
+    assert!(x.render().contains("writes through sync, newest first:"));
 }
 
 #[tokio::test]

@@ -36,6 +36,10 @@ pub struct Explanation {
     pub flips: Vec<(String, u64)>,
     /// This record, or its counterpart, gone on one side: what became of them.
     pub tombstones: Vec<String>,
+    /// Field writes through sync, newest first (the last `WRITES_SHOWN` within the ledger's
+    /// history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<super::ledger::FieldWrite>,
     /// Its Salesforce create waits, gathered, for a Bulk import's job (the sObject).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_as: Option<String>,
@@ -217,6 +221,7 @@ impl Engine<'_> {
                 .filter(|e| e.side == side && e.object == object && e.id == id)
                 .collect(),
             flips: Vec::new(),
+            writes: Vec::new(),
             tombstones: self
                 .ledger
                 .tombstones_naming(&spec.name, id)?
@@ -240,6 +245,9 @@ impl Engine<'_> {
             self.explain_salesforce(spec, object, id, &mut out, &mut work)
                 .await?
         };
+        if let Some(h) = &hs_id {
+            out.writes = self.ledger.field_writes_of(&spec.name, h, WRITES_SHOWN)?;
+        }
         if let (Some(h), Some(m)) = (hs_id, mappings.get(&spec.name)) {
             let window = Duration::hours(self.settings.flip_window_hours);
             let history = self
@@ -257,6 +265,9 @@ impl Engine<'_> {
         Ok(out)
     }
 }
+
+/// How many of a record's field writes `explain` shows.
+pub const WRITES_SHOWN: usize = 20;
 
 impl Explanation {
     pub fn render(&self) -> String {
@@ -321,6 +332,22 @@ impl Explanation {
                 o,
                 "  {field} changed {n} times through sync recently (flip detector)"
             );
+        }
+        if !self.writes.is_empty() {
+            let _ = writeln!(o, "  writes through sync, newest first:");
+            for w in &self.writes {
+                let _ = writeln!(
+                    o,
+                    "    {}  {}{}",
+                    super::error_groups::human_time(&w.at),
+                    w.field,
+                    if w.reverted {
+                        " (back to an earlier value)"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
         for e in &self.errors {
             let _ = writeln!(

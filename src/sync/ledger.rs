@@ -657,6 +657,42 @@ impl Ledger {
     }
 }
 
+/// One field write through sync, as `explain` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldWrite {
+    pub at: String,
+    pub field: String,
+    /// It put the field back to a value written before (what the flip detector counts).
+    pub reverted: bool,
+}
+
+impl Ledger {
+    /// The last `n` field writes of a pair's record (by its HubSpot id), newest first.
+    pub fn field_writes_of(
+        &self,
+        pair: &str,
+        hs_id: &str,
+        n: usize,
+    ) -> Result<Vec<FieldWrite>, LedgerError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT at, field, reverted FROM field_writes WHERE object = ?1 AND id = ?2 ORDER BY at DESC LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![pair, hs_id, n as i64], |r| {
+                Ok(FieldWrite {
+                    at: r.get(0)?,
+                    field: r.get(1)?,
+                    reverted: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
 /// A short stable hash of one field value (for the flip detector's history).
 pub fn hash_value(v: &serde_json::Value) -> String {
     super::records::hex_prefix(&Sha256::digest(v.to_string().as_bytes()), 8)

@@ -69,217 +69,168 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// The exposition being written: every sample carries the profile as its first label, and
+/// every label value is escaped here.
+struct Exposition {
+    out: String,
+    profile: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        let _ = write!(self.out, "{name}{{profile=\"{}\"", self.profile);
+        for (k, v) in labels {
+            let _ = write!(self.out, ",{k}=\"{}\"", label(v));
+        }
+        let _ = writeln!(self.out, "}} {value}");
+    }
 }
 
 pub async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let profile = label(&shared.session.profile);
-    let mut o = String::new();
+    let mut x = Exposition {
+        out: String::new(),
+        profile: label(&shared.session.profile),
+    };
     {
         let c = shared.counters.lock().unwrap_or_else(|e| e.into_inner());
-        family(
-            &mut o,
+        x.family(
             "hubforce_passes_total",
             "counter",
             "Sync passes run by this process.",
         );
-        let _ = writeln!(
-            o,
-            "hubforce_passes_total{{profile=\"{profile}\"}} {}",
-            c.passes
-        );
-        family(
-            &mut o,
+        x.sample("hubforce_passes_total", &[], c.passes);
+        x.family(
             "hubforce_passes_stopped_total",
             "counter",
             "Passes that stopped early (budget, grant, outage).",
         );
-        let _ = writeln!(
-            o,
-            "hubforce_passes_stopped_total{{profile=\"{profile}\"}} {}",
-            c.passes_stopped
-        );
-        family(
-            &mut o,
+        x.sample("hubforce_passes_stopped_total", &[], c.passes_stopped);
+        x.family(
             "hubforce_records_total",
             "counter",
             "Records by direction and outcome.",
         );
         for ((dir, outcome), n) in &c.records {
-            let _ = writeln!(
-                o,
-                "hubforce_records_total{{profile=\"{profile}\",direction=\"{}\",outcome=\"{outcome}\"}} {n}",
-                label(dir)
-            );
+            let labels = [("direction", dir.as_str()), ("outcome", *outcome)];
+            x.sample("hubforce_records_total", &labels, n);
         }
-        family(
-            &mut o,
+        x.family(
             "hubforce_record_errors_total",
             "counter",
             "Record errors by class, over the passes of this process.",
         );
         for (class, n) in &c.record_errors {
-            let _ = writeln!(
-                o,
-                "hubforce_record_errors_total{{profile=\"{profile}\",class=\"{}\"}} {n}",
-                label(class)
-            );
+            x.sample("hubforce_record_errors_total", &[("class", class)], n);
         }
-        family(
-            &mut o,
+        x.family(
             "hubforce_api_calls_total",
             "counter",
             "API calls by provider, pair and stage, over the passes of this process.",
         );
         for ((provider, pair, stage), n) in &c.calls {
-            let _ = writeln!(
-                o,
-                "hubforce_api_calls_total{{profile=\"{profile}\",provider=\"{}\",pair=\"{}\",stage=\"{}\"}} {n}",
-                label(provider),
-                label(pair),
-                label(stage)
-            );
+            let labels = [
+                ("provider", provider.as_str()),
+                ("pair", pair),
+                ("stage", stage),
+            ];
+            x.sample("hubforce_api_calls_total", &labels, n);
         }
-        family(
-            &mut o,
+        x.family(
             "hubforce_last_pass_seconds",
             "gauge",
             "How long the last pass took.",
         );
-        let _ = writeln!(
-            o,
-            "hubforce_last_pass_seconds{{profile=\"{profile}\"}} {}",
-            c.last_pass_seconds
-        );
-        family(
-            &mut o,
+        x.sample("hubforce_last_pass_seconds", &[], c.last_pass_seconds);
+        x.family(
             "hubforce_last_pass_end_timestamp_seconds",
             "gauge",
             "When the last pass ended (0: none yet).",
         );
-        let _ = writeln!(
-            o,
-            "hubforce_last_pass_end_timestamp_seconds{{profile=\"{profile}\"}} {}",
-            c.last_pass_end
+        x.sample(
+            "hubforce_last_pass_end_timestamp_seconds",
+            &[],
+            c.last_pass_end,
         );
     }
     let mut open = BTreeMap::<String, u64>::new();
     for e in shared.setup.ledger.errors(None).unwrap_or_default() {
         *open.entry(e.class).or_default() += 1;
     }
-    family(
-        &mut o,
+    x.family(
         "hubforce_record_errors",
         "gauge",
         "Records in error now, by class (the sync health cards).",
     );
     for (class, n) in &open {
-        let _ = writeln!(
-            o,
-            "hubforce_record_errors{{profile=\"{profile}\",class=\"{}\"}} {n}",
-            label(class)
-        );
+        x.sample("hubforce_record_errors", &[("class", class)], n);
     }
-    family(
-        &mut o,
+    x.family(
         "hubforce_api_calls_24h",
         "gauge",
         "API calls of the last 24 h by provider, pair, stage and caller (the request log).",
     );
     for p in shared.session.log.by_place(24) {
-        let _ = writeln!(
-            o,
-            "hubforce_api_calls_24h{{profile=\"{profile}\",provider=\"{}\",pair=\"{}\",stage=\"{}\",caller=\"{}\"}} {}",
-            label(&p.provider),
-            label(p.pair.as_deref().unwrap_or("")),
-            label(&p.stage),
-            label(&p.caller),
-            p.calls
-        );
+        let labels = [
+            ("provider", p.provider.as_str()),
+            ("pair", p.pair.as_deref().unwrap_or("")),
+            ("stage", &p.stage),
+            ("caller", &p.caller),
+        ];
+        x.sample("hubforce_api_calls_24h", &labels, p.calls);
     }
-    let budgets = [
-        shared
-            .session
-            .hubspot
-            .as_ref()
-            .map(|h| ("hubspot", h.transport.clone())),
-        shared
-            .session
-            .salesforce
-            .as_ref()
-            .map(|s| ("salesforce", s.transport.clone())),
-    ];
-    let budgets: Vec<(&str, u64, u64)> = budgets
-        .into_iter()
-        .flatten()
-        .map(|(provider, t)| {
-            (
-                provider,
-                t.budget.report().used_today,
-                t.budget.left_today(),
-            )
-        })
-        .collect();
-    family(
-        &mut o,
+    let budgets = crate::sync::status::budgets(&shared.session);
+    x.family(
         "hubforce_budget_used",
         "gauge",
         "API calls used today against hubforce's allocation.",
     );
-    for (provider, used, _) in &budgets {
-        let _ = writeln!(
-            o,
-            "hubforce_budget_used{{profile=\"{profile}\",provider=\"{provider}\"}} {used}"
+    for b in &budgets {
+        x.sample(
+            "hubforce_budget_used",
+            &[("provider", &b.provider)],
+            b.used_today,
         );
     }
-    family(
-        &mut o,
+    x.family(
         "hubforce_budget_left",
         "gauge",
         "API calls left today in hubforce's allocation.",
     );
-    for (provider, _, left) in &budgets {
-        let _ = writeln!(
-            o,
-            "hubforce_budget_left{{profile=\"{profile}\",provider=\"{provider}\"}} {left}"
-        );
+    for b in &budgets {
+        x.sample("hubforce_budget_left", &[("provider", &b.provider)], b.left);
     }
     let plugins = shared.setup.plugins.list();
-    family(
-        &mut o,
+    x.family(
         "hubforce_plugin_generation",
         "gauge",
         "The active generation of each plugin (a reload adds one).",
     );
     for p in &plugins {
-        let _ = writeln!(
-            o,
-            "hubforce_plugin_generation{{profile=\"{profile}\",plugin=\"{}\"}} {}",
-            label(&p.name),
-            p.generation
+        x.sample(
+            "hubforce_plugin_generation",
+            &[("plugin", &p.name)],
+            p.generation,
         );
     }
-    family(
-        &mut o,
+    x.family(
         "hubforce_plugin_broken",
         "gauge",
         "1 when a plugin's last load or reload failed.",
     );
     for p in &plugins {
-        let _ = writeln!(
-            o,
-            "hubforce_plugin_broken{{profile=\"{profile}\",plugin=\"{}\"}} {}",
-            label(&p.name),
-            u8::from(p.error.is_some())
-        );
+        let broken = u8::from(p.error.is_some());
+        x.sample("hubforce_plugin_broken", &[("plugin", &p.name)], broken);
     }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        o,
+        x.out,
     )
 }

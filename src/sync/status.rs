@@ -51,9 +51,40 @@ fn sum(report: &Value, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// What each connected provider's daily budget has used and has left.
+pub fn budgets(session: &Session) -> Vec<BudgetLeft> {
+    let transports = [
+        session
+            .hubspot
+            .as_ref()
+            .map(|h| ("hubspot", h.transport.clone())),
+        session
+            .salesforce
+            .as_ref()
+            .map(|s| ("salesforce", s.transport.clone())),
+    ];
+    transports
+        .into_iter()
+        .flatten()
+        .map(|(name, t)| {
+            let r = t.budget.report();
+            BudgetLeft {
+                provider: name.into(),
+                used_today: r.used_today,
+                allocation: r.daily_max,
+                left: t.budget.left_today(),
+            }
+        })
+        .collect()
+}
+
 impl SyncStatus {
     pub fn read(session: &Session) -> Result<SyncStatus, LedgerError> {
-        let ledger = Ledger::open(&ledger_path(session))?;
+        SyncStatus::of(session, &Ledger::open(&ledger_path(session))?)
+    }
+
+    /// The status from a ledger already open (the sync health page's).
+    pub fn of(session: &Session, ledger: &Ledger) -> Result<SyncStatus, LedgerError> {
         let runs = ledger
             .runs(5)?
             .into_iter()
@@ -75,26 +106,7 @@ impl SyncStatus {
         for e in ledger.errors(None)? {
             *errors_by_class.entry(e.class).or_default() += 1;
         }
-        let mut budgets = Vec::new();
-        let transports = [
-            session
-                .hubspot
-                .as_ref()
-                .map(|h| ("hubspot", h.transport.clone())),
-            session
-                .salesforce
-                .as_ref()
-                .map(|s| ("salesforce", s.transport.clone())),
-        ];
-        for (name, t) in transports.into_iter().flatten() {
-            let r = t.budget.report();
-            budgets.push(BudgetLeft {
-                provider: name.into(),
-                used_today: r.used_today,
-                allocation: r.daily_max,
-                left: t.budget.left_today(),
-            });
-        }
+        let budgets = budgets(session);
         let mut waiting = BTreeMap::new();
         for (pair, n) in ledger.pending_by_pair()? {
             waiting.insert(pair, n);

@@ -230,6 +230,27 @@ fn diagnose(session: &Session, base: &Path, error: PluginError) -> BrokenPlugin 
 
 pub use crate::sync::ledger::ledger_path;
 
+/// Where a watcher keeps its pid while it runs, so that a sync health page served by another
+/// process can say whether one does.
+pub fn watcher_pid_path(session: &Session) -> PathBuf {
+    session
+        .config
+        .state_dir(&session.profile)
+        .join("watcher.pid")
+}
+
+/// Whether the watcher that wrote the pid file still runs (on Linux, by its /proc entry; a
+/// pid file left by a killed watcher names a process that is gone).
+pub fn watcher_running(session: &Session) -> bool {
+    let Some(pid) = std::fs::read_to_string(watcher_pid_path(session))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    else {
+        return false;
+    };
+    !cfg!(target_os = "linux") || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Open the profile's plugins (rooted at `base`) and ledger. A plugin that does not load
 /// stops it (`BrokenPlugins`: what, where, what to do) unless `opts` skips them, when
 /// `PluginSet::list` shows them with their error and the others run.

@@ -3,7 +3,7 @@
 //! limits), each pass runs between the plugins' `on_sync_start` and `on_sync_end`, its report
 //! is handed on, a stop that needs a person ends the loop with its class, and a watch waits
 //! its interval. SIGTERM or Ctrl-C ends a pass at its next checkpoint, or a wait at once, and the
-//! command exits 0. Warnings go to stderr as `warning: …`.
+//! command exits 0. Warnings go through `logs` (text or JSON).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,15 @@ pub enum WatchError {
 }
 
 impl WatchError {
+    /// The class of what ended it, when it has one (what an alert is raised for).
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            WatchError::Stopped { class, .. } => Some(*class),
+            WatchError::Sync(SyncError::Api(api)) => Some(api.class),
+            _ => None,
+        }
+    }
+
     /// The exit code of the class that ended it, when one did.
     pub fn exit_code(&self) -> Option<u8> {
         match self {
@@ -226,10 +235,7 @@ pub async fn run(
     on_report: impl FnMut(&RunReport),
 ) -> Result<(), WatchError> {
     // A watcher says it runs (for a sync health page served by another process).
-    let pid_file = session
-        .config
-        .state_dir(&session.profile)
-        .join("watcher.pid");
+    let pid_file = crate::profile::watcher_pid_path(session);
     if passes.watch {
         let _ = crate::private::write_atomic(&pid_file, std::process::id().to_string().as_bytes());
     }
@@ -240,12 +246,8 @@ pub async fn run(
     if let (Err(e), Some(a)) = (&result, around.alerts)
         && !opts.dry_run
     {
-        let class = match e {
-            WatchError::Stopped { class, .. } => Some(*class),
-            WatchError::Sync(SyncError::Api(api)) => Some(api.class),
-            _ => None,
-        };
-        a.ended(class, &e.to_string(), Some(&setup.plugins)).await;
+        a.ended(e.class(), &e.to_string(), Some(&setup.plugins))
+            .await;
     }
     result
 }

@@ -14,7 +14,6 @@
 pub mod deliver;
 pub mod state;
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use chrono::Utc;
@@ -238,23 +237,17 @@ impl Alerts {
                     }
                 }
             }
-            let mut clear = BTreeMap::new();
+            let mut clear = Vec::new();
             if complete {
-                let held: Vec<String> = state.active.keys().cloned().collect();
-                for key in held {
-                    if now.iter().any(|c| c.key == key) {
-                        continue;
-                    }
+                state.active.retain(|key, r| {
                     // A frozen field clears when the detector would let it go.
-                    let settled = !key.starts_with("frozen.")
-                        || state
-                            .active
-                            .get(&key)
-                            .is_some_and(|r| at - r.last_seen >= window);
-                    if settled && let Some(r) = state.active.remove(&key) {
-                        clear.insert(key, r);
+                    let gone = !now.iter().any(|c| &c.key == key)
+                        && (!key.starts_with("frozen.") || at - r.last_seen >= window);
+                    if gone {
+                        clear.push((key.clone(), r.clone()));
                     }
-                }
+                    !gone
+                });
             }
             (raise, clear)
         };

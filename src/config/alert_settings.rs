@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::SecretRef;
+use super::{SecretRef, loopback_host};
 
 /// The body a webhook is posted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -113,13 +113,4 @@ impl AlertSettings {
         }
         Ok(())
     }
-}
-
-/// localhost, 127.0.0.0/8 or ::1.
-pub fn loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -391,13 +391,7 @@ pub fn token_safe_url(url: &str) -> Result<(), String> {
     match u.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
-            if loopback {
+            if u.host_str().is_some_and(loopback_host) {
                 Ok(())
             } else {
                 Err(format!(
@@ -407,6 +401,15 @@ pub fn token_safe_url(url: &str) -> Result<(), String> {
         }
         other => Err(format!("{url}: unsupported scheme {other}")),
     }
+}
+
+/// localhost, 127.0.0.0/8 or ::1 (bracketed or not).
+pub fn loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The redirect URI must be a loopback http URL with a port: hubforce listens there.

@@ -15,26 +15,6 @@ use crate::sync::error_groups::{ErrorGroup, group, human_time};
 use crate::sync::ledger::RecordError;
 use crate::sync::ledger_asks::AskKind;
 
-/// Whether a watcher runs in another process (it keeps `watcher.pid` in the state folder).
-pub fn watcher_elsewhere(shared: &Shared) -> bool {
-    let path = shared
-        .session
-        .config
-        .state_dir(&shared.session.profile)
-        .join("watcher.pid");
-    let Some(pid) = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok())
-    else {
-        return false;
-    };
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
-}
-
 fn errors(shared: &Shared) -> Vec<RecordError> {
     shared.setup.ledger.errors(None).unwrap_or_default()
 }

@@ -77,7 +77,7 @@ pub fn page(shared: &Shared, title: &str, on: &str, body: Markup) -> Html<String
 fn watcher_line(shared: &Shared) -> &'static str {
     match shared.watcher {
         Watcher::Here(_) => "watcher running here",
-        Watcher::Elsewhere if super::health::watcher_elsewhere(shared) => {
+        Watcher::Elsewhere if crate::profile::watcher_running(&shared.session) => {
             "a watcher runs in another process"
         }
         Watcher::Elsewhere => "no watcher: read-only, asks wait for the next sync",
@@ -152,7 +152,7 @@ fn passes(runs: &[(String, serde_json::Value)]) -> Markup {
 
 pub async fn overview(State(shared): State<Arc<Shared>>) -> Html<String> {
     let statuses = crate::connect::status(&shared.session).await;
-    let status = SyncStatus::read(&shared.session).ok();
+    let status = SyncStatus::of(&shared.session, &shared.setup.ledger).ok();
     let runs = shared.setup.ledger.runs(8).unwrap_or_default();
     let placed = shared.session.log.by_place(24);
     let errors: u64 = status

@@ -57,11 +57,16 @@ impl ErrorGroup {
 
     /// Whether `e` is one of the group's records.
     pub fn holds(&self, e: &RecordError) -> bool {
+        self.is_kind_of(e, &kind_of(&e.message))
+    }
+
+    /// Whether `e`, whose message's kind is `kind`, is of this group.
+    fn is_kind_of(&self, e: &RecordError, kind: &str) -> bool {
         self.class == e.class
             && self.side == e.side
             && self.object == e.object
             && self.code == e.code
-            && self.kind == kind_of(&e.message)
+            && self.kind == kind
     }
 }
 
@@ -71,14 +76,7 @@ pub fn group(errors: &[RecordError]) -> Vec<ErrorGroup> {
     let mut groups: Vec<ErrorGroup> = Vec::new();
     for e in errors {
         let kind = kind_of(&e.message);
-        let same = |g: &&mut ErrorGroup| {
-            g.class == e.class
-                && g.side == e.side
-                && g.object == e.object
-                && g.code == e.code
-                && g.kind == kind
-        };
-        match groups.iter_mut().find(same) {
+        match groups.iter_mut().find(|g| g.is_kind_of(e, &kind)) {
             Some(g) => {
                 g.count += 1;
                 if e.last_at > g.example.last_at {
